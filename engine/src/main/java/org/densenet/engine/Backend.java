@@ -1,0 +1,150 @@
+package org.densenet.engine;
+
+/**
+ * Every operation DenseNet training needs, forward and backward, on one device. The model
+ * calls only this interface; {@code CpuBackend} is the reference implementation and
+ * {@code CudaBackend} must match it (same results within the tolerance its tests state).
+ *
+ * <p>Conventions, for every op:
+ * <ul>
+ *   <li>4-D activations are [N, C, H, W] in the channel-slice layout ({@link Tensor#isChannelSlice()}):
+ *       inputs and outputs may be channel slices of a larger storage. 1-D and 2-D tensors
+ *       (per-channel vectors, [N, F] matrices, filters [K, C, R, S]) are contiguous.</li>
+ *   <li>All floating tensors of one call have the same dtype; shapes are checked and a mismatch
+ *       throws {@link IllegalArgumentException} naming the op and the shapes.</li>
+ *   <li>Outputs are overwritten unless the op takes {@code accumulate} and it is true, in
+ *       which case the result is added to what the output holds. Outputs must not overlap inputs.</li>
+ *   <li>Ops are asynchronous on devices that can be; {@link #download} waits for them.</li>
+ * </ul>
+ */
+public interface Backend extends AutoCloseable {
+
+    /** Short description, e.g. "cpu (2 threads)" or "cuda:0 NVIDIA H100 80GB HBM3". */
+    String name();
+
+    // ---- memory -------------------------------------------------------------------------
+
+    /** A new contiguous tensor that owns its storage. Contents are undefined. */
+    Tensor allocate(DType dtype, int... shape);
+
+    /** Bytes held by this backend's allocator now and at peak. */
+    MemoryStats memoryStats();
+
+    /** Starts a new peak-memory measurement at the current live size. */
+    void resetPeakMemory();
+
+    /** Waits until every queued op has finished. */
+    void synchronize();
+
+    // ---- host transfers (the tensor may be a view; host arrays are dense, row-major) ---
+
+    void upload(float[] src, Tensor dst);
+
+    void upload(double[] src, Tensor dst);
+
+    void upload(int[] src, Tensor dst);
+
+    void download(Tensor src, float[] dst);
+
+    void download(Tensor src, double[] dst);
+
+    void download(Tensor src, int[] dst);
+
+    // ---- elementwise --------------------------------------------------------------------
+
+    /** dst = value. */
+    void fill(Tensor dst, double value);
+
+    /** dst = src (or dst += src), same shape, any strides of the channel-slice or contiguous layouts. */
+    void copy(Tensor src, Tensor dst, boolean accumulate);
+
+    /** y = max(x, 0). x and y may be the same tensor. */
+    void relu(Tensor x, Tensor y);
+
+    /** dx = y > 0 ? dy : 0, where y is the forward output. */
+    void reluBackward(Tensor y, Tensor dy, Tensor dx, boolean accumulate);
+
+    // ---- convolution: x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q] ------------------
+
+    void convForward(Tensor x, Tensor w, Tensor y, Conv2d conv, boolean accumulate);
+
+    void convBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2d conv, boolean accumulate);
+
+    void convBackwardFilter(Tensor x, Tensor dy, Tensor dw, Conv2d conv, boolean accumulate);
+
+    // ---- batch normalisation over (N, H, W) per channel; mean, var, gamma, beta are [C] --
+
+    /** Per-channel batch mean and biased variance of x. */
+    void batchNormStatistics(Tensor x, Tensor mean, Tensor var);
+
+    /**
+     * running = (1 - momentum) * running + momentum * batch, with the variance made unbiased by
+     * count / (count - 1), where count = N*H*W of the batch the statistics came from (PyTorch's rule).
+     */
+    void batchNormUpdateRunning(Tensor mean, Tensor var, long count, double momentum, Tensor runningMean, Tensor runningVar);
+
+    /**
+     * y = gamma * (x - mean) / sqrt(var + eps) + beta, then max(., 0) when {@code relu}.
+     * With batch statistics this is training-mode BN; with running statistics, inference.
+     */
+    void batchNormApply(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y);
+
+    /**
+     * Backward of training-mode BN (optionally followed by ReLU) whose statistics {@code mean,
+     * var} were computed from this same x. The ReLU mask is recomputed from x, so the forward
+     * output need not be kept. dgamma and dbeta are overwritten; dx honours {@code accumulateDx}.
+     */
+    void batchNormBackward(Tensor x, Tensor dy, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps,
+                           boolean relu, Tensor dx, boolean accumulateDx, Tensor dgamma, Tensor dbeta);
+
+    // ---- pooling ------------------------------------------------------------------------
+
+    void avgPoolForward(Tensor x, Tensor y, Pool2d pool);
+
+    void avgPoolBackward(Tensor dy, Tensor dx, Pool2d pool, boolean accumulate);
+
+    void maxPoolForward(Tensor x, Tensor y, Pool2d pool);
+
+    /** Gradient goes to the first maximum of each window (row-major order), as PyTorch does. */
+    void maxPoolBackward(Tensor x, Tensor y, Tensor dy, Tensor dx, Pool2d pool, boolean accumulate);
+
+    /** y [N, C] = mean of x [N, C, H, W] over H, W. */
+    void globalAvgPoolForward(Tensor x, Tensor y);
+
+    void globalAvgPoolBackward(Tensor dy, Tensor dx, boolean accumulate);
+
+    // ---- fully connected: x [N, F], w [O, F], b [O], y [N, O] ---------------------------
+
+    void linearForward(Tensor x, Tensor w, Tensor b, Tensor y);
+
+    /** dx may be null (first layer). dw and db are overwritten. */
+    void linearBackward(Tensor x, Tensor w, Tensor dy, Tensor dx, Tensor dw, Tensor db);
+
+    // ---- loss ---------------------------------------------------------------------------
+
+    /**
+     * Mean softmax cross-entropy of logits [N, K] against labels (I32 [N], each in [0, K)),
+     * with top-1 and top-5 counts (top-5 = top-K when K < 5). When dlogits is not null it
+     * receives (softmax - onehot) / N. A label out of range throws.
+     */
+    LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits);
+
+    // ---- dropout ------------------------------------------------------------------------
+
+    /**
+     * y = x * mask, mask[i] = CounterRng.uniform(seed, i) < p ? 0 : 1 / (1 - p) over the dense
+     * row-major index i of x's shape. The mask is written so backward can reuse it.
+     */
+    void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed);
+
+    void dropoutBackward(Tensor dy, Tensor mask, Tensor dx, boolean accumulate);
+
+    // ---- optimiser ----------------------------------------------------------------------
+
+    /** In-place SGD over flat, contiguous, equally long params / grads / momentum buffers. */
+    void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd);
+
+    /** Frees what the backend holds (pools, handles). Tensors of a closed backend are invalid. */
+    @Override
+    void close();
+}
