@@ -1,5 +1,7 @@
 package org.densenet.engine;
 
+import java.util.Map;
+
 /**
  * Every operation DenseNet training needs, forward and backward, on one device. The model
  * calls only this interface; {@code CpuBackend} is the reference implementation and
@@ -143,6 +145,18 @@ public interface Backend extends AutoCloseable {
 
     /** In-place SGD over flat, contiguous, equally long params / grads / momentum buffers. */
     void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd);
+
+    // ---- measurement (optional; defaults work on every backend) -------------------------
+
+    /** A timer for ops queued on this backend. The default reads the host clock around a synchronised region. */
+    default OpTimer newTimer() {
+        return OpTimer.host(this);
+    }
+
+    /** Versions of what the backend runs on (driver, libraries), for benchmark reports; empty when none apply. */
+    default Map<String, String> versions() {
+        return Map.of();
+    }
 
     /** Frees what the backend holds (pools, handles). Tensors of a closed backend are invalid. */
     @Override
