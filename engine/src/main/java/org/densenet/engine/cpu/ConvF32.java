@@ -1,0 +1,162 @@
+package org.densenet.engine.cpu;
+
+import java.util.Arrays;
+
+/**
+ * 2-D convolution (no bias, groups or dilation) over the channel-slice layout: sample n of x
+ * starts at xo + n * xN and holds [C, H, W] packed; likewise y. Each sample is lowered to a
+ * GEMM over im2col columns [C*R*S, P*Q] kept in per-worker scratch; 1x1 stride-1 unpadded
+ * convolutions use the input itself as the column matrix.
+ */
+final class ConvF32 {
+    private ConvF32() {
+    }
+
+    /** Shapes of one convolution: x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q]. */
+    record Geometry(int n, int c, int h, int w, int k, int r, int s, int p, int q, int stride, int pad) {
+        int crs() {
+            return c * r * s;
+        }
+
+        int pq() {
+            return p * q;
+        }
+
+        boolean pointwise() {
+            return r == 1 && s == 1 && stride == 1 && pad == 0;
+        }
+    }
+
+    /** y (+)= conv(x, w). */
+    static void forward(Parallel par, Scratch scratch, Geometry g, float[] x, int xo, int xN, float[] w, float[] y, int yo, int yN,
+                        boolean accumulate) {
+        int crs = g.crs(), pq = g.pq();
+        par.run(g.n(), (n, wk) -> {
+            float[] pack = scratch.bufF32(wk, 1, GemmF32.packSize());
+            float[] b = x;
+            int bo = xo + n * xN;
+            if (!g.pointwise()) {
+                b = scratch.bufF32(wk, 0, crs * pq);
+                im2col(g, x, bo, 0, g.c(), b);
+                bo = 0;
+            }
+            GemmF32.gemm(g.k(), pq, crs, w, 0, crs, 1, b, bo, pq, 1, y, yo + n * yN, pq, accumulate, pack);
+        });
+    }
+
+    /** dx (+)= conv_transpose(dy, w). */
+    static void backwardData(Parallel par, Scratch scratch, Geometry g, float[] dy, int dyo, int dyN, float[] w,
+                             float[] dx, int dxo, int dxN, boolean accumulate) {
+        int crs = g.crs(), pq = g.pq();
+        par.run(g.n(), (n, wk) -> {
+            float[] pack = scratch.bufF32(wk, 1, GemmF32.packSize());
+            int xs = dxo + n * dxN;
+            if (g.pointwise()) {
+                GemmF32.gemm(crs, pq, g.k(), w, 0, 1, crs, dy, dyo + n * dyN, pq, 1, dx, xs, pq, accumulate, pack);
+                return;
+            }
+            float[] dcol = scratch.bufF32(wk, 0, crs * pq);
+            GemmF32.gemm(crs, pq, g.k(), w, 0, 1, crs, dy, dyo + n * dyN, pq, 1, dcol, 0, pq, false, pack);
+            if (!accumulate) Arrays.fill(dx, xs, xs + g.c() * g.h() * g.w(), (float) 0);
+            col2imAdd(g, dcol, dx, xs);
+        });
+    }
+
+    /**
+     * dw (+)= sum over samples of dy_n * cols_n^T. Work is split by input channel; each task
+     * walks the samples in order, so the reduction order is fixed.
+     */
+    static void backwardFilter(Parallel par, Scratch scratch, Geometry g, float[] x, int xo, int xN, float[] dy, int dyo, int dyN,
+                               float[] dw, boolean accumulate) {
+        int crs = g.crs(), pq = g.pq(), rs = g.r() * g.s();
+        int chunk = Math.max(1, Math.min(g.c(), Math.max(1, 64 / rs)));
+        int tasks = (g.c() + chunk - 1) / chunk;
+        par.run(tasks, (t, wk) -> {
+            int c0 = t * chunk, c1 = Math.min(g.c(), c0 + chunk);
+            int cols = (c1 - c0) * rs;
+            float[] pack = scratch.bufF32(wk, 1, GemmF32.packSize());
+            float[] col = g.pointwise() ? null : scratch.bufF32(wk, 0, cols * pq);
+            for (int n = 0; n < g.n(); n++) {
+                float[] b = x;
+                int bo = xo + n * xN + c0 * g.h() * g.w();
+                if (col != null) {
+                    im2col(g, x, xo + n * xN, c0, c1, col);
+                    b = col;
+                    bo = 0;
+                }
+                GemmF32.gemm(g.k(), cols, pq, dy, dyo + n * dyN, pq, 1, b, bo, 1, pq, dw, c0 * rs, crs,
+                        accumulate || n > 0, pack);
+            }
+        });
+    }
+
+    /** Rows (c, r, s) for c in [c0, c1) of the column matrix of one sample, each P*Q long. */
+    static void im2col(Geometry g, float[] x, int xs, int c0, int c1, float[] col) {
+        int h = g.h(), wd = g.w(), p = g.p(), q = g.q(), st = g.stride(), pad = g.pad();
+        int row = 0;
+        for (int c = c0; c < c1; c++) {
+            int plane = xs + c * h * wd;
+            for (int r = 0; r < g.r(); r++) {
+                for (int s = 0; s < g.s(); s++, row++) {
+                    int base = row * p * q;
+                    int qlo = firstInside(s, pad, st), qhi = lastInsideExclusive(s, pad, st, wd, q);
+                    for (int op = 0; op < p; op++) {
+                        int ih = op * st - pad + r;
+                        int dst = base + op * q;
+                        if (ih < 0 || ih >= h || qlo >= qhi) {
+                            Arrays.fill(col, dst, dst + q, (float) 0);
+                            continue;
+                        }
+                        int src = plane + ih * wd - pad + s;
+                        for (int oq = 0; oq < qlo; oq++) col[dst + oq] = 0;
+                        if (st == 1) {
+                            System.arraycopy(x, src + qlo, col, dst + qlo, qhi - qlo);
+                        } else {
+                            for (int oq = qlo; oq < qhi; oq++) col[dst + oq] = x[src + oq * st];
+                        }
+                        for (int oq = qhi; oq < q; oq++) col[dst + oq] = 0;
+                    }
+                }
+            }
+        }
+    }
+
+    /** x[c, ih, iw] += column entries that read it, the adjoint of {@link #im2col} over all channels. */
+    static void col2imAdd(Geometry g, float[] col, float[] x, int xs) {
+        int h = g.h(), wd = g.w(), p = g.p(), q = g.q(), st = g.stride(), pad = g.pad();
+        int row = 0;
+        for (int c = 0; c < g.c(); c++) {
+            int plane = xs + c * h * wd;
+            for (int r = 0; r < g.r(); r++) {
+                for (int s = 0; s < g.s(); s++, row++) {
+                    int base = row * p * q;
+                    int qlo = firstInside(s, pad, st), qhi = lastInsideExclusive(s, pad, st, wd, q);
+                    for (int op = 0; op < p; op++) {
+                        int ih = op * st - pad + r;
+                        if (ih < 0 || ih >= h) continue;
+                        int src = base + op * q;
+                        int dst = plane + ih * wd - pad + s;
+                        if (st == 1) {
+                            for (int oq = qlo; oq < qhi; oq++) x[dst + oq] += col[src + oq];
+                        } else {
+                            for (int oq = qlo; oq < qhi; oq++) x[dst + oq * st] += col[src + oq];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** First output column whose input column oq*st - pad + s is >= 0. */
+    private static int firstInside(int s, int pad, int st) {
+        int need = pad - s;
+        return need <= 0 ? 0 : (need + st - 1) / st;
+    }
+
+    /** One past the last output column whose input column is < width. */
+    private static int lastInsideExclusive(int s, int pad, int st, int width, int q) {
+        int lim = width - 1 + pad - s;
+        if (lim < 0) return 0;
+        return Math.min(q, lim / st + 1);
+    }
+}

@@ -1,0 +1,397 @@
+package org.densenet.engine.cpu;
+
+import static org.densenet.engine.cpu.Checks.activation;
+import static org.densenet.engine.cpu.Checks.contiguous;
+import static org.densenet.engine.cpu.Checks.fail;
+import static org.densenet.engine.cpu.Checks.floating;
+import static org.densenet.engine.cpu.Checks.runnable;
+import static org.densenet.engine.cpu.Checks.sameShape;
+import static org.densenet.engine.cpu.Checks.shape;
+
+import java.util.Arrays;
+import org.densenet.engine.Backend;
+import org.densenet.engine.Conv2d;
+import org.densenet.engine.DType;
+import org.densenet.engine.LossResult;
+import org.densenet.engine.MemoryStats;
+import org.densenet.engine.Pool2d;
+import org.densenet.engine.SgdParams;
+import org.densenet.engine.Tensor;
+
+/**
+ * The reference backend: Java arrays, a fixed thread pool, every op in float32 and float64.
+ * Kernels are written once in float ({@code *F32} classes) and their float64 twins
+ * ({@code *F64}) are generated at build time; this class checks arguments and dispatches.
+ * Reductions run in a fixed order, so results are identical for any thread count.
+ * Ops run synchronously.
+ */
+public final class CpuBackend implements Backend {
+    /** Largest element count of one storage: Java arrays are int-indexed and the VM reserves a few header words. */
+    static final long MAX_ELEMENTS = Integer.MAX_VALUE - 8;
+    /** Elements per task of the elementwise ops. */
+    private static final int CHUNK = 1 << 15;
+
+    private final CpuAllocator allocator = new CpuAllocator();
+    private final Parallel par;
+    private final Scratch scratch;
+    private final Transfers transfers;
+
+    /** Uses every available processor. */
+    public CpuBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    public CpuBackend(int threads) {
+        this.par = new Parallel(threads);
+        this.scratch = new Scratch(threads);
+        this.transfers = new Transfers(this);
+    }
+
+    @Override
+    public String name() {
+        return "cpu (" + par.threads() + (par.threads() == 1 ? " thread)" : " threads)");
+    }
+
+    public int threads() {
+        return par.threads();
+    }
+
+    CpuAllocator allocator() {
+        return allocator;
+    }
+
+    // ---- memory -------------------------------------------------------------------------
+
+    @Override
+    public Tensor allocate(DType dtype, int... shape) {
+        long n = Tensor.numel(shape);
+        if (n > MAX_ELEMENTS) {
+            throw new IllegalArgumentException("cannot allocate " + dtype + " tensor " + Arrays.toString(shape) + ": " + n
+                    + " elements exceed the CPU backend's limit of " + MAX_ELEMENTS + " per tensor (Java arrays are int-indexed)");
+        }
+        allocator.acquire(n * dtype.bytes());
+        try {
+            return Tensor.owning(new CpuStorage(this, dtype, (int) n), shape);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            allocator.release(n * dtype.bytes());
+            throw e;
+        }
+    }
+
+    @Override
+    public MemoryStats memoryStats() {
+        return allocator.stats();
+    }
+
+    @Override
+    public void resetPeakMemory() {
+        allocator.resetPeak();
+    }
+
+    @Override
+    public void synchronize() {
+        // every op has finished when it returns
+    }
+
+    // ---- host transfers -----------------------------------------------------------------
+
+    @Override
+    public void upload(float[] src, Tensor dst) {
+        transfers.upload(src, dst);
+    }
+
+    @Override
+    public void upload(double[] src, Tensor dst) {
+        transfers.upload(src, dst);
+    }
+
+    @Override
+    public void upload(int[] src, Tensor dst) {
+        transfers.upload(src, dst);
+    }
+
+    @Override
+    public void download(Tensor src, float[] dst) {
+        transfers.download(src, dst);
+    }
+
+    @Override
+    public void download(Tensor src, double[] dst) {
+        transfers.download(src, dst);
+    }
+
+    @Override
+    public void download(Tensor src, int[] dst) {
+        transfers.download(src, dst);
+    }
+
+    // ---- elementwise --------------------------------------------------------------------
+
+    /** One contiguous run [start, start + len) of run {@code run} of a runnable tensor. */
+    @FunctionalInterface
+    interface RunBody {
+        void run(int run, int start, int len);
+    }
+
+    /** Splits a contiguous or channel-slice tensor into per-sample runs, cut into chunks spread over threads. */
+    void forRuns(Tensor t, RunBody body) {
+        int runs = runs(t);
+        int len = (int) (t.numel() / runs);
+        int chunks = (len + CHUNK - 1) / CHUNK;
+        par.run(runs * chunks, (task, wk) -> {
+            int r = task / chunks, start = (task % chunks) * CHUNK;
+            body.run(r, start, Math.min(CHUNK, len - start));
+        });
+    }
+
+    /** 4-D tensors are walked per sample (a channel slice is packed only within a sample), others whole. */
+    static int runs(Tensor t) {
+        return t.rank() == 4 ? t.dim(0) : 1;
+    }
+
+    /** Array offset of run r of t (t as checked by {@link Checks#runnable}). */
+    static int runOffset(Tensor t, int r) {
+        return Math.toIntExact(t.offset() + (r == 0 ? 0 : r * t.stride(0)));
+    }
+
+    @Override
+    public void fill(Tensor dst, double value) {
+        own("fill", dst);
+        runnable("fill", "dst", dst);
+        forRuns(dst, (r, s, len) -> {
+            int o = runOffset(dst, r) + s;
+            switch (dst.dtype()) {
+                case F32 -> Arrays.fill(f32(dst), o, o + len, (float) value);
+                case F64 -> Arrays.fill(f64(dst), o, o + len, value);
+                case I32 -> Arrays.fill(i32(dst), o, o + len, (int) value);
+            }
+        });
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst, boolean accumulate) {
+        String op = "copy";
+        own(op, src, dst);
+        sameShape(op, "src", src, "dst", dst);
+        floating(op, src, dst);
+        runnable(op, "src", src);
+        runnable(op, "dst", dst);
+        Tensor walk = dst;
+        forRuns(walk, (r, s, len) -> {
+            int so = element(src, walk, r, s), dOff = element(dst, walk, r, s);
+            if (src.dtype() == DType.F32) ElementwiseF32.copy(f32(src), so, f32(dst), dOff, len, accumulate);
+            else ElementwiseF64.copy(f64(src), so, f64(dst), dOff, len, accumulate);
+        });
+    }
+
+    /** Array index of element {@code start} of run r of t; operands of one op have equal shapes, hence equal runs. */
+    private static int element(Tensor t, Tensor walk, int r, int start) {
+        return runOffset(t, r) + start;
+    }
+
+    @Override
+    public void relu(Tensor x, Tensor y) {
+        String op = "relu";
+        own(op, x, y);
+        sameShape(op, "x", x, "y", y);
+        floating(op, x, y);
+        runnable(op, "x", x);
+        runnable(op, "y", y);
+        forRuns(x, (r, s, len) -> {
+            if (x.dtype() == DType.F32) ElementwiseF32.relu(f32(x), element(x, x, r, s), f32(y), element(y, x, r, s), len);
+            else ElementwiseF64.relu(f64(x), element(x, x, r, s), f64(y), element(y, x, r, s), len);
+        });
+    }
+
+    @Override
+    public void reluBackward(Tensor y, Tensor dy, Tensor dx, boolean accumulate) {
+        String op = "reluBackward";
+        own(op, y, dy, dx);
+        sameShape(op, "y", y, "dy", dy);
+        sameShape(op, "y", y, "dx", dx);
+        floating(op, y, dy, dx);
+        for (Tensor t : new Tensor[] {y, dy, dx}) runnable(op, "operand", t);
+        forRuns(dx, (r, s, len) -> {
+            int yo = element(y, dx, r, s), go = element(dy, dx, r, s), xo = element(dx, dx, r, s);
+            if (y.dtype() == DType.F32) ElementwiseF32.reluBackward(f32(y), yo, f32(dy), go, f32(dx), xo, len, accumulate);
+            else ElementwiseF64.reluBackward(f64(y), yo, f64(dy), go, f64(dx), xo, len, accumulate);
+        });
+    }
+
+    // ---- the rest of the ops live in CpuOps; CpuBackend keeps memory and elementwise work ----
+
+    private final CpuOps ops = new CpuOps(this);
+
+    Parallel par() {
+        return par;
+    }
+
+    Scratch scratch() {
+        return scratch;
+    }
+
+    @Override
+    public void convForward(Tensor x, Tensor w, Tensor y, Conv2d conv, boolean accumulate) {
+        ops.convForward(x, w, y, conv, accumulate);
+    }
+
+    @Override
+    public void convBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2d conv, boolean accumulate) {
+        ops.convBackwardData(dy, w, dx, conv, accumulate);
+    }
+
+    @Override
+    public void convBackwardFilter(Tensor x, Tensor dy, Tensor dw, Conv2d conv, boolean accumulate) {
+        ops.convBackwardFilter(x, dy, dw, conv, accumulate);
+    }
+
+    @Override
+    public void batchNormStatistics(Tensor x, Tensor mean, Tensor var) {
+        ops.batchNormStatistics(x, mean, var);
+    }
+
+    @Override
+    public void batchNormUpdateRunning(Tensor mean, Tensor var, long count, double momentum, Tensor runningMean, Tensor runningVar) {
+        ops.batchNormUpdateRunning(mean, var, count, momentum, runningMean, runningVar);
+    }
+
+    @Override
+    public void batchNormApply(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y) {
+        ops.batchNormApply(x, mean, var, gamma, beta, eps, relu, y);
+    }
+
+    @Override
+    public void batchNormBackward(Tensor x, Tensor dy, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu,
+                                  Tensor dx, boolean accumulateDx, Tensor dgamma, Tensor dbeta) {
+        ops.batchNormBackward(x, dy, mean, var, gamma, beta, eps, relu, dx, accumulateDx, dgamma, dbeta);
+    }
+
+    @Override
+    public void avgPoolForward(Tensor x, Tensor y, Pool2d pool) {
+        ops.avgPoolForward(x, y, pool);
+    }
+
+    @Override
+    public void avgPoolBackward(Tensor dy, Tensor dx, Pool2d pool, boolean accumulate) {
+        ops.avgPoolBackward(dy, dx, pool, accumulate);
+    }
+
+    @Override
+    public void maxPoolForward(Tensor x, Tensor y, Pool2d pool) {
+        ops.maxPoolForward(x, y, pool);
+    }
+
+    @Override
+    public void maxPoolBackward(Tensor x, Tensor y, Tensor dy, Tensor dx, Pool2d pool, boolean accumulate) {
+        ops.maxPoolBackward(x, y, dy, dx, pool, accumulate);
+    }
+
+    @Override
+    public void globalAvgPoolForward(Tensor x, Tensor y) {
+        ops.globalAvgPoolForward(x, y);
+    }
+
+    @Override
+    public void globalAvgPoolBackward(Tensor dy, Tensor dx, boolean accumulate) {
+        ops.globalAvgPoolBackward(dy, dx, accumulate);
+    }
+
+    @Override
+    public void linearForward(Tensor x, Tensor w, Tensor b, Tensor y) {
+        ops.linearForward(x, w, b, y);
+    }
+
+    @Override
+    public void linearBackward(Tensor x, Tensor w, Tensor dy, Tensor dx, Tensor dw, Tensor db) {
+        ops.linearBackward(x, w, dy, dx, dw, db);
+    }
+
+    @Override
+    public LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits) {
+        return ops.softmaxCrossEntropy(logits, labels, dlogits);
+    }
+
+    @Override
+    public void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed) {
+        String op = "dropoutForward";
+        own(op, x, y, mask);
+        sameShape(op, "x", x, "y", y);
+        sameShape(op, "x", x, "mask", mask);
+        floating(op, x, y, mask);
+        for (Tensor t : new Tensor[] {x, y, mask}) runnable(op, "operand", t);
+        if (!(p >= 0 && p < 1)) throw fail(op, "drop probability must be in [0, 1), got " + p);
+        long perRun = x.numel() / runs(x);
+        forRuns(x, (r, s, len) -> {
+            int xo = element(x, x, r, s), yo = element(y, x, r, s), mo = element(mask, x, r, s);
+            long first = r * perRun + s;
+            if (x.dtype() == DType.F32) ElementwiseF32.dropoutForward(f32(x), xo, f32(y), yo, f32(mask), mo, len, first, p, seed);
+            else ElementwiseF64.dropoutForward(f64(x), xo, f64(y), yo, f64(mask), mo, len, first, p, seed);
+        });
+    }
+
+    @Override
+    public void dropoutBackward(Tensor dy, Tensor mask, Tensor dx, boolean accumulate) {
+        String op = "dropoutBackward";
+        own(op, dy, mask, dx);
+        sameShape(op, "dy", dy, "mask", mask);
+        sameShape(op, "dy", dy, "dx", dx);
+        floating(op, dy, mask, dx);
+        for (Tensor t : new Tensor[] {dy, mask, dx}) runnable(op, "operand", t);
+        forRuns(dx, (r, s, len) -> {
+            int go = element(dy, dx, r, s), mo = element(mask, dx, r, s), xo = element(dx, dx, r, s);
+            if (dy.dtype() == DType.F32) ElementwiseF32.multiply(f32(dy), go, f32(mask), mo, f32(dx), xo, len, accumulate);
+            else ElementwiseF64.multiply(f64(dy), go, f64(mask), mo, f64(dx), xo, len, accumulate);
+        });
+    }
+
+    @Override
+    public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd) {
+        String op = "sgdStep";
+        own(op, params, grads, momentumBuffer);
+        floating(op, params, grads, momentumBuffer);
+        for (Tensor t : new Tensor[] {params, grads, momentumBuffer}) {
+            if (t.rank() != 1) throw fail(op, "params, grads and momentum buffer must be 1-D, got " + Arrays.toString(t.shape()));
+            contiguous(op, "operand", t);
+        }
+        shape(op, "grads", grads, params.shape());
+        shape(op, "momentum buffer", momentumBuffer, params.shape());
+        forRuns(params, (r, s, len) -> {
+            int po = element(params, params, r, s), go = element(grads, params, r, s), bo = element(momentumBuffer, params, r, s);
+            if (params.dtype() == DType.F32) {
+                ElementwiseF32.sgd(f32(params), po, f32(grads), go, f32(momentumBuffer), bo, len, sgd);
+            } else {
+                ElementwiseF64.sgd(f64(params), po, f64(grads), go, f64(momentumBuffer), bo, len, sgd);
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        par.close();
+    }
+
+    // ---- storage access -----------------------------------------------------------------
+
+    /** Every tensor must live in an open storage of this backend. Null tensors are skipped. */
+    void own(String op, Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t == null) continue;
+            if (!(t.storage() instanceof CpuStorage s) || s.backend() != this) {
+                throw fail(op, "tensor " + t + " belongs to another backend (" + t.backend().name() + ")");
+            }
+            if (s.isClosed()) throw fail(op, "tensor " + Arrays.toString(t.shape()) + " uses a closed storage");
+        }
+    }
+
+    static float[] f32(Tensor t) {
+        return ((CpuStorage) t.storage()).f32();
+    }
+
+    static double[] f64(Tensor t) {
+        return ((CpuStorage) t.storage()).f64();
+    }
+
+    static int[] i32(Tensor t) {
+        return ((CpuStorage) t.storage()).i32();
+    }
+}
