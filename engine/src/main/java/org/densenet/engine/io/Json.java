@@ -11,7 +11,7 @@ import java.util.Map;
  * {@code Double} (other numbers), {@code Boolean} and {@code null}. Kept apart so the format
  * code reads as format code, and so the project needs no JSON library.
  */
-final class Json {
+public final class Json {
     private final String text;
     private int pos;
 
@@ -20,7 +20,7 @@ final class Json {
     }
 
     /** Parses one JSON value that must span the whole text (surrounding whitespace allowed). */
-    static Object parse(String text) {
+    public static Object parse(String text) {
         Json p = new Json(text);
         p.skipSpace();
         Object v = p.value();
@@ -30,7 +30,7 @@ final class Json {
     }
 
     /** Writes maps, lists, strings, booleans, null and numbers; integral numbers without a fraction. */
-    static String write(Object value) {
+    public static String write(Object value) {
         StringBuilder sb = new StringBuilder();
         write(value, sb);
         return sb.toString();

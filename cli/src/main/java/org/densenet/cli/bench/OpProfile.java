@@ -1,0 +1,105 @@
+package org.densenet.cli.bench;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.densenet.engine.profile.OpCost;
+import org.densenet.engine.profile.OpSample;
+
+/**
+ * The per-op samples of several repeats of one step, summarised. Every repeat must issue the
+ * same ops in the same order (the step is deterministic in its op sequence), so call i of one
+ * repeat is call i of every other; a mismatch means the step is not what was measured and fails.
+ */
+public final class OpProfile {
+    /**
+     * One line of the profile: a single call, or all calls of one op in one scope.
+     *
+     * @param calls per step
+     * @param cost  per step, summed over the calls
+     * @param time  over repeats, of the per-step sum over the calls
+     */
+    public record Row(String scope, String op, String shapes, int calls, OpCost cost, Stats time) {
+    }
+
+    private final List<List<OpSample>> repeats;
+
+    public OpProfile(List<List<OpSample>> repeats) {
+        if (repeats.isEmpty()) throw new IllegalArgumentException("a profile needs at least one repeat");
+        List<OpSample> first = repeats.getFirst();
+        for (int r = 1; r < repeats.size(); r++) {
+            List<OpSample> other = repeats.get(r);
+            if (other.size() != first.size()) {
+                throw new IllegalStateException("repeat " + (r + 1) + " issued " + other.size() + " ops, repeat 1 issued " + first.size());
+            }
+            for (int i = 0; i < first.size(); i++) {
+                OpSample a = first.get(i), b = other.get(i);
+                if (!a.op().equals(b.op()) || !a.scope().equals(b.scope()) || !a.shapes().equals(b.shapes())) {
+                    throw new IllegalStateException("call " + (i + 1) + " differs between repeats: " + a.op() + " " + a.shapes()
+                            + " in '" + a.scope() + "' vs " + b.op() + " " + b.shapes() + " in '" + b.scope() + "'");
+                }
+            }
+        }
+        this.repeats = List.copyOf(repeats);
+    }
+
+    public int callsPerStep() {
+        return repeats.getFirst().size();
+    }
+
+    /** Every call, in issue order. */
+    public List<Row> perCall() {
+        List<OpSample> first = repeats.getFirst();
+        List<Row> rows = new ArrayList<>(first.size());
+        long[] ns = new long[repeats.size()];
+        for (int i = 0; i < first.size(); i++) {
+            for (int r = 0; r < ns.length; r++) ns[r] = repeats.get(r).get(i).nanos();
+            OpSample s = first.get(i);
+            rows.add(new Row(s.scope(), s.op(), s.shapes(), 1, s.cost(), Stats.of(ns)));
+        }
+        return rows;
+    }
+
+    /** Calls grouped by (scope, op), groups in order of first call. */
+    public List<Row> byScopeAndOp() {
+        Map<String, Integer> index = new LinkedHashMap<>();
+        List<OpSample> first = repeats.getFirst();
+        int[] group = new int[first.size()];
+        for (int i = 0; i < first.size(); i++) {
+            OpSample s = first.get(i);
+            group[i] = index.computeIfAbsent(s.scope() + '\u0000' + s.op(), k -> index.size());
+        }
+        int groups = index.size();
+        long[][] sums = new long[groups][repeats.size()];
+        int[] calls = new int[groups];
+        OpCost[] cost = new OpCost[groups];
+        OpSample[] firstOf = new OpSample[groups];
+        for (int i = 0; i < first.size(); i++) {
+            int g = group[i];
+            calls[g]++;
+            cost[g] = cost[g] == null ? first.get(i).cost() : cost[g].plus(first.get(i).cost());
+            if (firstOf[g] == null) firstOf[g] = first.get(i);
+            for (int r = 0; r < repeats.size(); r++) sums[g][r] += repeats.get(r).get(i).nanos();
+        }
+        List<Row> rows = new ArrayList<>(groups);
+        for (int g = 0; g < groups; g++) {
+            String shapes = calls[g] == 1 ? firstOf[g].shapes() : "";
+            rows.add(new Row(firstOf[g].scope(), firstOf[g].op(), shapes, calls[g], cost[g], Stats.of(sums[g])));
+        }
+        return rows;
+    }
+
+    /** Over repeats, the sum of all op times of one step. */
+    public Stats total() {
+        long[] ns = new long[repeats.size()];
+        for (int r = 0; r < ns.length; r++) for (OpSample s : repeats.get(r)) ns[r] += s.nanos();
+        return Stats.of(ns);
+    }
+
+    public OpCost totalCost() {
+        OpCost c = OpCost.NONE;
+        for (OpSample s : repeats.getFirst()) c = c.plus(s.cost());
+        return c;
+    }
+}

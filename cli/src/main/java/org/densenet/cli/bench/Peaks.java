@@ -1,0 +1,82 @@
+package org.densenet.cli.bench;
+
+import java.util.SplittableRandom;
+import org.densenet.engine.Backend;
+import org.densenet.engine.Conv2d;
+import org.densenet.engine.DType;
+import org.densenet.engine.OpTimer;
+import org.densenet.engine.Tensor;
+
+/**
+ * The two ceilings every op is measured against, taken once per run on the backend itself:
+ * memory bandwidth from a large device copy (bytes read plus bytes written over time), and
+ * arithmetic rate from a large 1x1 convolution, which is a matrix product (2*M*N*K over time).
+ * Both use random data and report the median of their repeats after warm-up.
+ *
+ * @param copyBytes bytes one copy moves (read + write)
+ * @param gemmFlops FLOPs of one product
+ */
+public record Peaks(double bytesPerSecond, double flopsPerSecond, long copyBytes, long gemmFlops, String gemmShape,
+                    Stats copyTime, Stats gemmTime) {
+
+    /** Sizes for a GPU: a 256 MiB copy (far past any L2) and a 137 GFLOP product. */
+    public static final Sizes GPU = new Sizes(64L << 20, new int[] {64, 1024, 32, 32}, 1024);
+    /** Sizes for a CPU: a 64 MiB copy (past the last-level cache) and a 0.5 GFLOP product. */
+    public static final Sizes CPU = new Sizes(16L << 20, new int[] {4, 256, 32, 32}, 256);
+
+    /** @param copyElements float32 elements per copy buffer; gemmInput [N, C, H, W] times a [K, C, 1, 1] filter */
+    public record Sizes(long copyElements, int[] gemmInput, int gemmOutChannels) {
+        public Sizes {
+            if (copyElements < 1 || copyElements > Integer.MAX_VALUE) throw new IllegalArgumentException("copy size must be in [1, 2^31), got " + copyElements);
+            if (gemmInput.length != 4 || gemmOutChannels < 1) throw new IllegalArgumentException("matrix product input must be [N, C, H, W]");
+            gemmInput = gemmInput.clone();
+        }
+    }
+
+    public static Sizes sizesFor(Backend backend) {
+        return backend.name().startsWith("cuda") ? GPU : CPU;
+    }
+
+    public static Peaks measure(Backend backend, Sizes sizes, int warmup, int repeats, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        Stats copy;
+        long copyBytes = 2 * sizes.copyElements() * DType.F32.bytes();
+        int n = (int) sizes.copyElements();
+        try (Tensor src = randomTensor(backend, rng, n); Tensor dst = randomTensor(backend, rng, n); OpTimer timer = backend.newTimer()) {
+            copy = time(warmup, repeats, timer, () -> backend.copy(src, dst, false));
+        }
+        int[] xs = sizes.gemmInput();
+        int[] ws = {sizes.gemmOutChannels(), xs[1], 1, 1};
+        int[] ys = {xs[0], sizes.gemmOutChannels(), xs[2], xs[3]};
+        long flops = 2L * Tensor.numel(ys) * xs[1];
+        Conv2d conv = new Conv2d(1, 0);
+        Stats gemm;
+        try (Tensor x = randomTensor(backend, rng, xs); Tensor w = randomTensor(backend, rng, ws); Tensor y = backend.allocate(DType.F32, ys);
+             OpTimer timer = backend.newTimer()) {
+            gemm = time(warmup, repeats, timer, () -> backend.convForward(x, w, y, conv, false));
+        }
+        String shape = ys[0] * ys[2] * ys[3] + "x" + xs[1] + " * " + xs[1] + "x" + ys[1];
+        return new Peaks(copyBytes / (copy.median() * 1e-9), flops / (gemm.median() * 1e-9), copyBytes, flops, shape, copy, gemm);
+    }
+
+    private static Stats time(int warmup, int repeats, OpTimer timer, Runnable op) {
+        for (int i = 0; i < warmup; i++) op.run();
+        long[] ns = new long[repeats];
+        for (int i = 0; i < repeats; i++) {
+            timer.start();
+            op.run();
+            timer.stop();
+            ns[i] = timer.elapsedNanos();
+        }
+        return Stats.of(ns);
+    }
+
+    /** A tensor of standard normal float32 values: never zeros, which some hardware handles faster than real data. */
+    static Tensor randomTensor(Backend backend, SplittableRandom rng, int... shape) {
+        Tensor t = backend.allocate(DType.F32, shape);
+        float[] host = new float[Math.toIntExact(t.numel())];
+        for (int i = 0; i < host.length; i++) host[i] = (float) rng.nextGaussian();
+        backend.upload(host, t);
+        return t;
+    }
+}

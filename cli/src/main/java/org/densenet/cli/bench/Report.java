@@ -1,0 +1,93 @@
+package org.densenet.cli.bench;
+
+import java.io.PrintStream;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.densenet.engine.io.Json;
+
+/**
+ * The output of one bench run: the {@link RunInfo} header, summary notes (name -> value) and
+ * named tables, printed in one of three forms. Text is for people; CSV puts the header and
+ * notes in '#' comment lines before each table; JSON is one object {run, title, notes, tables}.
+ */
+public final class Report {
+    public enum Format { TEXT, CSV, JSON }
+
+    private final RunInfo run;
+    private final String title;
+    private final Map<String, Object> notes = new LinkedHashMap<>();
+    private final Map<String, String> noteText = new LinkedHashMap<>();
+    private final Map<String, Table> tables = new LinkedHashMap<>();
+
+    public Report(RunInfo run, String title) {
+        this.run = run;
+        this.title = title;
+    }
+
+    /** A summary value: {@code value} goes to CSV/JSON, {@code text} (with units) to the text form. */
+    public Report note(String key, Object value, String text) {
+        notes.put(key, value instanceof Double d && !Double.isFinite(d) ? null : value);
+        noteText.put(key, text);
+        return this;
+    }
+
+    public Report table(String name, Table table) {
+        tables.put(name, table);
+        return this;
+    }
+
+    public Table table(String name) {
+        return tables.get(name);
+    }
+
+    public Object note(String key) {
+        return notes.get(key);
+    }
+
+    public void print(PrintStream out, Format format) {
+        switch (format) {
+            case TEXT -> out.print(toText());
+            case CSV -> out.print(toCsv());
+            case JSON -> out.println(toJson());
+        }
+        out.flush();
+    }
+
+    public String toText() {
+        StringBuilder sb = new StringBuilder();
+        for (String line : run.lines()) sb.append(line).append('\n');
+        sb.append('\n').append(title).append('\n');
+        for (var e : noteText.entrySet()) sb.append("  ").append(e.getKey().replace('_', ' ')).append(": ").append(e.getValue()).append('\n');
+        for (var e : tables.entrySet()) {
+            sb.append('\n').append(e.getKey()).append('\n').append(e.getValue().toText());
+        }
+        return sb.toString();
+    }
+
+    public String toCsv() {
+        StringBuilder comments = new StringBuilder();
+        for (String line : run.lines()) comments.append("# ").append(line).append('\n');
+        comments.append("# ").append(title).append('\n');
+        for (var e : notes.entrySet()) comments.append("# ").append(e.getKey()).append(": ").append(csvNote(e.getValue())).append('\n');
+        StringBuilder sb = new StringBuilder(comments);
+        for (var e : tables.entrySet()) {
+            sb.append("# table: ").append(e.getKey()).append('\n').append(e.getValue().toCsv());
+        }
+        return sb.toString();
+    }
+
+    public String toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("run", run.toMap());
+        m.put("title", title);
+        m.put("notes", notes);
+        Map<String, Object> t = new LinkedHashMap<>();
+        for (var e : tables.entrySet()) t.put(e.getKey(), e.getValue().toRecords());
+        m.put("tables", t);
+        return Json.write(m);
+    }
+
+    private static String csvNote(Object v) {
+        return v == null ? "" : String.valueOf(v);
+    }
+}

@@ -1,0 +1,102 @@
+package org.densenet.cli.bench;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import org.densenet.engine.Backend;
+
+/**
+ * What a benchmark ran on, printed at the top of every run so a number can be traced: the
+ * device and what the backend reports of its driver and libraries, the Java runtime, the host
+ * processor and its load when the run began (a loaded machine gives slow numbers), the commit
+ * and the date.
+ */
+public record RunInfo(String device, Map<String, String> versions, String java, String os, String cpu, int cores,
+                      double loadAverage, String commit, String date) {
+
+    public RunInfo {
+        versions = Map.copyOf(versions);
+    }
+
+    public static RunInfo collect(Backend backend) {
+        double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        return new RunInfo(backend.name(), new LinkedHashMap<>(backend.versions()),
+                System.getProperty("java.vm.name") + " " + Runtime.version(),
+                System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"),
+                cpuModel(), Runtime.getRuntime().availableProcessors(), load, gitCommit(),
+                ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'")));
+    }
+
+    /** Header lines for the text table, and as '# ' comments before CSV. */
+    public List<String> lines() {
+        StringBuilder v = new StringBuilder();
+        versions.entrySet().stream().sorted(Map.Entry.comparingByKey())
+                .forEach(e -> v.append(v.isEmpty() ? "" : ", ").append(e.getKey()).append(' ').append(e.getValue()));
+        return List.of(
+                "device:  " + device + (v.isEmpty() ? "" : " (" + v + ")"),
+                "host:    " + cpu + ", " + cores + " cores, load " + String.format(Locale.ROOT, "%.2f", loadAverage) + " at start; " + os,
+                "java:    " + java,
+                "commit:  " + commit + ", " + date);
+    }
+
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("device", device);
+        m.put("versions", new TreeMap<>(versions));
+        m.put("java", java);
+        m.put("os", os);
+        m.put("cpu", cpu);
+        m.put("cores", cores);
+        m.put("load_average", loadAverage >= 0 ? loadAverage : null);
+        m.put("commit", commit);
+        m.put("date", date);
+        return m;
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"), StandardCharsets.UTF_8)) {
+                if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).strip();
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or not readable: the architecture is what remains to say
+        }
+        return System.getProperty("os.arch");
+    }
+
+    /** Short hash of HEAD of the working directory's git checkout, "+dirty" when it has uncommitted changes; "unknown" without git. */
+    static String gitCommit() {
+        String head = git("rev-parse", "--short", "HEAD");
+        if (head == null || head.isEmpty()) return "unknown";
+        String status = git("status", "--porcelain", "--untracked-files=no");
+        return status != null && !status.isEmpty() ? head + "+dirty" : head;
+    }
+
+    private static String git(String... args) {
+        try {
+            String[] cmd = new String[args.length + 1];
+            cmd[0] = "git";
+            System.arraycopy(args, 0, cmd, 1, args.length);
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(false).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) return null;
+            return new String(out, StandardCharsets.UTF_8).strip();
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+}
