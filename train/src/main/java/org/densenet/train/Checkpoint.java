@@ -1,0 +1,71 @@
+package org.densenet.train;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.densenet.engine.CounterRng;
+import org.densenet.engine.io.HostTensor;
+import org.densenet.engine.io.SafeTensors;
+
+/**
+ * A training checkpoint: one safetensors file holding the model's weights under torchvision's
+ * names, the optimizer's momentum buffer as {@value #MOMENTUM}, and in its metadata the run's
+ * settings ({@link TrainConfig}), its position ({@link TrainState}) and the random-stream
+ * positions. Written atomically (temporary file, fsync, rename) by {@link SafeTensors#write}.
+ * Loading the weights into PyTorch: drop the keys that start with {@value #OPTIMIZER_PREFIX}.
+ */
+public record Checkpoint(TrainConfig config, TrainState state, Map<String, HostTensor> weights, float[] momentum) {
+    public static final String FORMAT = "densenet-checkpoint/1";
+    public static final String OPTIMIZER_PREFIX = "optimizer.";
+    public static final String MOMENTUM = OPTIMIZER_PREFIX + "momentum_buffer";
+
+    public void save(Path file) throws IOException {
+        Map<String, HostTensor> tensors = new LinkedHashMap<>(weights);
+        tensors.put(MOMENTUM, HostTensor.ofF32(momentum, momentum.length));
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", FORMAT);
+        config.toMap().forEach((k, v) -> meta.put("config." + k, v));
+        meta.putAll(state.toMap());
+        // Sample order, augmentation and dropout are counter-based: these are their streams' keys and positions.
+        meta.put("rng.seed", Long.toString(config.seed()));
+        meta.put("rng.shuffle_epoch", Integer.toString(state.epoch()));
+        meta.put("rng.dropout_step", Long.toString(state.globalStep()));
+        meta.put("rng.dropout_key", Long.toString(dropoutKey(config.seed(), state.globalStep())));
+        SafeTensors.write(file, tensors, meta);
+    }
+
+    public static Checkpoint load(Path file) throws IOException {
+        SafeTensors.Contents c = SafeTensors.load(file);
+        Map<String, String> meta = c.metadata();
+        if (!FORMAT.equals(meta.get("format"))) {
+            throw new IOException(file + ": not a training checkpoint (metadata format is " + meta.get("format") + ", expected "
+                    + FORMAT + "); a weights-only file can be evaluated with 'densenet eval' but not resumed");
+        }
+        Map<String, String> cfg = new LinkedHashMap<>();
+        meta.forEach((k, v) -> {
+            if (k.startsWith("config.")) cfg.put(k.substring("config.".length()), v);
+        });
+        HostTensor mom = c.tensors().get(MOMENTUM);
+        if (mom == null) throw new IOException(file + ": checkpoint has no " + MOMENTUM + " tensor");
+        try {
+            return new Checkpoint(TrainConfig.fromMap(cfg), TrainState.fromMap(meta), weightsOnly(c.tensors()), mom.toFloatArray());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The model's tensors of a checkpoint or weights file (optimizer entries removed). */
+    public static Map<String, HostTensor> weightsOnly(Map<String, HostTensor> tensors) {
+        Map<String, HostTensor> w = new LinkedHashMap<>();
+        tensors.forEach((k, v) -> {
+            if (!k.startsWith(OPTIMIZER_PREFIX)) w.put(k, v);
+        });
+        return w;
+    }
+
+    /** The dropout seed of global step {@code step}. */
+    public static long dropoutKey(long seed, long step) {
+        return CounterRng.bits(seed ^ 0x3C6EF372FE94F82BL, step);
+    }
+}

@@ -1,0 +1,154 @@
+package org.densenet.train;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.densenet.model.DenseNetConfig;
+import org.densenet.model.MemoryMode;
+import org.densenet.model.Stem;
+import org.densenet.train.data.DatasetKind;
+
+/**
+ * Everything that defines a training run, resolved (no defaults left to apply). It is written into
+ * every checkpoint, so {@code --resume} continues with exactly these settings, and into the run
+ * folder as the record of what ran.
+ *
+ * @param modelName   preset name, or a description of a custom network (for logs and folder names)
+ * @param dataDir     null for the dataset's default folder
+ * @param imageSize   side of the synthetic images (other datasets have their own size)
+ * @param workers     loader threads
+ * @param maxSteps    stop after this many optimizer steps in all, saving a checkpoint (0: run to the end)
+ */
+public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode memory,
+                          DatasetKind dataset, Path dataDir, boolean download, boolean augment, int imageSize,
+                          int batchSize, LrSchedule schedule, double momentum, double weightDecay, boolean nesterov,
+                          long seed, String device, int workers, Path output, long maxSteps) {
+    public TrainConfig {
+        if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+        if (!(momentum >= 0 && momentum < 1)) throw new IllegalArgumentException("momentum must be in [0, 1), got " + momentum);
+        if (nesterov && momentum == 0) throw new IllegalArgumentException("Nesterov momentum needs momentum > 0 (use --no-nesterov)");
+        if (!(weightDecay >= 0)) throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
+        if (workers < 1) throw new IllegalArgumentException("workers must be >= 1, got " + workers);
+        if (maxSteps < 0) throw new IllegalArgumentException("max steps must be >= 0, got " + maxSteps);
+        if (imageSize < 8) throw new IllegalArgumentException("image size must be >= 8, got " + imageSize);
+    }
+
+    public int epochs() {
+        return schedule.epochs();
+    }
+
+    /** The settings as flat key/value text, for checkpoint metadata and the run folder. */
+    public Map<String, String> toMap() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("model", modelName);
+        m.put("model.blocks", join(model.blockSizes()));
+        m.put("model.growth", Integer.toString(model.growthRate()));
+        m.put("model.bn_size", Integer.toString(model.bnSize()));
+        m.put("model.compression", Double.toString(model.compression()));
+        m.put("model.dropout", Double.toString(model.dropout()));
+        m.put("model.stem", model.stem().name());
+        m.put("model.init_features", Integer.toString(model.initFeatures()));
+        m.put("model.classes", Integer.toString(model.numClasses()));
+        m.put("model.in_channels", Integer.toString(model.inChannels()));
+        m.put("memory", memory.name().toLowerCase());
+        m.put("dataset", dataset.cliName());
+        m.put("data", dataDir == null ? "" : dataDir.toString());
+        m.put("download", Boolean.toString(download));
+        m.put("augment", Boolean.toString(augment));
+        m.put("image_size", Integer.toString(imageSize));
+        m.put("batch_size", Integer.toString(batchSize));
+        m.put("epochs", Integer.toString(schedule.epochs()));
+        m.put("schedule", schedule.kind().cliName());
+        m.put("lr", Double.toString(schedule.baseLr()));
+        m.put("milestones", join(schedule.milestones()));
+        m.put("gamma", Double.toString(schedule.gamma()));
+        m.put("warmup_epochs", Double.toString(schedule.warmupEpochs()));
+        m.put("momentum", Double.toString(momentum));
+        m.put("weight_decay", Double.toString(weightDecay));
+        m.put("nesterov", Boolean.toString(nesterov));
+        m.put("seed", Long.toString(seed));
+        m.put("device", device);
+        m.put("workers", Integer.toString(workers));
+        m.put("output", output.toString());
+        m.put("max_steps", Long.toString(maxSteps));
+        return m;
+    }
+
+    /** Reads what {@link #toMap()} wrote; a missing or malformed entry names the key. */
+    public static TrainConfig fromMap(Map<String, String> m) {
+        Fields f = new Fields(m);
+        DenseNetConfig model = new DenseNetConfig(f.ints("model.blocks"), f.integer("model.growth"), f.integer("model.bn_size"),
+                f.real("model.compression"), f.real("model.dropout"), Stem.valueOf(f.text("model.stem")),
+                f.integer("model.init_features"), f.integer("model.classes"), f.integer("model.in_channels"));
+        LrSchedule schedule = new LrSchedule(LrSchedule.Kind.parse(f.text("schedule")), f.real("lr"), f.integer("epochs"),
+                f.ints("milestones"), f.real("gamma"), f.real("warmup_epochs"));
+        String data = f.text("data");
+        return new TrainConfig(f.text("model"), model, MemoryMode.parse(f.text("memory")), DatasetKind.parse(f.text("dataset")),
+                data.isEmpty() ? null : Path.of(data), f.bool("download"), f.bool("augment"), f.integer("image_size"),
+                f.integer("batch_size"), schedule, f.real("momentum"), f.real("weight_decay"), f.bool("nesterov"),
+                f.longValue("seed"), f.text("device"), f.integer("workers"), Path.of(f.text("output")), f.longValue("max_steps"));
+    }
+
+    public TrainConfig withRuntime(String device, int workers, Path output, long maxSteps) {
+        return new TrainConfig(modelName, model, memory, dataset, dataDir, download, augment, imageSize, batchSize, schedule,
+                momentum, weightDecay, nesterov, seed, device, workers, output, maxSteps);
+    }
+
+    private static String join(int[] v) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < v.length; i++) sb.append(i > 0 ? "," : "").append(v[i]);
+        return sb.toString();
+    }
+
+    /** Typed access to a flat map, with errors that name the key. */
+    static final class Fields {
+        private final Map<String, String> m;
+
+        Fields(Map<String, String> m) {
+            this.m = m;
+        }
+
+        String text(String key) {
+            String v = m.get(key);
+            if (v == null) throw new IllegalArgumentException("checkpoint has no '" + key + "' entry");
+            return v;
+        }
+
+        int integer(String key) {
+            return (int) longValue(key);
+        }
+
+        long longValue(String key) {
+            try {
+                return Long.parseLong(text(key));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("checkpoint entry '" + key + "' is not an integer: " + m.get(key));
+            }
+        }
+
+        double real(String key) {
+            try {
+                return Double.parseDouble(text(key));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("checkpoint entry '" + key + "' is not a number: " + m.get(key));
+            }
+        }
+
+        boolean bool(String key) {
+            String v = text(key);
+            if (!v.equals("true") && !v.equals("false")) throw new IllegalArgumentException("checkpoint entry '" + key + "' is not true/false: " + v);
+            return v.equals("true");
+        }
+
+        int[] ints(String key) {
+            String v = text(key);
+            if (v.isEmpty()) return new int[0];
+            try {
+                return Arrays.stream(v.split(",")).mapToInt(s -> Integer.parseInt(s.strip())).toArray();
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("checkpoint entry '" + key + "' is not a list of integers: " + v);
+            }
+        }
+    }
+}

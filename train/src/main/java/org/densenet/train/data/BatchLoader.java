@@ -1,0 +1,194 @@
+package org.densenet.train.data;
+
+import java.util.ArrayDeque;
+import java.util.Queue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.densenet.engine.CounterRng;
+
+/**
+ * Prepares batches on background threads ahead of the step that needs them: each batch is one
+ * task (read, decode, augment, normalise) on a pool of worker threads, and up to {@code 2 * workers}
+ * batches are in flight. Results do not depend on the number of workers or on timing: sample
+ * order and augmentation are functions of (seed, epoch, sample).
+ *
+ * <p>An image that cannot be decoded (only file-backed datasets have them) is skipped: the next
+ * sample of the dataset takes its place, and the skip is counted and reported.
+ */
+public final class BatchLoader implements AutoCloseable {
+    private final Dataset data;
+    private final Transform transform;
+    private final int batchSize;
+    private final int workers;
+    private final ExecutorService pool;
+    private final AtomicInteger skipped = new AtomicInteger();
+    private final AtomicReference<String> firstSkip = new AtomicReference<>();
+
+    public BatchLoader(Dataset data, Transform transform, int batchSize, int workers) {
+        if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+        if (workers < 1) throw new IllegalArgumentException("loader workers must be >= 1, got " + workers);
+        if (transform.channels() != data.channels()) {
+            throw new IllegalArgumentException(data.name() + " has " + data.channels() + " channels, the transform makes " + transform.channels());
+        }
+        this.data = data;
+        this.transform = transform;
+        this.batchSize = batchSize;
+        this.workers = workers;
+        AtomicInteger n = new AtomicInteger();
+        this.pool = Executors.newFixedThreadPool(workers, r -> {
+            Thread t = new Thread(r, "loader-" + data.name().replace(' ', '-') + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    public Dataset dataset() {
+        return data;
+    }
+
+    public Transform transform() {
+        return transform;
+    }
+
+    public int batchSize() {
+        return batchSize;
+    }
+
+    /** Batches per epoch, the last one possibly partial. */
+    public int batchesPerEpoch() {
+        return (data.size() + batchSize - 1) / batchSize;
+    }
+
+    /** Images skipped as undecodable since this loader was made, and the first such message. */
+    public int skippedImages() {
+        return skipped.get();
+    }
+
+    public String firstSkipMessage() {
+        return firstSkip.get();
+    }
+
+    /** A random permutation of [0, n) for one epoch. */
+    public static int[] shuffled(int n, long seed, int epoch) {
+        int[] p = identity(n);
+        long key = CounterRng.bits(seed ^ 0xBB67AE8584CAA73BL, epoch);
+        for (int i = n - 1; i > 0; i--) {
+            int j = (int) Long.remainderUnsigned(CounterRng.bits(key, i), i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+
+    public static int[] identity(int n) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        return p;
+    }
+
+    /**
+     * Iterates one epoch over samples {@code order}, starting at batch {@code firstBatch} (for a
+     * resumed run). Augmentation keys come from {@code seed} and {@code epoch}.
+     */
+    public Epoch epoch(int[] order, long seed, int epoch, int firstBatch) {
+        return new Epoch(order, seed, epoch, firstBatch);
+    }
+
+    /** The batches of one epoch, in order. A batch stays valid until the next call to {@link #next()}. */
+    public final class Epoch implements AutoCloseable {
+        private final int[] order;
+        private final long seed;
+        private final int epoch;
+        private final int total;
+        private final ArrayDeque<Future<Batch>> inFlight = new ArrayDeque<>();
+        private final Queue<Batch> free = new ArrayDeque<>();
+        private int nextToSubmit;
+        private Batch held;
+
+        private Epoch(int[] order, long seed, int epoch, int firstBatch) {
+            this.order = order;
+            this.seed = seed;
+            this.epoch = epoch;
+            this.total = (order.length + batchSize - 1) / batchSize;
+            if (firstBatch < 0 || firstBatch > total) throw new IllegalArgumentException("batch " + firstBatch + " of " + total);
+            this.nextToSubmit = firstBatch;
+            int depth = 2 * workers;
+            int sampleFloats = transform.channels() * transform.height() * transform.width();
+            for (int i = 0; i <= depth; i++) free.add(new Batch(batchSize, sampleFloats));
+            for (int i = 0; i < depth; i++) submitNext();
+        }
+
+        public boolean hasNext() {
+            return !inFlight.isEmpty();
+        }
+
+        public Batch next() {
+            if (held != null) {
+                free.add(held);
+                held = null;
+            }
+            Future<Batch> f = inFlight.poll();
+            if (f == null) throw new IllegalStateException("no batches left in this epoch");
+            try {
+                held = f.get();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException re) throw re;
+                throw new IllegalStateException("batch preparation failed", e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for a batch", e);
+            }
+            submitNext();
+            return held;
+        }
+
+        private void submitNext() {
+            if (nextToSubmit >= total) return;
+            Batch b = free.poll();
+            int index = nextToSubmit++;
+            inFlight.add(pool.submit(() -> fill(b, index)));
+        }
+
+        private Batch fill(Batch b, int index) {
+            int start = index * batchSize;
+            int n = Math.min(batchSize, order.length - start);
+            int floats = transform.channels() * transform.height() * transform.width();
+            for (int i = 0; i < n; i++) {
+                int sample = order[start + i];
+                Image img = null;
+                for (int attempt = 0; img == null; attempt++) {
+                    try {
+                        img = data.image(sample);
+                    } catch (DataException e) {
+                        if (!data.skipsUndecodable() || attempt >= 16) throw e;
+                        skipped.incrementAndGet();
+                        firstSkip.compareAndSet(null, e.getMessage());
+                        sample = (sample + 1) % data.size();
+                    }
+                }
+                b.labels[i] = data.label(sample);
+                transform.apply(img, Transform.key(seed, epoch, sample), b.images, i * floats);
+            }
+            b.size = n;
+            b.index = index;
+            return b;
+        }
+
+        /** Stops waiting for the batches still in flight (they finish in the background). */
+        @Override
+        public void close() {
+            for (Future<Batch> f : inFlight) f.cancel(false);
+            inFlight.clear();
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.shutdownNow();
+    }
+}

@@ -1,0 +1,30 @@
+package org.densenet.train.data;
+
+/**
+ * A labelled image collection, read by index from any thread. Images come out as 8-bit
+ * channel-major pixels ({@link Image}); the transforms turn them into normalised floats.
+ */
+public interface Dataset {
+    /** Short name for messages and logs, e.g. "cifar10 train". */
+    String name();
+
+    int size();
+
+    int numClasses();
+
+    /** Channels of every image (1 for grey, 3 for RGB). */
+    int channels();
+
+    int label(int index);
+
+    /**
+     * The pixels of one image. May decode a file; a decoding failure throws {@link DataException}
+     * naming the file. Thread-safe.
+     */
+    Image image(int index);
+
+    /** True when an image that fails to decode should be skipped (counted and reported) rather than stop the run. */
+    default boolean skipsUndecodable() {
+        return false;
+    }
+}

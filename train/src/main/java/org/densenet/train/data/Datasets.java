@@ -1,0 +1,77 @@
+package org.densenet.train.data;
+
+import java.nio.file.Path;
+
+/** Opens a dataset split and makes the transforms the paper's recipes use for it. */
+public final class Datasets {
+    /** ImageNet sizes: random-resized crops of 224 for training; shorter side 256, centre 224 for evaluation. */
+    public static final int IMAGENET_CROP = 224, IMAGENET_RESIZE = 256;
+
+    private Datasets() {
+    }
+
+    /**
+     * The training ({@code train}) or test split. {@code folder} null means the kind's default.
+     * {@code syntheticSide} sets the synthetic images' size (ignored for the others).
+     */
+    public static Dataset open(DatasetKind kind, Path folder, boolean train, boolean download, int syntheticSide, long seed) {
+        Path dir = folder != null ? folder : kind.defaultFolder();
+        if (dir == null && kind == DatasetKind.IMAGENET) {
+            throw new DataException("ImageNet has no default folder: pass --data DIR with DIR/train/<wnid>/*.JPEG and DIR/val/<wnid>/*.JPEG");
+        }
+        return switch (kind) {
+            case CIFAR10 -> Cifar.load(Cifar.CIFAR10, dir, train, download);
+            case CIFAR100 -> Cifar.load(Cifar.CIFAR100, dir, train, download);
+            case FASHION_MNIST -> FashionMnist.load(dir, train);
+            case IMAGENET -> ImageFolder.load(dir, train ? "train" : "val");
+            case SYNTHETIC -> new SyntheticDataset("synthetic " + (train ? "train" : "test"),
+                    train ? DatasetKind.SYNTHETIC_TRAIN : DatasetKind.SYNTHETIC_TEST, kind.classes(), 3, syntheticSide, seed);
+        };
+    }
+
+    public static Normalization normalization(DatasetKind kind) {
+        return switch (kind) {
+            case CIFAR10 -> Normalization.CIFAR10;
+            case CIFAR100 -> Normalization.CIFAR100;
+            case FASHION_MNIST -> Normalization.FASHION_MNIST;
+            case IMAGENET -> Normalization.IMAGENET;
+            case SYNTHETIC -> Normalization.HALF;
+        };
+    }
+
+    /**
+     * Training transform: C10+ (pad 4, random crop, flip) for the small-image sets, random-resized
+     * crop with flip for ImageNet; without {@code augment}, only normalisation (ImageNet: the evaluation crop).
+     */
+    public static Transform trainTransform(DatasetKind kind, Dataset data, boolean augment) {
+        if (kind == DatasetKind.IMAGENET) {
+            return augment ? new RandomResizedCrop(IMAGENET_CROP, 0.08, Normalization.IMAGENET) : evalTransform(kind, data);
+        }
+        int side = side(kind, data);
+        return new PadCropFlip(data.channels(), side, side, augment ? 4 : 0, augment, normalization(kind));
+    }
+
+    public static Transform evalTransform(DatasetKind kind, Dataset data) {
+        if (kind == DatasetKind.IMAGENET) return new ResizeCenterCrop(IMAGENET_RESIZE, IMAGENET_CROP, Normalization.IMAGENET);
+        return PadCropFlip.eval(data.channels(), side(kind, data), normalization(kind));
+    }
+
+    private static int side(DatasetKind kind, Dataset data) {
+        return switch (data) {
+            case ArrayDataset a -> a.height();
+            case SyntheticDataset s -> s.side();
+            default -> throw new IllegalArgumentException("no fixed image size for " + kind);
+        };
+    }
+
+    /** Checks that the test split's labels fit the training split's classes. */
+    public static void checkSplits(Dataset train, Dataset test) {
+        if (test.numClasses() > train.numClasses()) {
+            throw new DataException(test.name() + " has " + test.numClasses() + " classes, more than the "
+                    + train.numClasses() + " of " + train.name());
+        }
+        if (test.channels() != train.channels()) {
+            throw new DataException(test.name() + " has " + test.channels() + " channels, " + train.name() + " has " + train.channels());
+        }
+    }
+}

@@ -1,0 +1,162 @@
+package org.densenet.train.data;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+
+/**
+ * The ImageNet folder layout: {@code <root>/<split>/<wnid>/*.JPEG}, classes numbered by sorted
+ * folder name, or, when {@code <root>/<split>_list.txt} exists, its {@code path label} lines
+ * (paths relative to {@code <root>/<split>}). Images are decoded on demand with javax.imageio,
+ * from the loader's worker threads.
+ */
+public final class ImageFolder implements Dataset {
+    private final String name;
+    private final Path[] files;
+    private final int[] labels;
+    private final int numClasses;
+
+    private ImageFolder(String name, Path[] files, int[] labels, int numClasses) {
+        this.name = name;
+        this.files = files;
+        this.labels = labels;
+        this.numClasses = numClasses;
+    }
+
+    public static ImageFolder load(Path root, String split) {
+        Path dir = root.resolve(split);
+        if (!Files.isDirectory(dir)) {
+            throw DataException.at(dir, "ImageNet " + split + " folder not found; expected " + root + "/" + split + "/<wnid>/*.JPEG");
+        }
+        Path list = root.resolve(split + "_list.txt");
+        return Files.isRegularFile(list) ? fromList(split, dir, list) : fromFolders(split, dir);
+    }
+
+    private static ImageFolder fromFolders(String split, Path dir) {
+        List<Path> classes;
+        try (Stream<Path> s = Files.list(dir)) {
+            classes = s.filter(Files::isDirectory).sorted().toList();
+        } catch (IOException e) {
+            throw DataException.at(dir, "cannot list: " + e.getMessage());
+        }
+        if (classes.isEmpty()) throw DataException.at(dir, "has no class folders (expected <wnid>/*.JPEG inside)");
+        List<Path> files = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        for (int c = 0; c < classes.size(); c++) {
+            try (Stream<Path> s = Files.list(classes.get(c))) {
+                for (Path f : s.filter(ImageFolder::isImage).sorted().toList()) {
+                    files.add(f);
+                    labels.add(c);
+                }
+            } catch (IOException e) {
+                throw DataException.at(classes.get(c), "cannot list: " + e.getMessage());
+            }
+        }
+        if (files.isEmpty()) throw DataException.at(dir, "has class folders but no .JPEG/.jpg/.png images in them");
+        return new ImageFolder("imagenet " + split, files.toArray(Path[]::new),
+                labels.stream().mapToInt(Integer::intValue).toArray(), classes.size());
+    }
+
+    private static ImageFolder fromList(String split, Path dir, Path list) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(list);
+        } catch (IOException e) {
+            throw DataException.at(list, "cannot read: " + e.getMessage());
+        }
+        List<Path> files = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        int max = -1;
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty() || line.startsWith("#")) continue;
+            int sp = line.lastIndexOf(' ');
+            int label;
+            try {
+                label = sp < 0 ? -1 : Integer.parseInt(line.substring(sp + 1));
+            } catch (NumberFormatException e) {
+                label = -1;
+            }
+            if (label < 0) throw DataException.at(list, "line " + (i + 1) + " is not 'path label' with a label >= 0: " + line);
+            files.add(dir.resolve(line.substring(0, sp).strip()));
+            labels.add(label);
+            max = Math.max(max, label);
+        }
+        if (files.isEmpty()) throw DataException.at(list, "lists no images");
+        return new ImageFolder("imagenet " + split, files.toArray(Path[]::new),
+                labels.stream().mapToInt(Integer::intValue).toArray(), max + 1);
+    }
+
+    private static boolean isImage(Path p) {
+        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        return n.endsWith(".jpeg") || n.endsWith(".jpg") || n.endsWith(".png");
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int size() {
+        return files.length;
+    }
+
+    @Override
+    public int numClasses() {
+        return numClasses;
+    }
+
+    @Override
+    public boolean skipsUndecodable() {
+        return true;
+    }
+
+    @Override
+    public int channels() {
+        return 3;
+    }
+
+    @Override
+    public int label(int index) {
+        return labels[index];
+    }
+
+    public Path file(int index) {
+        return files[index];
+    }
+
+    @Override
+    public Image image(int index) {
+        Path f = files[index];
+        BufferedImage img;
+        try {
+            img = ImageIO.read(f.toFile());
+        } catch (IOException | RuntimeException e) {
+            throw DataException.at(f, "undecodable image (" + e.getMessage() + ")");
+        }
+        if (img == null) {
+            if (!Files.exists(f)) throw DataException.at(f, "missing");
+            throw DataException.at(f, "undecodable image (not a format javax.imageio reads)");
+        }
+        int w = img.getWidth(), h = img.getHeight();
+        byte[] px = new byte[3 * h * w];
+        int[] row = new int[w];
+        for (int y = 0; y < h; y++) {
+            img.getRGB(0, y, w, 1, row, 0, w);
+            for (int x = 0; x < w; x++) {
+                int rgb = row[x];
+                px[y * w + x] = (byte) (rgb >> 16);
+                px[(h + y) * w + x] = (byte) (rgb >> 8);
+                px[(2 * h + y) * w + x] = (byte) rgb;
+            }
+        }
+        return new Image(3, h, w, px);
+    }
+}

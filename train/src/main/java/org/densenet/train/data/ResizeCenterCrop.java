@@ -1,0 +1,35 @@
+package org.densenet.train.data;
+
+/** ImageNet evaluation: resize the shorter side to {@code resize}, take the centre {@code crop} square, normalise. */
+public record ResizeCenterCrop(int resize, int crop, Normalization norm) implements Transform {
+    public ResizeCenterCrop {
+        if (crop < 1 || resize < crop) throw new IllegalArgumentException("need 1 <= crop <= resize, got crop " + crop + ", resize " + resize);
+        norm = norm.forChannels(3);
+    }
+
+    @Override
+    public int channels() {
+        return 3;
+    }
+
+    @Override
+    public int height() {
+        return crop;
+    }
+
+    @Override
+    public int width() {
+        return crop;
+    }
+
+    @Override
+    public void apply(Image src, long key, float[] dst, int offset) {
+        int W = src.width(), H = src.height();
+        // Size of the resized image, as torchvision computes it, then the crop box mapped back to source pixels.
+        int rw = W <= H ? resize : (int) ((long) resize * W / H);
+        int rh = W <= H ? (int) ((long) resize * H / W) : resize;
+        double sx = (double) W / rw, sy = (double) H / rh;
+        int top = (int) Math.round((rh - crop) / 2.0), left = (int) Math.round((rw - crop) / 2.0);
+        Resample.cropResize(src, left * sx, top * sy, crop * sx, crop * sy, crop, crop, false, norm, dst, offset);
+    }
+}

@@ -1,0 +1,25 @@
+package org.densenet.train.data;
+
+import org.densenet.engine.CounterRng;
+
+/**
+ * Turns one image into normalised float32 [C, H, W] at a fixed output size. Random choices come
+ * from {@code CounterRng.uniform(key, k)} for k = 0, 1, ...: the key is derived from the run's seed,
+ * the epoch and the sample, so a sample looks the same whichever worker thread prepares it, and
+ * a resumed run sees the same augmentations as an uninterrupted one.
+ */
+public interface Transform {
+    int channels();
+
+    int height();
+
+    int width();
+
+    /** Writes channels() * height() * width() floats at dst[offset...]. */
+    void apply(Image src, long key, float[] dst, int offset);
+
+    /** The random key of sample {@code index} in epoch {@code epoch} of a run seeded with {@code seed}. */
+    static long key(long seed, int epoch, int index) {
+        return CounterRng.bits(seed ^ 0x6A09E667F3BCC908L, ((long) epoch << 32) | (index & 0xFFFFFFFFL));
+    }
+}
