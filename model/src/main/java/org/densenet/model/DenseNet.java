@@ -1,0 +1,229 @@
+package org.densenet.model;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.IntToLongFunction;
+import org.densenet.engine.Backend;
+import org.densenet.engine.CounterRng;
+import org.densenet.engine.DType;
+import org.densenet.engine.Tensor;
+
+/**
+ * A DenseNet on one backend, with explicit forward and backward. Parameters and gradients live in
+ * {@link #parameters()}; activations live in a workspace made for the current input shape and
+ * kept while the shape stays the same, laid out as the {@link MemoryMode} says.
+ *
+ * <pre>
+ * Tensor logits = net.forward(x, true);
+ * LossResult r = backend.softmaxCrossEntropy(logits, labels, dLogits);
+ * net.backward(dLogits);   // overwrites net.parameters().grads()
+ * </pre>
+ */
+public final class DenseNet implements AutoCloseable {
+    private final DenseNetConfig config;
+    private final Backend backend;
+    private final MemoryMode mode;
+    private final DType dtype;
+    private final Parameters params;
+    private final StemLayer stem;
+    private final List<DenseBlock> blocks = new ArrayList<>();
+    private final List<Transition> transitions = new ArrayList<>();
+    private final Head head;
+    private final int[] firstLayer;  // global index of each block's first dense layer, for dropout seeds
+
+    private Workspace workspace;
+    private boolean workspaceTrains;
+    private StemLayer.Acts stemActs;
+    private Transition.Acts[] transitionActs;
+    private Head.Acts headActs;
+    private Tensor images;
+    private boolean backwardReady;
+    private long dropoutSeed;
+    private long step;
+
+    /** A float32 model. */
+    public DenseNet(DenseNetConfig config, Backend backend, MemoryMode mode, long seed) {
+        this(config, backend, mode, seed, DType.F32);
+    }
+
+    /**
+     * @param seed  initialises the weights as torchvision does (Kaiming-normal convolutions, BN gamma 1
+     *              and beta 0, nn.Linear's default weight, bias 0) and is the first dropout seed
+     * @param dtype F32, or F64 where the backend supports it (reference checks)
+     */
+    public DenseNet(DenseNetConfig config, Backend backend, MemoryMode mode, long seed, DType dtype) {
+        this.config = config;
+        this.backend = backend;
+        this.mode = mode;
+        this.dtype = dtype;
+        this.params = new Parameters(backend, dtype, config.parameterCount(), 2 * config.normChannels());
+        try {
+            this.stem = new StemLayer(backend, params, config);
+            firstLayer = new int[config.blockCount()];
+            for (int b = 0; b < config.blockCount(); b++) {
+                firstLayer[b] = b == 0 ? 0 : firstLayer[b - 1] + config.layers(b - 1);
+                blocks.add(DenseBlock.create(mode, backend, params, "features.denseblock" + (b + 1), config, b));
+                if (b + 1 < config.blockCount()) {
+                    transitions.add(new Transition(backend, params, "features.transition" + (b + 1),
+                            config.blockOutputChannels(b), config.blockInputChannels(b + 1)));
+                }
+            }
+            this.head = new Head(backend, params, config.finalChannels(), config.numClasses());
+            params.seal(seed);
+        } catch (RuntimeException e) {
+            params.close();
+            throw e;
+        }
+        this.dropoutSeed = seed;
+    }
+
+    public DenseNetConfig config() {
+        return config;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public MemoryMode mode() {
+        return mode;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public Parameters parameters() {
+        return params;
+    }
+
+    /** Dropout masks come from CounterRng seeded by (this seed, training step, layer): runs repeat exactly. */
+    public void setDropoutSeed(long seed) {
+        this.dropoutSeed = seed;
+    }
+
+    /**
+     * Runs the network on images [N, inChannels, H, W] (kept by reference until {@link #backward}).
+     * Training mode uses batch statistics, moves the running ones and applies dropout.
+     *
+     * @return logits [N, numClasses], owned by the model and valid until the next forward
+     */
+    public Tensor forward(Tensor images, boolean training) {
+        int[] shape = images.shape();
+        if (images.rank() != 4 || shape[1] != config.inChannels()) {
+            throw new IllegalArgumentException("the model takes images [N, " + config.inChannels() + ", H, W], got "
+                    + Arrays.toString(shape));
+        }
+        if (images.dtype() != dtype) throw new IllegalArgumentException("the model computes in " + dtype + ", images are " + images.dtype());
+        prepare(shape, training);
+        if (training) step++;
+        IntToLongFunction[] seeds = seeds();
+        stem.forward(images, stemActs, training);
+        for (int b = 0; b < blocks.size(); b++) {
+            blocks.get(b).forward(training, seeds[b]);
+            if (b < transitions.size()) transitions.get(b).forward(transitionActs[b], training);
+        }
+        head.forward(headActs, training);
+        this.images = images;
+        this.backwardReady = training;
+        return headActs.logits();
+    }
+
+    /** Backward of the last training forward, given dLoss/dLogits [N, numClasses]; overwrites every gradient. */
+    public void backward(Tensor dLogits) {
+        if (!backwardReady) throw new IllegalStateException("backward needs a training-mode forward first");
+        if (!dLogits.sameShape(headActs.logits())) {
+            throw new IllegalArgumentException("dLogits must be " + Arrays.toString(headActs.logits().shape()) + ", got "
+                    + Arrays.toString(dLogits.shape()));
+        }
+        IntToLongFunction[] seeds = seeds();
+        boolean recompute = mode == MemoryMode.SHARED;
+        int last = blocks.size() - 1;
+        head.backward(headActs, dLogits, blocks.get(last).outputGrad());
+        for (int b = last; b >= 0; b--) {
+            blocks.get(b).backward(seeds[b]);
+            if (b > 0) transitions.get(b - 1).backward(transitionActs[b - 1], blocks.get(b).inputGrad(), blocks.get(b - 1).outputGrad(), recompute);
+        }
+        stem.backward(images, stemActs, blocks.get(0).inputGrad());
+    }
+
+    /** Frees the activation workspace (it is made again by the next forward). */
+    public void releaseActivations() {
+        if (workspace != null) workspace.close();
+        workspace = null;
+        backwardReady = false;
+    }
+
+    @Override
+    public void close() {
+        releaseActivations();
+        params.close();
+    }
+
+    private IntToLongFunction[] seeds() {
+        long stepSeed = CounterRng.bits(dropoutSeed, step);
+        IntToLongFunction[] out = new IntToLongFunction[blocks.size()];
+        for (int b = 0; b < out.length; b++) {
+            int first = firstLayer[b];
+            out[b] = l -> CounterRng.bits(stepSeed, first + l);
+        }
+        return out;
+    }
+
+    /** Makes the workspace for this input shape unless the current one serves (a training one also serves inference). */
+    private void prepare(int[] shape, boolean training) {
+        if (workspace != null && workspace.fits(shape) && (workspaceTrains || !training)) return;
+        releaseActivations();
+        int n = shape[0], h = shape[2], w = shape[3];
+        long[] scratch = MemoryPlanner.scratchElements(config, mode, n, h, w, training);
+        Workspace ws = new Workspace(backend, dtype, shape, scratch);
+        try {
+            bind(ws, n, h, w, training);
+        } catch (RuntimeException e) {
+            ws.close();
+            throw e;
+        }
+        workspace = ws;
+        workspaceTrains = training;
+    }
+
+    private void bind(Workspace ws, int n, int h, int w, boolean training) {
+        boolean shared = mode == MemoryMode.SHARED;
+        int[] heights = new int[blocks.size()];
+        int[] widths = new int[blocks.size()];
+        for (int b = 0; b < blocks.size(); b++) {
+            heights[b] = config.featureSize(b, h);
+            widths[b] = config.featureSize(b, w);
+            blocks.get(b).prepare(ws, n, heights[b], widths[b], training);
+        }
+        if (config.stem() == Stem.CIFAR) {
+            stemActs = new StemLayer.Acts(null, null, null, null, blocks.get(0).input(), null, null);
+        } else {
+            int f = config.initFeatures();
+            int h0 = stem.conv0Size(h), w0 = stem.conv0Size(w);
+            stemActs = new StemLayer.Acts(ws.kept(n, f, h0, w0), ws.kept(f), ws.kept(f), ws.kept(n, f, h0, w0), blocks.get(0).input(),
+                    training ? ws.scratch(Workspace.Role.INNER_GRAD, n, f, h0, w0) : null,
+                    training ? ws.scratch(Workspace.Role.NORM_GRAD, n, f, h0, w0) : null);
+        }
+        transitionActs = new Transition.Acts[transitions.size()];
+        for (int b = 0; b < transitions.size(); b++) {
+            DenseBlock block = blocks.get(b);
+            int c = config.blockOutputChannels(b), out = config.blockInputChannels(b + 1);
+            transitionActs[b] = new Transition.Acts(block.output(), block.outputMean(), block.outputVar(), block.outputStatsReady(),
+                    shared ? ws.scratch(Workspace.Role.NORM, n, c, heights[b], widths[b]) : ws.kept(n, c, heights[b], widths[b]),
+                    shared ? ws.scratch(Workspace.Role.INNER, n, out, heights[b], widths[b]) : ws.kept(n, out, heights[b], widths[b]),
+                    blocks.get(b + 1).input(),
+                    training ? ws.scratch(Workspace.Role.INNER_GRAD, n, out, heights[b], widths[b]) : null,
+                    training ? ws.scratch(Workspace.Role.NORM_GRAD, n, c, heights[b], widths[b]) : null);
+        }
+        int last = blocks.size() - 1;
+        DenseBlock block = blocks.get(last);
+        int c = config.finalChannels();
+        headActs = new Head.Acts(block.output(), block.outputMean(), block.outputVar(), block.outputStatsReady(),
+                shared ? ws.scratch(Workspace.Role.NORM, n, c, heights[last], widths[last]) : ws.kept(n, c, heights[last], widths[last]),
+                ws.kept(n, c), ws.kept(n, config.numClasses()),
+                training ? ws.kept(n, c) : null,
+                training ? ws.scratch(Workspace.Role.NORM_GRAD, n, c, heights[last], widths[last]) : null);
+    }
+}

@@ -1,0 +1,121 @@
+package org.densenet.model;
+
+import org.densenet.engine.DType;
+
+/**
+ * Predicts the memory a model needs, from its configuration alone: parameters, gradients, optimiser
+ * state, and the activation workspace of one training step in each {@link MemoryMode}. It also
+ * sizes the workspace's scratch buffers, so the model allocates what the plan predicts.
+ */
+public final class MemoryPlanner {
+    private MemoryPlanner() {
+    }
+
+    /**
+     * Bytes, by what holds them. {@code activationBytes} is everything a step adds on top of the
+     * model's own buffers: tensors kept from forward to backward plus the shared scratch buffers.
+     */
+    public record Plan(long parameterBytes, long gradientBytes, long runningStatsBytes, long optimizerBytes,
+                       long keptActivationBytes, long scratchBytes) {
+        public Plan {
+            if (parameterBytes < 0 || gradientBytes < 0 || runningStatsBytes < 0 || optimizerBytes < 0
+                    || keptActivationBytes < 0 || scratchBytes < 0) {
+                throw new IllegalArgumentException("memory amounts cannot be negative");
+            }
+        }
+
+        public long activationBytes() {
+            return keptActivationBytes + scratchBytes;
+        }
+
+        /** Peak of a training step with SGD momentum: model buffers plus activations. */
+        public long totalBytes() {
+            return parameterBytes + gradientBytes + runningStatsBytes + optimizerBytes + activationBytes();
+        }
+    }
+
+    /** The plan of one training step (or one inference forward when {@code training} is false: no gradients, no optimiser). */
+    public static Plan plan(DenseNetConfig config, MemoryMode mode, DType dtype, int batch, int height, int width, boolean training) {
+        if (batch < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batch);
+        long p = config.parameterCount() * dtype.bytes();
+        long[] scratch = scratchElements(config, mode, batch, height, width, training);
+        long scratchTotal = 0;
+        for (long s : scratch) scratchTotal += s;
+        return new Plan(p, p, 2 * config.normChannels() * dtype.bytes(), training ? p : 0,
+                keptElements(config, mode, batch, height, width, training) * dtype.bytes(), scratchTotal * dtype.bytes());
+    }
+
+    /** Elements of the tensors the workspace keeps, mirroring DenseNet's, the blocks' and the layers' allocations. */
+    static long keptElements(DenseNetConfig config, MemoryMode mode, int n, int height, int width, boolean training) {
+        boolean shared = mode == MemoryMode.SHARED;
+        int k = config.growthRate();
+        long bneck = config.bottleneckChannels();
+        long e = 0;
+        if (config.stem() == Stem.IMAGENET) {
+            long f = config.initFeatures();
+            e += 2 * (n * f * conv0Size(height) * conv0Size(width)) + 2 * f;
+        }
+        int last = config.blockCount() - 1;
+        for (int b = 0; b <= last; b++) {
+            long hw = (long) config.featureSize(b, height) * config.featureSize(b, width);
+            long ct = config.blockOutputChannels(b);
+            e += n * ct * hw * (training ? 2 : 1) + 2 * ct;      // S and dS (naive: output and its gradient)
+            for (int l = 0; l < config.layers(b); l++) {
+                long cl = config.blockInputChannels(b) + (long) l * k;
+                if (bneck > 0) e += n * bneck * hw + 2 * bneck;  // bottleneck output and its statistics
+                if (shared) continue;
+                e += 2 * n * cl * hw + 2 * cl;                   // concatenated input, its BN-ReLU output, statistics
+                if (bneck > 0) e += n * bneck * hw;              // norm2's BN-ReLU output
+                if (training && config.dropout() > 0) e += n * k * hw; // dropout mask
+            }
+            if (!shared) {
+                e += n * config.blockInputChannels(b) * hw + (long) config.layers(b) * n * k * hw; // the separate feature maps
+                e += n * ct * hw;                                 // BN-ReLU output of the transition or of norm5
+                if (b < last) e += n * (long) config.blockInputChannels(b + 1) * hw; // transition's conv output
+            }
+        }
+        long cf = config.finalChannels();
+        return e + n * cf * (training ? 2 : 1) + (long) n * config.numClasses(); // pooled (and its gradient), logits
+    }
+
+    /** Capacity of each scratch role ({@link Workspace.Role} order): the widest use of each. */
+    static long[] scratchElements(DenseNetConfig config, MemoryMode mode, int n, int height, int width, boolean training) {
+        boolean shared = mode == MemoryMode.SHARED;
+        boolean dropout = training && config.dropout() > 0;
+        long k = config.growthRate();
+        long bneck = config.bottleneckChannels();
+        long[] s = new long[Workspace.Role.values().length];
+        int last = config.blockCount() - 1;
+        for (int b = 0; b <= last; b++) {
+            long hw = (long) config.featureSize(b, height) * config.featureSize(b, width);
+            long ct = config.blockOutputChannels(b);
+            long next = b < last ? config.blockInputChannels(b + 1) : 0;
+            if (shared) {
+                grow(s, Workspace.Role.NORM, n * ct * hw);
+                grow(s, Workspace.Role.INNER, n * Math.max(bneck, next) * hw);
+                if (dropout) grow(s, Workspace.Role.MASK, n * k * hw);
+            }
+            if (dropout) grow(s, Workspace.Role.LAYER_GRAD, n * k * hw);
+            if (!training) continue;
+            grow(s, Workspace.Role.NORM_GRAD, n * ct * hw);
+            grow(s, Workspace.Role.INNER_GRAD, n * Math.max(bneck, next) * hw);
+            grow(s, Workspace.Role.LAYER_GRAD, n * bneck * hw);
+            if (!shared) grow(s, Workspace.Role.CONCAT_GRAD, n * (ct - k) * hw);
+        }
+        if (training && config.stem() == Stem.IMAGENET) {
+            long stem = n * (long) config.initFeatures() * conv0Size(height) * conv0Size(width);
+            grow(s, Workspace.Role.NORM_GRAD, stem);
+            grow(s, Workspace.Role.INNER_GRAD, stem);
+        }
+        return s;
+    }
+
+    /** ImageNet stem: side of the 7x7/2, pad 3 convolution's output. */
+    private static long conv0Size(int in) {
+        return (in - 1) / 2 + 1;
+    }
+
+    private static void grow(long[] s, Workspace.Role role, long elements) {
+        s[role.ordinal()] = Math.max(s[role.ordinal()], elements);
+    }
+}
