@@ -1,0 +1,46 @@
+package org.densenet.engine.cuda.kernels;
+
+import static org.densenet.engine.cuda.kernels.DeviceSlice.requireVectors;
+
+import java.util.Objects;
+
+/**
+ * Launchers of kernels/src/main/cuda/bn_stats.cu: per-channel batch mean and biased variance of a
+ * channel slice, and PyTorch's running-statistics update. Per-channel vectors are contiguous
+ * float32 [C] device buffers given by address.
+ */
+public final class BnStatsKernels {
+    public static final String STATS = "bn_stats_f32";
+    public static final String RUNNING_UPDATE = "bn_running_update_f32";
+
+    private final KernelModule module;
+
+    public BnStatsKernels(KernelModule module) {
+        this.module = Objects.requireNonNull(module, "module");
+    }
+
+    /** mean[c], var[c] (biased) over (N, H, W) of x. */
+    public void statistics(DeviceSlice x, long mean, long var) {
+        requireVectors(mean, var);
+        module.launch(STATS, LaunchGeometry.perChannel(x.c(), x.hw()),
+                new KernelArgs().ptr(x.address()).i64(x.ns()).i32(x.n()).i32(x.c()).i64(x.hw()).ptr(mean).ptr(var));
+    }
+
+    /**
+     * running = (1 - momentum) * running + momentum * batch over {@code channels} channels, the batch
+     * variance scaled by count / (count - 1), count = N*H*W of the batch the statistics came from.
+     */
+    public void updateRunning(int channels, long mean, long var, long count, double momentum, long runningMean, long runningVar) {
+        if (channels < 1) throw new IllegalArgumentException("channels must be >= 1, got " + channels);
+        if (count < 2) throw new IllegalArgumentException("unbiased running variance needs at least 2 values per channel, got " + count);
+        if (!(momentum >= 0 && momentum <= 1)) throw new IllegalArgumentException("batch-norm momentum must be in [0, 1], got " + momentum);
+        requireVectors(mean, var, runningMean, runningVar);
+        module.launch(RUNNING_UPDATE, LaunchGeometry.linear(channels), new KernelArgs().ptr(mean).ptr(var).i32(channels)
+                .f32((float) momentum).f32(unbias(count)).ptr(runningMean).ptr(runningVar));
+    }
+
+    /** count / (count - 1) in double, rounded once to float. */
+    public static float unbias(long count) {
+        return (float) ((double) count / (double) (count - 1));
+    }
+}

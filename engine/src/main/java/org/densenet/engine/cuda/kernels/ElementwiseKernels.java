@@ -1,0 +1,82 @@
+package org.densenet.engine.cuda.kernels;
+
+import static org.densenet.engine.cuda.kernels.DeviceSlice.requireSameShape;
+
+import java.util.Objects;
+
+/**
+ * Launchers of kernels/src/main/cuda/elementwise.cu: fill, copy/accumulate, ReLU and its backward,
+ * dropout forward/backward. Each sample of a slice is one contiguous row of c*h*w elements, so the
+ * launches use {@link LaunchGeometry#rows} over (n, c*h*w) and any batch strides.
+ */
+public final class ElementwiseKernels {
+    public static final String FILL = "fill_f32";
+    public static final String COPY = "copy_f32";
+    public static final String RELU = "relu_f32";
+    public static final String RELU_BACKWARD = "relu_backward_f32";
+    public static final String DROPOUT_FORWARD = "dropout_forward_f32";
+    public static final String DROPOUT_BACKWARD = "dropout_backward_f32";
+
+    private final KernelModule module;
+
+    public ElementwiseKernels(KernelModule module) {
+        this.module = Objects.requireNonNull(module, "module");
+    }
+
+    /** dst = value. */
+    public void fill(DeviceSlice dst, float value) {
+        module.launch(FILL, geometry(dst), new KernelArgs().ptr(dst.address()).i64(dst.ns()).i32(dst.n()).i64(dst.sampleLength()).f32(value));
+    }
+
+    /** dst = src, or dst += src when accumulate; same shape, any batch strides. */
+    public void copy(DeviceSlice src, DeviceSlice dst, boolean accumulate) {
+        requireSameShape("copy", src, "src", dst, "dst");
+        module.launch(COPY, geometry(dst), new KernelArgs().ptr(src.address()).i64(src.ns()).ptr(dst.address()).i64(dst.ns())
+                .i32(dst.n()).i64(dst.sampleLength()).bool(accumulate));
+    }
+
+    /** y = max(x, 0); x and y may be the same slice. */
+    public void relu(DeviceSlice x, DeviceSlice y) {
+        requireSameShape("relu", x, "x", y, "y");
+        module.launch(RELU, geometry(y), new KernelArgs().ptr(x.address()).i64(x.ns()).ptr(y.address()).i64(y.ns())
+                .i32(y.n()).i64(y.sampleLength()));
+    }
+
+    /** dx = y > 0 ? dy : 0 (or +=), y being the forward output. */
+    public void reluBackward(DeviceSlice y, DeviceSlice dy, DeviceSlice dx, boolean accumulate) {
+        requireSameShape("reluBackward", y, "y", dy, "dy");
+        requireSameShape("reluBackward", y, "y", dx, "dx");
+        module.launch(RELU_BACKWARD, geometry(dx), new KernelArgs().ptr(y.address()).i64(y.ns()).ptr(dy.address()).i64(dy.ns())
+                .ptr(dx.address()).i64(dx.ns()).i32(dx.n()).i64(dx.sampleLength()).bool(accumulate));
+    }
+
+    /**
+     * mask[i] = CounterRng.uniform(seed, i) < p ? 0 : {@link #dropoutScale}(p), y = x * mask, i the
+     * dense row-major index of the element in x's shape.
+     */
+    public void dropoutForward(DeviceSlice x, DeviceSlice y, DeviceSlice mask, double p, long seed) {
+        if (!(p >= 0 && p < 1)) throw new IllegalArgumentException("dropout probability must be in [0, 1), got " + p);
+        requireSameShape("dropoutForward", x, "x", y, "y");
+        requireSameShape("dropoutForward", x, "x", mask, "mask");
+        module.launch(DROPOUT_FORWARD, geometry(y), new KernelArgs().ptr(x.address()).i64(x.ns()).ptr(y.address()).i64(y.ns())
+                .ptr(mask.address()).i64(mask.ns()).i32(y.n()).i64(y.sampleLength()).f64(p).f32(dropoutScale(p)).i64(seed));
+    }
+
+    /** dx = dy * mask (or +=). */
+    public void dropoutBackward(DeviceSlice dy, DeviceSlice mask, DeviceSlice dx, boolean accumulate) {
+        requireSameShape("dropoutBackward", dy, "dy", mask, "mask");
+        requireSameShape("dropoutBackward", dy, "dy", dx, "dx");
+        module.launch(DROPOUT_BACKWARD, geometry(dx), new KernelArgs().ptr(dy.address()).i64(dy.ns()).ptr(mask.address()).i64(mask.ns())
+                .ptr(dx.address()).i64(dx.ns()).i32(dx.n()).i64(dx.sampleLength()).bool(accumulate));
+    }
+
+    /** The value a kept element's mask holds: 1 / (1 - p) computed in double, rounded once to float. */
+    public static float dropoutScale(double p) {
+        return (float) (1.0 / (1.0 - p));
+    }
+
+    /** Rows are samples, each c*h*w contiguous elements. */
+    public static LaunchGeometry geometry(DeviceSlice s) {
+        return LaunchGeometry.rows(s.n(), s.sampleLength());
+    }
+}

@@ -1,0 +1,41 @@
+package org.densenet.engine.cuda.kernels;
+
+import java.util.Objects;
+import org.densenet.engine.SgdParams;
+
+/**
+ * Launchers of kernels/src/main/cuda/sgd.cu: one fused SGD step (torch.optim.SGD semantics, see
+ * {@link SgdParams}) over flat float32 params, grads and momentum buffers of equal length. The
+ * float4 kernel is used when every buffer it touches is 16-byte aligned.
+ */
+public final class SgdKernels {
+    public static final String STEP = "sgd_step_f32";
+    public static final String STEP_VEC4 = "sgd_step_vec4_f32";
+
+    private final KernelModule module;
+
+    public SgdKernels(KernelModule module) {
+        this.module = Objects.requireNonNull(module, "module");
+    }
+
+    /** momentumBuffer may be 0 when sgd.momentum() == 0 (it is then never touched). */
+    public void step(long params, long grads, long momentumBuffer, long count, SgdParams sgd) {
+        if (count < 1) throw new IllegalArgumentException("SGD over " + count + " parameters");
+        boolean momentum = sgd.momentum() != 0;
+        DeviceSlice.requireVectors(params, grads);
+        if (momentum) DeviceSlice.requireVectors(momentumBuffer);
+        boolean vec4 = vectorizable(params, grads, momentumBuffer, momentum);
+        module.launch(vec4 ? STEP_VEC4 : STEP, geometry(count, vec4), new KernelArgs().ptr(params).ptr(grads).ptr(momentumBuffer).i64(count)
+                .f32((float) sgd.lr()).f32((float) sgd.momentum()).f32((float) sgd.weightDecay()).bool(sgd.nesterov()));
+    }
+
+    /** Whether the float4 kernel may run: params, grads (and the buffer, when used) 16-byte aligned. */
+    public static boolean vectorizable(long params, long grads, long momentumBuffer, boolean momentum) {
+        return (params & 15) == 0 && (grads & 15) == 0 && (!momentum || (momentumBuffer & 15) == 0);
+    }
+
+    /** One thread per element, or per float4 (the count % 4 tail is taken by the grid's first threads). */
+    public static LaunchGeometry geometry(long count, boolean vec4) {
+        return LaunchGeometry.linear(vec4 ? Math.max(1, count / 4) : count);
+    }
+}

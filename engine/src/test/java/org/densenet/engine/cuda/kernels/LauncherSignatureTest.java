@@ -1,0 +1,140 @@
+package org.densenet.engine.cuda.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.densenet.engine.Pool2d;
+import org.densenet.engine.SgdParams;
+import org.densenet.kernels.Fatbin;
+import org.densenet.kernels.KernelImage;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every launcher passes exactly the parameters its kernel declares (count and C types, read from
+ * the PTX in the committed fatbin), and every kernel of the image has a launcher. A mismatch here
+ * would otherwise show up only on a GPU, as garbage or a crash.
+ */
+class LauncherSignatureTest {
+    private static final long A = 0x7f00_0000_0000L;   // a 256-byte aligned fake device address
+    private static Map<String, List<String>> ptxParams;
+
+    @BeforeAll
+    static void readPtxSignatures() {
+        byte[] image = KernelImage.fatbin();
+        Fatbin.Entry ptx = Fatbin.parse(image).entries().stream().filter(e -> e.kind() == Fatbin.Kind.PTX).findFirst().orElseThrow();
+        String text = new String(image, ptx.dataOffset(), ptx.dataSize(), StandardCharsets.US_ASCII);
+        ptxParams = new HashMap<>();
+        Matcher entry = Pattern.compile("\\.visible \\.entry (\\w+)\\(([^)]*)\\)").matcher(text);
+        while (entry.find()) {
+            List<String> types = new ArrayList<>();
+            for (String item : entry.group(2).split(",")) types.add(ptxType(item.trim().split("\\s+")));
+            ptxParams.put(entry.group(1), types);
+        }
+        assertEquals(new TreeSet<>(KernelImage.manifest().kernels()), new TreeSet<>(ptxParams.keySet()), "PTX entries vs manifest");
+    }
+
+    /**
+     * ".param .u64 .ptr .align 1 name" -> "u64.ptr" (sm_120 PTX marks C pointers), ".param .u32 name" -> "u32",
+     * ".param .align 4 .b8 name[32]" -> "align 4 .b8[32]".
+     */
+    static String ptxType(String[] tokens) {
+        assertEquals(".param", tokens[0]);
+        if (tokens[1].equals(".align")) {
+            String last = tokens[tokens.length - 1];
+            return "align " + tokens[2] + " " + tokens[3] + last.substring(last.indexOf('['));
+        }
+        boolean pointer = false;
+        for (String t : tokens) pointer |= t.equals(".ptr");
+        return tokens[1].substring(1) + (pointer ? ".ptr" : "");
+    }
+
+    static DeviceSlice slice(long base, int n, int c, int h, int w, long ns) {
+        return new DeviceSlice(base, n, c, h, w, ns);
+    }
+
+    /** Calls every launcher once (SGD twice: float4 and scalar) on a recording module. */
+    static RecordingModule launchEverything() {
+        RecordingModule m = new RecordingModule();
+        DeviceSlice x = slice(A, 4, 12, 8, 8, 40 * 64), y = slice(A + (1 << 20), 4, 12, 8, 8, 12 * 64);
+        DeviceSlice z = slice(A + (2 << 20), 4, 12, 8, 8, 12 * 64);
+        var ew = new ElementwiseKernels(m);
+        ew.fill(y, 1.5f);
+        ew.copy(x, y, true);
+        ew.relu(x, y);
+        ew.reluBackward(x, y, z, false);
+        ew.dropoutForward(x, y, z, 0.2, 42);
+        ew.dropoutBackward(x, y, z, true);
+        new BnStatsKernels(m).statistics(x, A, A + 64);
+        new BnStatsKernels(m).updateRunning(12, A, A + 64, 256, 0.1, A + 128, A + 192);
+        var bn = new BnReluKernels(m);
+        bn.apply(x, A, A + 64, A + 128, A + 192, 1e-5, true, y);
+        bn.backward(x, y, A, A + 64, A + 128, A + 192, 1e-5, true, z, true, A + 256, A + 320);
+        var pool = new PoolKernels(m);
+        DeviceSlice small = slice(A + (3 << 20), 4, 12, 4, 4, 12 * 16);
+        pool.avgForward(x, small, new Pool2d(2, 2, 0));
+        pool.avgBackward(small, x, new Pool2d(2, 2, 0), false);
+        pool.maxForward(x, small, new Pool2d(3, 2, 1));
+        pool.maxBackward(x, small, y, new Pool2d(3, 2, 1), true);
+        pool.globalAvgForward(x, A);
+        pool.globalAvgBackward(A, x, false);
+        new LossKernels(m).softmaxCrossEntropy(A, A + 4096, 0, 64, 10, A + 8192);
+        var sgd = new SgdKernels(m);
+        sgd.step(A, A + 4096, A + 8192, 1001, new SgdParams(0.1, 0.9, 1e-4, true));
+        sgd.step(A + 4, A + 4096, A + 8192, 1001, new SgdParams(0.1, 0.9, 1e-4, true));
+        new AugmentKernels(m).cropFlipNormalize(A + 1, true, 8, 3, 32, 32,
+                new Augmentation(4, true, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.25f, 0.25f, 0.25f}), 7, 100, A);
+        return m;
+    }
+
+    @Test
+    void everyLaunchMatchesItsKernelsPtxSignature() {
+        for (RecordingModule.Launch l : launchEverything().launches) {
+            List<String> declared = ptxParams.get(l.kernel());
+            assertNotNull(declared, l.kernel() + " is not in the fatbin");
+            List<String> passed = l.args().types().stream().map(t -> t.ptx).toList();
+            assertEquals(declared, passed, "parameters of " + l.kernel());
+        }
+    }
+
+    @Test
+    void everyKernelOfTheImageHasALauncher() {
+        TreeSet<String> launched = new TreeSet<>();
+        for (RecordingModule.Launch l : launchEverything().launches) launched.add(l.kernel());
+        assertEquals(new TreeSet<>(KernelImage.manifest().kernels()), launched);
+    }
+
+    @Test
+    void slicesPassTheirOwnStridesAndTheSampleLength() {
+        RecordingModule m = new RecordingModule();
+        DeviceSlice src = slice(A, 2, 3, 5, 7, 1000), dst = slice(A + 8192, 2, 3, 5, 7, 105);
+        new ElementwiseKernels(m).copy(src, dst, true);
+        KernelArgs a = m.last().args();
+        assertEquals(List.of(A, 1000L, A + 8192, 105L, 2, 105L, 1), List.of(a.value(0), a.value(1), a.value(2), a.value(3), a.value(4), a.value(5), a.value(6)));
+        assertEquals(new LaunchGeometry(1, 1, 1, 128, 2, 1, 0), m.last().geometry());
+    }
+
+    @Test
+    void shapeMismatchesAreRejectedBeforeAnyLaunch() {
+        RecordingModule m = new RecordingModule();
+        DeviceSlice x = slice(A, 2, 3, 8, 8, 192), wrong = slice(A, 2, 4, 8, 8, 256);
+        assertThrows(IllegalArgumentException.class, () -> new ElementwiseKernels(m).copy(x, wrong, false));
+        assertThrows(IllegalArgumentException.class, () -> new BnReluKernels(m).apply(x, A, A, A, A, 1e-5, true, wrong));
+        assertThrows(IllegalArgumentException.class, () -> new PoolKernels(m).avgForward(x, slice(A, 2, 3, 5, 4, 60), new Pool2d(2, 2, 0)));
+        assertThrows(IllegalArgumentException.class, () -> new ElementwiseKernels(m).dropoutForward(x, x, x, 1.0, 1));
+        assertThrows(IllegalArgumentException.class, () -> new BnStatsKernels(m).updateRunning(3, A, A, 1, 0.1, A, A));
+        assertThrows(IllegalArgumentException.class, () -> new LossKernels(m).softmaxCrossEntropy(A, A, 0, 4, 10, A + 4));
+        assertThrows(IllegalArgumentException.class, () -> new BnStatsKernels(m).statistics(x, 0, A));
+        assertFalse(m.launches.iterator().hasNext(), "nothing may be launched for a rejected call");
+    }
+}

@@ -1,0 +1,98 @@
+// Shared device helpers for every kernel family: the counter-based random number generator
+// (bit-identical to org.densenet.engine.CounterRng), the channel-slice addressing rule, and
+// deterministic block reductions (fixed tree order, no atomics, so a result never depends on
+// scheduling).
+//
+// Channel-slice layout (Backend.java): a 4-D tensor [N, C, H, W] whose element (s, ch, p) with
+// p = h * W + w lives at base[s * ns + ch * hw + p]; hw = H * W, ns >= C * hw. One sample's C * hw
+// elements are therefore contiguous, which is what the channel-agnostic kernels rely on.
+#pragma once
+
+#include <stdint.h>
+
+// Every launcher uses blocks of at most this many threads; reductions size their scratch by it.
+#define DN_MAX_THREADS 1024
+#define DN_WARP 32
+
+// SplitMix64 finaliser of seed + (index + 1) * golden ratio (org.densenet.engine.CounterRng.bits).
+// Unsigned 64-bit arithmetic wraps exactly as Java's long arithmetic does; >> on an unsigned value
+// is Java's >>>.
+__device__ __forceinline__ unsigned long long dn_rng_bits(unsigned long long seed, unsigned long long index) {
+    unsigned long long z = seed + (index + 1ULL) * 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+// Uniform in [0, 1) with 24 bits (CounterRng.uniform): the top 24 bits times 2^-24, both exact in
+// float32, so the product is exact and equals the Java value bit for bit.
+__device__ __forceinline__ float dn_rng_uniform(unsigned long long seed, unsigned long long index) {
+    return (float) (dn_rng_bits(seed, index) >> 40) * 5.9604644775390625e-08f;
+}
+
+// Offset in elements of row r of a channel slice viewed as N * C rows of hw pixels.
+__device__ __forceinline__ long long dn_row_offset(long long row, int c, long long hw, long long ns) {
+    long long s = row / c;
+    return s * ns + (row - s * c) * hw;
+}
+
+__device__ __forceinline__ float dn_warp_sum(float v) {
+    for (int o = DN_WARP / 2; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ double dn_warp_sum(double v) {
+    for (int o = DN_WARP / 2; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float dn_warp_max(float v) {
+    for (int o = DN_WARP / 2; o > 0; o >>= 1) v = fmaxf(v, __shfl_down_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// Sum of v over the whole block, returned to every thread. Needs blockDim.x * blockDim.y * blockDim.z
+// to be a multiple of 32 and at most DN_MAX_THREADS (the launchers guarantee both), and every thread
+// of the block to call it. Calling it twice in a row is safe: the leading barrier protects the
+// scratch the previous call's threads may still be reading.
+template <typename T>
+__device__ T dn_block_sum(T v) {
+    __shared__ T scratch[DN_MAX_THREADS / DN_WARP];
+    const int tid = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
+    const int warps = (blockDim.x * blockDim.y * blockDim.z) / DN_WARP;
+    v = dn_warp_sum(v);
+    __syncthreads();
+    if ((tid & (DN_WARP - 1)) == 0) scratch[tid / DN_WARP] = v;
+    __syncthreads();
+    T total = 0;
+    // Every thread adds the warp partials in the same fixed order: identical result everywhere.
+    for (int i = 0; i < warps; i++) total += scratch[i];
+    return total;
+}
+
+// Integer sum over the block, same contract as dn_block_sum.
+__device__ __forceinline__ int dn_warp_sum_int(int v) {
+    for (int o = DN_WARP / 2; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    return v;
+}
+
+// Batch-norm output before the optional ReLU. Written with an explicit fused multiply-add so the
+// forward kernel and the backward kernel (which recomputes it for the ReLU mask) round identically
+// whatever the compiler's contraction choices are.
+__device__ __forceinline__ float dn_bn_value(float x, float mean, float invstd, float gamma, float beta) {
+    return __fmaf_rn(gamma, (x - mean) * invstd, beta);
+}
+
+// 1 / sqrt(var + eps), correctly rounded sqrt and division (no fast-math approximations).
+__device__ __forceinline__ float dn_invstd(float var, float eps) {
+    return 1.0f / sqrtf(var + eps);
+}
+
+// Grid-stride loops of the "rows x columns" launch geometry (LaunchGeometry.rows on the Java side):
+// rows walk blockDim.y / gridDim.y, columns walk blockDim.x / gridDim.x, both in 64-bit.
+#define DN_ROWS_LOOP(r, rows)                                                                    \
+    for (long long r = blockIdx.y * (long long) blockDim.y + threadIdx.y; r < (long long) (rows); \
+         r += (long long) gridDim.y * blockDim.y)
+#define DN_COLS_LOOP(j, len)                                                                     \
+    for (long long j = blockIdx.x * (long long) blockDim.x + threadIdx.x; j < (long long) (len);  \
+         j += (long long) gridDim.x * blockDim.x)

@@ -1,0 +1,74 @@
+// Softmax cross-entropy of logits [N, K] (contiguous, row-major) against int32 labels [N], in ONE
+// block (the launcher uses 1024 threads) so the batch totals are reduced on the device in a fixed
+// order, with no atomics and no workspace: one warp per row, rows striding by the warp count.
+// Per row, with m = max_j z_j and S = sum_j exp(z_j - m):
+//   loss_row = m + log(S) - z_label,  dlogits_j = (exp(z_j - m) / S - [j == label]) / N
+//   top-k hit when fewer than k logits are strictly greater than z_label (k = 1 and 5; with K < 5
+//   every label is a top-5 hit, i.e. top-5 means top-K).
+// result (double[4]): [0] sum of the row losses / N, [1] top-1 hits, [2] top-5 hits, [3] the error
+// word: 1 + the first row whose label is outside [0, K), or 0 when every label is valid (a bad row
+// adds no loss and no hits and its dlogits row gets no one-hot term; the caller throws).
+// dlogits may be null (evaluation).
+#include "common.cuh"
+
+extern "C" __global__ void softmax_xent_f32(const float* logits, const int* labels, float* dlogits,
+                                            int n, int k, double* result) {
+    __shared__ double sLoss[DN_MAX_THREADS / DN_WARP];
+    __shared__ int sTop1[DN_MAX_THREADS / DN_WARP], sTop5[DN_MAX_THREADS / DN_WARP], sBad[DN_MAX_THREADS / DN_WARP];
+    const unsigned full = 0xffffffffu;
+    const int lane = threadIdx.x & (DN_WARP - 1), warp = threadIdx.x / DN_WARP, warps = blockDim.x / DN_WARP;
+    double loss = 0.0;
+    int top1 = 0, top5 = 0, bad = 0x7fffffff;
+    for (int row = warp; row < n; row += warps) {
+        const float* z = logits + (long long) row * k;
+        float m = -INFINITY;
+        for (int j = lane; j < k; j += DN_WARP) m = fmaxf(m, z[j]);
+        m = __shfl_sync(full, dn_warp_max(m), 0);
+        float sum = 0.0f;
+        for (int j = lane; j < k; j += DN_WARP) sum += expf(z[j] - m);
+        sum = __shfl_sync(full, dn_warp_sum(sum), 0);
+        const int label = labels[row];
+        const bool valid = label >= 0 && label < k;
+        const float zl = valid ? z[label] : 0.0f;
+        int greater = 0;
+        for (int j = lane; j < k; j += DN_WARP) greater += z[j] > zl ? 1 : 0;
+        greater = dn_warp_sum_int(greater);            // meaningful in lane 0 only
+        if (lane == 0) {
+            if (valid) {
+                loss += (double) m + log((double) sum) - (double) zl;
+                top1 += greater < 1 ? 1 : 0;
+                top5 += greater < 5 ? 1 : 0;
+            } else if (row < bad) {
+                bad = row;
+            }
+        }
+        if (dlogits != nullptr) {
+            float* d = dlogits + (long long) row * k;
+            for (int j = lane; j < k; j += DN_WARP) {
+                const float sm = expf(z[j] - m) / sum;
+                d[j] = (sm - (j == label ? 1.0f : 0.0f)) / (float) n;
+            }
+        }
+    }
+    if (lane == 0) {
+        sLoss[warp] = loss;
+        sTop1[warp] = top1;
+        sTop5[warp] = top5;
+        sBad[warp] = bad;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tl = 0.0;
+        int t1 = 0, t5 = 0, b = 0x7fffffff;
+        for (int i = 0; i < warps; i++) {
+            tl += sLoss[i];
+            t1 += sTop1[i];
+            t5 += sTop5[i];
+            b = min(b, sBad[i]);
+        }
+        result[0] = tl / (double) n;
+        result[1] = (double) t1;
+        result[2] = (double) t5;
+        result[3] = b == 0x7fffffff ? 0.0 : (double) b + 1.0;
+    }
+}

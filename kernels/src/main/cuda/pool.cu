@@ -1,0 +1,142 @@
+// Pooling over channel slices: x [N, C, H, W] (batch stride xns) <-> y [N, C, P, Q] (batch stride
+// yns), square window k, stride, padding pad (pad <= k / 2, checked by the launcher, so every
+// window holds at least one real pixel and never reaches past H + pad). Rows are (sample, channel)
+// planes walking blockDim.y/gridDim.y; pixels of a plane walk blockDim.x/gridDim.x.
+//   avgpool_forward_f32:         y = window sum / (k * k)  (count_include_pad: padding counts as 0)
+//   avgpool_backward_f32:        dx (=|+=) sum over the windows covering the pixel of dy / (k * k)
+//   maxpool_forward_f32:         y = max over the window's real pixels (padding ignored)
+//   maxpool_backward_f32:        dx (=|+=) sum of dy over the windows whose first maximum (row-major
+//                                scan) is this pixel, PyTorch's rule; argmax recomputed from x
+//   global_avgpool_forward_f32:  y [N, C] (contiguous) = mean over H*W; one warp per plane
+//   global_avgpool_backward_f32: dx (=|+=) dy[n, c] / (H * W)
+// Backward kernels gather (one thread per input pixel) instead of scattering: no atomics, and the
+// sums run in a fixed order, so results are deterministic.
+#include "common.cuh"
+
+// First index (into the plane) of the largest real pixel of the window starting at (h0, w0).
+__device__ __forceinline__ int dn_window_argmax(const float* xr, int h, int w, int h0, int w0, int k) {
+    const int hs = max(h0, 0), he = min(h0 + k, h);
+    const int ws = max(w0, 0), we = min(w0 + k, w);
+    int best = hs * w + ws;
+    float bv = xr[best];
+    for (int ih = hs; ih < he; ih++) {
+        for (int iw = ws; iw < we; iw++) {
+            const float v = xr[ih * w + iw];
+            if (v > bv) {
+                bv = v;
+                best = ih * w + iw;
+            }
+        }
+    }
+    return best;
+}
+
+// Range [lo, hi] of output positions along one axis whose window covers input position i.
+__device__ __forceinline__ void dn_covering(int i, int pad, int k, int stride, int outSize, int* lo, int* hi) {
+    const int a = i + pad - k + 1;                     // first o with o * stride + k - 1 >= i + pad
+    *lo = a <= 0 ? 0 : (a + stride - 1) / stride;
+    *hi = min(outSize - 1, (i + pad) / stride);         // last o with o * stride <= i + pad
+}
+
+extern "C" __global__ void avgpool_forward_f32(const float* x, long long xns, float* y, long long yns,
+                                               int n, int c, int h, int w, int p, int q, int k, int stride, int pad) {
+    const long long hw = (long long) h * w, pq = (long long) p * q;
+    const float area = (float) (k * k);
+    DN_ROWS_LOOP(r, (long long) n * c) {
+        const float* xr = x + dn_row_offset(r, c, hw, xns);
+        float* yr = y + dn_row_offset(r, c, pq, yns);
+        DN_COLS_LOOP(o, pq) {
+            const int oh = (int) (o / q), ow = (int) (o - (long long) oh * q);
+            const int h0 = oh * stride - pad, w0 = ow * stride - pad;
+            float sum = 0.0f;
+            for (int ih = max(h0, 0); ih < min(h0 + k, h); ih++) {
+                for (int iw = max(w0, 0); iw < min(w0 + k, w); iw++) sum += xr[ih * w + iw];
+            }
+            yr[o] = sum / area;
+        }
+    }
+}
+
+extern "C" __global__ void avgpool_backward_f32(const float* dy, long long dyns, float* dx, long long dxns,
+                                                int n, int c, int h, int w, int p, int q, int k, int stride, int pad,
+                                                int accumulate) {
+    const long long hw = (long long) h * w, pq = (long long) p * q;
+    const float area = (float) (k * k);
+    DN_ROWS_LOOP(r, (long long) n * c) {
+        const float* dyr = dy + dn_row_offset(r, c, pq, dyns);
+        float* dxr = dx + dn_row_offset(r, c, hw, dxns);
+        DN_COLS_LOOP(i, hw) {
+            const int ih = (int) (i / w), iw = (int) (i - (long long) ih * w);
+            int ohLo, ohHi, owLo, owHi;
+            dn_covering(ih, pad, k, stride, p, &ohLo, &ohHi);
+            dn_covering(iw, pad, k, stride, q, &owLo, &owHi);
+            float sum = 0.0f;
+            for (int oh = ohLo; oh <= ohHi; oh++) {
+                for (int ow = owLo; ow <= owHi; ow++) sum += dyr[oh * q + ow];
+            }
+            const float v = sum / area;
+            dxr[i] = accumulate ? dxr[i] + v : v;
+        }
+    }
+}
+
+extern "C" __global__ void maxpool_forward_f32(const float* x, long long xns, float* y, long long yns,
+                                               int n, int c, int h, int w, int p, int q, int k, int stride, int pad) {
+    const long long hw = (long long) h * w, pq = (long long) p * q;
+    DN_ROWS_LOOP(r, (long long) n * c) {
+        const float* xr = x + dn_row_offset(r, c, hw, xns);
+        float* yr = y + dn_row_offset(r, c, pq, yns);
+        DN_COLS_LOOP(o, pq) {
+            const int oh = (int) (o / q), ow = (int) (o - (long long) oh * q);
+            yr[o] = xr[dn_window_argmax(xr, h, w, oh * stride - pad, ow * stride - pad, k)];
+        }
+    }
+}
+
+extern "C" __global__ void maxpool_backward_f32(const float* x, long long xns, const float* dy, long long dyns,
+                                                float* dx, long long dxns,
+                                                int n, int c, int h, int w, int p, int q, int k, int stride, int pad,
+                                                int accumulate) {
+    const long long hw = (long long) h * w, pq = (long long) p * q;
+    DN_ROWS_LOOP(r, (long long) n * c) {
+        const float* xr = x + dn_row_offset(r, c, hw, xns);
+        const float* dyr = dy + dn_row_offset(r, c, pq, dyns);
+        float* dxr = dx + dn_row_offset(r, c, hw, dxns);
+        DN_COLS_LOOP(i, hw) {
+            const int ih = (int) (i / w), iw = (int) (i - (long long) ih * w);
+            int ohLo, ohHi, owLo, owHi;
+            dn_covering(ih, pad, k, stride, p, &ohLo, &ohHi);
+            dn_covering(iw, pad, k, stride, q, &owLo, &owHi);
+            float sum = 0.0f;
+            for (int oh = ohLo; oh <= ohHi; oh++) {
+                for (int ow = owLo; ow <= owHi; ow++) {
+                    if (dn_window_argmax(xr, h, w, oh * stride - pad, ow * stride - pad, k) == (int) i) {
+                        sum += dyr[oh * q + ow];
+                    }
+                }
+            }
+            dxr[i] = accumulate ? dxr[i] + sum : sum;
+        }
+    }
+}
+
+// Block: blockDim.x == 32 (one warp per plane, the launcher guarantees it), blockDim.y planes.
+extern "C" __global__ void global_avgpool_forward_f32(const float* x, long long xns, float* y,
+                                                      int n, int c, long long hw) {
+    DN_ROWS_LOOP(r, (long long) n * c) {
+        const float* xr = x + dn_row_offset(r, c, hw, xns);
+        float sum = 0.0f;
+        for (long long i = threadIdx.x; i < hw; i += DN_WARP) sum += xr[i];
+        sum = dn_warp_sum(sum);
+        if (threadIdx.x == 0) y[r] = sum / (float) hw;
+    }
+}
+
+extern "C" __global__ void global_avgpool_backward_f32(const float* dy, float* dx, long long dxns,
+                                                       int n, int c, long long hw, int accumulate) {
+    DN_ROWS_LOOP(r, (long long) n * c) {
+        const float v = dy[r] / (float) hw;
+        float* dxr = dx + dn_row_offset(r, c, hw, dxns);
+        DN_COLS_LOOP(i, hw) dxr[i] = accumulate ? dxr[i] + v : v;
+    }
+}
