@@ -1,9 +1,10 @@
 package org.densenet.engine.cuda.kernels;
 
-import jcuda.CudaException;
 import jcuda.driver.CUfunction;
+import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
+import org.densenet.engine.cuda.CudaException;
 
 /**
  * The loaded kernel image (org.densenet.kernels.KernelImage's fatbin) as the launchers see it:
@@ -22,13 +23,16 @@ public interface KernelModule {
     /** Starts {@code kernel} with geometry {@code g}; a failure names the kernel, the geometry and the driver's message. */
     default void launch(String kernel, LaunchGeometry g, KernelArgs args) {
         CUfunction f = function(kernel);
+        String op = "kernel " + kernel;
+        String call = "cuLaunchKernel(" + g + ")";
         int rc;
         try {
             rc = JCudaDriver.cuLaunchKernel(f, g.gridX(), g.gridY(), g.gridZ(), g.blockX(), g.blockY(), g.blockZ(),
                     g.sharedBytes(), stream(), args.pointer(), null);
-        } catch (CudaException e) {
-            throw new CudaException("cuLaunchKernel(" + kernel + ", " + g + ") failed: " + e.getMessage(), e);
+        } catch (jcuda.CudaException e) {
+            // JCuda throws instead of returning when its exceptions are enabled; keep one error type
+            throw new CudaException(op, call, CUresult.CUDA_ERROR_UNKNOWN, e.getMessage());
         }
-        CudaCheck.check(rc, "cuLaunchKernel(" + kernel + ", " + g + ")");
+        CudaCheck.check(rc, op, call);
     }
 }
