@@ -27,8 +27,8 @@ final class ConvF32 {
         }
     }
 
-    /** y (+)= conv(x, w). */
-    static void forward(Parallel par, Scratch scratch, Geometry g, float[] x, int xo, int xN, float[] w, float[] y, int yo, int yN,
+    /** y (+)= conv(x, w); the filter starts at wo (it may be a view into a flat parameter buffer). */
+    static void forward(Parallel par, Scratch scratch, Geometry g, float[] x, int xo, int xN, float[] w, int wo, float[] y, int yo, int yN,
                         boolean accumulate) {
         int crs = g.crs(), pq = g.pq();
         par.run(g.n(), (n, wk) -> {
@@ -40,23 +40,23 @@ final class ConvF32 {
                 im2col(g, x, bo, 0, g.c(), b);
                 bo = 0;
             }
-            GemmF32.gemm(g.k(), pq, crs, w, 0, crs, 1, b, bo, pq, 1, y, yo + n * yN, pq, accumulate, pack);
+            GemmF32.gemm(g.k(), pq, crs, w, wo, crs, 1, b, bo, pq, 1, y, yo + n * yN, pq, accumulate, pack);
         });
     }
 
     /** dx (+)= conv_transpose(dy, w). */
-    static void backwardData(Parallel par, Scratch scratch, Geometry g, float[] dy, int dyo, int dyN, float[] w,
+    static void backwardData(Parallel par, Scratch scratch, Geometry g, float[] dy, int dyo, int dyN, float[] w, int wo,
                              float[] dx, int dxo, int dxN, boolean accumulate) {
         int crs = g.crs(), pq = g.pq();
         par.run(g.n(), (n, wk) -> {
             float[] pack = scratch.bufF32(wk, 1, GemmF32.packSize());
             int xs = dxo + n * dxN;
             if (g.pointwise()) {
-                GemmF32.gemm(crs, pq, g.k(), w, 0, 1, crs, dy, dyo + n * dyN, pq, 1, dx, xs, pq, accumulate, pack);
+                GemmF32.gemm(crs, pq, g.k(), w, wo, 1, crs, dy, dyo + n * dyN, pq, 1, dx, xs, pq, accumulate, pack);
                 return;
             }
             float[] dcol = scratch.bufF32(wk, 0, crs * pq);
-            GemmF32.gemm(crs, pq, g.k(), w, 0, 1, crs, dy, dyo + n * dyN, pq, 1, dcol, 0, pq, false, pack);
+            GemmF32.gemm(crs, pq, g.k(), w, wo, 1, crs, dy, dyo + n * dyN, pq, 1, dcol, 0, pq, false, pack);
             if (!accumulate) Arrays.fill(dx, xs, xs + g.c() * g.h() * g.w(), (float) 0);
             col2imAdd(g, dcol, dx, xs);
         });
@@ -67,7 +67,7 @@ final class ConvF32 {
      * walks the samples in order, so the reduction order is fixed.
      */
     static void backwardFilter(Parallel par, Scratch scratch, Geometry g, float[] x, int xo, int xN, float[] dy, int dyo, int dyN,
-                               float[] dw, boolean accumulate) {
+                               float[] dw, int dwo, boolean accumulate) {
         int crs = g.crs(), pq = g.pq(), rs = g.r() * g.s();
         int chunk = Math.max(1, Math.min(g.c(), Math.max(1, 64 / rs)));
         int tasks = (g.c() + chunk - 1) / chunk;
@@ -84,7 +84,7 @@ final class ConvF32 {
                     b = col;
                     bo = 0;
                 }
-                GemmF32.gemm(g.k(), cols, pq, dy, dyo + n * dyN, pq, 1, b, bo, 1, pq, dw, c0 * rs, crs,
+                GemmF32.gemm(g.k(), cols, pq, dy, dyo + n * dyN, pq, 1, b, bo, 1, pq, dw, dwo + c0 * rs, crs,
                         accumulate || n > 0, pack);
             }
         });

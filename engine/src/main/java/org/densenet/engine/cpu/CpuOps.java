@@ -64,27 +64,27 @@ final class CpuOps {
     void convForward(Tensor x, Tensor w, Tensor y, Conv2d conv, boolean accumulate) {
         ConvF32.Geometry g = conv("convForward", x, w, y, conv);
         if (single(x)) {
-            ConvF32.forward(b.par(), b.scratch(), g, f32(x), off(x), ns(x), f32(w), f32(y), off(y), ns(y), accumulate);
+            ConvF32.forward(b.par(), b.scratch(), g, f32(x), off(x), ns(x), f32(w), off(w), f32(y), off(y), ns(y), accumulate);
         } else {
-            ConvF64.forward(b.par(), b.scratch(), geometry64(g), f64(x), off(x), ns(x), f64(w), f64(y), off(y), ns(y), accumulate);
+            ConvF64.forward(b.par(), b.scratch(), geometry64(g), f64(x), off(x), ns(x), f64(w), off(w), f64(y), off(y), ns(y), accumulate);
         }
     }
 
     void convBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2d conv, boolean accumulate) {
         ConvF32.Geometry g = conv("convBackwardData", dx, w, dy, conv);
         if (single(dy)) {
-            ConvF32.backwardData(b.par(), b.scratch(), g, f32(dy), off(dy), ns(dy), f32(w), f32(dx), off(dx), ns(dx), accumulate);
+            ConvF32.backwardData(b.par(), b.scratch(), g, f32(dy), off(dy), ns(dy), f32(w), off(w), f32(dx), off(dx), ns(dx), accumulate);
         } else {
-            ConvF64.backwardData(b.par(), b.scratch(), geometry64(g), f64(dy), off(dy), ns(dy), f64(w), f64(dx), off(dx), ns(dx), accumulate);
+            ConvF64.backwardData(b.par(), b.scratch(), geometry64(g), f64(dy), off(dy), ns(dy), f64(w), off(w), f64(dx), off(dx), ns(dx), accumulate);
         }
     }
 
     void convBackwardFilter(Tensor x, Tensor dy, Tensor dw, Conv2d conv, boolean accumulate) {
         ConvF32.Geometry g = conv("convBackwardFilter", x, dw, dy, conv);
         if (single(x)) {
-            ConvF32.backwardFilter(b.par(), b.scratch(), g, f32(x), off(x), ns(x), f32(dy), off(dy), ns(dy), f32(dw), accumulate);
+            ConvF32.backwardFilter(b.par(), b.scratch(), g, f32(x), off(x), ns(x), f32(dy), off(dy), ns(dy), f32(dw), off(dw), accumulate);
         } else {
-            ConvF64.backwardFilter(b.par(), b.scratch(), geometry64(g), f64(x), off(x), ns(x), f64(dy), off(dy), ns(dy), f64(dw), accumulate);
+            ConvF64.backwardFilter(b.par(), b.scratch(), geometry64(g), f64(x), off(x), ns(x), f64(dy), off(dy), ns(dy), f64(dw), off(dw), accumulate);
         }
     }
 
