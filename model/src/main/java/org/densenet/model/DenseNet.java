@@ -103,6 +103,17 @@ public final class DenseNet implements AutoCloseable {
         this.dropoutSeed = seed;
     }
 
+    /** Training forwards run so far; the next one draws the dropout masks of step + 1. */
+    public long trainingStep() {
+        return step;
+    }
+
+    /** Sets the training-step counter, e.g. when resuming from a checkpoint, so dropout masks continue as before. */
+    public void setTrainingStep(long step) {
+        if (step < 0) throw new IllegalArgumentException("training step must be >= 0, got " + step);
+        this.step = step;
+    }
+
     /**
      * Runs the network on images [N, inChannels, H, W] (kept by reference until {@link #backward}).
      * Training mode uses batch statistics, moves the running ones and applies dropout.

@@ -185,6 +185,16 @@ public final class Parameters implements AutoCloseable {
         return out;
     }
 
+    /** The gradient of every parameter under its name, copied to the host (as PyTorch's {@code p.grad}). */
+    public Map<String, HostTensor> gradientDict() {
+        double[] g = download(grads);
+        Map<String, HostTensor> out = new LinkedHashMap<>();
+        for (Entry e : entries) {
+            if (e.kind == Kind.PARAM) out.put(e.name, host(g, e));
+        }
+        return out;
+    }
+
     /**
      * Replaces every parameter and buffer. Strict, as PyTorch's default: the keys must be exactly
      * this model's, with the same shapes; floating tensors of either precision are converted.
