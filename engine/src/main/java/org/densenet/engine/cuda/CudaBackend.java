@@ -1,15 +1,490 @@
 package org.densenet.engine.cuda;
 
-import org.densenet.engine.Backend;
-import org.densenet.engine.cuda.ffm.CudaLibraries;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
-/** The CUDA backend. */
-public final class CudaBackend {
-    private CudaBackend() {
+import jcuda.Pointer;
+import org.densenet.engine.Backend;
+import org.densenet.engine.Conv2d;
+import org.densenet.engine.DType;
+import org.densenet.engine.LossResult;
+import org.densenet.engine.MemoryStats;
+import org.densenet.engine.OpTimer;
+import org.densenet.engine.Pool2d;
+import org.densenet.engine.SgdParams;
+import org.densenet.engine.Tensor;
+import org.densenet.engine.cuda.ffm.CudaLibraries;
+import org.densenet.engine.cuda.ffm.Cudnn.ConvOp;
+import org.densenet.engine.cuda.ffm.LibraryLoader;
+
+/**
+ * The GPU backend: float32 tensors in device memory from a caching allocator, every op queued on
+ * one stream. Convolutions run in cuDNN, the linear layer in cuBLAS, fills and copies through
+ * the driver's memset/memcpy (cuBLAS GEAM for accumulating copies), and everything else in the
+ * project's own kernels ({@link KernelOps}).
+ *
+ * <p>TF32: off by default, so results match the CPU backend to float32 rounding. Setting the
+ * system property {@value #TF32_PROPERTY}=true (or {@link #open(int, boolean)} with true) lets
+ * cuDNN and cuBLAS round matrix inputs to TF32 on Ampere and newer GPUs: faster, about 1e-3
+ * relative error.
+ */
+public final class CudaBackend implements Backend {
+    public static final String TF32_PROPERTY = "densenet.cuda.tf32";
+
+    private final CudaContext ctx;
+    private final DeviceAllocator allocator;
+    private final Convolutions convolutions;
+    private final Blas blas;
+    private final KernelOps kernels;
+    private final String name;
+    private final boolean tf32;
+    private final Map<String, String> versions;
+    private boolean closed;
+
+    /** Opens GPU {@code ordinal} with the libraries {@link org.densenet.engine.Backends} has checked; TF32 from the system property. */
+    public static CudaBackend open(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal) {
+        return new CudaBackend(driver, toolkit, ordinal, Boolean.getBoolean(TF32_PROPERTY));
     }
 
-    public static Backend open(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal) {
-        throw new CudaUnavailableException("the CUDA backend is not in this build yet (" + driver.devices().get(ordinal).describe()
-                + " and " + toolkit.describe() + " were found)");
+    /** Opens GPU {@code ordinal}, finding the libraries first; throws {@link CudaUnavailableException} with the reason when it cannot. */
+    public static CudaBackend open(int ordinal, boolean allowTf32) {
+        try {
+            CudaLibraries.Driver driver = CudaLibraries.driver();
+            CudaLibraries.Toolkit toolkit = CudaLibraries.toolkit();
+            if (ordinal < 0 || ordinal >= driver.devices().size()) {
+                throw new CudaUnavailableException("cuda:" + ordinal + " asked for, but the driver reports " + driver.devices().size() + " GPU(s)");
+            }
+            return new CudaBackend(driver, toolkit, ordinal, allowTf32);
+        } catch (LibraryLoader.NotLoadable e) {
+            throw new CudaUnavailableException(e.getMessage());
+        }
+    }
+
+    private CudaBackend(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, boolean allowTf32) {
+        this.tf32 = allowTf32;
+        this.name = "cuda:" + ordinal + " " + driver.devices().get(ordinal).name();
+        this.ctx = new CudaContext(ordinal);
+        DeviceAllocator alloc = null;
+        Convolutions conv = null;
+        Blas bl = null;
+        try {
+            alloc = new DeviceAllocator(new DeviceAllocator.RawMemory() {
+                @Override
+                public DeviceAllocator.Block allocate(long bytes) {
+                    return ctx.allocate(bytes);
+                }
+
+                @Override
+                public void free(DeviceAllocator.Block block) {
+                    ctx.free(block);
+                }
+
+                @Override
+                public long[] deviceMemory() {
+                    return ctx.memoryInfo();
+                }
+            });
+            conv = new Convolutions(toolkit.cudnn(), ctx, alloc, allowTf32);
+            bl = new Blas(toolkit.cublas(), ctx, alloc, allowTf32);
+            this.kernels = KernelOps.load(this, ctx, alloc);
+        } catch (RuntimeException | Error e) {
+            if (bl != null) bl.close();
+            if (conv != null) conv.close();
+            if (alloc != null) alloc.close();
+            ctx.close();
+            throw e;
+        }
+        this.allocator = alloc;
+        this.convolutions = conv;
+        this.blas = bl;
+        Map<String, String> v = new LinkedHashMap<>();
+        v.put("device", driver.devices().get(ordinal).describe());
+        v.put("driver", driver.describeVersion());
+        v.put("cuDNN", toolkit.describe());
+        v.put("libraries", toolkit.cudnnWhere() + ", " + toolkit.cublasWhere());
+        v.put("tf32", allowTf32 ? "allowed" : "off");
+        this.versions = Map.copyOf(v);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    public boolean tf32Allowed() {
+        return tf32;
+    }
+
+    @Override
+    public Map<String, String> versions() {
+        return versions;
+    }
+
+    // ---- memory -------------------------------------------------------------------------
+
+    @Override
+    public Tensor allocate(DType dtype, int... shape) {
+        requireSupported(dtype, "allocate");
+        ctx.bind();
+        long n = Tensor.numel(shape);
+        DeviceAllocator.Block block = allocator.allocate(n * dtype.bytes(), dtype + " tensor " + Arrays.toString(shape));
+        try {
+            return Tensor.owning(new CudaStorage(this, dtype, n, block), shape);
+        } catch (RuntimeException e) {
+            allocator.free(block);
+            throw e;
+        }
+    }
+
+    void release(DeviceAllocator.Block block) {
+        if (!closed) allocator.free(block);
+    }
+
+    @Override
+    public MemoryStats memoryStats() {
+        return new MemoryStats(allocator.liveBytes(), allocator.peakLiveBytes());
+    }
+
+    @Override
+    public void resetPeakMemory() {
+        allocator.resetPeaks();
+    }
+
+    /** Bytes held from the device, cached blocks included (what nvidia-smi sees, less the context itself). */
+    public long reservedBytes() {
+        return allocator.reservedBytes();
+    }
+
+    public long peakReservedBytes() {
+        return allocator.peakReservedBytes();
+    }
+
+    @Override
+    public void synchronize() {
+        ctx.bind();
+        ctx.synchronize("synchronize");
+    }
+
+    @Override
+    public OpTimer newTimer() {
+        return new CudaTimer(ctx);
+    }
+
+    // ---- host transfers -----------------------------------------------------------------
+
+    @Override
+    public void upload(float[] src, Tensor dst) {
+        transfer("upload", dst, DType.F32, src.length, Pointer.to(src), true);
+    }
+
+    @Override
+    public void upload(double[] src, Tensor dst) {
+        requireSupported(DType.F64, "upload");
+    }
+
+    @Override
+    public void upload(int[] src, Tensor dst) {
+        transfer("upload", dst, DType.I32, src.length, Pointer.to(src), true);
+    }
+
+    @Override
+    public void download(Tensor src, float[] dst) {
+        transfer("download", src, DType.F32, dst.length, Pointer.to(dst), false);
+    }
+
+    @Override
+    public void download(Tensor src, double[] dst) {
+        requireSupported(DType.F64, "download");
+    }
+
+    @Override
+    public void download(Tensor src, int[] dst) {
+        transfer("download", src, DType.I32, dst.length, Pointer.to(dst), false);
+    }
+
+    /**
+     * Copies between a dense host array and a device tensor, one row at a time for channel slices.
+     * The stream is drained first: downloads must see every queued op, and an upload must not
+     * overwrite memory a queued op still reads.
+     */
+    private void transfer(String op, Tensor t, DType dtype, int hostLength, Pointer host, boolean up) {
+        CudaStorage s = storage(op, "tensor", t);
+        if (t.dtype() != dtype) throw new IllegalArgumentException(op + ": tensor is " + t.dtype() + ", the host array " + dtype);
+        if (hostLength != t.numel()) {
+            throw new IllegalArgumentException(op + ": host array has " + hostLength + " elements, tensor " + Arrays.toString(t.shape())
+                    + " has " + t.numel());
+        }
+        TensorLayout.Rows rows = TensorLayout.rows(t, false, op, "tensor");
+        int bytes = dtype.bytes();
+        long rowBytes = rows.rowElements() * bytes;
+        ctx.bind();
+        ctx.synchronize(op);
+        for (long r = 0; r < rows.rows(); r++) {
+            var device = s.pointer((t.offset() + r * rows.pitch()) * bytes);
+            Pointer h = r == 0 ? host : host.withByteOffset(r * rowBytes);
+            if (up) ctx.upload(h, device, rowBytes, op);
+            else ctx.download(device, h, rowBytes, op);
+        }
+    }
+
+    // ---- elementwise --------------------------------------------------------------------
+
+    @Override
+    public void fill(Tensor dst, double value) {
+        CudaStorage s = storage("fill", "dst", dst);
+        TensorLayout.Rows rows = TensorLayout.rows(dst, false, "fill", "dst");
+        int bits = dst.dtype() == DType.I32 ? (int) value : Float.floatToRawIntBits((float) value);
+        ctx.bind();
+        ctx.fill32(s.pointer(dst.offset() * 4), rows.pitch() * 4, rows.rowElements(), rows.rows(), bits, "fill");
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst, boolean accumulate) {
+        String op = accumulate ? "copy (accumulate)" : "copy";
+        CudaStorage s = storage(op, "src", src);
+        CudaStorage d = storage(op, "dst", dst);
+        sameShape(op, "src", src, "dst", dst);
+        requireFloat(op, src, dst);
+        TensorLayout.Rows sr = TensorLayout.rows(src, true, op, "src");
+        TensorLayout.Rows dr = TensorLayout.rows(dst, true, op, "dst");
+        ctx.bind();
+        if (accumulate) {
+            blas.accumulate(TensorLayout.address(s.address(), src), sr.pitch(), TensorLayout.address(d.address(), dst), dr.pitch(),
+                    dr.rowElements(), dr.rows(), op);
+        } else {
+            ctx.copy2d(s.pointer(src.offset() * 4), sr.pitch() * 4, d.pointer(dst.offset() * 4), dr.pitch() * 4,
+                    dr.rowElements() * 4, dr.rows(), op);
+        }
+    }
+
+    @Override
+    public void relu(Tensor x, Tensor y) {
+        kernels.relu(x, y);
+    }
+
+    @Override
+    public void reluBackward(Tensor y, Tensor dy, Tensor dx, boolean accumulate) {
+        kernels.reluBackward(y, dy, dx, accumulate);
+    }
+
+    // ---- convolution --------------------------------------------------------------------
+
+    @Override
+    public void convForward(Tensor x, Tensor w, Tensor y, Conv2d conv, boolean accumulate) {
+        convolve(ConvOp.FORWARD, x, w, y, y, conv, accumulate);
+    }
+
+    @Override
+    public void convBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2d conv, boolean accumulate) {
+        convolve(ConvOp.BACKWARD_DATA, dx, w, dy, dx, conv, accumulate);
+    }
+
+    @Override
+    public void convBackwardFilter(Tensor x, Tensor dy, Tensor dw, Conv2d conv, boolean accumulate) {
+        convolve(ConvOp.BACKWARD_FILTER, x, dw, dy, dw, conv, accumulate);
+    }
+
+    /** in [N, C, H, W], filter [K, C, R, S], out [N, K, P, Q]; written is whichever of them the pass produces. */
+    private void convolve(ConvOp op, Tensor in, Tensor filter, Tensor out, Tensor written, Conv2d conv, boolean accumulate) {
+        CudaStorage si = storage(op.label, "input", in);
+        CudaStorage sf = storage(op.label, "filter", filter);
+        CudaStorage so = storage(op.label, "output", out);
+        requireFloat(op.label, in, filter, out);
+        long inAddr = TensorLayout.address(si.address(), in);
+        long filterAddr = TensorLayout.address(sf.address(), filter);
+        long outAddr = TensorLayout.address(so.address(), out);
+        ConvKey key = ConvKey.of(op, in, filter, out, conv, inAddr, outAddr);
+        ctx.bind();
+        convolutions.run(key, inAddr, filterAddr, outAddr, accumulate, () -> preserve(written));
+    }
+
+    /** A copy of t, put back (and freed) on close. */
+    private AutoCloseable preserve(Tensor t) {
+        Tensor saved = allocate(t.dtype(), t.shape());
+        copy(t, saved, false);
+        return () -> {
+            copy(saved, t, false);
+            saved.close();
+        };
+    }
+
+    // ---- batch normalisation --------------------------------------------------------------
+
+    @Override
+    public void batchNormStatistics(Tensor x, Tensor mean, Tensor var) {
+        kernels.batchNormStatistics(x, mean, var);
+    }
+
+    @Override
+    public void batchNormUpdateRunning(Tensor mean, Tensor var, long count, double momentum, Tensor runningMean, Tensor runningVar) {
+        kernels.batchNormUpdateRunning(mean, var, count, momentum, runningMean, runningVar);
+    }
+
+    @Override
+    public void batchNormApply(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y) {
+        kernels.batchNormApply(x, mean, var, gamma, beta, eps, relu, y);
+    }
+
+    @Override
+    public void batchNormBackward(Tensor x, Tensor dy, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps,
+                                  boolean relu, Tensor dx, boolean accumulateDx, Tensor dgamma, Tensor dbeta) {
+        kernels.batchNormBackward(x, dy, mean, var, gamma, beta, eps, relu, dx, accumulateDx, dgamma, dbeta);
+    }
+
+    // ---- pooling ------------------------------------------------------------------------
+
+    @Override
+    public void avgPoolForward(Tensor x, Tensor y, Pool2d pool) {
+        kernels.avgPoolForward(x, y, pool);
+    }
+
+    @Override
+    public void avgPoolBackward(Tensor dy, Tensor dx, Pool2d pool, boolean accumulate) {
+        kernels.avgPoolBackward(dy, dx, pool, accumulate);
+    }
+
+    @Override
+    public void maxPoolForward(Tensor x, Tensor y, Pool2d pool) {
+        kernels.maxPoolForward(x, y, pool);
+    }
+
+    @Override
+    public void maxPoolBackward(Tensor x, Tensor y, Tensor dy, Tensor dx, Pool2d pool, boolean accumulate) {
+        kernels.maxPoolBackward(x, y, dy, dx, pool, accumulate);
+    }
+
+    @Override
+    public void globalAvgPoolForward(Tensor x, Tensor y) {
+        kernels.globalAvgPoolForward(x, y);
+    }
+
+    @Override
+    public void globalAvgPoolBackward(Tensor dy, Tensor dx, boolean accumulate) {
+        kernels.globalAvgPoolBackward(dy, dx, accumulate);
+    }
+
+    // ---- fully connected ----------------------------------------------------------------
+
+    @Override
+    public void linearForward(Tensor x, Tensor w, Tensor b, Tensor y) {
+        String op = "linear forward";
+        int[] d = linearShapes(op, x, w, y, "y");
+        CudaStorage sb = storage(op, "b", b);
+        requireShape(op, "b", b, d[2]);
+        ctx.bind();
+        blas.linearForward(address(op, "x", x), address(op, "w", w), TensorLayout.address(sb.address(), b), address(op, "y", y),
+                d[0], d[1], d[2]);
+    }
+
+    @Override
+    public void linearBackward(Tensor x, Tensor w, Tensor dy, Tensor dx, Tensor dw, Tensor db) {
+        String op = "linear backward";
+        int[] d = linearShapes(op, x, w, dy, "dy");
+        int n = d[0], f = d[1], o = d[2];
+        if (dx != null) requireShape(op, "dx", dx, n, f);
+        requireShape(op, "dw", dw, o, f);
+        requireShape(op, "db", db, o);
+        long dxAddr = dx == null ? 0 : address(op, "dx", dx);
+        ctx.bind();
+        blas.linearBackward(address(op, "x", x), address(op, "w", w), address(op, "dy", dy), dxAddr, address(op, "dw", dw),
+                address(op, "db", db), n, f, o);
+    }
+
+    /** {N, F, O} of x [N, F], w [O, F], out [N, O], all contiguous float32. */
+    private static int[] linearShapes(String op, Tensor x, Tensor w, Tensor out, String outName) {
+        if (x == null || w == null || x.rank() != 2 || w.rank() != 2) {
+            throw new IllegalArgumentException(op + ": x must be [N, F] and w [O, F], got " + x + " and " + w);
+        }
+        int n = x.dim(0), f = x.dim(1), o = w.dim(0);
+        requireShape(op, "x", x, n, f);
+        requireShape(op, "w", w, o, f);
+        requireShape(op, outName, out, n, o);
+        return new int[] {n, f, o};
+    }
+
+    // ---- loss, dropout, optimiser -------------------------------------------------------
+
+    @Override
+    public LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits) {
+        return kernels.softmaxCrossEntropy(logits, labels, dlogits);
+    }
+
+    @Override
+    public void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed) {
+        kernels.dropoutForward(x, y, mask, p, seed);
+    }
+
+    @Override
+    public void dropoutBackward(Tensor dy, Tensor mask, Tensor dx, boolean accumulate) {
+        kernels.dropoutBackward(dy, mask, dx, accumulate);
+    }
+
+    @Override
+    public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd) {
+        kernels.sgdStep(params, grads, momentumBuffer, sgd);
+    }
+
+    // ---- checks -------------------------------------------------------------------------
+
+    /** The storage of a tensor of this backend, open and of a type this backend computes in. */
+    CudaStorage storage(String op, String name, Tensor t) {
+        if (t == null) throw new IllegalArgumentException(op + ": " + name + " is null");
+        if (!(t.storage() instanceof CudaStorage s) || s.backend() != this) {
+            throw new IllegalArgumentException(op + ": " + name + " lives on " + t.backend().name() + ", not on " + name());
+        }
+        if (s.isClosed()) throw new IllegalStateException(op + ": " + name + " " + t + " was closed");
+        requireSupported(t.dtype(), op);
+        return s;
+    }
+
+    /** Device address of a contiguous float32 tensor's first element. */
+    long address(String op, String name, Tensor t) {
+        CudaStorage s = storage(op, name, t);
+        return TensorLayout.address(s.address(), t);
+    }
+
+    private static void requireSupported(DType dtype, String op) {
+        if (dtype == DType.F64) {
+            throw new UnsupportedOperationException(op + ": the CUDA backend computes in float32 (F32, and I32 labels); F64 tensors"
+                    + " exist only on the CPU backend, for gradient checks");
+        }
+    }
+
+    private static void requireFloat(String op, Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t.dtype() != DType.F32) throw new IllegalArgumentException(op + ": needs float32 tensors, got " + t);
+        }
+    }
+
+    private static void sameShape(String op, String an, Tensor a, String bn, Tensor b) {
+        if (!a.sameShape(b)) {
+            throw new IllegalArgumentException(op + ": " + an + " " + Arrays.toString(a.shape()) + " and " + bn + " "
+                    + Arrays.toString(b.shape()) + " differ in shape");
+        }
+    }
+
+    /** A contiguous float32 tensor of exactly this shape. */
+    private static void requireShape(String op, String name, Tensor t, int... shape) {
+        if (t == null) throw new IllegalArgumentException(op + ": " + name + " is null");
+        if (!Arrays.equals(t.shape(), shape) || !t.isContiguous() || t.dtype() != DType.F32) {
+            throw new IllegalArgumentException(op + ": " + name + " must be a contiguous float32 " + Arrays.toString(shape) + ", got " + t);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        ctx.bind();
+        try {
+            ctx.synchronize("closing " + name);
+            kernels.close();
+            convolutions.close();
+            blas.close();
+            allocator.close();
+        } finally {
+            closed = true;
+            ctx.close();
+        }
     }
 }

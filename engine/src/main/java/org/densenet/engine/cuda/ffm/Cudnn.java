@@ -295,14 +295,14 @@ public final class Cudnn {
      */
     public int find(MemorySegment handle, ConvOp op, MemorySegment aDesc, long a, MemorySegment bDesc, long b,
                     MemorySegment convDesc, MemorySegment outDesc, long out, MemorySegment perf, long workspace,
-                    long workspaceBytes, String what) {
+                    long workspaceBytes, Object what) {
         int requested = (int) (perf.byteSize() / ALGO_PERF.byteSize());
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment returned = arena.allocate(JAVA_INT);
             int status = (int) findEx[op.ordinal()].invokeExact(handle, aDesc, MemorySegment.ofAddress(a), bDesc,
                     MemorySegment.ofAddress(b), convDesc, outDesc, MemorySegment.ofAddress(out), requested, returned, perf,
                     MemorySegment.ofAddress(workspace), workspaceBytes);
-            check(status, what, op.findCall);
+            if (status != STATUS_SUCCESS) check(status, String.valueOf(what), op.findCall);
             return returned.get(JAVA_INT, 0);
         } catch (Throwable t) {
             throw rethrow(t);
@@ -324,15 +324,18 @@ public final class Cudnn {
         }
     }
 
-    /** out = alpha * op(a, b) + beta * out, with alpha and beta host floats. */
+    /**
+     * out = alpha * op(a, b) + beta * out, with alpha and beta host floats. {@code what} describes the
+     * call for an error message and is only turned into a string when there is one.
+     */
     public void run(MemorySegment handle, ConvOp op, MemorySegment alpha, MemorySegment aDesc, long a, MemorySegment bDesc,
                     long b, MemorySegment convDesc, int algo, long workspace, long workspaceBytes, MemorySegment beta,
-                    MemorySegment outDesc, long out, String what) {
+                    MemorySegment outDesc, long out, Object what) {
         try {
             int status = (int) run[op.ordinal()].invokeExact(handle, alpha, aDesc, MemorySegment.ofAddress(a), bDesc,
                     MemorySegment.ofAddress(b), convDesc, algo, MemorySegment.ofAddress(workspace), workspaceBytes, beta,
                     outDesc, MemorySegment.ofAddress(out));
-            check(status, what, op.runCall);
+            if (status != STATUS_SUCCESS) check(status, String.valueOf(what), op.runCall);
         } catch (Throwable t) {
             throw rethrow(t);
         }

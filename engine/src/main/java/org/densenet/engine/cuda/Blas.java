@@ -1,0 +1,79 @@
+package org.densenet.engine.cuda;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import org.densenet.engine.cuda.ffm.Cublas;
+import org.densenet.engine.cuda.ffm.GemmCall;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+/**
+ * The fully connected layer and strided accumulation through cuBLAS. Row-major matrices are passed
+ * as their column-major transposes ({@link GemmCall#rowMajor}); the bias is added, and summed in
+ * backward, by a GEMM with a vector of ones, so no kernel is needed. The math mode keeps SGEMM
+ * in float32 unless TF32 is allowed.
+ */
+final class Blas implements AutoCloseable {
+    private final Cublas cublas;
+    private final CudaContext ctx;
+    private final DeviceAllocator allocator;
+    private final MemorySegment handle;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment one;
+    private final MemorySegment zero;
+    private DeviceAllocator.Block ones;
+    private long onesCount;
+
+    Blas(Cublas cublas, CudaContext ctx, DeviceAllocator allocator, boolean tf32) {
+        this.cublas = cublas;
+        this.ctx = ctx;
+        this.allocator = allocator;
+        this.one = arena.allocateFrom(JAVA_FLOAT, 1f);
+        this.zero = arena.allocateFrom(JAVA_FLOAT, 0f);
+        this.handle = cublas.createHandle();
+        cublas.setStream(handle, ctx.streamAddress());
+        cublas.setMathMode(handle, tf32 ? Cublas.TF32_TENSOR_OP_MATH : Cublas.DEFAULT_MATH);
+    }
+
+    /** A device vector of at least n float ones (grown, never shrunk). */
+    private long ones(int n) {
+        if (ones == null || onesCount < n) {
+            if (ones != null) allocator.free(ones);
+            ones = null;
+            ones = allocator.allocate(4L * n, "a vector of ones for the linear layer");
+            onesCount = n;
+            ctx.fill32((jcuda.driver.CUdeviceptr) ones.handle(), 4L * n, n, 1, Float.floatToRawIntBits(1f), "filling a vector of ones");
+        }
+        return ones.address();
+    }
+
+    /** y [n, o] = x [n, f] w [o, f]^T + b [o]; all contiguous. */
+    void linearForward(long x, long w, long b, long y, int n, int f, int o) {
+        cublas.sgemm(handle, GemmCall.rowMajor(false, false, n, o, 1), b, ones(n), y, one, zero, "linear forward (bias)");
+        cublas.sgemm(handle, GemmCall.rowMajor(false, true, n, o, f), w, x, y, one, one, "linear forward");
+    }
+
+    /** dx = dy w (when dx != 0), dw = dy^T x, db = column sums of dy; dw and db are overwritten. */
+    void linearBackward(long x, long w, long dy, long dx, long dw, long db, int n, int f, int o) {
+        if (dx != 0) cublas.sgemm(handle, GemmCall.rowMajor(false, false, n, f, o), w, dy, dx, one, zero, "linear backward (dx)");
+        cublas.sgemm(handle, GemmCall.rowMajor(true, false, o, f, n), x, dy, dw, one, zero, "linear backward (dw)");
+        cublas.sgemm(handle, GemmCall.rowMajor(false, false, 1, o, n), dy, ones(n), db, one, zero, "linear backward (db)");
+    }
+
+    /** dst += src over rows x rowElements, rows pitch elements apart in each (in place: C = B). */
+    void accumulate(long src, long srcPitch, long dst, long dstPitch, long rowElements, long rows, String op) {
+        if (rowElements > Integer.MAX_VALUE || rows > Integer.MAX_VALUE || srcPitch > Integer.MAX_VALUE || dstPitch > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(op + ": " + rows + " rows of " + rowElements + " elements exceed cuBLAS's int sizes");
+        }
+        cublas.sgeam(handle, (int) rowElements, (int) rows, one, src, (int) srcPitch, one, dst, (int) dstPitch, dst, (int) dstPitch, op);
+    }
+
+    @Override
+    public void close() {
+        if (ones != null) allocator.free(ones);
+        ones = null;
+        cublas.destroyHandle(handle);
+        arena.close();
+    }
+}

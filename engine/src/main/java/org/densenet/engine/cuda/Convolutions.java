@@ -1,0 +1,202 @@
+package org.densenet.engine.cuda;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.densenet.engine.cuda.ffm.Cudnn;
+import org.densenet.engine.cuda.ffm.Cudnn.ConvOp;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The three convolution passes through cuDNN's legacy API, with strided N-d descriptors so that
+ * inputs and outputs may be channel slices. The first call of each {@link ConvKey} builds its
+ * descriptors and lets cuDNN time every algorithm on the real buffers (FindConvolution*Ex); the
+ * fastest one that keeps float32 arithmetic (unless TF32 is allowed) is cached with its
+ * descriptors. One workspace serves every call and only grows. An accumulating call (beta = 1)
+ * is made after its search, and the search's writes to the output are undone first.
+ */
+final class Convolutions implements AutoCloseable {
+    /** Most workspace one algorithm search may use, and at most half of what is free. */
+    private static final long SEARCH_WORKSPACE_CAP = 4L << 30;
+
+    /** Saves the output's contents and puts them back on close: the algorithm search overwrites its output. */
+    interface Preserver {
+        AutoCloseable preserve();
+    }
+
+    private record Choice(int algo, int mathType, long workspaceBytes) {
+    }
+
+    private record Plan(MemorySegment inDesc, MemorySegment filterDesc, MemorySegment convDesc, MemorySegment outDesc,
+                        int algo, long workspaceBytes) {
+    }
+
+    private final Cudnn cudnn;
+    private final CudaContext ctx;
+    private final DeviceAllocator allocator;
+    private final boolean tf32;
+    private final MemorySegment handle;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment one;
+    private final MemorySegment zero;
+    private final Map<ConvKey, Plan> plans = new HashMap<>();
+    private DeviceAllocator.Block workspace;
+
+    Convolutions(Cudnn cudnn, CudaContext ctx, DeviceAllocator allocator, boolean tf32) {
+        this.cudnn = cudnn;
+        this.ctx = ctx;
+        this.allocator = allocator;
+        this.tf32 = tf32;
+        this.one = arena.allocateFrom(JAVA_FLOAT, 1f);
+        this.zero = arena.allocateFrom(JAVA_FLOAT, 0f);
+        this.handle = cudnn.createHandle();
+        cudnn.setStream(handle, ctx.streamAddress());
+    }
+
+    int plannedShapes() {
+        return plans.size();
+    }
+
+    /**
+     * Runs one pass. in is [N, C, H, W] (x, or dx for backward data), filter [K, C, R, S] (w, or dw for
+     * backward filter), out [N, K, P, Q] (y, or dy): the addresses are those of each tensor's first
+     * element. The pass writes in (backward data), filter (backward filter) or out (forward).
+     */
+    void run(ConvKey key, long in, long filter, long out, boolean accumulate, Preserver preserver) {
+        Plan plan = plans.get(key);
+        if (plan == null) {
+            plan = plan(key, in, filter, out, accumulate ? preserver : null);
+            plans.put(key, plan);
+        }
+        long ws = 0;
+        if (plan.workspaceBytes() > 0) {
+            if (workspace == null || workspace.bytes() < plan.workspaceBytes()) {
+                if (workspace != null) allocator.free(workspace);
+                workspace = null;
+                workspace = allocator.allocate(plan.workspaceBytes(), "the cuDNN workspace of " + key);
+            }
+            ws = workspace.address();
+        }
+        MemorySegment beta = accumulate ? one : zero;
+        switch (key.op()) {
+            case FORWARD -> cudnn.run(handle, key.op(), one, plan.inDesc(), in, plan.filterDesc(), filter, plan.convDesc(),
+                    plan.algo(), ws, plan.workspaceBytes(), beta, plan.outDesc(), out, key);
+            case BACKWARD_DATA -> cudnn.run(handle, key.op(), one, plan.filterDesc(), filter, plan.outDesc(), out, plan.convDesc(),
+                    plan.algo(), ws, plan.workspaceBytes(), beta, plan.inDesc(), in, key);
+            case BACKWARD_FILTER -> cudnn.run(handle, key.op(), one, plan.inDesc(), in, plan.outDesc(), out, plan.convDesc(),
+                    plan.algo(), ws, plan.workspaceBytes(), beta, plan.filterDesc(), filter, key);
+        }
+    }
+
+    private Plan plan(ConvKey key, long in, long filter, long out, Preserver preserver) {
+        String what = key.toString();
+        List<Runnable> undo = new ArrayList<>();
+        try {
+            MemorySegment inDesc = cudnn.createTensorDescriptor();
+            undo.add(() -> cudnn.destroyTensorDescriptor(inDesc));
+            cudnn.setTensorNd(inDesc, new int[] {key.n(), key.c(), key.h(), key.w()}, stridesOf(key.inBatchStride(), key.c(), key.h(), key.w()), what);
+            MemorySegment outDesc = cudnn.createTensorDescriptor();
+            undo.add(() -> cudnn.destroyTensorDescriptor(outDesc));
+            cudnn.setTensorNd(outDesc, new int[] {key.n(), key.k(), key.p(), key.q()}, stridesOf(key.outBatchStride(), key.k(), key.p(), key.q()), what);
+            MemorySegment filterDesc = cudnn.createFilterDescriptor();
+            undo.add(() -> cudnn.destroyFilterDescriptor(filterDesc));
+            cudnn.setFilter4d(filterDesc, key.k(), key.c(), key.r(), key.s(), what);
+            MemorySegment convDesc = cudnn.createConvolutionDescriptor();
+            undo.add(() -> cudnn.destroyConvolutionDescriptor(convDesc));
+            cudnn.setConvolution2d(convDesc, key.pad(), key.stride(), what);
+            // FMA_MATH keeps float32 products; DEFAULT_MATH would let Ampere and newer GPUs round inputs to TF32.
+            cudnn.setConvolutionMathType(convDesc, tf32 ? Cudnn.TENSOR_OP_MATH : Cudnn.FMA_MATH, what);
+
+            // cuDNN's argument order per pass: (a, b) -> result, with descriptors to match.
+            MemorySegment aDesc, bDesc, resDesc;
+            long a, b, res;
+            switch (key.op()) {
+                case FORWARD -> { aDesc = inDesc; a = in; bDesc = filterDesc; b = filter; resDesc = outDesc; res = out; }
+                case BACKWARD_DATA -> { aDesc = filterDesc; a = filter; bDesc = outDesc; b = out; resDesc = inDesc; res = in; }
+                default -> { aDesc = inDesc; a = in; bDesc = outDesc; b = out; resDesc = filterDesc; res = filter; }
+            }
+            int count = cudnn.algorithmCount(handle, key.op());
+            long need = 0;
+            for (int algo = 0; algo < count; algo++) {
+                need = Math.max(need, cudnn.workspaceSizeOrMinusOne(handle, key.op(), aDesc, bDesc, convDesc, resDesc, algo));
+            }
+            long searchBytes = Math.min(need, Math.min(SEARCH_WORKSPACE_CAP, ctx.memoryInfo()[0] / 2));
+            Choice chosen = search(key, aDesc, a, bDesc, b, convDesc, resDesc, res, count, searchBytes, preserver);
+            // With TF32 allowed the descriptor takes the math type the algorithm was timed with, as PyTorch does.
+            if (tf32) cudnn.setConvolutionMathType(convDesc, chosen.mathType(), what);
+            return new Plan(inDesc, filterDesc, convDesc, outDesc, chosen.algo(), chosen.workspaceBytes());
+        } catch (RuntimeException e) {
+            for (int i = undo.size() - 1; i >= 0; i--) {
+                try {
+                    undo.get(i).run();
+                } catch (RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** {stride(0), H*W, W, 1} of a channel-slice layout; ConvKey.of has checked that these fit in an int. */
+    private static int[] stridesOf(long batchStride, int c, int h, int w) {
+        return new int[] {(int) batchStride, h * w, w, 1};
+    }
+
+    /** Times the algorithms and picks the fastest that ran and keeps to the math policy. */
+    private Choice search(ConvKey key, MemorySegment aDesc, long a, MemorySegment bDesc, long b, MemorySegment convDesc,
+                         MemorySegment resDesc, long res, int count, long searchBytes, Preserver preserver) {
+        DeviceAllocator.Block scratch = searchBytes > 0 ? allocator.allocate(searchBytes, "cuDNN's algorithm search for " + key) : null;
+        try (Arena local = Arena.ofConfined(); AutoCloseable saved = preserver == null ? null : preserver.preserve()) {
+            MemorySegment perf = local.allocate(Cudnn.ALGO_PERF, count);
+            int returned = cudnn.find(handle, key.op(), aDesc, a, bDesc, b, convDesc, resDesc, res, perf,
+                    scratch == null ? 0 : scratch.address(), searchBytes, key);
+            StringBuilder tried = new StringBuilder();
+            for (int i = 0; i < returned; i++) {
+                long at = i * Cudnn.ALGO_PERF.byteSize();
+                int algo = perf.get(JAVA_INT, at + Cudnn.PERF_ALGO);
+                int status = perf.get(JAVA_INT, at + Cudnn.PERF_STATUS);
+                int math = perf.get(JAVA_INT, at + Cudnn.PERF_MATH_TYPE);
+                long memory = perf.get(JAVA_LONG, at + Cudnn.PERF_MEMORY);
+                boolean tensorOps = math == Cudnn.TENSOR_OP_MATH || math == Cudnn.TENSOR_OP_MATH_ALLOW_CONVERSION;
+                if (status == Cudnn.STATUS_SUCCESS && (tf32 || !tensorOps)) {
+                    return new Choice(algo, math, memory);
+                }
+                tried.append(tried.isEmpty() ? "" : ", ").append("algo ").append(algo).append(": ")
+                        .append(status == Cudnn.STATUS_SUCCESS ? "tensor-op math, which TF32-off excludes" : cudnn.describe(status));
+            }
+            throw new IllegalStateException(key + ": cuDNN found no usable algorithm (" + (tried.isEmpty() ? "none returned" : tried) + ")");
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(key + ": restoring the output after the algorithm search failed", e);
+        } finally {
+            if (scratch != null) {
+                allocator.free(scratch);
+                // The search may have wanted gigabytes; hand them back rather than keep them cached.
+                allocator.emptyCache();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Plan p : plans.values()) {
+            cudnn.destroyTensorDescriptor(p.inDesc());
+            cudnn.destroyTensorDescriptor(p.outDesc());
+            cudnn.destroyFilterDescriptor(p.filterDesc());
+            cudnn.destroyConvolutionDescriptor(p.convDesc());
+        }
+        plans.clear();
+        if (workspace != null) allocator.free(workspace);
+        workspace = null;
+        cudnn.destroyHandle(handle);
+        arena.close();
+    }
+}

@@ -1,0 +1,216 @@
+package org.densenet.engine.cuda;
+
+import jcuda.Pointer;
+import jcuda.driver.CUDA_MEMCPY2D;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUmemorytype;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUresult;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * One GPU through JCuda's driver API: its primary context (shared with any other user of the
+ * device in this process, as the runtime API does), one stream every op is queued on, and the
+ * raw memory calls. Every call's result is checked by {@link #check}, which names the op, the
+ * call and the driver's own message. JCuda's exceptions are left off: its messages name only the
+ * call, and ours also say what was being done.
+ */
+final class CudaContext implements AutoCloseable {
+    /** The stream whose handle we need as a number for cuDNN and cuBLAS. */
+    private static final class RawStream extends CUstream {
+        long address() {
+            return getNativePointer();
+        }
+    }
+
+    /** cuMemAlloc writes the address into this object; reading it needs the protected accessor. */
+    private static final class RawPointer extends CUdeviceptr {
+        long address() {
+            return getNativePointer();
+        }
+    }
+
+    /** The context current on each thread, to skip cuCtxSetCurrent when nothing changed. */
+    private static final ThreadLocal<CudaContext> CURRENT = new ThreadLocal<>();
+
+    private final int ordinal;
+    private final CUdevice device = new CUdevice();
+    private final CUcontext context = new CUcontext();
+    private final RawStream stream = new RawStream();
+    private volatile boolean closed;
+
+    CudaContext(int ordinal) {
+        this.ordinal = ordinal;
+        try {
+            JCudaDriver.setExceptionsEnabled(false);
+        } catch (LinkageError e) {
+            // JCuda extracts its JNI library from the jar to java.io.tmpdir; say so in one line.
+            throw new CudaUnavailableException("JCuda's native library (libJCudaDriver) could not be loaded: "
+                    + firstLine(e.getMessage()) + " (is java.io.tmpdir writable?)");
+        }
+        check(JCudaDriver.cuInit(0), "opening cuda:" + ordinal, "cuInit");
+        check(JCudaDriver.cuDeviceGet(device, ordinal), "opening cuda:" + ordinal, "cuDeviceGet");
+        check(JCudaDriver.cuDevicePrimaryCtxRetain(context, device), "opening cuda:" + ordinal, "cuDevicePrimaryCtxRetain");
+        bind();
+        // A blocking stream (flags 0): the synchronous host copies, which run on the legacy default
+        // stream, are ordered after everything queued here, and everything queued later after them.
+        check(JCudaDriver.cuStreamCreate(stream, 0), "opening cuda:" + ordinal, "cuStreamCreate");
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) return "no message";
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    int ordinal() {
+        return ordinal;
+    }
+
+    CUstream stream() {
+        return stream;
+    }
+
+    long streamAddress() {
+        return stream.address();
+    }
+
+    /** Makes this context current on the calling thread; every entry point of the backend calls it first. */
+    void bind() {
+        if (closed) throw new IllegalStateException("the CUDA backend on cuda:" + ordinal + " is closed");
+        if (CURRENT.get() == this) return;
+        check(JCudaDriver.cuCtxSetCurrent(context), "using cuda:" + ordinal, "cuCtxSetCurrent");
+        CURRENT.set(this);
+    }
+
+    void check(int result, String op, String call) {
+        if (result != CUresult.CUDA_SUCCESS) throw new CudaException(op, call, result, describe(result));
+    }
+
+    /** "CUDA_ERROR_ILLEGAL_ADDRESS (700): an illegal memory access was encountered". */
+    static String describe(int result) {
+        String[] name = new String[1];
+        String[] text = new String[1];
+        String n = JCudaDriver.cuGetErrorName(result, name) == CUresult.CUDA_SUCCESS && name[0] != null ? name[0] : CUresult.stringFor(result);
+        String t = JCudaDriver.cuGetErrorString(result, text) == CUresult.CUDA_SUCCESS && text[0] != null ? text[0] : "";
+        return n + " (" + result + ")" + (t.isEmpty() ? "" : ": " + t);
+    }
+
+    void synchronize(String op) {
+        check(JCudaDriver.cuStreamSynchronize(stream), op, "cuStreamSynchronize");
+    }
+
+    /** {free, total} bytes of the device. */
+    long[] memoryInfo() {
+        long[] free = new long[1];
+        long[] total = new long[1];
+        check(JCudaDriver.cuMemGetInfo(free, total), "reading free GPU memory", "cuMemGetInfo");
+        return new long[] {free[0], total[0]};
+    }
+
+    // ---- raw memory for the allocator ----------------------------------------------------
+
+    /** cuMemAlloc, or null when the device is out of memory. */
+    DeviceAllocator.Block allocate(long bytes) {
+        RawPointer p = new RawPointer();
+        int r = JCudaDriver.cuMemAlloc(p, bytes);
+        if (r == CUresult.CUDA_ERROR_OUT_OF_MEMORY) return null;
+        check(r, "allocating " + DeviceAllocator.human(bytes) + " on cuda:" + ordinal, "cuMemAlloc");
+        return new DeviceAllocator.Block(p.address(), bytes, p);
+    }
+
+    void free(DeviceAllocator.Block block) {
+        check(JCudaDriver.cuMemFree((CUdeviceptr) block.handle()), "freeing GPU memory", "cuMemFree");
+    }
+
+    // ---- copies and fills (addresses are JCuda pointers with their byte offsets) ------------
+
+    /** Host to device, synchronous: the array may be reused when this returns. */
+    void upload(Pointer host, CUdeviceptr dst, long bytes, String op) {
+        check(JCudaDriver.cuMemcpyHtoD(dst, host, bytes), op, "cuMemcpyHtoD");
+    }
+
+    /** Device to host, synchronous. */
+    void download(CUdeviceptr src, Pointer host, long bytes, String op) {
+        check(JCudaDriver.cuMemcpyDtoH(host, src, bytes), op, "cuMemcpyDtoH");
+    }
+
+    /** rows x rowBytes from src (rows srcPitch bytes apart) to dst (dstPitch apart), on the stream. */
+    void copy2d(CUdeviceptr src, long srcPitch, CUdeviceptr dst, long dstPitch, long rowBytes, long rows, String op) {
+        if (rows == 1) {
+            check(JCudaDriver.cuMemcpyDtoDAsync(dst, src, rowBytes, stream), op, "cuMemcpyDtoDAsync");
+            return;
+        }
+        CUDA_MEMCPY2D c = new CUDA_MEMCPY2D();
+        c.srcMemoryType = CUmemorytype.CU_MEMORYTYPE_DEVICE;
+        c.srcDevice = src;
+        c.srcPitch = srcPitch;
+        c.dstMemoryType = CUmemorytype.CU_MEMORYTYPE_DEVICE;
+        c.dstDevice = dst;
+        c.dstPitch = dstPitch;
+        c.WidthInBytes = rowBytes;
+        c.Height = rows;
+        check(JCudaDriver.cuMemcpy2DAsync(c, stream), op, "cuMemcpy2DAsync");
+    }
+
+    /** rows x rowElements 32-bit words set to bits, rows pitchBytes apart, on the stream. */
+    void fill32(CUdeviceptr dst, long pitchBytes, long rowElements, long rows, int bits, String op) {
+        if (rows == 1) {
+            check(JCudaDriver.cuMemsetD32Async(dst, bits, rowElements, stream), op, "cuMemsetD32Async");
+        } else {
+            check(JCudaDriver.cuMemsetD2D32Async(dst, pitchBytes, bits, rowElements, rows, stream), op, "cuMemsetD2D32Async");
+        }
+    }
+
+    // ---- modules and events ---------------------------------------------------------------
+
+    CUmodule loadModule(byte[] image, String what) {
+        CUmodule m = new CUmodule();
+        check(JCudaDriver.cuModuleLoadData(m, image), "loading " + what, "cuModuleLoadData");
+        return m;
+    }
+
+    void unloadModule(CUmodule m) {
+        check(JCudaDriver.cuModuleUnload(m), "unloading the CUDA kernels", "cuModuleUnload");
+    }
+
+    CUevent newEvent() {
+        CUevent e = new CUevent();
+        check(JCudaDriver.cuEventCreate(e, 0), "creating a CUDA event", "cuEventCreate");
+        return e;
+    }
+
+    void record(CUevent e) {
+        check(JCudaDriver.cuEventRecord(e, stream), "timing GPU work", "cuEventRecord");
+    }
+
+    /** Milliseconds between two recorded events; waits for the second. */
+    float elapsedMillis(CUevent start, CUevent stop) {
+        check(JCudaDriver.cuEventSynchronize(stop), "timing GPU work", "cuEventSynchronize");
+        float[] ms = new float[1];
+        check(JCudaDriver.cuEventElapsedTime(ms, start, stop), "timing GPU work", "cuEventElapsedTime");
+        return ms[0];
+    }
+
+    void destroyEvent(CUevent e) {
+        check(JCudaDriver.cuEventDestroy(e), "freeing a CUDA event", "cuEventDestroy");
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        bind();
+        try {
+            check(JCudaDriver.cuStreamSynchronize(stream), "closing cuda:" + ordinal, "cuStreamSynchronize");
+            check(JCudaDriver.cuStreamDestroy(stream), "closing cuda:" + ordinal, "cuStreamDestroy");
+        } finally {
+            closed = true;
+            CURRENT.remove();
+            JCudaDriver.cuDevicePrimaryCtxRelease(device);
+        }
+    }
+}
