@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "densenet", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Trains and evaluates DenseNets (Huang et al., arXiv 1608.06993) on the CPU or an NVIDIA GPU.",
-        subcommands = {InfoCommand.class,
+        subcommands = {TrainCommand.class, EvalCommand.class, InfoCommand.class, DevicesCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     public static final int EXIT_ERROR = 1;
@@ -34,8 +34,20 @@ public final class Main implements Runnable {
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler(Main::onError);
+        cl.setParameterExceptionHandler(Main::onBadArguments);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         return cl;
+    }
+
+    /** Options that do not parse: the reason (with spelling suggestions), then the command's usage. */
+    private static int onBadArguments(CommandLine.ParameterException e, String[] args) {
+        CommandLine cl = e.getCommandLine();
+        PrintWriter err = cl.getErr();
+        err.println(cl.getColorScheme().errorText(e.getMessage()));
+        CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+        cl.usage(err, cl.getColorScheme());
+        err.flush();
+        return EXIT_USAGE;
     }
 
     /** Errors from a running command (bad data, unreadable files): one line, no stack trace. */

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.densenet.engine.CounterRng;
 import org.densenet.engine.io.HostTensor;
 import org.densenet.engine.io.SafeTensors;
 
@@ -30,8 +29,8 @@ public record Checkpoint(TrainConfig config, TrainState state, Map<String, HostT
         // Sample order, augmentation and dropout are counter-based: these are their streams' keys and positions.
         meta.put("rng.seed", Long.toString(config.seed()));
         meta.put("rng.shuffle_epoch", Integer.toString(state.epoch()));
+        meta.put("rng.dropout_seed", Long.toString(config.seed()));
         meta.put("rng.dropout_step", Long.toString(state.globalStep()));
-        meta.put("rng.dropout_key", Long.toString(dropoutKey(config.seed(), state.globalStep())));
         SafeTensors.write(file, tensors, meta);
     }
 
@@ -62,10 +61,5 @@ public record Checkpoint(TrainConfig config, TrainState state, Map<String, HostT
             if (!k.startsWith(OPTIMIZER_PREFIX)) w.put(k, v);
         });
         return w;
-    }
-
-    /** The dropout seed of global step {@code step}. */
-    public static long dropoutKey(long seed, long step) {
-        return CounterRng.bits(seed ^ 0x3C6EF372FE94F82BL, step);
     }
 }

@@ -1,0 +1,116 @@
+package org.densenet.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.densenet.engine.Backend;
+import org.densenet.engine.io.HostTensor;
+import org.densenet.engine.io.Json;
+import org.densenet.engine.io.SafeTensors;
+import org.densenet.model.DenseNet;
+import org.densenet.train.Checkpoint;
+import org.densenet.train.Evaluator;
+import org.densenet.train.Progress;
+import org.densenet.train.TrainConfig;
+import org.densenet.train.data.BatchLoader;
+import org.densenet.train.data.Dataset;
+import org.densenet.train.data.DatasetKind;
+import org.densenet.train.data.Datasets;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code densenet eval}: loss, top-1 and top-5 of saved weights on a dataset's test split. */
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Evaluate weights (a .safetensors file with torchvision names, or a training checkpoint) on the test split:"
+                + " loss, top-1 and top-5.")
+final class EvalCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--weights", paramLabel = "FILE", required = true, description = "Weights or checkpoint (.safetensors).")
+    Path weights;
+
+    @Mixin
+    DataOptions data;
+
+    @Option(names = {"-b", "--batch-size"}, paramLabel = "N", defaultValue = "100", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--image-size", paramLabel = "S", defaultValue = "32", description = "Side of the synthetic dataset's images (default: ${DEFAULT-VALUE}).")
+    int imageSize;
+
+    @Mixin
+    DeviceOptions device;
+
+    @Option(names = "--json", description = "Print one JSON object.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        device.validate();
+        if (batch < 1) throw new Main.UsageError("--batch-size must be >= 1, got " + batch);
+        if (!Files.isRegularFile(weights)) throw new IOException(weights + ": weights file not found");
+        DatasetKind kind = data.kind();
+        SafeTensors.Contents contents = SafeTensors.load(weights);
+        Dataset test = Datasets.open(kind, data.data, false, data.download, imageSize, 1);
+        String name;
+        org.densenet.model.DenseNetConfig config;
+        if (!model.given() && Checkpoint.FORMAT.equals(contents.metadata().get("format"))) {
+            TrainConfig saved = Checkpoint.load(weights).config();
+            name = saved.modelName();
+            config = saved.model();
+        } else {
+            int classes = kind.isImageNet() ? Math.max(test.numClasses(), classifierOutputs(contents.tensors())) : kind.classes();
+            ModelOptions.Resolved r = model.resolve(data.defaultModel(), classes, test.channels());
+            name = r.name();
+            config = r.config();
+        }
+        Map<String, HostTensor> state = Checkpoint.weightsOnly(contents.tensors());
+        boolean terminal = Progress.isTerminal() && !json;
+        Evaluator.Metrics m;
+        try (Backend backend = device.open(System.err);
+             DenseNet net = new DenseNet(config, backend, device.memoryMode(), 0);
+             BatchLoader loader = new BatchLoader(test, Datasets.evalTransform(kind, test), batch, device.workerCount())) {
+            try {
+                net.parameters().loadStateDict(state);
+            } catch (IllegalArgumentException e) {
+                throw new IOException(weights + " does not fit " + name + ": " + e.getMessage(), e);
+            }
+            m = Evaluator.evaluate(net, loader, terminal ? new Progress(System.err, true, "eval", loader.batchesPerEpoch(), 30) : null);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("model", name);
+            o.put("weights", weights.toString());
+            o.put("dataset", kind.cliName());
+            o.put("split", test.name());
+            o.put("images", m.count());
+            o.put("loss", m.loss());
+            o.put("top1", m.top1());
+            o.put("top5", m.top5());
+            out.println(Json.write(o));
+        } else {
+            out.printf(Locale.ROOT, "%s on %s: %,d images  loss %.4f  top-1 %.2f%%  top-5 %.2f%%%n", name, test.name(), m.count(),
+                    m.loss(), m.top1(), m.top5());
+        }
+        out.flush();
+        return 0;
+    }
+
+    private static int classifierOutputs(Map<String, HostTensor> tensors) {
+        HostTensor b = tensors.get("classifier.bias");
+        return b == null ? 0 : b.shape()[0];
+    }
+}

@@ -1,0 +1,229 @@
+package org.densenet.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.densenet.engine.Backend;
+import org.densenet.train.Checkpoint;
+import org.densenet.train.LrSchedule;
+import org.densenet.train.Recipe;
+import org.densenet.train.TrainConfig;
+import org.densenet.train.Trainer;
+import org.densenet.train.data.DatasetKind;
+import org.densenet.train.data.ImageFolder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code densenet train}: the paper's recipe by default, every setting overridable; resumable. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train a DenseNet. Defaults follow the paper: CIFAR and Fashion-MNIST 300 epochs, batch 64; ImageNet 90 epochs,"
+                + " batch 256; SGD lr 0.1 divided by 10 at 50%% and 75%% of the epochs (ImageNet: 30 and 60), Nesterov momentum 0.9,"
+                + " weight decay 1e-4; standard augmentation.",
+                "Writes to the run folder: args.json, summary.csv, TensorBoard events, curves.png, last.safetensors and best.safetensors.",
+                "Ctrl-C finishes the current step, saves last.safetensors and exits with status 130; --resume continues exactly."})
+final class TrainCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions model;
+
+    @Mixin
+    DataOptions data;
+
+    @Option(names = {"-b", "--batch-size"}, paramLabel = "N", description = "Batch size (default: 64; ImageNet 256).")
+    Integer batch;
+
+    @Option(names = "--epochs", paramLabel = "N", description = "Epochs (default: 300; ImageNet 90).")
+    Integer epochs;
+
+    @Option(names = "--lr", paramLabel = "LR", description = "Initial learning rate (default: 0.1).")
+    Double lr;
+
+    @Option(names = "--momentum", paramLabel = "M", description = "SGD momentum (default: 0.9).")
+    Double momentum;
+
+    @Option(names = {"--wd", "--weight-decay"}, paramLabel = "WD", description = "Weight decay (default: 1e-4).")
+    Double weightDecay;
+
+    @Option(names = "--nesterov", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Nesterov momentum (default: on; --no-nesterov for plain momentum).")
+    boolean nesterov;
+
+    @Option(names = "--schedule", paramLabel = "KIND", defaultValue = "step",
+            description = "step (divide by 10 at the milestones) or cosine (default: ${DEFAULT-VALUE}).")
+    String schedule;
+
+    @Option(names = "--milestones", paramLabel = "E", split = ",",
+            description = "Epochs at which the step schedule divides the rate by 10 (default: 50%% and 75%% of the epochs; ImageNet 30,60).")
+    int[] milestones;
+
+    @Option(names = "--warmup", paramLabel = "EPOCHS", defaultValue = "0",
+            description = "Linear learning-rate warm-up over this many epochs, per step (default: ${DEFAULT-VALUE}).")
+    double warmup;
+
+    @Option(names = "--no-augment", description = "Train without augmentation (the paper then uses --dropout 0.2).")
+    boolean noAugment;
+
+    @Option(names = "--image-size", paramLabel = "S", defaultValue = "32", description = "Side of the synthetic dataset's images (default: ${DEFAULT-VALUE}).")
+    int imageSize;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seed of weights, sample order, augmentation and dropout (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Mixin
+    DeviceOptions device;
+
+    @Option(names = "--output", paramLabel = "DIR", description = "Run folder (default: runs/<dataset>-<model>-<date>; with --resume, the checkpoint's folder).")
+    Path output;
+
+    @Option(names = "--resume", paramLabel = "PATH", description = "Continue the run saved in this checkpoint (last.safetensors), with its settings.")
+    Path resume;
+
+    @Option(names = "--max-steps", paramLabel = "N", defaultValue = "0",
+            description = "Stop after N optimizer steps in all, saving a checkpoint to resume from (default: 0, no limit).")
+    long maxSteps;
+
+    @Option(names = "--log-interval", paramLabel = "SECONDS", defaultValue = "30",
+            description = "Seconds between progress lines when output is not a terminal (default: ${DEFAULT-VALUE}).")
+    double logInterval;
+
+    @Spec
+    CommandSpec spec;
+
+    /** Config keys and the options that set them, to refuse a changed setting on --resume. */
+    private static final Map<String, List<String>> RUN_DEFINING = new LinkedHashMap<>();
+
+    static {
+        for (String k : List.of("model", "model.blocks", "model.growth", "model.bn_size", "model.compression", "model.dropout",
+                "model.stem", "model.init_features", "model.classes", "model.in_channels")) {
+            RUN_DEFINING.put(k, List.of("--model", "--depth", "--growth", "--bottleneck", "--compression", "--dropout"));
+        }
+        RUN_DEFINING.put("dataset", List.of("--dataset"));
+        RUN_DEFINING.put("augment", List.of("--no-augment"));
+        RUN_DEFINING.put("image_size", List.of("--image-size"));
+        RUN_DEFINING.put("batch_size", List.of("--batch-size"));
+        RUN_DEFINING.put("epochs", List.of("--epochs"));
+        RUN_DEFINING.put("schedule", List.of("--schedule"));
+        RUN_DEFINING.put("lr", List.of("--lr"));
+        RUN_DEFINING.put("milestones", List.of("--milestones", "--epochs"));
+        RUN_DEFINING.put("warmup_epochs", List.of("--warmup"));
+        RUN_DEFINING.put("momentum", List.of("--momentum"));
+        RUN_DEFINING.put("weight_decay", List.of("--wd"));
+        RUN_DEFINING.put("nesterov", List.of("--nesterov"));
+        RUN_DEFINING.put("seed", List.of("--seed"));
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        device.validate();
+        if (logInterval <= 0) throw new Main.UsageError("--log-interval must be > 0, got " + logInterval);
+        if (maxSteps < 0) throw new Main.UsageError("--max-steps must be >= 0, got " + maxSteps);
+        TrainConfig fresh = resolve();
+        Checkpoint ck = null;
+        TrainConfig cfg = fresh;
+        if (resume != null) {
+            ck = Checkpoint.load(resume);
+            checkUnchanged(fresh, ck.config());
+            TrainConfig old = ck.config();
+            Path out = output != null ? output : resume.toAbsolutePath().getParent();
+            cfg = old.withRuntime(device.device, device.workerCount(), out, maxSteps);
+            cfg = new TrainConfig(cfg.modelName(), cfg.model(), given("--memory") ? device.memoryMode() : old.memory(), cfg.dataset(),
+                    data.data != null ? data.data : old.dataDir(), data.download, cfg.augment(), cfg.imageSize(), cfg.batchSize(),
+                    cfg.schedule(), cfg.momentum(), cfg.weightDecay(), cfg.nesterov(), cfg.seed(), cfg.device(), cfg.workers(),
+                    cfg.output(), cfg.maxSteps());
+        }
+        PrintStream out = System.out;
+        AtomicBoolean stop = new AtomicBoolean();
+        int[] signal = {0};
+        Interrupts.install(stop, signal, System.err);
+        try (Backend backend = device.open(System.err)) {
+            Trainer.Result r = new Trainer(cfg, backend, out, stop, org.densenet.train.Progress.isTerminal(), logInterval).run(ck);
+            switch (r.outcome()) {
+                case COMPLETED, MAX_STEPS -> {
+                    out.println(r.message());
+                    return 0;
+                }
+                case INTERRUPTED -> {
+                    System.err.println(r.message());
+                    return signal[0] == 0 ? Main.EXIT_INTERRUPTED : 128 + signal[0];
+                }
+                default -> {
+                    System.err.println("error: " + r.message());
+                    return Main.EXIT_DIVERGED;
+                }
+            }
+        } finally {
+            Interrupts.uninstall();
+        }
+    }
+
+    /** The configuration the options describe, recipe defaults filled in. */
+    private TrainConfig resolve() {
+        DatasetKind kind = data.kind();
+        Recipe recipe = Recipe.of(kind);
+        int classes = kind.isImageNet() && data.data != null ? imagenetClasses() : kind.classes();
+        int channels = kind == DatasetKind.FASHION_MNIST ? 1 : 3;
+        ModelOptions.Resolved m = model.resolve(data.defaultModel(), classes, channels);
+        int e = epochs != null ? epochs : recipe.epochs();
+        if (e < 1) throw new Main.UsageError("--epochs must be >= 1, got " + e);
+        int b = batch != null ? batch : recipe.batchSize();
+        if (b < 1) throw new Main.UsageError("--batch-size must be >= 1, got " + b);
+        double rate = lr != null ? lr : recipe.lr();
+        LrSchedule s;
+        try {
+            LrSchedule.Kind k = LrSchedule.Kind.parse(schedule);
+            if (k == LrSchedule.Kind.COSINE) {
+                if (milestones != null) throw new Main.UsageError("--milestones applies to --schedule step, not cosine");
+                s = LrSchedule.cosine(rate, e, warmup);
+            } else if (milestones != null) {
+                s = new LrSchedule(LrSchedule.Kind.STEP, rate, e, milestones, 0.1, warmup);
+            } else {
+                s = LrSchedule.step(rate, e, recipe.milestoneFractions(), warmup);
+            }
+            Path out = output != null ? output : Path.of("runs", kind.cliName() + "-" + m.name() + "-"
+                    + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+            return new TrainConfig(m.name(), m.config(), device.memoryMode(), kind, data.data, data.download, !noAugment, imageSize, b, s,
+                    momentum != null ? momentum : recipe.momentum(), weightDecay != null ? weightDecay : recipe.weightDecay(),
+                    nesterov, seed, device.device, device.workerCount(), out, maxSteps);
+        } catch (IllegalArgumentException ex) {
+            throw new Main.UsageError(ex.getMessage());
+        }
+    }
+
+    private int imagenetClasses() {
+        try {
+            return ImageFolder.load(data.data, "train").numClasses();
+        } catch (RuntimeException ex) {
+            return DatasetKind.IMAGENET.classes();  // the trainer reports the missing folder with its full message
+        }
+    }
+
+    private boolean given(String option) {
+        return spec.commandLine().getParseResult().hasMatchedOption(option);
+    }
+
+    private void checkUnchanged(TrainConfig fresh, TrainConfig saved) {
+        Map<String, String> a = fresh.toMap(), b = saved.toMap();
+        List<String> changed = new ArrayList<>();
+        RUN_DEFINING.forEach((key, options) -> {
+            if (!a.get(key).equals(b.get(key)) && options.stream().anyMatch(this::given)) {
+                String opts = String.join("/", options.stream().filter(this::given).toList());
+                String entry = opts + " (" + key + " " + b.get(key) + " in the checkpoint, " + a.get(key) + " given)";
+                if (!changed.contains(entry)) changed.add(entry);
+            }
+        });
+        if (!changed.isEmpty()) {
+            throw new Main.UsageError("--resume continues a run with its own settings; these options differ from it: "
+                    + String.join("; ", changed) + ". Drop them, or start a new run without --resume");
+        }
+    }
+}

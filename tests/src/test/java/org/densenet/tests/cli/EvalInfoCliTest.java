@@ -1,0 +1,75 @@
+package org.densenet.tests.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.densenet.model.DenseNetConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** eval, info, devices and --version from the command line. */
+class EvalInfoCliTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void evalOfTheLastCheckpointRepeatsTheLastEpochsValidation() throws Exception {
+        Path data = Cli.cifar10(dir.resolve("cifar"), 16, 30, 5);
+        Cli.Run t = Cli.run(dir, "train", "--data", data.toString(), "--depth", "10", "--growth", "4", "--epochs", "1", "-b", "20",
+                "--device", "cpu", "--output", "run");
+        assertEquals(0, t.exit(), t.all());
+        String[] row = Files.readAllLines(dir.resolve("run/summary.csv")).get(1).split(",");
+
+        Cli.Run e = Cli.run(dir, "eval", "--model", "densenet-bc-10-4", "--weights", "run/last.safetensors", "--data", data.toString(),
+                "--device", "cpu", "--json");
+        assertEquals(0, e.exit(), e.all());
+        assertEquals(30, (int) number(e.out(), "images"));
+        assertEquals(Double.parseDouble(row[4]), number(e.out(), "loss"), 1e-5);
+        assertEquals(Double.parseDouble(row[5]), number(e.out(), "top1"), 1e-4, "summary.csv keeps 4 decimals");
+        assertEquals(Double.parseDouble(row[6]), number(e.out(), "top5"), 1e-4);
+
+        // A checkpoint carries its network: --model may be left out.
+        Cli.Run plain = Cli.run(dir, "eval", "--weights", "run/best.safetensors", "--data", data.toString(), "--device", "cpu");
+        assertEquals(0, plain.exit(), plain.all());
+        assertTrue(plain.out().startsWith("densenet-bc-10-4 on cifar10 test: 30 images"), plain.out());
+    }
+
+    @Test
+    void infoReportsThePresetsParameterCountAndMemoryOfBothModes() throws Exception {
+        Cli.Run r = Cli.run(dir, "info", "--model", "densenet-bc-100-12", "-b", "64", "--json");
+        assertEquals(0, r.exit(), r.all());
+        assertEquals(DenseNetConfig.preset("densenet-bc-100-12").parameterCount(), (long) number(r.out(), "parameters"));
+        assertEquals(769_162, (long) number(r.out(), "parameters"), "the paper's 0.8M");
+        assertTrue(r.out().contains("\"naive\":{\"total_bytes\"") && r.out().contains("\"shared\":{\"total_bytes\""), r.out());
+
+        Cli.Run table = Cli.run(dir, "info", "--model", "densenet121");
+        assertEquals(0, table.exit(), table.all());
+        assertTrue(table.out().contains("parameters  7,978,856") && table.out().contains("dense block 4"), table.out());
+    }
+
+    @Test
+    void devicesListsTheCpuAndVersionNamesTheProgram() throws Exception {
+        Cli.Run d = Cli.run(dir, "devices");
+        assertEquals(0, d.exit(), d.all());
+        assertTrue(d.out().startsWith("cpu"), d.out());
+        Cli.Run v = Cli.run(dir, "--version");
+        assertEquals(0, v.exit(), v.all());
+        assertTrue(v.out().startsWith("densenet 0."), v.out());
+        for (String cmd : List.of("train", "eval", "info", "devices")) {
+            Cli.Run h = Cli.run(dir, cmd, "--help");
+            assertEquals(0, h.exit(), h.all());
+            assertTrue(h.out().startsWith("Usage: densenet " + cmd), h.out());
+        }
+    }
+
+    private static double number(String json, String key) {
+        Matcher m = Pattern.compile("\"" + key + "\":(-?[0-9.eE+-]+)").matcher(json);
+        assertTrue(m.find(), key + " in " + json);
+        return Double.parseDouble(m.group(1));
+    }
+}

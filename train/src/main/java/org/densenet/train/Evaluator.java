@@ -1,0 +1,97 @@
+package org.densenet.train;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.densenet.engine.Backend;
+import org.densenet.engine.DType;
+import org.densenet.engine.LossResult;
+import org.densenet.engine.Tensor;
+import org.densenet.model.DenseNet;
+import org.densenet.train.data.Batch;
+import org.densenet.train.data.BatchLoader;
+
+/** Loss, top-1 and top-5 of a model over a whole dataset, in inference mode. */
+public final class Evaluator {
+    /** Mean loss and accuracies in percent over {@code count} images. */
+    public record Metrics(double loss, double top1, double top5, long count) {
+    }
+
+    private Evaluator() {
+    }
+
+    public static Metrics evaluate(DenseNet net, BatchLoader loader, Progress progress) {
+        double lossSum = 0;
+        long top1 = 0, top5 = 0, seen = 0;
+        try (DeviceBatches dev = new DeviceBatches(net.backend(), loader, 0);
+             BatchLoader.Epoch epoch = loader.epoch(BatchLoader.identity(loader.dataset().size()), 0, 0, 0)) {
+            int done = 0;
+            while (epoch.hasNext()) {
+                Batch b = epoch.next();
+                DeviceBatches.Slot s = dev.upload(b);
+                LossResult r = net.backend().softmaxCrossEntropy(net.forward(s.images(), false), s.labels(), null);
+                lossSum += r.loss() * r.count();
+                top1 += r.top1Correct();
+                top5 += r.top5Correct();
+                seen += r.count();
+                done++;
+                if (progress != null) progress.update(done, done, seen, lossSum / seen, 100.0 * top1 / seen);
+            }
+        }
+        if (progress != null) progress.finish();
+        return new Metrics(lossSum / seen, 100.0 * top1 / seen, 100.0 * top5 / seen, seen);
+    }
+
+    /**
+     * Device tensors for batches, one set per batch size (the last batch of an epoch may be
+     * smaller), and host staging arrays of exactly the uploaded length.
+     */
+    static final class DeviceBatches implements AutoCloseable {
+        /** Device images [n, C, H, W] and labels [n]; dLogits [n, classes] for training (else null); host staging when n is not the batch capacity. */
+        record Slot(Tensor images, Tensor labels, Tensor dLogits, float[] hostImages, int[] hostLabels) {
+        }
+
+        private final Backend backend;
+        private final int c, h, w, classes;
+        private final Map<Integer, Slot> slots = new HashMap<>();
+
+        /** {@code classes} > 0 also allocates gradient buffers for the logits. */
+        DeviceBatches(Backend backend, BatchLoader loader, int classes) {
+            this.backend = backend;
+            this.classes = classes;
+            this.c = loader.transform().channels();
+            this.h = loader.transform().height();
+            this.w = loader.transform().width();
+        }
+
+        Slot upload(Batch b) {
+            int n = b.size();
+            Slot s = slots.computeIfAbsent(n, k -> new Slot(backend.allocate(DType.F32, k, c, h, w), backend.allocate(DType.I32, k),
+                    classes > 0 ? backend.allocate(DType.F32, k, classes) : null,
+                    b.images().length == (long) k * c * h * w ? null : new float[k * c * h * w],
+                    b.labels().length == k ? null : new int[k]));
+            if (s.hostImages() == null) {
+                backend.upload(b.images(), s.images());
+            } else {
+                System.arraycopy(b.images(), 0, s.hostImages(), 0, s.hostImages().length);
+                backend.upload(s.hostImages(), s.images());
+            }
+            if (s.hostLabels() == null) {
+                backend.upload(b.labels(), s.labels());
+            } else {
+                System.arraycopy(b.labels(), 0, s.hostLabels(), 0, n);
+                backend.upload(s.hostLabels(), s.labels());
+            }
+            return s;
+        }
+
+        @Override
+        public void close() {
+            for (Slot s : slots.values()) {
+                s.images().close();
+                s.labels().close();
+                if (s.dLogits() != null) s.dLogits().close();
+            }
+            slots.clear();
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package org.densenet.train;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.densenet.engine.io.Json;
+
+/**
+ * The outputs of one run, all in one folder: {@value #ARGS} (the resolved settings),
+ * {@value #SUMMARY} (one row per epoch), TensorBoard event files, {@value #PLOT}, and the
+ * checkpoints {@value #LAST} and {@value #BEST}.
+ */
+public final class RunFolder implements AutoCloseable {
+    public static final String ARGS = "args.json", SUMMARY = "summary.csv", PLOT = "curves.png";
+    public static final String LAST = "last.safetensors", BEST = "best.safetensors";
+
+    private final Path dir;
+    private final List<EpochRecord> rows = new ArrayList<>();
+    private final TfEventWriter events;
+
+    /**
+     * Opens (creating) the folder. Rows of an earlier part of the run (a resume) are kept up to
+     * epoch {@code keepEpochs}; later ones, written after the checkpoint being resumed, are dropped.
+     */
+    public RunFolder(Path dir, Map<String, String> args, int keepEpochs) throws IOException {
+        this.dir = Files.createDirectories(dir);
+        writeAtomically(dir.resolve(ARGS), Json.write(args) + "\n");
+        Path csv = dir.resolve(SUMMARY);
+        if (keepEpochs > 0 && Files.isRegularFile(csv)) {
+            for (String line : Files.readAllLines(csv)) {
+                if (line.isBlank() || line.startsWith("epoch")) continue;
+                EpochRecord r = EpochRecord.parse(line);
+                if (r.epoch() <= keepEpochs) rows.add(r);
+            }
+        }
+        writeSummary();
+        this.events = new TfEventWriter(dir);
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public Path last() {
+        return dir.resolve(LAST);
+    }
+
+    public Path best() {
+        return dir.resolve(BEST);
+    }
+
+    public List<EpochRecord> rows() {
+        return List.copyOf(rows);
+    }
+
+    /** Adds an epoch's row to the CSV, the TensorBoard scalars and the plot. */
+    public void add(EpochRecord r, String title) throws IOException {
+        rows.add(r);
+        writeSummary();
+        events.scalar("lr", r.epoch(), r.lr());
+        events.scalar("loss/train", r.epoch(), r.trainLoss());
+        events.scalar("loss/val", r.epoch(), r.valLoss());
+        events.scalar("top1/train", r.epoch(), r.trainTop1());
+        events.scalar("top1/val", r.epoch(), r.valTop1());
+        events.scalar("top5/val", r.epoch(), r.valTop5());
+        events.scalar("images_per_second", r.epoch(), r.imagesPerSecond());
+        CurvePlot.write(dir.resolve(PLOT), rows, title);
+    }
+
+    /** A per-step scalar (training loss, learning rate) for TensorBoard. */
+    public void stepScalar(String tag, long step, double value) throws IOException {
+        events.scalar(tag, step, value);
+    }
+
+    private void writeSummary() throws IOException {
+        StringBuilder sb = new StringBuilder(EpochRecord.HEADER).append('\n');
+        for (EpochRecord r : rows) sb.append(r.csv()).append('\n');
+        writeAtomically(dir.resolve(SUMMARY), sb.toString());
+    }
+
+    private static void writeAtomically(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(tmp, text, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    @Override
+    public void close() throws IOException {
+        events.close();
+    }
+}

@@ -1,0 +1,200 @@
+package org.densenet.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.densenet.engine.Backend;
+import org.densenet.engine.DType;
+import org.densenet.engine.LossResult;
+import org.densenet.engine.SgdParams;
+import org.densenet.engine.Tensor;
+import org.densenet.model.DenseNet;
+import org.densenet.model.Parameters;
+import org.densenet.train.data.Batch;
+import org.densenet.train.data.BatchLoader;
+import org.densenet.train.data.Dataset;
+import org.densenet.train.data.Datasets;
+
+/**
+ * The training loop: SGD over the training split, evaluation after every epoch, checkpoints
+ * (last and best), the run folder's logs. Everything random is a counter-based function of the
+ * seed, so a run that is stopped and resumed from its checkpoint ends with the same weights, bit
+ * for bit on the CPU, as one that ran straight through.
+ */
+public final class Trainer {
+    /** How a run ended. */
+    public enum Outcome { COMPLETED, MAX_STEPS, INTERRUPTED, DIVERGED }
+
+    public record Result(Outcome outcome, String message, EpochRecord lastEpoch) {
+    }
+
+    private static final int STEP_SCALAR_EVERY = 10;
+
+    private final TrainConfig cfg;
+    private final Backend backend;
+    private final PrintStream out;
+    private final AtomicBoolean stop;
+    private final boolean terminal;
+    private final double logIntervalSeconds;
+
+    /**
+     * @param stop     set (e.g. by Ctrl-C) to end the run after the current step, with a checkpoint
+     * @param terminal draw progress bars (else plain lines every {@code logIntervalSeconds})
+     */
+    public Trainer(TrainConfig cfg, Backend backend, PrintStream out, AtomicBoolean stop, boolean terminal, double logIntervalSeconds) {
+        this.cfg = cfg;
+        this.backend = backend;
+        this.out = out;
+        this.stop = stop;
+        this.terminal = terminal;
+        this.logIntervalSeconds = logIntervalSeconds;
+    }
+
+    /** Trains from scratch, or from {@code resume} when it is not null. */
+    public Result run(Checkpoint resume) throws IOException {
+        TrainState st = resume != null ? resume.state() : TrainState.START;
+        Dataset trainSet = Datasets.open(cfg.dataset(), cfg.dataDir(), true, cfg.download(), cfg.imageSize(), cfg.seed());
+        Dataset testSet = Datasets.open(cfg.dataset(), cfg.dataDir(), false, false, cfg.imageSize(), cfg.seed() + 1);
+        Datasets.checkSplits(trainSet, testSet);
+        if (trainSet.numClasses() > cfg.model().numClasses()) {
+            throw new IllegalArgumentException(trainSet.name() + " has " + trainSet.numClasses() + " classes, the model "
+                    + cfg.model().numClasses());
+        }
+        try (BatchLoader trainLoader = new BatchLoader(trainSet, Datasets.trainTransform(cfg.dataset(), trainSet, cfg.augment()),
+                     cfg.batchSize(), cfg.workers());
+             BatchLoader testLoader = new BatchLoader(testSet, Datasets.evalTransform(cfg.dataset(), testSet), cfg.batchSize(), cfg.workers());
+             RunFolder run = new RunFolder(cfg.output(), cfg.toMap(), st.epoch());
+             DenseNet net = new DenseNet(cfg.model(), backend, cfg.memory(), cfg.seed());
+             Tensor momentum = backend.allocate(DType.F32, (int) net.parameters().values().numel());
+             Evaluator.DeviceBatches dev = new Evaluator.DeviceBatches(backend, trainLoader, cfg.model().numClasses())) {
+            Parameters p = net.parameters();
+            if (resume != null) {
+                p.loadStateDict(resume.weights());
+                backend.upload(resume.momentum(), momentum);
+                net.setTrainingStep(st.globalStep());
+            } else {
+                backend.fill(momentum, 0);
+            }
+            out.printf(Locale.ROOT, "%s %s: %,d parameters, %s memory, on %s%n", cfg.modelName(), cfg.model(), cfg.model().parameterCount(),
+                    cfg.memory().name().toLowerCase(Locale.ROOT), backend.name());
+            out.printf(Locale.ROOT, "data: %s (%,d images), %s (%,d images); batch %d, %s; output %s%n", trainSet.name(), trainSet.size(),
+                    testSet.name(), testSet.size(), cfg.batchSize(), cfg.schedule(), run.dir());
+            if (resume != null) {
+                out.printf(Locale.ROOT, "resuming at epoch %d, batch %d (step %d)%n", st.epoch() + 1, st.batch(), st.globalStep());
+            }
+            return loop(st, net, momentum, trainLoader, testLoader, run, dev);
+        }
+    }
+
+    private Result loop(TrainState st, DenseNet net, Tensor momentum, BatchLoader trainLoader, BatchLoader testLoader,
+                        RunFolder run, Evaluator.DeviceBatches dev) throws IOException {
+        Parameters p = net.parameters();
+        int steps = trainLoader.batchesPerEpoch();
+        int epochs = cfg.epochs();
+        long step = st.globalStep();
+        double best = st.bestTop1();
+        int bestEpoch = st.bestEpoch();
+        String lastGood = Files.isRegularFile(run.last()) ? run.last().toString() : null;
+        EpochRecord lastRow = null;
+        int skippedBefore = 0;
+        for (int epoch = st.epoch(); epoch < epochs; epoch++) {
+            boolean continuing = epoch == st.epoch();
+            int first = continuing ? st.batch() : 0;
+            double lossSum = continuing ? st.trainLossSum() : 0;
+            long top1 = continuing ? st.trainTop1() : 0, seen = continuing ? st.trainSeen() : 0;
+            double trainSeconds = continuing ? st.trainSeconds() : 0;
+            long seenHere = 0;
+            double lr = cfg.schedule().lr(epoch, Math.min(first, steps - 1), steps);
+            Progress bar = new Progress(out, terminal, String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, epochs), steps, logIntervalSeconds);
+            long t0 = System.nanoTime();
+            try (BatchLoader.Epoch batches = trainLoader.epoch(
+                    BatchLoader.shuffled(trainLoader.dataset().size(), cfg.seed(), epoch), cfg.seed(), epoch, first)) {
+                int done = first;
+                while (batches.hasNext()) {
+                    Batch b = batches.next();
+                    lr = cfg.schedule().lr(epoch, b.index(), steps);
+                    Evaluator.DeviceBatches.Slot s = dev.upload(b);
+                    Tensor logits = net.forward(s.images(), true);
+                    Tensor dLogits = s.dLogits();
+                    LossResult r = backend.softmaxCrossEntropy(logits, s.labels(), dLogits);
+                    if (!Double.isFinite(r.loss())) {
+                        bar.finish();
+                        String msg = String.format(Locale.ROOT, "training diverged: the loss is %s at epoch %d, batch %d (step %d). %s",
+                                r.loss(), epoch + 1, b.index() + 1, step + 1, lastGood != null
+                                        ? "The last good checkpoint is " + lastGood + " (try a lower --lr, resuming from it with a new run)."
+                                        : "No checkpoint was saved yet (try a lower --lr).");
+                        return new Result(Outcome.DIVERGED, msg, lastRow);
+                    }
+                    net.backward(dLogits);
+                    backend.sgdStep(p.values(), p.grads(), momentum, new SgdParams(lr, cfg.momentum(), cfg.weightDecay(), cfg.nesterov()));
+                    step++;
+                    done++;
+                    lossSum += r.loss() * r.count();
+                    top1 += r.top1Correct();
+                    seen += r.count();
+                    seenHere += r.count();
+                    if (step % STEP_SCALAR_EVERY == 0) {
+                        run.stepScalar("step/loss", step, r.loss());
+                        run.stepScalar("step/lr", step, lr);
+                    }
+                    bar.update(done, done - first, seenHere, lossSum / seen, 100.0 * top1 / seen);
+                    boolean maxed = cfg.maxSteps() > 0 && step >= cfg.maxSteps();
+                    if (stop.get() || maxed) {
+                        bar.finish();
+                        double secs = trainSeconds + (System.nanoTime() - t0) / 1e9;
+                        new Checkpoint(cfg, new TrainState(epoch, b.index() + 1, step, best, bestEpoch, lossSum, top1, seen, secs),
+                                p.stateDict(), download(momentum)).save(run.last());
+                        String how = maxed ? "stopped after " + step + " steps (--max-steps)" : "interrupted";
+                        return new Result(maxed ? Outcome.MAX_STEPS : Outcome.INTERRUPTED, String.format(Locale.ROOT,
+                                "%s at epoch %d, batch %d; saved %s; continue with --resume %s", how, epoch + 1, b.index() + 1,
+                                run.last(), run.last()), lastRow);
+                    }
+                }
+            }
+            bar.finish();
+            trainSeconds += (System.nanoTime() - t0) / 1e9;
+            long t1 = System.nanoTime();
+            Evaluator.Metrics m = Evaluator.evaluate(net, testLoader,
+                    new Progress(out, terminal, "  eval", testLoader.batchesPerEpoch(), logIntervalSeconds));
+            double evalSeconds = (System.nanoTime() - t1) / 1e9;
+            double trainLoss = seen > 0 ? lossSum / seen : Double.NaN, trainTop1 = seen > 0 ? 100.0 * top1 / seen : Double.NaN;
+            lastRow = new EpochRecord(epoch + 1, lr, trainLoss, trainTop1, m.loss(), m.top1(), m.top5(),
+                    seen / Math.max(trainSeconds, 1e-9), trainSeconds + evalSeconds);
+            boolean improved = m.top1() > best;
+            if (improved) {
+                best = m.top1();
+                bestEpoch = epoch + 1;
+            }
+            run.add(lastRow, cfg.modelName() + " on " + cfg.dataset().cliName());
+            Checkpoint ck = new Checkpoint(cfg, new TrainState(epoch + 1, 0, step, best, bestEpoch, 0, 0, 0, 0),
+                    p.stateDict(), download(momentum));
+            ck.save(run.last());
+            if (improved) ck.save(run.best());
+            lastGood = run.last().toString();
+            out.printf(Locale.ROOT, "epoch %d/%d  lr %.4g  train loss %.4f top-1 %.2f%%  val loss %.4f top-1 %.2f%% top-5 %.2f%%  %.1f img/s  %s%s%n",
+                    epoch + 1, epochs, lr, trainLoss, trainTop1, m.loss(), m.top1(), m.top5(), lastRow.imagesPerSecond(),
+                    Progress.duration(lastRow.seconds()), improved ? "  (best)" : "");
+            int skipped = trainLoader.skippedImages() + testLoader.skippedImages();
+            if (skipped > skippedBefore) {
+                out.printf(Locale.ROOT, "skipped %d undecodable image%s this epoch (first: %s)%n", skipped - skippedBefore,
+                        skipped - skippedBefore == 1 ? "" : "s", firstSkip(trainLoader, testLoader));
+                skippedBefore = skipped;
+            }
+        }
+        String msg = String.format(Locale.ROOT, "done: best val top-1 %.2f%% at epoch %d; weights in %s and %s",
+                best, bestEpoch, run.last(), run.best());
+        return new Result(Outcome.COMPLETED, msg, lastRow);
+    }
+
+    private float[] download(Tensor t) {
+        float[] h = new float[(int) t.numel()];
+        backend.download(t, h);
+        return h;
+    }
+
+    private static String firstSkip(BatchLoader a, BatchLoader b) {
+        return a.firstSkipMessage() != null ? a.firstSkipMessage() : b.firstSkipMessage();
+    }
+}
