@@ -11,19 +11,20 @@ import org.densenet.engine.cuda.ffm.Cudnn.ConvOp;
  * activation tensors (a channel slice of a wide block storage is a different problem from a
  * packed tensor), the geometry, and the alignment of the activation addresses (some kernels need
  * 16-byte aligned tensors, and a channel slice that starts at an odd channel of a 7x7 map is only
- * 4-byte aligned). One algorithm is chosen per key and cached.
+ * 4-byte aligned; filters are views into one flat parameter buffer, at any float offset). One algorithm is chosen per key and cached.
  *
  * <p>"In" is the input-shaped tensor [N, C, H, W] (x, or dx in backward data); "out" the
  * output-shaped one [N, K, P, Q] (y, or dy in the backward passes).
  */
 public record ConvKey(ConvOp op, int n, int c, int h, int w, long inBatchStride, int k, int r, int s, int p, int q,
-                      long outBatchStride, int stride, int pad, int inAlignment, int outAlignment) {
+                      long outBatchStride, int stride, int pad, int inAlignment, int filterAlignment, int outAlignment) {
 
     /**
      * The key of one call, with its shapes checked: in [N, C, H, W], filter [K, C, R, S] and out
      * [N, K, P, Q] where P and Q follow from the geometry. Violations name the op and every shape.
      */
-    public static ConvKey of(ConvOp op, Tensor in, Tensor filter, Tensor out, Conv2d conv, long inAddress, long outAddress) {
+    public static ConvKey of(ConvOp op, Tensor in, Tensor filter, Tensor out, Conv2d conv, long inAddress, long filterAddress,
+                             long outAddress) {
         String inName = op == ConvOp.BACKWARD_DATA ? "dx" : "x";
         String outName = op == ConvOp.FORWARD ? "y" : "dy";
         TensorLayout.nd(in, op.label, inName);
@@ -45,7 +46,7 @@ public record ConvKey(ConvOp op, int n, int c, int h, int w, long inBatchStride,
                     + conv.pad() + " (expected " + outName + " [" + x[0] + ", " + f[0] + ", " + p + ", " + q + "])");
         }
         return new ConvKey(op, x[0], x[1], x[2], x[3], in.stride(0), f[0], f[2], f[3], p, q, out.stride(0), conv.stride(),
-                conv.pad(), TensorLayout.alignment(inAddress), TensorLayout.alignment(outAddress));
+                conv.pad(), TensorLayout.alignment(inAddress), TensorLayout.alignment(filterAddress), TensorLayout.alignment(outAddress));
     }
 
     /** "conv forward x[64, 24, 32, 32] w[12, 24, 3, 3] y[64, 12, 32, 32] stride 1 pad 1", for error messages. */

@@ -294,7 +294,7 @@ public final class CudaBackend implements Backend {
         long inAddr = TensorLayout.address(si.address(), in);
         long filterAddr = TensorLayout.address(sf.address(), filter);
         long outAddr = TensorLayout.address(so.address(), out);
-        ConvKey key = ConvKey.of(op, in, filter, out, conv, inAddr, outAddr);
+        ConvKey key = ConvKey.of(op, in, filter, out, conv, inAddr, filterAddr, outAddr);
         ctx.bind();
         convolutions.run(key, inAddr, filterAddr, outAddr, accumulate, () -> preserve(written));
     }

@@ -1,0 +1,256 @@
+package org.densenet.tests.gpu;
+
+import static org.densenet.tests.gpu.GpuParity.assertClose;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+
+import org.densenet.engine.DType;
+import org.densenet.engine.LossResult;
+import org.densenet.engine.Pool2d;
+import org.densenet.engine.SgdParams;
+import org.densenet.engine.Tensor;
+import org.densenet.engine.cpu.CpuBackend;
+import org.densenet.engine.cuda.CudaBackend;
+import org.densenet.tests.gpu.GpuParity.Twin;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Transfers, fills, copies, ReLU, pooling, loss, dropout and SGD on the GPU against the CPU backend,
+ * on fresh random inputs, with outputs poisoned and inputs and outputs taken as channel slices of
+ * wider storages where the op accepts them. Elementwise results must match to float32 rounding
+ * (1e-6); reductions (pooling windows, softmax) to 1e-5.
+ */
+@Tag("gpu")
+class GpuElementwiseParityTest {
+    private static CudaBackend gpu;
+    private static CpuBackend cpu;
+    private final Random rng = new Random();
+    // [N, C, H, W] inside a wider storage: an odd map size leaves slices only 4-byte aligned
+    private static final int N = 3, C_TOTAL = 9, C = 5, H = 7, W = 7, FIRST = 2;
+
+    @BeforeAll
+    static void open() {
+        gpu = GpuParity.openGpu();
+        cpu = GpuParity.openCpu();
+    }
+
+    @BeforeEach
+    void requireGpu() {
+        GpuParity.assumeGpu(gpu);
+    }
+
+    @AfterAll
+    static void close() {
+        if (gpu != null) gpu.close();
+        if (cpu != null) cpu.close();
+    }
+
+    private Twin random(int... shape) {
+        return Twin.random(cpu, gpu, rng, shape);
+    }
+
+    private Twin poisoned(int... shape) {
+        return Twin.poisoned(cpu, gpu, shape);
+    }
+
+    @Test
+    void uploadAndDownloadOfAChannelSliceTouchOnlyTheSlice() {
+        try (Twin storage = poisoned(N, C_TOTAL, H, W)) {
+            float[] v = new float[N * C * H * W];
+            for (int i = 0; i < v.length; i++) v[i] = rng.nextFloat();
+            Twin slice = storage.channels(FIRST, FIRST + C);
+            cpu.upload(v, slice.cpu());
+            gpu.upload(v, slice.gpu());
+            assertClose("upload into a channel slice", storage, 0);
+            float[] back = new float[v.length];
+            gpu.download(slice.gpu(), back);
+            assertClose("download of a channel slice", v, back, 0);
+        }
+        try (Tensor labels = gpu.allocate(DType.I32, 5)) {
+            int[] l = {3, 0, 9, 2, 7};
+            gpu.upload(l, labels);
+            int[] back = new int[5];
+            gpu.download(labels, back);
+            assertEquals(java.util.Arrays.toString(l), java.util.Arrays.toString(back));
+        }
+    }
+
+    @Test
+    void fillWritesOnlyTheSlice() {
+        try (Twin storage = poisoned(N, C_TOTAL, H, W)) {
+            Twin slice = storage.channels(FIRST, FIRST + C);
+            cpu.fill(slice.cpu(), 0.37);
+            gpu.fill(slice.gpu(), 0.37);
+            assertClose("fill of a channel slice", storage, 0);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void copyBetweenSlicesAndPackedTensors(boolean accumulate) {
+        try (Twin src = random(N, C, H, W); Twin storage = poisoned(N, C_TOTAL, H, W); Twin back = random(N, C, H, W)) {
+            Twin dst = storage.channels(FIRST, FIRST + C);
+            cpu.fill(dst.cpu(), 0.5);
+            gpu.fill(dst.gpu(), 0.5);
+            cpu.copy(src.cpu(), dst.cpu(), accumulate);
+            gpu.copy(src.gpu(), dst.gpu(), accumulate);
+            assertClose("copy into a slice, accumulate " + accumulate, storage, 1e-6);
+            cpu.copy(dst.cpu(), back.cpu(), accumulate);
+            gpu.copy(dst.gpu(), back.gpu(), accumulate);
+            assertClose("copy out of a slice, accumulate " + accumulate, back, 1e-6);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void reluAndItsBackward(boolean accumulate) {
+        try (Twin xs = random(N, C_TOTAL, H, W); Twin ys = poisoned(N, C_TOTAL, H, W); Twin dy = random(N, C, H, W);
+             Twin dxs = poisoned(N, C_TOTAL, H, W)) {
+            Twin x = xs.channels(FIRST, FIRST + C), y = ys.channels(1, 1 + C), dx = dxs.channels(3, 3 + C);
+            cpu.relu(x.cpu(), y.cpu());
+            gpu.relu(x.gpu(), y.gpu());
+            assertClose("relu", ys, 0);
+            if (accumulate) {
+                cpu.fill(dx.cpu(), 0.25);
+                gpu.fill(dx.gpu(), 0.25);
+            }
+            cpu.reluBackward(y.cpu(), dy.cpu(), dx.cpu(), accumulate);
+            gpu.reluBackward(y.gpu(), dy.gpu(), dx.gpu(), accumulate);
+            assertClose("relu backward, accumulate " + accumulate, dxs, 1e-6);
+            cpu.relu(xs.cpu(), xs.cpu());
+            gpu.relu(xs.gpu(), xs.gpu());
+            assertClose("relu in place", xs, 0);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"avg 2 2 0", "max 3 2 1", "max 2 2 0"})
+    void poolingAndItsBackward(String geometry) {
+        String[] g = geometry.split(" ");
+        Pool2d pool = new Pool2d(Integer.parseInt(g[1]), Integer.parseInt(g[2]), Integer.parseInt(g[3]));
+        boolean max = g[0].equals("max");
+        int p = pool.outSize(H), q = pool.outSize(W);
+        try (Twin xs = random(N, C_TOTAL, H, W); Twin ys = poisoned(N, C_TOTAL + 2, p, q); Twin dy = random(N, C, p, q);
+             Twin dxs = poisoned(N, C_TOTAL, H, W)) {
+            Twin x = xs.channels(FIRST, FIRST + C), y = ys.channels(4, 4 + C), dx = dxs.channels(1, 1 + C);
+            if (max) {
+                cpu.maxPoolForward(x.cpu(), y.cpu(), pool);
+                gpu.maxPoolForward(x.gpu(), y.gpu(), pool);
+            } else {
+                cpu.avgPoolForward(x.cpu(), y.cpu(), pool);
+                gpu.avgPoolForward(x.gpu(), y.gpu(), pool);
+            }
+            assertClose(geometry + " pooling", ys, 1e-6);
+            for (boolean accumulate : new boolean[] {false, true}) {
+                if (max) {
+                    cpu.maxPoolBackward(x.cpu(), y.cpu(), dy.cpu(), dx.cpu(), pool, accumulate);
+                    gpu.maxPoolBackward(x.gpu(), y.gpu(), dy.gpu(), dx.gpu(), pool, accumulate);
+                } else {
+                    cpu.avgPoolBackward(dy.cpu(), dx.cpu(), pool, accumulate);
+                    gpu.avgPoolBackward(dy.gpu(), dx.gpu(), pool, accumulate);
+                }
+                assertClose(geometry + " pooling backward, accumulate " + accumulate, dxs, 1e-5);
+            }
+        }
+    }
+
+    @Test
+    void globalAveragePoolingAndItsBackward() {
+        try (Twin xs = random(N, C_TOTAL, H, W); Twin y = poisoned(N, C); Twin dy = random(N, C); Twin dxs = poisoned(N, C_TOTAL, H, W)) {
+            Twin x = xs.channels(FIRST, FIRST + C), dx = dxs.channels(0, C);
+            cpu.globalAvgPoolForward(x.cpu(), y.cpu());
+            gpu.globalAvgPoolForward(x.gpu(), y.gpu());
+            assertClose("global average pooling", y, 1e-5);
+            for (boolean accumulate : new boolean[] {false, true}) {
+                cpu.globalAvgPoolBackward(dy.cpu(), dx.cpu(), accumulate);
+                gpu.globalAvgPoolBackward(dy.gpu(), dx.gpu(), accumulate);
+                assertClose("global average pooling backward, accumulate " + accumulate, dxs, 1e-6);
+            }
+        }
+    }
+
+    @Test
+    void softmaxCrossEntropyWithAndWithoutGradient() {
+        int n = 37, k = 10;
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) labels[i] = rng.nextInt(k);
+        try (Twin logits = random(n, k); Twin l = Twin.ints(cpu, gpu, labels, n); Twin d = poisoned(n, k)) {
+            float[] v = new float[n * k];
+            for (int i = 0; i < v.length; i++) v[i] = (rng.nextFloat() - 0.5f) * 8;
+            cpu.upload(v, logits.cpu());
+            gpu.upload(v, logits.gpu());
+            LossResult rc = cpu.softmaxCrossEntropy(logits.cpu(), l.cpu(), d.cpu());
+            LossResult rg = gpu.softmaxCrossEntropy(logits.gpu(), l.gpu(), d.gpu());
+            assertEquals(rc.loss(), rg.loss(), 1e-5 * Math.abs(rc.loss()), "mean loss");
+            assertEquals(rc.count(), rg.count());
+            assertEquals(rc.top1Correct(), rg.top1Correct(), "top-1");
+            assertEquals(rc.top5Correct(), rg.top5Correct(), "top-5");
+            assertClose("dlogits", d, 1e-5);
+            LossResult noGrad = gpu.softmaxCrossEntropy(logits.gpu(), l.gpu(), null);
+            assertEquals(rg.loss(), noGrad.loss(), 1e-7 * Math.abs(rg.loss()));
+            labels[5] = k;
+            gpu.upload(labels, l.gpu());
+            assertThrows(IllegalArgumentException.class, () -> gpu.softmaxCrossEntropy(logits.gpu(), l.gpu(), d.gpu()),
+                    "a label outside [0, K) throws");
+        }
+    }
+
+    @Test
+    void dropoutDrawsTheSameMaskAsTheCpu() {
+        long seed = rng.nextLong();
+        try (Twin xs = random(N, C_TOTAL, H, W); Twin y = poisoned(N, C, H, W); Twin mask = poisoned(N, C, H, W);
+             Twin dy = random(N, C, H, W); Twin dx = poisoned(N, C, H, W)) {
+            Twin x = xs.channels(FIRST, FIRST + C);
+            cpu.dropoutForward(x.cpu(), y.cpu(), mask.cpu(), 0.2, seed);
+            gpu.dropoutForward(x.gpu(), y.gpu(), mask.gpu(), 0.2, seed);
+            assertClose("dropout mask", mask, 0);
+            assertClose("dropout output", y, 1e-7);
+            for (boolean accumulate : new boolean[] {false, true}) {
+                cpu.dropoutBackward(dy.cpu(), mask.cpu(), dx.cpu(), accumulate);
+                gpu.dropoutBackward(dy.gpu(), mask.gpu(), dx.gpu(), accumulate);
+                assertClose("dropout backward, accumulate " + accumulate, dx, 1e-7);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void sgdStepUpdatesParametersAndMomentum(boolean nesterov) {
+        int count = 1001; // not a multiple of 4: the tail of a vectorised kernel runs too
+        try (Twin p = random(count); Twin g = random(count); Twin m = random(count)) {
+            cpu.fill(m.cpu(), 0);
+            gpu.fill(m.gpu(), 0);
+            SgdParams sgd = new SgdParams(0.1, 0.9, 1e-4, nesterov);
+            for (int step = 0; step < 3; step++) {
+                cpu.sgdStep(p.cpu(), g.cpu(), m.cpu(), sgd);
+                gpu.sgdStep(p.gpu(), g.gpu(), m.gpu(), sgd);
+            }
+            assertClose("parameters after 3 steps", p, 1e-6);
+            assertClose("momentum after 3 steps", m, 1e-6);
+        }
+    }
+
+    @Test
+    void memoryStatsCountRequestedBytesAndFloat64IsRefused() {
+        gpu.synchronize();
+        long before = gpu.memoryStats().liveBytes();
+        gpu.resetPeakMemory();
+        Tensor t = gpu.allocate(DType.F32, 1000);
+        assertEquals(before + 4000, gpu.memoryStats().liveBytes());
+        t.close();
+        assertEquals(before, gpu.memoryStats().liveBytes());
+        assertEquals(before + 4000, gpu.memoryStats().peakBytes());
+        assertTrue(gpu.reservedBytes() >= gpu.memoryStats().liveBytes());
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> gpu.allocate(DType.F64, 4));
+        assertTrue(e.getMessage().contains("float32"), e.getMessage());
+    }
+}

@@ -1,0 +1,116 @@
+package org.densenet.tests.gpu;
+
+import static org.densenet.tests.gpu.GpuParity.assertClose;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Random;
+import java.util.stream.Stream;
+
+import org.densenet.engine.Backend;
+import org.densenet.engine.DType;
+import org.densenet.engine.LossResult;
+import org.densenet.engine.SgdParams;
+import org.densenet.engine.Tensor;
+import org.densenet.engine.cpu.CpuBackend;
+import org.densenet.engine.cuda.CudaBackend;
+import org.densenet.model.DenseNet;
+import org.densenet.model.DenseNetConfig;
+import org.densenet.model.MemoryMode;
+import org.densenet.model.Stem;
+import org.densenet.tests.gpu.GpuParity.Twin;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Three training steps of tiny DenseNets on the GPU and on the CPU, from the same weights and
+ * batches, in both memory modes: logits, loss, accuracy counts, every gradient, the weights and
+ * running statistics after each SGD step, and eval logits at the end. Whole networks compound
+ * float32 differences through batch norm, so the tolerance is 1e-3 relative (scale-floored).
+ */
+@Tag("gpu")
+class GpuTrainingStepParityTest {
+    private static final double RTOL = 1e-3;
+    private static final SgdParams SGD = new SgdParams(0.1, 0.9, 1e-4, true);
+    private static CudaBackend gpu;
+    private static CpuBackend cpu;
+
+    @BeforeAll
+    static void open() {
+        gpu = GpuParity.openGpu();
+        cpu = GpuParity.openCpu();
+    }
+
+    @BeforeEach
+    void requireGpu() {
+        GpuParity.assumeGpu(gpu);
+    }
+
+    @AfterAll
+    static void close() {
+        if (gpu != null) gpu.close();
+        if (cpu != null) cpu.close();
+    }
+
+    static Stream<Arguments> cases() {
+        DenseNetConfig bc = DenseNetConfig.cifar(16, 4, true, 0.5, 0.0, 10);           // 2 bottleneck layers per block
+        DenseNetConfig plain = DenseNetConfig.cifar(10, 6, false, 1.0, 0.2, 10);       // dropout masks must agree too
+        DenseNetConfig imagenet = new DenseNetConfig(new int[] {2, 1}, 4, 4, 0.5, 0.0, Stem.IMAGENET, 8, 7, 3);
+        return Stream.of(MemoryMode.values()).flatMap(mode -> Stream.of(
+                Arguments.of("densenet-bc-16-4", bc, mode, 4, 16),
+                Arguments.of("densenet-10-6 dropout", plain, mode, 3, 12),
+                Arguments.of("imagenet-stem", imagenet, mode, 2, 32)));
+    }
+
+    @ParameterizedTest(name = "{0} {2}")
+    @MethodSource("cases")
+    void threeTrainingStepsAgree(String name, DenseNetConfig config, MemoryMode mode, int batch, int size) {
+        Random rng = new Random(name.hashCode() * 31L + mode.ordinal());
+        int classes = config.numClasses();
+        int params = Math.toIntExact(config.parameterCount());
+        try (DenseNet c = new DenseNet(config, cpu, mode, 11); DenseNet g = new DenseNet(config, gpu, mode, 11);
+             Twin dLogits = Twin.poisoned(cpu, gpu, batch, classes); Twin momentum = Twin.poisoned(cpu, gpu, params)) {
+            cpu.fill(momentum.cpu(), 0);
+            gpu.fill(momentum.gpu(), 0);
+            assertClose(name + ": initial weights", values(c.parameters().values()), values(g.parameters().values()), 0);
+            for (int step = 0; step < 3; step++) {
+                String at = name + " " + mode + " step " + step + ": ";
+                int[] labels = new int[batch];
+                for (int i = 0; i < batch; i++) labels[i] = rng.nextInt(classes);
+                try (Twin x = Twin.random(cpu, gpu, rng, batch, config.inChannels(), size, size);
+                     Twin y = Twin.ints(cpu, gpu, labels, batch)) {
+                    Tensor lc = c.forward(x.cpu(), true);
+                    Tensor lg = g.forward(x.gpu(), true);
+                    assertClose(at + "logits", values(lc), values(lg), RTOL);
+                    LossResult rc = cpu.softmaxCrossEntropy(lc, y.cpu(), dLogits.cpu());
+                    LossResult rg = gpu.softmaxCrossEntropy(lg, y.gpu(), dLogits.gpu());
+                    assertEquals(rc.loss(), rg.loss(), RTOL * Math.abs(rc.loss()), at + "loss");
+                    assertEquals(rc.top1Correct(), rg.top1Correct(), at + "top-1");
+                    c.backward(dLogits.cpu());
+                    g.backward(dLogits.gpu());
+                    assertClose(at + "gradients", values(c.parameters().grads()), values(g.parameters().grads()), RTOL);
+                    cpu.sgdStep(c.parameters().values(), c.parameters().grads(), momentum.cpu(), SGD);
+                    gpu.sgdStep(g.parameters().values(), g.parameters().grads(), momentum.gpu(), SGD);
+                    assertClose(at + "weights after SGD", values(c.parameters().values()), values(g.parameters().values()), RTOL);
+                    assertClose(at + "running statistics", values(c.parameters().runningStats()),
+                            values(g.parameters().runningStats()), RTOL);
+                }
+            }
+            try (Twin x = Twin.random(cpu, gpu, rng, batch, config.inChannels(), size, size)) {
+                assertClose(name + " " + mode + ": eval logits", values(c.forward(x.cpu(), false)), values(g.forward(x.gpu(), false)), RTOL);
+            }
+        }
+    }
+
+    private static float[] values(Tensor t) {
+        if (t.dtype() != DType.F32) throw new IllegalArgumentException("expected a float32 tensor, got " + t);
+        Backend b = t.backend();
+        float[] v = new float[Math.toIntExact(t.numel())];
+        b.download(t, v);
+        return v;
+    }
+}
