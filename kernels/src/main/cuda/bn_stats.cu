@@ -1,7 +1,7 @@
 // Batch-norm statistics of a channel slice x [N, C, H, W] (batch stride xns):
 //   bn_stats_f32:          mean[c] and biased var[c] over (N, H, W), one block per channel.
 //   bn_running_update_f32: running = (1 - m) * running + m * batch, the variance made unbiased by
-//                          count / (count - 1) (PyTorch's rule).
+//                          count / (count - 1) (PyTorch's rule), in double like the CPU backend.
 // Numerics: each channel's values are shifted by its first element and the shifted sum and sum of
 // squares are accumulated in double, so var = E[d^2] - E[d]^2 loses nothing to cancellation at
 // float32 precision. Block shape: blockDim.x walks pixels, blockDim.y walks samples.
@@ -33,11 +33,14 @@ extern "C" __global__ void bn_stats_f32(const float* x, long long xns, int n, in
     }
 }
 
-// unbias = count / (count - 1), computed by the launcher in double and passed rounded to float.
-extern "C" __global__ void bn_running_update_f32(const float* mean, const float* var, int c, float momentum,
-                                                 float unbias, float* running_mean, float* running_var) {
+// In double, rounded once, as the CPU backend does; unbias = count / (count - 1) (1 when count is 1)
+// comes from the launcher.
+extern "C" __global__ void bn_running_update_f32(const float* mean, const float* var, int c, double momentum,
+                                                 double unbias, float* running_mean, float* running_var) {
     for (int ch = blockIdx.x * blockDim.x + threadIdx.x; ch < c; ch += gridDim.x * blockDim.x) {
-        running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * mean[ch];
-        running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * (var[ch] * unbias);
+        const double keep = 1.0 - momentum;
+        running_mean[ch] = (float) __dadd_rn(__dmul_rn(keep, (double) running_mean[ch]), __dmul_rn(momentum, (double) mean[ch]));
+        running_var[ch] = (float) __dadd_rn(__dmul_rn(keep, (double) running_var[ch]),
+                                            __dmul_rn(__dmul_rn(momentum, (double) var[ch]), unbias));
     }
 }

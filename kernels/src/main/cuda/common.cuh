@@ -70,22 +70,31 @@ __device__ T dn_block_sum(T v) {
     return total;
 }
 
-// Integer sum over the block, same contract as dn_block_sum.
+// Integer sum over a warp (the result is meaningful in lane 0).
 __device__ __forceinline__ int dn_warp_sum_int(int v) {
     for (int o = DN_WARP / 2; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
     return v;
 }
 
-// Batch-norm output before the optional ReLU. Written with an explicit fused multiply-add so the
-// forward kernel and the backward kernel (which recomputes it for the ReLU mask) round identically
-// whatever the compiler's contraction choices are.
-__device__ __forceinline__ float dn_bn_value(float x, float mean, float invstd, float gamma, float beta) {
-    return __fmaf_rn(gamma, (x - mean) * invstd, beta);
+// max(v, 0) exactly as Java's Math.max(v, 0f): NaN stays NaN, -0 becomes +0.
+__device__ __forceinline__ float dn_relu(float v) {
+    return (v > 0.0f || v != v) ? v : 0.0f;
 }
 
-// 1 / sqrt(var + eps), correctly rounded sqrt and division (no fast-math approximations).
-__device__ __forceinline__ float dn_invstd(float var, float eps) {
-    return 1.0f / sqrtf(var + eps);
+// Per-channel batch-norm scale = gamma / sqrt(var + eps) and shift = beta - mean * scale, in double
+// and rounded once to float, operation for operation as the CPU backend (NormF32.scaleShift)
+// computes them; the explicit-rounding intrinsics keep the compiler from fusing a multiply-add
+// the Java code does not fuse, so both sides get the same floats.
+__device__ __forceinline__ void dn_bn_scale_shift(float mean, float var, float gamma, float beta, double eps,
+                                                  float* scale, float* shift) {
+    const double sc = __ddiv_rn((double) gamma, __dsqrt_rn(__dadd_rn((double) var, eps)));
+    *scale = (float) sc;
+    *shift = (float) __dadd_rn((double) beta, -__dmul_rn((double) mean, sc));
+}
+
+// x * scale + shift with two roundings, as Java evaluates it (no fused multiply-add).
+__device__ __forceinline__ float dn_bn_value(float x, float scale, float shift) {
+    return __fadd_rn(__fmul_rn(x, scale), shift);
 }
 
 // Grid-stride loops of the "rows x columns" launch geometry (LaunchGeometry.rows on the Java side):

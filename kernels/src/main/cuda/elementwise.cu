@@ -2,9 +2,10 @@
 // of length len (a contiguous tensor of any rank is one row: n = 1, len = numel). Every tensor
 // argument has its own batch stride (..ns), so sources and destinations may be slices of different
 // storages. Rows walk blockDim.y/gridDim.y, elements blockDim.x/gridDim.x (grid-stride both ways).
+// Results equal the CPU backend's (ElementwiseF32) bit for bit.
 //   fill_f32:             dst = value
 //   copy_f32:             dst = src, or dst += src
-//   relu_f32:             y = max(x, 0) (x and y may be the same memory)
+//   relu_f32:             y = max(x, 0) as Math.max (x and y may be the same memory)
 //   relu_backward_f32:    dx (=|+=) y > 0 ? dy : 0
 //   dropout_forward_f32:  mask[i] = uniform(seed, i) < p ? 0 : scale; y = x * mask, with i the dense
 //                         row-major index s * len + j of the element (Backend.dropoutForward)
@@ -35,10 +36,7 @@ extern "C" __global__ void relu_f32(const float* x, long long xns, float* y, lon
     DN_ROWS_LOOP(r, n) {
         const float* a = x + r * xns;
         float* d = y + r * yns;
-        DN_COLS_LOOP(j, len) {
-            const float v = a[j];
-            d[j] = v < 0.0f ? 0.0f : v;   // NaN passes through, as Math.max does
-        }
+        DN_COLS_LOOP(j, len) d[j] = dn_relu(a[j]);
     }
 }
 
@@ -80,7 +78,7 @@ extern "C" __global__ void dropout_backward_f32(const float* dy, long long dyns,
         const float* mk = mask + r * mns;
         float* d = dx + r * dxns;
         DN_COLS_LOOP(j, len) {
-            const float v = g[j] * mk[j];
+            const float v = __fmul_rn(g[j], mk[j]);   // rounded before the add, as in Java
             d[j] = accumulate ? d[j] + v : v;
         }
     }

@@ -1,8 +1,9 @@
 // Softmax cross-entropy of logits [N, K] (contiguous, row-major) against int32 labels [N], in ONE
 // block (the launcher uses 1024 threads) so the batch totals are reduced on the device in a fixed
 // order, with no atomics and no workspace: one warp per row, rows striding by the warp count.
-// Per row, with m = max_j z_j and S = sum_j exp(z_j - m):
-//   loss_row = m + log(S) - z_label,  dlogits_j = (exp(z_j - m) / S - [j == label]) / N
+// Per row, in double like the CPU backend (DenseF32.softmaxCrossEntropy), with m = max_j z_j and
+// lse = m + log(sum_j exp(z_j - m)):
+//   loss_row = lse - z_label,  dlogits_j = (exp(z_j - lse) - [j == label]) / N
 //   top-k hit when fewer than k logits are strictly greater than z_label (k = 1 and 5; with K < 5
 //   every label is a top-5 hit, i.e. top-5 means top-K).
 // result (double[4]): [0] sum of the row losses / N, [1] top-1 hits, [2] top-5 hits, [3] the error
@@ -21,12 +22,13 @@ extern "C" __global__ void softmax_xent_f32(const float* logits, const int* labe
     int top1 = 0, top5 = 0, bad = 0x7fffffff;
     for (int row = warp; row < n; row += warps) {
         const float* z = logits + (long long) row * k;
-        float m = -INFINITY;
-        for (int j = lane; j < k; j += DN_WARP) m = fmaxf(m, z[j]);
-        m = __shfl_sync(full, dn_warp_max(m), 0);
-        float sum = 0.0f;
-        for (int j = lane; j < k; j += DN_WARP) sum += expf(z[j] - m);
+        float mf = -INFINITY;
+        for (int j = lane; j < k; j += DN_WARP) mf = fmaxf(mf, z[j]);
+        const double m = (double) __shfl_sync(full, dn_warp_max(mf), 0);
+        double sum = 0.0;
+        for (int j = lane; j < k; j += DN_WARP) sum += exp((double) z[j] - m);
         sum = __shfl_sync(full, dn_warp_sum(sum), 0);
+        const double lse = m + log(sum);
         const int label = labels[row];
         const bool valid = label >= 0 && label < k;
         const float zl = valid ? z[label] : 0.0f;
@@ -35,7 +37,7 @@ extern "C" __global__ void softmax_xent_f32(const float* logits, const int* labe
         greater = dn_warp_sum_int(greater);            // meaningful in lane 0 only
         if (lane == 0) {
             if (valid) {
-                loss += (double) m + log((double) sum) - (double) zl;
+                loss += lse - (double) zl;
                 top1 += greater < 1 ? 1 : 0;
                 top5 += greater < 5 ? 1 : 0;
             } else if (row < bad) {
@@ -45,8 +47,8 @@ extern "C" __global__ void softmax_xent_f32(const float* logits, const int* labe
         if (dlogits != nullptr) {
             float* d = dlogits + (long long) row * k;
             for (int j = lane; j < k; j += DN_WARP) {
-                const float sm = expf(z[j] - m) / sum;
-                d[j] = (sm - (j == label ? 1.0f : 0.0f)) / (float) n;
+                const double pr = exp((double) z[j] - lse);
+                d[j] = (float) ((pr - (j == label ? 1.0 : 0.0)) / (double) n);
             }
         }
     }

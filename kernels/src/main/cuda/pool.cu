@@ -4,24 +4,28 @@
 // planes walking blockDim.y/gridDim.y; pixels of a plane walk blockDim.x/gridDim.x.
 //   avgpool_forward_f32:         y = window sum / (k * k)  (count_include_pad: padding counts as 0)
 //   avgpool_backward_f32:        dx (=|+=) sum over the windows covering the pixel of dy / (k * k)
-//   maxpool_forward_f32:         y = max over the window's real pixels (padding ignored)
+//   maxpool_forward_f32:         y = max over the window's real pixels (padding ignored; NaN wins)
 //   maxpool_backward_f32:        dx (=|+=) sum of dy over the windows whose first maximum (row-major
 //                                scan) is this pixel, PyTorch's rule; argmax recomputed from x
 //   global_avgpool_forward_f32:  y [N, C] (contiguous) = mean over H*W; one warp per plane
 //   global_avgpool_backward_f32: dx (=|+=) dy[n, c] / (H * W)
-// Backward kernels gather (one thread per input pixel) instead of scattering: no atomics, and the
-// sums run in a fixed order, so results are deterministic.
+// Backward kernels gather (one thread per input pixel) instead of scattering: no atomics, and each
+// pixel adds its windows' contributions in row-major window order, the order in which the CPU
+// backend (PoolF32) scatters them, so the two agree bit for bit; the forward sums are in double
+// like the CPU's.
 #include "common.cuh"
 
-// First index (into the plane) of the largest real pixel of the window starting at (h0, w0).
+// Index within the plane of the first maximum of the window starting at (h0, w0), padding
+// skipped; the first NaN, if any, wins (PoolF32.argmax).
 __device__ __forceinline__ int dn_window_argmax(const float* xr, int h, int w, int h0, int w0, int k) {
     const int hs = max(h0, 0), he = min(h0 + k, h);
     const int ws = max(w0, 0), we = min(w0 + k, w);
     int best = hs * w + ws;
-    float bv = xr[best];
+    float bv = -INFINITY;
     for (int ih = hs; ih < he; ih++) {
         for (int iw = ws; iw < we; iw++) {
             const float v = xr[ih * w + iw];
+            if (v != v) return ih * w + iw;
             if (v > bv) {
                 bv = v;
                 best = ih * w + iw;
@@ -41,18 +45,18 @@ __device__ __forceinline__ void dn_covering(int i, int pad, int k, int stride, i
 extern "C" __global__ void avgpool_forward_f32(const float* x, long long xns, float* y, long long yns,
                                                int n, int c, int h, int w, int p, int q, int k, int stride, int pad) {
     const long long hw = (long long) h * w, pq = (long long) p * q;
-    const float area = (float) (k * k);
+    const double inv = 1.0 / (double) (k * k);
     DN_ROWS_LOOP(r, (long long) n * c) {
         const float* xr = x + dn_row_offset(r, c, hw, xns);
         float* yr = y + dn_row_offset(r, c, pq, yns);
         DN_COLS_LOOP(o, pq) {
             const int oh = (int) (o / q), ow = (int) (o - (long long) oh * q);
             const int h0 = oh * stride - pad, w0 = ow * stride - pad;
-            float sum = 0.0f;
+            double sum = 0.0;
             for (int ih = max(h0, 0); ih < min(h0 + k, h); ih++) {
-                for (int iw = max(w0, 0); iw < min(w0 + k, w); iw++) sum += xr[ih * w + iw];
+                for (int iw = max(w0, 0); iw < min(w0 + k, w); iw++) sum += (double) xr[ih * w + iw];
             }
-            yr[o] = sum / area;
+            yr[o] = (float) (sum * inv);
         }
     }
 }
@@ -61,7 +65,7 @@ extern "C" __global__ void avgpool_backward_f32(const float* dy, long long dyns,
                                                 int n, int c, int h, int w, int p, int q, int k, int stride, int pad,
                                                 int accumulate) {
     const long long hw = (long long) h * w, pq = (long long) p * q;
-    const float area = (float) (k * k);
+    const double inv = 1.0 / (double) (k * k);
     DN_ROWS_LOOP(r, (long long) n * c) {
         const float* dyr = dy + dn_row_offset(r, c, pq, dyns);
         float* dxr = dx + dn_row_offset(r, c, hw, dxns);
@@ -70,12 +74,11 @@ extern "C" __global__ void avgpool_backward_f32(const float* dy, long long dyns,
             int ohLo, ohHi, owLo, owHi;
             dn_covering(ih, pad, k, stride, p, &ohLo, &ohHi);
             dn_covering(iw, pad, k, stride, q, &owLo, &owHi);
-            float sum = 0.0f;
+            float acc = accumulate ? dxr[i] : 0.0f;
             for (int oh = ohLo; oh <= ohHi; oh++) {
-                for (int ow = owLo; ow <= owHi; ow++) sum += dyr[oh * q + ow];
+                for (int ow = owLo; ow <= owHi; ow++) acc = __fadd_rn(acc, (float) ((double) dyr[oh * q + ow] * inv));
             }
-            const float v = sum / area;
-            dxr[i] = accumulate ? dxr[i] + v : v;
+            dxr[i] = acc;
         }
     }
 }
@@ -107,15 +110,15 @@ extern "C" __global__ void maxpool_backward_f32(const float* x, long long xns, c
             int ohLo, ohHi, owLo, owHi;
             dn_covering(ih, pad, k, stride, p, &ohLo, &ohHi);
             dn_covering(iw, pad, k, stride, q, &owLo, &owHi);
-            float sum = 0.0f;
+            float acc = accumulate ? dxr[i] : 0.0f;
             for (int oh = ohLo; oh <= ohHi; oh++) {
                 for (int ow = owLo; ow <= owHi; ow++) {
                     if (dn_window_argmax(xr, h, w, oh * stride - pad, ow * stride - pad, k) == (int) i) {
-                        sum += dyr[oh * q + ow];
+                        acc = __fadd_rn(acc, dyr[oh * q + ow]);
                     }
                 }
             }
-            dxr[i] = accumulate ? dxr[i] + sum : sum;
+            dxr[i] = acc;
         }
     }
 }
@@ -125,18 +128,18 @@ extern "C" __global__ void global_avgpool_forward_f32(const float* x, long long 
                                                       int n, int c, long long hw) {
     DN_ROWS_LOOP(r, (long long) n * c) {
         const float* xr = x + dn_row_offset(r, c, hw, xns);
-        float sum = 0.0f;
-        for (long long i = threadIdx.x; i < hw; i += DN_WARP) sum += xr[i];
+        double sum = 0.0;
+        for (long long i = threadIdx.x; i < hw; i += DN_WARP) sum += (double) xr[i];
         sum = dn_warp_sum(sum);
-        if (threadIdx.x == 0) y[r] = sum / (float) hw;
+        if (threadIdx.x == 0) y[r] = (float) (sum / (double) hw);
     }
 }
 
 extern "C" __global__ void global_avgpool_backward_f32(const float* dy, float* dx, long long dxns,
                                                        int n, int c, long long hw, int accumulate) {
     DN_ROWS_LOOP(r, (long long) n * c) {
-        const float v = dy[r] / (float) hw;
+        const float v = (float) ((double) dy[r] / (double) hw);
         float* dxr = dx + dn_row_offset(r, c, hw, dxns);
-        DN_COLS_LOOP(i, hw) dxr[i] = accumulate ? dxr[i] + v : v;
+        DN_COLS_LOOP(i, hw) dxr[i] = accumulate ? __fadd_rn(dxr[i], v) : v;
     }
 }

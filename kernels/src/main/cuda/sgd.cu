@@ -2,6 +2,8 @@
 //   g' = g + wd * p;  if momentum != 0: buf = momentum * buf + g', g' = nesterov ? g' + momentum * buf : buf
 //   p -= lr * g'
 // grads are only read; buf is neither read nor written when momentum == 0 (it may be null then).
+// Every product is rounded before its sum (no fused multiply-add), as Java evaluates the CPU
+// backend's loop (ElementwiseF32.sgd), so parameters match it bit for bit.
 //   sgd_step_f32:      one element per thread step, any alignment.
 //   sgd_step_vec4_f32: float4 loads/stores over the first count / 4 * 4 elements (the launcher checks
 //                      that every buffer is 16-byte aligned), then the count % 4 tail elements by the
@@ -10,13 +12,13 @@
 
 __device__ __forceinline__ void dn_sgd_one(float* p, const float* g, float* buf,
                                            float lr, float momentum, float wd, int nesterov) {
-    float d = *g + wd * *p;
+    float d = __fadd_rn(*g, __fmul_rn(wd, *p));
     if (momentum != 0.0f) {
-        const float b = momentum * *buf + d;
+        const float b = __fadd_rn(__fmul_rn(momentum, *buf), d);
         *buf = b;
-        d = nesterov ? d + momentum * b : b;
+        d = nesterov ? __fadd_rn(d, __fmul_rn(momentum, b)) : b;
     }
-    *p = *p - lr * d;
+    *p = __fsub_rn(*p, __fmul_rn(lr, d));
 }
 
 extern "C" __global__ void sgd_step_f32(float* params, const float* grads, float* buf, long long count,

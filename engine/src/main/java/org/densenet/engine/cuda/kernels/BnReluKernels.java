@@ -8,7 +8,8 @@ import java.util.Objects;
 /**
  * Launchers of kernels/src/main/cuda/bn_relu.cu: batch-norm apply (optionally + ReLU) from a
  * channel slice to a channel slice, and its training-mode backward with the ReLU mask recomputed
- * from x. mean, var, gamma, beta, dgamma, dbeta are contiguous float32 [C] device buffers, C = x.c().
+ * from x, both computed as the CPU backend computes them. mean, var, gamma, beta, dgamma, dbeta are
+ * contiguous float32 [C] device buffers, C = x.c().
  */
 public final class BnReluKernels {
     public static final String APPLY = "bn_apply_f32";
@@ -26,7 +27,7 @@ public final class BnReluKernels {
         requireVectors(mean, var, gamma, beta);
         checkEps(eps);
         module.launch(APPLY, applyGeometry(x), new KernelArgs().ptr(x.address()).i64(x.ns()).ptr(y.address()).i64(y.ns())
-                .i32(x.n()).i32(x.c()).i64(x.hw()).ptr(mean).ptr(var).ptr(gamma).ptr(beta).f32((float) eps).bool(relu));
+                .i32(x.n()).i32(x.c()).i64(x.hw()).ptr(mean).ptr(var).ptr(gamma).ptr(beta).f64(eps).bool(relu));
     }
 
     /**
@@ -41,7 +42,7 @@ public final class BnReluKernels {
         checkEps(eps);
         module.launch(BACKWARD, LaunchGeometry.perChannel(x.c(), x.hw()), new KernelArgs().ptr(x.address()).i64(x.ns())
                 .ptr(dy.address()).i64(dy.ns()).ptr(dx.address()).i64(dx.ns()).i32(x.n()).i32(x.c()).i64(x.hw())
-                .ptr(mean).ptr(var).ptr(gamma).ptr(beta).f32((float) eps).bool(relu).bool(accumulateDx).ptr(dgamma).ptr(dbeta));
+                .ptr(mean).ptr(var).ptr(gamma).ptr(beta).f64(eps).bool(relu).bool(accumulateDx).ptr(dgamma).ptr(dbeta));
     }
 
     /** Rows are (sample, channel) planes of h*w pixels. */

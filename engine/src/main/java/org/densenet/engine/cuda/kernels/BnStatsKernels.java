@@ -28,19 +28,20 @@ public final class BnStatsKernels {
 
     /**
      * running = (1 - momentum) * running + momentum * batch over {@code channels} channels, the batch
-     * variance scaled by count / (count - 1), count = N*H*W of the batch the statistics came from.
+     * variance scaled by count / (count - 1), count = N*H*W of the batch the statistics came from;
+     * in double, rounded once, as the CPU backend does.
      */
     public void updateRunning(int channels, long mean, long var, long count, double momentum, long runningMean, long runningVar) {
         if (channels < 1) throw new IllegalArgumentException("channels must be >= 1, got " + channels);
-        if (count < 2) throw new IllegalArgumentException("unbiased running variance needs at least 2 values per channel, got " + count);
+        if (count < 1) throw new IllegalArgumentException("running statistics need a batch of at least 1 value per channel, got " + count);
         if (!(momentum >= 0 && momentum <= 1)) throw new IllegalArgumentException("batch-norm momentum must be in [0, 1], got " + momentum);
         requireVectors(mean, var, runningMean, runningVar);
         module.launch(RUNNING_UPDATE, LaunchGeometry.linear(channels), new KernelArgs().ptr(mean).ptr(var).i32(channels)
-                .f32((float) momentum).f32(unbias(count)).ptr(runningMean).ptr(runningVar));
+                .f64(momentum).f64(unbias(count)).ptr(runningMean).ptr(runningVar));
     }
 
-    /** count / (count - 1) in double, rounded once to float. */
-    public static float unbias(long count) {
-        return (float) ((double) count / (double) (count - 1));
+    /** count / (count - 1), or 1 for a single value (the CPU backend's rule). */
+    public static double unbias(long count) {
+        return count > 1 ? (double) count / (count - 1) : 1.0;
     }
 }

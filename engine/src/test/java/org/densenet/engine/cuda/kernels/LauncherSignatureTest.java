@@ -132,7 +132,7 @@ class LauncherSignatureTest {
         assertThrows(IllegalArgumentException.class, () -> new BnReluKernels(m).apply(x, A, A, A, A, 1e-5, true, wrong));
         assertThrows(IllegalArgumentException.class, () -> new PoolKernels(m).avgForward(x, slice(A, 2, 3, 5, 4, 60), new Pool2d(2, 2, 0)));
         assertThrows(IllegalArgumentException.class, () -> new ElementwiseKernels(m).dropoutForward(x, x, x, 1.0, 1));
-        assertThrows(IllegalArgumentException.class, () -> new BnStatsKernels(m).updateRunning(3, A, A, 1, 0.1, A, A));
+        assertThrows(IllegalArgumentException.class, () -> new BnStatsKernels(m).updateRunning(3, A, A, 0, 0.1, A, A));
         assertThrows(IllegalArgumentException.class, () -> new LossKernels(m).softmaxCrossEntropy(A, A, 0, 4, 10, A + 4));
         assertThrows(IllegalArgumentException.class, () -> new BnStatsKernels(m).statistics(x, 0, A));
         assertFalse(m.launches.iterator().hasNext(), "nothing may be launched for a rejected call");

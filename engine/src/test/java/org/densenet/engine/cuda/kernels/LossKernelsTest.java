@@ -24,7 +24,8 @@ class LossKernelsTest {
     void scalarsAreRoundedOnceFromDouble() {
         assertEquals((float) (1.0 / 0.8), ElementwiseKernels.dropoutScale(0.2));
         assertEquals(1f, ElementwiseKernels.dropoutScale(0));
-        assertEquals((float) (256.0 / 255.0), BnStatsKernels.unbias(256));
+        assertEquals(256.0 / 255.0, BnStatsKernels.unbias(256));
+        assertEquals(1.0, BnStatsKernels.unbias(1));
     }
 
     @Test
