@@ -1,0 +1,297 @@
+package org.densenet.engine.cuda.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import java.util.Random;
+import org.densenet.engine.DType;
+import org.densenet.engine.LossResult;
+import org.densenet.engine.Pool2d;
+import org.densenet.engine.SgdParams;
+import org.densenet.engine.Tensor;
+import org.densenet.engine.cpu.CpuBackend;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every kernel against the CPU backend on fresh random inputs, in channel slices with a batch
+ * stride larger than the slice. Each storage lives twice, on the CPU and on the GPU, starts from the
+ * same values (NaN where an op must write), and after the same op the WHOLE storages are compared:
+ * that checks the values, that every output element was written, and that nothing outside the
+ * slice was touched. Where the kernels mirror the CPU's arithmetic the comparison is exact.
+ */
+@Tag("gpu")
+class KernelParityGpuTest {
+    private static GpuHarness gpu;
+    private final CpuBackend cpu = new CpuBackend(2);
+    private final Random rng = new Random(20240601L ^ System.nanoTime());
+
+    /** A storage on both sides with the same contents. */
+    private final class Twin {
+        final Tensor host;
+        final long device;
+
+        Twin(float[] values, int... shape) {
+            host = cpu.allocate(DType.F32, shape);
+            cpu.upload(values, host);
+            device = gpu.upload(values);
+        }
+
+        DeviceSlice on(Tensor view) {
+            return DeviceSlice.of(view, device);
+        }
+
+        float[] cpuValues() {
+            float[] a = new float[(int) host.numel()];
+            cpu.download(host, a);
+            return a;
+        }
+
+        float[] gpuValues() {
+            return gpu.floats(device, (int) host.numel());
+        }
+    }
+
+    @BeforeAll
+    static void openGpu() {
+        String why = GpuHarness.unavailableReason();
+        Assumptions.assumeTrue(why == null, why);
+        gpu = new GpuHarness();
+    }
+
+    @AfterAll
+    static void closeGpu() {
+        if (gpu != null) gpu.close();
+    }
+
+    @AfterEach
+    void closeCpu() {
+        cpu.close();
+    }
+
+    private float[] random(int count, double scale) {
+        float[] a = new float[count];
+        for (int i = 0; i < count; i++) a[i] = (float) (rng.nextGaussian() * scale);
+        return a;
+    }
+
+    private static float[] poison(int count) {
+        float[] a = new float[count];
+        Arrays.fill(a, Float.NaN);
+        return a;
+    }
+
+    private Twin twin(float[] values, int... shape) {
+        return new Twin(values, shape);
+    }
+
+    private Twin poisoned(int... shape) {
+        return new Twin(poison((int) Tensor.numel(shape)), shape);
+    }
+
+    /** |gpu - cpu| <= abs + rel * |cpu| everywhere; NaN only where both are NaN. */
+    static void assertClose(float[] cpuValues, float[] gpuValues, double rel, double abs, String what) {
+        assertEquals(cpuValues.length, gpuValues.length, what);
+        for (int i = 0; i < cpuValues.length; i++) {
+            float e = cpuValues[i], a = gpuValues[i];
+            if (Float.isNaN(e) || Float.isNaN(a)) {
+                assertTrue(Float.isNaN(e) && Float.isNaN(a), what + "[" + i + "]: cpu " + e + ", gpu " + a);
+                continue;
+            }
+            assertTrue(Math.abs(a - e) <= abs + rel * Math.abs(e), what + "[" + i + "]: cpu " + e + ", gpu " + a);
+        }
+    }
+
+    static void assertSame(Twin t, String what) {
+        assertArrayEquals(t.cpuValues(), t.gpuValues(), what);
+    }
+
+    @Test
+    void elementwiseOpsMatchExactly() {
+        int n = 4, h = 5, w = 7;
+        var ew = new ElementwiseKernels(gpu);
+        Twin s = twin(random(n * 10 * h * w, 1), n, 10, h, w), t = twin(random(n * 6 * h * w, 1), n, 6, h, w);
+        Tensor a = s.host.channels(2, 6), b = t.host.channels(1, 5);
+        cpu.fill(b, 0.25);
+        ew.fill(t.on(b), 0.25f);
+        assertSame(t, "fill");
+        cpu.copy(a, b, true);
+        ew.copy(s.on(a), t.on(b), true);
+        assertSame(t, "copy accumulate");
+        cpu.copy(a, b, false);
+        ew.copy(s.on(a), t.on(b), false);
+        assertSame(t, "copy");
+        cpu.relu(a, b);
+        ew.relu(s.on(a), t.on(b));
+        assertSame(t, "relu");
+        Twin g = twin(random(n * 4 * h * w, 1), n, 4, h, w), dx = twin(random(n * 9 * h * w, 1), n, 9, h, w);
+        Tensor dxs = dx.host.channels(3, 7);
+        cpu.reluBackward(b, g.host, dxs, true);
+        ew.reluBackward(t.on(b), g.on(g.host), dx.on(dxs), true);
+        assertSame(dx, "relu backward");
+        Twin mask = poisoned(n, 4, h, w);
+        long seed = rng.nextLong();
+        cpu.dropoutForward(a, b, mask.host, 0.3, seed);
+        ew.dropoutForward(s.on(a), t.on(b), mask.on(mask.host), 0.3, seed);
+        assertSame(mask, "dropout mask");
+        assertSame(t, "dropout output");
+        cpu.dropoutBackward(g.host, mask.host, dxs, true);
+        ew.dropoutBackward(g.on(g.host), mask.on(mask.host), dx.on(dxs), true);
+        assertSame(dx, "dropout backward");
+    }
+
+    @Test
+    void batchNormMatchesTheCpuBackend() {
+        int n = 6, ctot = 20, c = 7, h = 9, w = 11;
+        float[] data = random(n * ctot * h * w, 2);
+        for (int i = 0; i < data.length; i++) data[i] += 3f;   // off zero, so the statistics' cancellation is exercised
+        Twin s = twin(data, n, ctot, h, w);
+        Tensor x = s.host.channels(5, 5 + c);
+        Twin mean = poisoned(c), var = poisoned(c), rm = twin(random(c, 1), c), rv = twin(positive(c), c);
+        cpu.batchNormStatistics(x, mean.host, var.host);
+        new BnStatsKernels(gpu).statistics(s.on(x), mean.device, var.device);
+        assertClose(mean.cpuValues(), mean.gpuValues(), 1e-6, 1e-7, "mean");
+        assertClose(var.cpuValues(), var.gpuValues(), 1e-6, 0, "var");
+        // from here on both sides use the CPU's statistics, so the elementwise parts can be exact
+        Twin m = twin(mean.cpuValues(), c), v = twin(var.cpuValues(), c);
+        long count = (long) n * h * w;
+        cpu.batchNormUpdateRunning(m.host, v.host, count, 0.1, rm.host, rv.host);
+        new BnStatsKernels(gpu).updateRunning(c, m.device, v.device, count, 0.1, rm.device, rv.device);
+        assertSame(rm, "running mean");
+        assertSame(rv, "running var");
+
+        Twin gamma = twin(positive(c), c), beta = twin(random(c, 0.5), c);
+        Twin out = poisoned(n, c + 3, h, w);
+        Tensor y = out.host.channels(1, 1 + c);
+        var bn = new BnReluKernels(gpu);
+        for (boolean relu : new boolean[] {false, true}) {
+            cpu.batchNormApply(x, m.host, v.host, gamma.host, beta.host, 1e-5, relu, y);
+            bn.apply(s.on(x), m.device, v.device, gamma.device, beta.device, 1e-5, relu, out.on(y));
+            assertSame(out, "apply relu=" + relu);
+        }
+        Twin dy = twin(random(n * c * h * w, 1), n, c, h, w), dx = twin(random(n * ctot * h * w, 1), n, ctot, h, w);
+        Tensor dxs = dx.host.channels(2, 2 + c);
+        Twin dgamma = poisoned(c), dbeta = poisoned(c);
+        for (boolean accumulate : new boolean[] {false, true}) {
+            cpu.batchNormBackward(x, dy.host, m.host, v.host, gamma.host, beta.host, 1e-5, true, dxs, accumulate, dgamma.host, dbeta.host);
+            bn.backward(s.on(x), dy.on(dy.host), m.device, v.device, gamma.device, beta.device, 1e-5, true, dx.on(dxs), accumulate,
+                    dgamma.device, dbeta.device);
+            assertClose(dbeta.cpuValues(), dbeta.gpuValues(), 1e-5, 1e-5, "dbeta");
+            assertClose(dgamma.cpuValues(), dgamma.gpuValues(), 1e-5, 1e-5, "dgamma");
+            assertClose(dx.cpuValues(), dx.gpuValues(), 1e-5, 1e-6, "dx accumulate=" + accumulate);
+            // continue from identical dx so the accumulating pass compares one step only
+            dx = twin(dx.cpuValues(), n, ctot, h, w);
+            dxs = dx.host.channels(2, 2 + c);
+        }
+    }
+
+    private float[] positive(int count) {
+        float[] a = new float[count];
+        for (int i = 0; i < count; i++) a[i] = 0.5f + rng.nextFloat();
+        return a;
+    }
+
+    @Test
+    void poolingMatchesExactly() {
+        int n = 3, h = 9, w = 9;
+        Twin s = twin(random(n * 6 * h * w, 1), n, 6, h, w);
+        Tensor x = s.host.channels(1, 4);
+        var pool = new PoolKernels(gpu);
+        for (Pool2d p : new Pool2d[] {new Pool2d(2, 2, 0), new Pool2d(3, 2, 1), new Pool2d(3, 1, 1)}) {
+            int oh = p.outSize(h), ow = p.outSize(w);
+            Twin out = poisoned(n, 5, oh, ow);
+            Tensor y = out.host.channels(2, 5);
+            cpu.avgPoolForward(x, y, p);
+            pool.avgForward(s.on(x), out.on(y), p);
+            assertSame(out, "avg pool " + p);
+            cpu.maxPoolForward(x, y, p);
+            pool.maxForward(s.on(x), out.on(y), p);
+            assertSame(out, "max pool " + p);
+            Twin dy = twin(random(n * 3 * oh * ow, 1), n, 3, oh, ow);
+            Twin dx = twin(random(n * 6 * h * w, 1), n, 6, h, w);
+            Tensor dxs = dx.host.channels(0, 3);
+            for (boolean acc : new boolean[] {true, false}) {
+                cpu.avgPoolBackward(dy.host, dxs, p, acc);
+                pool.avgBackward(dy.on(dy.host), dx.on(dxs), p, acc);
+                assertSame(dx, "avg pool backward " + p + " accumulate=" + acc);
+                cpu.maxPoolBackward(x, y, dy.host, dxs, p, acc);
+                pool.maxBackward(s.on(x), dy.on(dy.host), dx.on(dxs), p, acc);
+                assertSame(dx, "max pool backward " + p + " accumulate=" + acc);
+            }
+        }
+        Twin g = poisoned(n, 3);
+        cpu.globalAvgPoolForward(x, g.host);
+        pool.globalAvgForward(s.on(x), g.device);
+        assertClose(g.cpuValues(), g.gpuValues(), 1e-6, 1e-7, "global avg pool");
+        Twin dx = twin(random(n * 6 * h * w, 1), n, 6, h, w);
+        cpu.globalAvgPoolBackward(g.host, dx.host.channels(2, 5), true);
+        pool.globalAvgBackward(g.device, dx.on(dx.host.channels(2, 5)), true);
+        assertClose(dx.cpuValues(), dx.gpuValues(), 1e-6, 1e-7, "global avg pool backward");
+    }
+
+    @Test
+    void softmaxCrossEntropyMatches() {
+        for (int k : new int[] {3, 10, 1000}) {
+            int n = 37;
+            Twin logits = twin(random(n * k, 3), n, k), dl = poisoned(n, k);
+            int[] labels = new int[n];
+            for (int i = 0; i < n; i++) labels[i] = rng.nextInt(k);
+            Tensor lab = cpu.allocate(DType.I32, n);
+            cpu.upload(labels, lab);
+            long labDev = gpu.upload(labels), result = gpu.allocate(LossKernels.RESULT_BYTES);
+            LossResult expected = cpu.softmaxCrossEntropy(logits.host, lab, dl.host);
+            new LossKernels(gpu).softmaxCrossEntropy(logits.device, labDev, dl.device, n, k, result);
+            LossResult got = LossKernels.decode(gpu.doubles(result, LossKernels.RESULT_DOUBLES), n);
+            assertEquals(expected.loss(), got.loss(), 1e-9 * Math.abs(expected.loss()), "loss K=" + k);
+            assertEquals(expected.top1Correct(), got.top1Correct(), "top-1 K=" + k);
+            assertEquals(expected.top5Correct(), got.top5Correct(), "top-5 K=" + k);
+            assertClose(dl.cpuValues(), dl.gpuValues(), 1e-6, 1e-9, "dlogits K=" + k);
+            labels[n / 2] = k;
+            long bad = gpu.upload(labels);
+            new LossKernels(gpu).softmaxCrossEntropy(logits.device, bad, 0, n, k, result);
+            double[] r = gpu.doubles(result, LossKernels.RESULT_DOUBLES);
+            assertThrows(IllegalArgumentException.class, () -> LossKernels.decode(r, n));
+            assertEquals(n / 2 + 1, r[3]);
+        }
+    }
+
+    @Test
+    void sgdMatchesExactlyOnTheFloat4AndTheScalarPath() {
+        int count = 1003;
+        for (int shift : new int[] {0, 1}) {   // shift 1: addresses 4 bytes off 16, so the scalar kernel runs
+            for (SgdParams sgd : new SgdParams[] {new SgdParams(0.1, 0.9, 1e-4, true), new SgdParams(0.05, 0.9, 5e-4, false)}) {
+                float[] p = random(count + 1, 1), g = random(count + 1, 0.1), b = random(count + 1, 0.1);
+                Twin tp = twin(p, count + 1), tg = twin(g, count + 1), tb = twin(b, count + 1);
+                cpu.sgdStep(tp.host.narrow(0, shift, count), tg.host.narrow(0, shift, count), tb.host.narrow(0, shift, count), sgd);
+                assertEquals(shift == 0, SgdKernels.vectorizable(tp.device + 4L * shift, tg.device + 4L * shift, tb.device + 4L * shift, true));
+                new SgdKernels(gpu).step(tp.device + 4L * shift, tg.device + 4L * shift, tb.device + 4L * shift, count, sgd);
+                assertSame(tp, "params " + sgd + " shift " + shift);
+                assertSame(tb, "momentum " + sgd + " shift " + shift);
+                assertSame(tg, "grads untouched");
+            }
+        }
+    }
+
+    @Test
+    void augmentationMatchesItsCpuTwinExactly() {
+        int n = 5, c = 3, h = 32, w = 32;
+        byte[] images = new byte[n * c * h * w];
+        rng.nextBytes(images);
+        long src = gpu.upload(images), dst = gpu.upload(poison(images.length));
+        Augmentation aug = new Augmentation(4, true, new float[] {0.49f, 0.48f, 0.45f}, new float[] {0.25f, 0.24f, 0.26f});
+        for (boolean nhwc : new boolean[] {false, true}) {
+            long seed = rng.nextLong();
+            float[] expected = new float[images.length];
+            AugmentReference.cropFlipNormalize(images, nhwc, n, c, h, w, aug, seed, 1000, expected);
+            new AugmentKernels(gpu).cropFlipNormalize(src, nhwc, n, c, h, w, aug, seed, 1000, dst);
+            assertArrayEquals(expected, gpu.floats(dst, images.length), "nhwc=" + nhwc);
+        }
+    }
+}
