@@ -62,7 +62,7 @@ public final class MemoryPlanner {
             e += n * ct * hw * (training ? 2 : 1) + 2 * ct;      // S and dS (naive: output and its gradient)
             for (int l = 0; l < config.layers(b); l++) {
                 long cl = config.blockInputChannels(b) + (long) l * k;
-                if (bneck > 0) e += n * bneck * hw + 2 * bneck;  // bottleneck output and its statistics
+                if (bneck > 0 && (training || !shared)) e += n * bneck * hw + 2 * bneck; // bottleneck output, its statistics
                 if (shared) continue;
                 e += 2 * n * cl * hw + 2 * cl;                   // concatenated input, its BN-ReLU output, statistics
                 if (bneck > 0) e += n * bneck * hw;              // norm2's BN-ReLU output
@@ -94,6 +94,7 @@ public final class MemoryPlanner {
                 grow(s, Workspace.Role.NORM, n * ct * hw);
                 grow(s, Workspace.Role.INNER, n * Math.max(bneck, next) * hw);
                 if (dropout) grow(s, Workspace.Role.MASK, n * k * hw);
+                if (!training) grow(s, Workspace.Role.BOTTLENECK, n * bneck * hw);
             }
             if (dropout) grow(s, Workspace.Role.LAYER_GRAD, n * k * hw);
             if (!training) continue;

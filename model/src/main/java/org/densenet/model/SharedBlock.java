@@ -11,7 +11,8 @@ import org.densenet.engine.Tensor;
  *
  * <p>Kept until backward: S, the bottleneck (conv1) output of each layer (bnSize*k channels, so
  * linear in depth; recomputing it would cost a second pass of the most expensive convolution), and
- * per-channel statistics. Not kept: the BN-ReLU outputs (norm1, norm2), which go to scratch buffers
+ * per-channel statistics. Inference keeps nothing for backward, so there the bottleneck output
+ * goes to a scratch buffer too. Not kept: the BN-ReLU outputs (norm1, norm2), which go to scratch buffers
  * shared by all layers and are recomputed in backward, and dropout masks, regenerated from their seed.
  *
  * <p>Each channel's batch mean and variance are computed once, when the channel is written, and
@@ -47,7 +48,8 @@ final class SharedBlock extends DenseBlock {
             boolean drop = layer.hasDropout() && training;
             acts[l] = new DenseLayer.Acts(storage.channels(0, c), mean.narrow(0, 0, c), var.narrow(0, 0, c),
                     ws.scratch(Workspace.Role.NORM, n, c, h, w),
-                    bn ? ws.kept(n, bottleneck, h, w) : null, bn ? ws.kept(bottleneck) : null, bn ? ws.kept(bottleneck) : null,
+                    bn ? (training ? ws.kept(n, bottleneck, h, w) : ws.scratch(Workspace.Role.BOTTLENECK, n, bottleneck, h, w)) : null,
+                    bn && training ? ws.kept(bottleneck) : null, bn && training ? ws.kept(bottleneck) : null,
                     bn ? ws.scratch(Workspace.Role.INNER, n, bottleneck, h, w) : null,
                     drop ? ws.scratch(Workspace.Role.LAYER_GRAD, n, growth, h, w) : null,
                     drop ? ws.scratch(Workspace.Role.MASK, n, growth, h, w) : null,

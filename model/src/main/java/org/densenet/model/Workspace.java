@@ -29,6 +29,8 @@ final class Workspace implements AutoCloseable {
         LAYER_GRAD,
         /** A dense layer's dropout mask, regenerated from its seed in backward (shared mode). */
         MASK,
+        /** A bottleneck conv1 output in inference, when nothing is kept for backward (shared mode). */
+        BOTTLENECK,
         /** Gradient wrt a layer's concatenated input before it is split among the earlier feature maps (naive mode). */
         CONCAT_GRAD
     }
