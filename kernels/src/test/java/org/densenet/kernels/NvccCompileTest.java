@@ -15,26 +15,26 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Where nvcc is installed: the sources compile, without warnings, for every architecture the
  * manifest lists (all.cu includes every family, so one compile per architecture covers them all),
- * and each family file also compiles on its own (it includes what it needs). Skipped without nvcc.
+ * and each family file also compiles on its own (it includes what it needs). Skipped without nvcc;
+ * the cuobjdump listing is skipped without cuobjdump.
  */
 class NvccCompileTest {
     @TempDir
     static Path tmp;
 
-    @BeforeAll
-    static void needsNvcc() {
+    private static void needsNvcc() {
         Assumptions.assumeTrue(onPath("nvcc"), "nvcc is not on the PATH; the committed fatbin is used as it is");
     }
 
     @Test
     void allCuCompilesToCubinForEverySassArchAndToPtxForEveryPtxArch() throws Exception {
+        needsNvcc();
         KernelManifest m = KernelImage.manifest();
         List<List<String>> commands = new ArrayList<>();
         for (int a : m.sassArchs()) {
@@ -54,6 +54,7 @@ class NvccCompileTest {
 
     @Test
     void everyFamilyFileCompilesOnItsOwn() throws Exception {
+        needsNvcc();
         int arch = KernelImage.manifest().sassArchs().getFirst();
         List<List<String>> commands = new ArrayList<>();
         for (Path f : KernelImageTest.sourceFiles()) {
@@ -63,6 +64,27 @@ class NvccCompileTest {
                     "-o", tmp.resolve(name + ".ptx").toString(), name));
         }
         runAll(commands);
+    }
+
+    @Test
+    void cuobjdumpListsEveryArchitectureAndKernelOfTheCommittedFatbin() throws Exception {
+        Assumptions.assumeTrue(onPath("cuobjdump"), "cuobjdump is not on the PATH (KernelImageTest reads the fatbin without it)");
+        Path fatbin = tmp.resolve("densenet.fatbin");
+        Files.write(fatbin, KernelImage.fatbin());
+        KernelManifest m = KernelImage.manifest();
+        String elf = output(List.of("cuobjdump", "--list-elf", fatbin.toString()));
+        for (int a : m.sassArchs()) assertTrue(elf.contains("sm_" + a), "no SASS for sm_" + a + " in:\n" + elf);
+        String ptx = output(List.of("cuobjdump", "--list-ptx", fatbin.toString()));
+        for (int a : m.ptxArchs()) assertTrue(ptx.contains("sm_" + a) || ptx.contains("compute_" + a), "no PTX for " + a + " in:\n" + ptx);
+        String symbols = output(List.of("cuobjdump", "--dump-elf-symbols", fatbin.toString()));
+        for (String k : m.kernels()) assertTrue(symbols.contains(k), k + " not among the fatbin's ELF symbols");
+    }
+
+    private static String output(List<String> command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), String.join(" ", command) + ":\n" + out);
+        return out;
     }
 
     /** Runs the compiles two at a time (the build machines have few cores) and fails with nvcc's own output. */
