@@ -1,6 +1,7 @@
 package org.densenet.cli.bench;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,13 +62,15 @@ public final class OpProfile {
         return rows;
     }
 
-    /** Calls grouped by (scope, op), groups in order of first call. */
+    /** Calls grouped by (scope, op): scopes in order of their first call, ops within a scope likewise. */
     public List<Row> byScopeAndOp() {
         Map<String, Integer> index = new LinkedHashMap<>();
+        Map<String, Integer> scopeOrder = new LinkedHashMap<>();
         List<OpSample> first = repeats.getFirst();
         int[] group = new int[first.size()];
         for (int i = 0; i < first.size(); i++) {
             OpSample s = first.get(i);
+            scopeOrder.putIfAbsent(s.scope(), scopeOrder.size());
             group[i] = index.computeIfAbsent(s.scope() + '\u0000' + s.op(), k -> index.size());
         }
         int groups = index.size();
@@ -87,6 +90,7 @@ public final class OpProfile {
             String shapes = calls[g] == 1 ? firstOf[g].shapes() : "";
             rows.add(new Row(firstOf[g].scope(), firstOf[g].op(), shapes, calls[g], cost[g], Stats.of(sums[g])));
         }
+        rows.sort(Comparator.comparingInt(r -> scopeOrder.get(r.scope())));
         return rows;
     }
 

@@ -1,5 +1,6 @@
 package org.densenet.cli.bench;
 
+import java.util.Locale;
 import java.util.SplittableRandom;
 import org.densenet.engine.Backend;
 import org.densenet.engine.Conv2d;
@@ -33,6 +34,14 @@ public record Peaks(double bytesPerSecond, double flopsPerSecond, long copyBytes
         }
     }
 
+    /** The two ceilings as summary lines of a report. */
+    public void addNotes(Report report) {
+        report.note("peak_bandwidth_gbs", bytesPerSecond / 1e9, String.format(Locale.ROOT,
+                "%.1f GB/s (copy of %d MiB, read + write counted; %s)", bytesPerSecond / 1e9, copyBytes / 2 >> 20, copyTime.describeMillis()));
+        report.note("peak_gflops", flopsPerSecond / 1e9, String.format(Locale.ROOT,
+                "%.1f GFLOP/s (1x1 convolution as a %s matrix product; %s)", flopsPerSecond / 1e9, gemmShape, gemmTime.describeMillis()));
+    }
+
     public static Sizes sizesFor(Backend backend) {
         return backend.name().startsWith("cuda") ? GPU : CPU;
     }
@@ -43,7 +52,7 @@ public record Peaks(double bytesPerSecond, double flopsPerSecond, long copyBytes
         long copyBytes = 2 * sizes.copyElements() * DType.F32.bytes();
         int n = (int) sizes.copyElements();
         try (Tensor src = randomTensor(backend, rng, n); Tensor dst = randomTensor(backend, rng, n); OpTimer timer = backend.newTimer()) {
-            copy = time(warmup, repeats, timer, () -> backend.copy(src, dst, false));
+            copy = Stats.timed(timer, warmup, repeats, () -> backend.copy(src, dst, false));
         }
         int[] xs = sizes.gemmInput();
         int[] ws = {sizes.gemmOutChannels(), xs[1], 1, 1};
@@ -53,22 +62,10 @@ public record Peaks(double bytesPerSecond, double flopsPerSecond, long copyBytes
         Stats gemm;
         try (Tensor x = randomTensor(backend, rng, xs); Tensor w = randomTensor(backend, rng, ws); Tensor y = backend.allocate(DType.F32, ys);
              OpTimer timer = backend.newTimer()) {
-            gemm = time(warmup, repeats, timer, () -> backend.convForward(x, w, y, conv, false));
+            gemm = Stats.timed(timer, warmup, repeats, () -> backend.convForward(x, w, y, conv, false));
         }
         String shape = ys[0] * ys[2] * ys[3] + "x" + xs[1] + " * " + xs[1] + "x" + ys[1];
         return new Peaks(copyBytes / (copy.median() * 1e-9), flops / (gemm.median() * 1e-9), copyBytes, flops, shape, copy, gemm);
-    }
-
-    private static Stats time(int warmup, int repeats, OpTimer timer, Runnable op) {
-        for (int i = 0; i < warmup; i++) op.run();
-        long[] ns = new long[repeats];
-        for (int i = 0; i < repeats; i++) {
-            timer.start();
-            op.run();
-            timer.stop();
-            ns[i] = timer.elapsedNanos();
-        }
-        return Stats.of(ns);
     }
 
     /** A tensor of standard normal float32 values: never zeros, which some hardware handles faster than real data. */

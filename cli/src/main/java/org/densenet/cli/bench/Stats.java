@@ -1,6 +1,8 @@
 package org.densenet.cli.bench;
 
 import java.util.Arrays;
+import java.util.Locale;
+import org.densenet.engine.OpTimer;
 
 /**
  * Summary of repeated timings in nanoseconds: median, 10th and 90th percentiles and extremes (the
@@ -23,6 +25,20 @@ public record Stats(int count, double median, double p10, double p90, double min
         return new Stats(v.length, quantile(v, 0.5), quantile(v, 0.10), quantile(v, 0.90), v[0], v[v.length - 1]);
     }
 
+    /** Runs {@code op} {@code warmup} times untimed, then {@code repeats} times, each timed alone with {@code timer}. */
+    public static Stats timed(OpTimer timer, int warmup, int repeats, Runnable op) {
+        if (warmup < 0 || repeats < 1) throw new IllegalArgumentException("need warm-up >= 0 and repeats >= 1, got " + warmup + " and " + repeats);
+        for (int i = 0; i < warmup; i++) op.run();
+        long[] ns = new long[repeats];
+        for (int i = 0; i < repeats; i++) {
+            timer.start();
+            op.run();
+            timer.stop();
+            ns[i] = timer.elapsedNanos();
+        }
+        return of(ns);
+    }
+
     /** Linear interpolation between order statistics (NumPy's default and the peer script's), over sorted values. */
     static double quantile(double[] sorted, double q) {
         double pos = q * (sorted.length - 1);
@@ -38,5 +54,10 @@ public record Stats(int count, double median, double p10, double p90, double min
 
     public double medianMillis() {
         return median / 1e6;
+    }
+
+    /** "12.345 ms median (spread 3%, min 12.100, max 12.470)". */
+    public String describeMillis() {
+        return String.format(Locale.ROOT, "%.3f ms median (spread %.0f%%, min %.3f, max %.3f)", median / 1e6, 100 * spread(), min / 1e6, max / 1e6);
     }
 }

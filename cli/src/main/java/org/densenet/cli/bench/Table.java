@@ -14,12 +14,12 @@ import java.util.Map;
 public final class Table {
     /**
      * @param key    name in CSV headers and JSON records (snake_case)
-     * @param header name in the text table
+     * @param header name in the text table; null for a column that only CSV and JSON carry
      * @param format String.format pattern for numbers in the text table, e.g. "%.3f"; null for strings
      */
     public record Column(String key, String header, String format) {
         public Column {
-            if (key == null || key.isBlank() || header == null) throw new IllegalArgumentException("a column needs a key and a header");
+            if (key == null || key.isBlank()) throw new IllegalArgumentException("a column needs a key");
         }
     }
 
@@ -67,7 +67,7 @@ public final class Table {
         int n = columns.size();
         String[][] text = new String[rows.size()][n];
         int[] width = new int[n];
-        for (int c = 0; c < n; c++) width[c] = columns.get(c).header().length();
+        for (int c = 0; c < n; c++) width[c] = columns.get(c).header() == null ? 0 : columns.get(c).header().length();
         for (int r = 0; r < rows.size(); r++) {
             for (int c = 0; c < n; c++) {
                 text[r][c] = formatText(rows.get(r)[c], columns.get(c).format());
@@ -124,7 +124,7 @@ public final class Table {
     private void appendLine(StringBuilder sb, String[] cells, int[] width) {
         StringBuilder line = new StringBuilder();
         for (int c = 0; c < cells.length; c++) {
-            if (c == groupColumn) continue;
+            if (c == groupColumn || columns.get(c).header() == null) continue;
             if (!line.isEmpty()) line.append("  ");
             boolean left = columns.get(c).format() == null;
             String pad = " ".repeat(width[c] - cells[c].length());

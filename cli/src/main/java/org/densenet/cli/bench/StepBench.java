@@ -1,0 +1,76 @@
+package org.densenet.cli.bench;
+
+import java.util.List;
+import java.util.Locale;
+import org.densenet.engine.Backend;
+import org.densenet.engine.OpTimer;
+import org.densenet.model.MemoryMode;
+
+/**
+ * {@code densenet bench step}: whole steps per second and images per second, for an inference
+ * forward and for a training step (forward, loss, backward, update), with the peak memory of
+ * each, in one or both memory modes. Columns and their keys follow scripts/bench/pytorch_step.py
+ * (median_ms, min_ms, p10_ms, p90_ms, max_ms, images_per_s, peak_memory_bytes), so the two can
+ * be read side by side.
+ *
+ * <p>Peak memory is what the backend's allocator held at most: for training, from before the
+ * model is built to the end of the timed steps (weights, gradients, momentum, inputs,
+ * activations, workspaces); for inference, the training activations are released first and
+ * the peak is taken over the inference forwards alone, on top of what stays allocated.
+ */
+public final class StepBench {
+    private StepBench() {
+    }
+
+    public static Report run(Backend backend, Workload w, List<MemoryMode> modes, RunInfo info) {
+        Report report = new Report(info, "bench step: " + w.modelName() + ", " + modesText(modes) + " memory, " + w.describe());
+        Table t = new Table(List.of(
+                new Table.Column("model", "model", null),
+                new Table.Column("mode", "mode", null),
+                new Table.Column("phase", "phase", null),
+                new Table.Column("batch", "batch", "%d"),
+                new Table.Column("median_ms", "ms", "%.3f"),
+                new Table.Column("min_ms", "min", "%.3f"),
+                new Table.Column("p10_ms", "p10", "%.3f"),
+                new Table.Column("p90_ms", "p90", "%.3f"),
+                new Table.Column("max_ms", "max", "%.3f"),
+                new Table.Column("steps_per_s", "steps/s", "%.2f"),
+                new Table.Column("images_per_s", "img/s", "%.1f"),
+                new Table.Column("peak_memory_bytes", null, "%d"),
+                new Table.Column("peak_memory_mib", "peak MiB", "%.1f")));
+        for (MemoryMode mode : modes) {
+            Workload wm = w.withMode(mode);
+            backend.synchronize();
+            backend.resetPeakMemory();
+            long base = backend.memoryStats().liveBytes();
+            Stats train, infer;
+            long trainPeak, inferPeak;
+            try (TrainingStep step = wm.open(backend); OpTimer timer = backend.newTimer()) {
+                train = Stats.timed(timer, w.warmup(), w.repeats(), step::train);
+                step.lastLoss();
+                trainPeak = backend.memoryStats().peakBytes() - base;
+                step.net().releaseActivations();
+                backend.synchronize();
+                backend.resetPeakMemory();
+                infer = Stats.timed(timer, w.warmup(), w.repeats(), step::inference);
+                inferPeak = backend.memoryStats().peakBytes() - base;
+            }
+            String m = mode.name().toLowerCase(Locale.ROOT);
+            addRow(t, w, m, "forward (inference)", infer, inferPeak);
+            addRow(t, w, m, "train step", train, trainPeak);
+        }
+        report.table("steps", t);
+        return report;
+    }
+
+    private static void addRow(Table t, Workload w, String mode, String phase, Stats s, long peak) {
+        t.add(w.modelName(), mode, phase, w.batch(), s.median() / 1e6, s.min() / 1e6, s.p10() / 1e6, s.p90() / 1e6, s.max() / 1e6,
+                1e9 / s.median(), w.batch() * 1e9 / s.median(), peak, peak / (double) (1 << 20));
+    }
+
+    private static String modesText(List<MemoryMode> modes) {
+        StringBuilder sb = new StringBuilder();
+        for (MemoryMode m : modes) sb.append(sb.isEmpty() ? "" : " and ").append(m.name().toLowerCase(Locale.ROOT));
+        return sb.toString();
+    }
+}

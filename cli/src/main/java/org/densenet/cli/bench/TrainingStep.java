@@ -1,0 +1,127 @@
+package org.densenet.cli.bench;
+
+import java.util.SplittableRandom;
+import org.densenet.engine.Backend;
+import org.densenet.engine.DType;
+import org.densenet.engine.LossResult;
+import org.densenet.engine.SgdParams;
+import org.densenet.engine.Tensor;
+import org.densenet.engine.profile.OpScope;
+import org.densenet.model.DenseNet;
+import org.densenet.model.DenseNetConfig;
+import org.densenet.model.MemoryMode;
+
+/**
+ * One DenseNet training step as the trainer runs it (forward, softmax cross-entropy, backward,
+ * Nesterov SGD with the CIFAR recipe's lr 0.1, momentum 0.9, weight decay 1e-4, as the PyTorch
+ * peer script does), on batches already on the device: no data loading is timed. Several batches
+ * of fresh standard-normal images and uniform labels are made up front and used in turn, so
+ * repeats do not re-read one input from cache. Ops are issued under the scopes fwd, loss, bwd, sgd.
+ */
+public final class TrainingStep implements AutoCloseable {
+    public static final SgdParams SGD = new SgdParams(0.1, 0.9, 1e-4, true);
+
+    private final Backend backend;
+    private final DenseNet net;
+    private final Tensor[] images;
+    private final Tensor[] labels;
+    private final Tensor dLogits;
+    private final Tensor momentum;
+    private int next;
+    private LossResult last;
+
+    /**
+     * @param batches how many input batches to rotate through (>= 1)
+     */
+    public TrainingStep(Backend backend, DenseNetConfig config, MemoryMode mode, int batch, int imageSize, int batches, long seed) {
+        if (batch < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batch);
+        if (imageSize < 1) throw new IllegalArgumentException("image size must be >= 1, got " + imageSize);
+        if (batches < 1) throw new IllegalArgumentException("need at least one input batch, got " + batches);
+        this.backend = backend;
+        this.images = new Tensor[batches];
+        this.labels = new Tensor[batches];
+        DenseNet n = null;
+        Tensor d = null, m = null;
+        try {
+            n = new DenseNet(config, backend, mode, seed);
+            SplittableRandom rng = new SplittableRandom(seed ^ 0x5DEECE66DL);
+            for (int i = 0; i < batches; i++) {
+                images[i] = Peaks.randomTensor(backend, rng, batch, config.inChannels(), imageSize, imageSize);
+                labels[i] = backend.allocate(DType.I32, batch);
+                int[] y = new int[batch];
+                for (int j = 0; j < batch; j++) y[j] = rng.nextInt(config.numClasses());
+                backend.upload(y, labels[i]);
+            }
+            d = backend.allocate(DType.F32, batch, config.numClasses());
+            m = backend.allocate(DType.F32, Math.toIntExact(n.parameters().values().numel()));
+            backend.fill(m, 0);
+        } catch (RuntimeException e) {
+            for (Tensor t : images) if (t != null) t.close();
+            for (Tensor t : labels) if (t != null) t.close();
+            if (d != null) d.close();
+            if (m != null) m.close();
+            if (n != null) n.close();
+            throw e;
+        }
+        this.net = n;
+        this.dLogits = d;
+        this.momentum = m;
+    }
+
+    public DenseNet net() {
+        return net;
+    }
+
+    public int batch() {
+        return images[0].dim(0);
+    }
+
+    /** Forward, loss, backward and update on the next batch. */
+    public void train() {
+        int i = advance();
+        Tensor logits;
+        try (var s = OpScope.enter("fwd")) {
+            logits = net.forward(images[i], true);
+        }
+        try (var s = OpScope.enter("loss")) {
+            last = backend.softmaxCrossEntropy(logits, labels[i], dLogits);
+        }
+        try (var s = OpScope.enter("bwd")) {
+            net.backward(dLogits);
+        }
+        try (var s = OpScope.enter("sgd")) {
+            backend.sgdStep(net.parameters().values(), net.parameters().grads(), momentum, SGD);
+        }
+    }
+
+    /** Inference forward (running statistics, no dropout) on the next batch. */
+    public void inference() {
+        int i = advance();
+        try (var s = OpScope.enter("fwd")) {
+            net.forward(images[i], false);
+        }
+    }
+
+    /** The loss of the last training step; throws if training diverged, which would make the timings meaningless. */
+    public LossResult lastLoss() {
+        if (last != null && !Double.isFinite(last.loss())) {
+            throw new IllegalStateException("the benchmark's training step diverged (loss " + last.loss() + "); timings of NaN arithmetic are not representative");
+        }
+        return last;
+    }
+
+    private int advance() {
+        int i = next;
+        next = (next + 1) % images.length;
+        return i;
+    }
+
+    @Override
+    public void close() {
+        for (Tensor t : images) t.close();
+        for (Tensor t : labels) t.close();
+        dLogits.close();
+        momentum.close();
+        net.close();
+    }
+}
