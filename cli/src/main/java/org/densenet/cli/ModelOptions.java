@@ -5,7 +5,7 @@ import org.densenet.model.DenseNetConfig;
 import picocli.CommandLine.Option;
 
 /** Which network: a preset by name, or a CIFAR-style DenseNet from depth and growth. Shared by train, eval and info. */
-final class ModelOptions {
+public final class ModelOptions {
     @Option(names = "--model", paramLabel = "NAME",
             description = "Preset: densenet-40-12, densenet-bc-100-12, densenet-bc-250-24, densenet-bc-190-40, densenet121, "
                     + "densenet161, densenet169, densenet201, densenet264, or any densenet[-bc]-L-k. "
@@ -31,14 +31,14 @@ final class ModelOptions {
     Double dropout;
 
     /** A name for folders and logs. */
-    record Resolved(String name, DenseNetConfig config) {
+    public record Resolved(String name, DenseNetConfig config) {
     }
 
     /**
      * The network for {@code classes} outputs and {@code channels} input channels; {@code defaultPreset}
      * when neither --model nor --depth is given.
      */
-    Resolved resolve(String defaultPreset, int classes, int channels) {
+    public Resolved resolve(String defaultPreset, int classes, int channels) {
         String name;
         DenseNetConfig c;
         try {

@@ -6,8 +6,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.densenet.engine.Backend;
+import org.densenet.engine.DType;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
+import org.densenet.model.MemoryPlanner;
 
 /**
  * {@code densenet bench memory}: peak training memory against depth in both memory modes, the
@@ -20,7 +22,8 @@ import org.densenet.model.MemoryMode;
 public final class MemorySweep {
     static final int STEPS = 2;
 
-    public record Point(int depth, MemoryMode mode, long parameters, long peakBytes) {
+    /** @param predictedBytes the model's own prediction ({@link MemoryPlanner}) of the same peak, without inputs and labels */
+    public record Point(int depth, MemoryMode mode, long parameters, long peakBytes, long predictedBytes) {
     }
 
     /**
@@ -38,7 +41,8 @@ public final class MemorySweep {
                     for (int i = 0; i < STEPS; i++) step.train();
                     step.lastLoss();
                     backend.synchronize();
-                    points.add(new Point(depth, mode, config.parameterCount(), backend.memoryStats().peakBytes() - base));
+                    long predicted = MemoryPlanner.plan(config, mode, DType.F32, batch, imageSize, imageSize, true).totalBytes();
+                    points.add(new Point(depth, mode, config.parameterCount(), backend.memoryStats().peakBytes() - base, predicted));
                 }
             }
         }
@@ -55,14 +59,19 @@ public final class MemorySweep {
                 new Table.Column("shared_peak_bytes", null, "%d"),
                 new Table.Column("naive_peak_mib", "naive MiB", "%.1f"),
                 new Table.Column("shared_peak_mib", "shared MiB", "%.1f"),
-                new Table.Column("shared_over_naive", "shared/naive", "%.3f")));
+                new Table.Column("shared_over_naive", "shared/naive", "%.3f"),
+                new Table.Column("naive_predicted_bytes", null, "%d"),
+                new Table.Column("shared_predicted_bytes", null, "%d"),
+                new Table.Column("naive_predicted_mib", "predicted naive", "%.1f"),
+                new Table.Column("shared_predicted_mib", "predicted shared", "%.1f")));
         for (int i = 0; i + 1 < points.size(); i += 2) {
             Point naive = points.get(i), shared = points.get(i + 1);
             if (naive.mode() != MemoryMode.NAIVE || shared.mode() != MemoryMode.SHARED || naive.depth() != shared.depth()) {
                 throw new IllegalArgumentException("points must come in (naive, shared) pairs per depth");
             }
             t.add(naive.depth(), naive.parameters(), naive.peakBytes(), shared.peakBytes(), mib(naive.peakBytes()), mib(shared.peakBytes()),
-                    shared.peakBytes() / (double) naive.peakBytes());
+                    shared.peakBytes() / (double) naive.peakBytes(), naive.predictedBytes(), shared.predictedBytes(),
+                    mib(naive.predictedBytes()), mib(shared.predictedBytes()));
         }
         report.table("peak training memory", t);
         return report;

@@ -59,13 +59,13 @@ public final class OpsBench {
 
         Report report = new Report(info, "bench ops: " + w.modelName() + ", " + w.mode().name().toLowerCase(Locale.ROOT) + " memory, " + w.describe());
         peaks.addNotes(report);
-        report.note("step_ms", unprofiled.medianMillis(), unprofiled.describeMillis() + ", unprofiled");
-        report.note("profiled_step_ms", profiled.medianMillis(), profiled.describeMillis() + ", with a timer around every op");
-        report.note("op_sum_ms", opSum.medianMillis(), String.format(Locale.ROOT, "%.3f ms median over %d ops per step (%.1f%% of the unprofiled step)",
+        report.note("step_ms", unprofiled.medianMillis(), "step: " + unprofiled.describeMillis() + ", without per-op timers");
+        report.note("profiled_step_ms", profiled.medianMillis(), "profiled step: " + profiled.describeMillis() + ", with a timer around every op");
+        report.note("op_sum_ms", opSum.medianMillis(), String.format(Locale.ROOT, "sum of op times: %.3f ms median over %d ops per step (%.1f%% of the step without timers)",
                 opSum.medianMillis(), profile.callsPerStep(), 100 * opSum.median() / unprofiled.median()));
-        report.note("ops_per_step", profile.callsPerStep(), Integer.toString(profile.callsPerStep()));
+        report.note("ops_per_step", profile.callsPerStep(), "ops per step: " + profile.callsPerStep());
         OpCost c = profile.totalCost();
-        report.note("step_gflop", c.flops() / 1e9, String.format(Locale.ROOT, "%.3f GFLOP, %.1f MB minimum traffic per step (ops summed)", c.flops() / 1e9, c.bytes() / 1e6));
+        report.note("step_gflop", c.flops() / 1e9, String.format(Locale.ROOT, "work per step: %.3f GFLOP, %.1f MB minimum traffic (summed over the ops)", c.flops() / 1e9, c.bytes() / 1e6));
         report.table(perCall ? "ops (every call, in issue order)" : "ops (grouped by scope and op)",
                 table(perCall ? profile.perCall() : profile.byScopeAndOp(), perCall, peaks));
         return new Result(report, totals);

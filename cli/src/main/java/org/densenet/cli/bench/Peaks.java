@@ -37,9 +37,9 @@ public record Peaks(double bytesPerSecond, double flopsPerSecond, long copyBytes
     /** The two ceilings as summary lines of a report. */
     public void addNotes(Report report) {
         report.note("peak_bandwidth_gbs", bytesPerSecond / 1e9, String.format(Locale.ROOT,
-                "%.1f GB/s (copy of %d MiB, read + write counted; %s)", bytesPerSecond / 1e9, copyBytes / 2 >> 20, copyTime.describeMillis()));
+                "peak bandwidth: %.1f GB/s (copy of %d MiB, read + write counted; %s)", bytesPerSecond / 1e9, copyBytes / 2 >> 20, copyTime.describeMillis()));
         report.note("peak_gflops", flopsPerSecond / 1e9, String.format(Locale.ROOT,
-                "%.1f GFLOP/s (1x1 convolution as a %s matrix product; %s)", flopsPerSecond / 1e9, gemmShape, gemmTime.describeMillis()));
+                "peak arithmetic: %.1f GFLOP/s (1x1 convolution as a %s matrix product; %s)", flopsPerSecond / 1e9, gemmShape, gemmTime.describeMillis()));
     }
 
     public static Sizes sizesFor(Backend backend) {

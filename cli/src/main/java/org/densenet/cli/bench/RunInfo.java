@@ -31,7 +31,7 @@ public record RunInfo(String device, Map<String, String> versions, String java, 
 
     public static RunInfo collect(Backend backend) {
         double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-        return new RunInfo(backend.name(), new LinkedHashMap<>(backend.versions()),
+        return new RunInfo(backend.name(), backend.versions(),
                 System.getProperty("java.vm.name") + " " + Runtime.version(),
                 System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"),
                 cpuModel(), Runtime.getRuntime().availableProcessors(), load, gitCommit(),

@@ -1,0 +1,55 @@
+package org.densenet.cli.bench;
+
+import java.io.PrintStream;
+import org.densenet.cli.Main;
+import org.densenet.engine.Backend;
+import org.densenet.engine.Backends;
+import picocli.CommandLine.Option;
+
+/** Options every bench subcommand takes: where it runs, the batch shape, the seed and the output form. */
+public final class BenchOptions {
+    @Option(names = "--device", paramLabel = "DEV", defaultValue = "auto",
+            description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}: the GPU when one is usable).")
+    String device;
+
+    @Option(names = {"-b", "--batch-size"}, paramLabel = "N", defaultValue = "64", description = "Images per step (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--image-size", paramLabel = "S",
+            description = "Input side in pixels (default: 32 for CIFAR-style networks, 224 for ImageNet ones).")
+    Integer imageSize;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed of the weights and the random inputs (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--json", description = "Print one JSON object instead of tables.")
+    boolean json;
+
+    @Option(names = "--csv", description = "Print CSV (the run header and summary as '#' comment lines) instead of tables.")
+    boolean csv;
+
+    Report.Format format() {
+        if (json && csv) throw new Main.UsageError("give --json or --csv, not both");
+        return json ? Report.Format.JSON : csv ? Report.Format.CSV : Report.Format.TEXT;
+    }
+
+    int batch() {
+        if (batch < 1) throw new Main.UsageError("batch size must be >= 1, got " + batch);
+        return batch;
+    }
+
+    int imageSize(int defaultSize) {
+        int s = imageSize != null ? imageSize : defaultSize;
+        if (s < 1) throw new Main.UsageError("image size must be >= 1, got " + s);
+        return s;
+    }
+
+    /** Opens the backend; a fallback from "auto" to the CPU is said on {@code notes}. */
+    Backend open(PrintStream notes) {
+        try {
+            return Backends.create(device, notes);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError(e.getMessage());
+        }
+    }
+}
