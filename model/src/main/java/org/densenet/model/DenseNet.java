@@ -8,6 +8,7 @@ import org.densenet.engine.Backend;
 import org.densenet.engine.CounterRng;
 import org.densenet.engine.DType;
 import org.densenet.engine.Tensor;
+import org.densenet.engine.profile.OpScope;
 
 /**
  * A DenseNet on one backend, with explicit forward and backward. Parameters and gradients live in
@@ -31,6 +32,9 @@ public final class DenseNet implements AutoCloseable {
     private final List<Transition> transitions = new ArrayList<>();
     private final Head head;
     private final int[] firstLayer;  // global index of each block's first dense layer, for dropout seeds
+    // labels under which a profiler groups the ops of each block and transition (org.densenet.engine.profile)
+    private final String[] blockScopes;
+    private final String[] transitionScopes;
 
     private Workspace workspace;
     private boolean workspaceTrains;
@@ -61,11 +65,15 @@ public final class DenseNet implements AutoCloseable {
         try {
             this.stem = new StemLayer(backend, params, config);
             firstLayer = new int[config.blockCount()];
+            blockScopes = new String[config.blockCount()];
+            transitionScopes = new String[config.blockCount() - 1];
             for (int b = 0; b < config.blockCount(); b++) {
                 firstLayer[b] = b == 0 ? 0 : firstLayer[b - 1] + config.layers(b - 1);
-                blocks.add(DenseBlock.create(mode, backend, params, "features.denseblock" + (b + 1), config, b));
+                blockScopes[b] = "features.denseblock" + (b + 1);
+                blocks.add(DenseBlock.create(mode, backend, params, blockScopes[b], config, b));
                 if (b + 1 < config.blockCount()) {
-                    transitions.add(new Transition(backend, params, "features.transition" + (b + 1),
+                    transitionScopes[b] = "features.transition" + (b + 1);
+                    transitions.add(new Transition(backend, params, transitionScopes[b],
                             config.blockOutputChannels(b), config.blockInputChannels(b + 1)));
                 }
             }
@@ -130,12 +138,22 @@ public final class DenseNet implements AutoCloseable {
         prepare(shape, training);
         if (training) step++;
         IntToLongFunction[] seeds = seeds();
-        stem.forward(images, stemActs, training);
-        for (int b = 0; b < blocks.size(); b++) {
-            blocks.get(b).forward(training, seeds[b]);
-            if (b < transitions.size()) transitions.get(b).forward(transitionActs[b], training);
+        try (var s = OpScope.enter("stem")) {
+            stem.forward(images, stemActs, training);
         }
-        head.forward(headActs, training);
+        for (int b = 0; b < blocks.size(); b++) {
+            try (var s = OpScope.enter(blockScopes[b])) {
+                blocks.get(b).forward(training, seeds[b]);
+            }
+            if (b < transitions.size()) {
+                try (var s = OpScope.enter(transitionScopes[b])) {
+                    transitions.get(b).forward(transitionActs[b], training);
+                }
+            }
+        }
+        try (var s = OpScope.enter("head")) {
+            head.forward(headActs, training);
+        }
         this.images = images;
         this.backwardReady = training;
         return headActs.logits();
@@ -151,12 +169,22 @@ public final class DenseNet implements AutoCloseable {
         IntToLongFunction[] seeds = seeds();
         boolean recompute = mode == MemoryMode.SHARED;
         int last = blocks.size() - 1;
-        head.backward(headActs, dLogits, blocks.get(last).outputGrad());
-        for (int b = last; b >= 0; b--) {
-            blocks.get(b).backward(seeds[b]);
-            if (b > 0) transitions.get(b - 1).backward(transitionActs[b - 1], blocks.get(b).inputGrad(), blocks.get(b - 1).outputGrad(), recompute);
+        try (var s = OpScope.enter("head")) {
+            head.backward(headActs, dLogits, blocks.get(last).outputGrad());
         }
-        stem.backward(images, stemActs, blocks.get(0).inputGrad());
+        for (int b = last; b >= 0; b--) {
+            try (var s = OpScope.enter(blockScopes[b])) {
+                blocks.get(b).backward(seeds[b]);
+            }
+            if (b > 0) {
+                try (var s = OpScope.enter(transitionScopes[b - 1])) {
+                    transitions.get(b - 1).backward(transitionActs[b - 1], blocks.get(b).inputGrad(), blocks.get(b - 1).outputGrad(), recompute);
+                }
+            }
+        }
+        try (var s = OpScope.enter("stem")) {
+            stem.backward(images, stemActs, blocks.get(0).inputGrad());
+        }
     }
 
     /** Frees the activation workspace (it is made again by the next forward). */
