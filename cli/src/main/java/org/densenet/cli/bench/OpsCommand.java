@@ -38,7 +38,7 @@ final class OpsCommand implements Callable<Integer> {
         Report.Format format = common.format();
         try (Backend backend = common.open(System.err)) {
             RunInfo info = RunInfo.collect(backend);
-            Peaks peaks = Peaks.measure(backend, Peaks.sizesFor(backend), 2, 10, w.seed());
+            Peaks peaks = Peaks.measure(backend, Peaks.sizesFor(backend), w.seed());
             OpsBench.run(backend, w, perCall, peaks, info).report().print(System.out, format);
         }
         return 0;

@@ -20,16 +20,21 @@ import org.densenet.engine.Tensor;
 public record Peaks(double bytesPerSecond, double flopsPerSecond, long copyBytes, long gemmFlops, String gemmShape,
                     Stats copyTime, Stats gemmTime) {
 
-    /** Sizes for a GPU: a 256 MiB copy (far past any L2) and a 137 GFLOP product. */
-    public static final Sizes GPU = new Sizes(64L << 20, new int[] {64, 1024, 32, 32}, 1024);
-    /** Sizes for a CPU: a 64 MiB copy (past the last-level cache) and a 0.5 GFLOP product. */
-    public static final Sizes CPU = new Sizes(16L << 20, new int[] {4, 256, 32, 32}, 256);
+    /** Sizes for a GPU: 256 MiB buffers (far past any L2) and a 137 GFLOP product, 20 timed runs each. */
+    public static final Sizes GPU = new Sizes(64L << 20, new int[] {64, 1024, 32, 32}, 1024, 3, 20);
+    /** Sizes for a CPU: 64 MiB buffers (past the last-level cache) and a 0.5 GFLOP product, 5 timed runs each. */
+    public static final Sizes CPU = new Sizes(16L << 20, new int[] {4, 256, 32, 32}, 256, 1, 5);
 
-    /** @param copyElements float32 elements per copy buffer; gemmInput [N, C, H, W] times a [K, C, 1, 1] filter */
-    public record Sizes(long copyElements, int[] gemmInput, int gemmOutChannels) {
+    /**
+     * @param copyElements float32 elements per copy buffer; gemmInput [N, C, H, W] times a [K, C, 1, 1] filter
+     * @param warmup       untimed runs of each first
+     * @param repeats      timed runs of each; the median is the peak
+     */
+    public record Sizes(long copyElements, int[] gemmInput, int gemmOutChannels, int warmup, int repeats) {
         public Sizes {
             if (copyElements < 1 || copyElements > Integer.MAX_VALUE) throw new IllegalArgumentException("copy size must be in [1, 2^31), got " + copyElements);
             if (gemmInput.length != 4 || gemmOutChannels < 1) throw new IllegalArgumentException("matrix product input must be [N, C, H, W]");
+            if (warmup < 0 || repeats < 1) throw new IllegalArgumentException("peak measurement needs warm-up >= 0 and repeats >= 1");
             gemmInput = gemmInput.clone();
         }
     }
@@ -46,7 +51,8 @@ public record Peaks(double bytesPerSecond, double flopsPerSecond, long copyBytes
         return backend.name().startsWith("cuda") ? GPU : CPU;
     }
 
-    public static Peaks measure(Backend backend, Sizes sizes, int warmup, int repeats, long seed) {
+    public static Peaks measure(Backend backend, Sizes sizes, long seed) {
+        int warmup = sizes.warmup(), repeats = sizes.repeats();
         SplittableRandom rng = new SplittableRandom(seed);
         Stats copy;
         long copyBytes = 2 * sizes.copyElements() * DType.F32.bytes();

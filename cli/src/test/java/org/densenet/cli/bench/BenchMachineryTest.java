@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 import org.densenet.engine.cpu.CpuBackend;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
@@ -31,7 +32,7 @@ class BenchMachineryTest {
     }
 
     private static Peaks smallPeaks(CpuBackend cpu) {
-        return Peaks.measure(cpu, new Peaks.Sizes(1 << 18, new int[] {2, 64, 16, 16}, 64), 1, 3, 5);
+        return Peaks.measure(cpu, new Peaks.Sizes(1 << 18, new int[] {2, 64, 16, 16}, 64, 1, 3), 5);
     }
 
     @Test
@@ -53,10 +54,18 @@ class BenchMachineryTest {
                 for (int i = 0; i < t.size(); i++) {
                     String scope = (String) t.cell(i, "scope"), op = (String) t.cell(i, "op");
                     String phase = scope.contains("/") ? scope.substring(0, scope.indexOf('/')) : scope;
-                    String key = phase + " " + op;
-                    flops.merge(key, (Long) t.cell(i, "flops"), Long::sum);
-                    calls.merge(key, 1, Integer::sum);
+                    for (String key : new TreeSet<>(List.of(phase + " " + op, scope + " " + op))) {
+                        flops.merge(key, (Long) t.cell(i, "flops"), Long::sum);
+                        calls.merge(key, 1, Integer::sum);
+                    }
                 }
+                // the model labels its parts, so each block's and transition's convolutions are found under their names
+                assertEquals(55_296L, (long) flops.get("fwd/stem conv_fwd"), mode + ": stem");
+                assertEquals(2 * (16_384L + 73_728L), (long) flops.get("fwd/features.denseblock1 conv_fwd"), mode + ": block 1");
+                assertEquals(2, (int) calls.get("fwd/features.denseblock1 conv_fwd"));
+                assertEquals(18_432L, (long) flops.get("fwd/features.transition1 conv_fwd"), mode + ": transition 1");
+                assertEquals(2 * (640L + 4_608L), (long) flops.get("bwd/features.denseblock3 conv_bwd_filter"), mode + ": block 3 backward");
+                assertEquals(380L, (long) flops.get("fwd/head linear_fwd"), mode + ": classifier in the head");
                 assertEquals(9, (int) calls.get("fwd conv_fwd"), mode + ": 9 convolutions forward");
                 assertEquals(310_656L, (long) flops.get("fwd conv_fwd"), mode + ": forward convolution FLOPs");
                 assertEquals(380L, (long) flops.get("fwd linear_fwd"), mode + ": classifier FLOPs");

@@ -1,0 +1,103 @@
+package org.densenet.cli.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.densenet.cli.Main;
+import org.densenet.engine.io.Json;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The bench subcommands through the real command line, on the CPU, with a tiny network. */
+class BenchCommandTest {
+    private record Run(int status, String out, String err) {
+    }
+
+    private static synchronized Run run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int status = Main.run(args);
+            return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    private static final String[] TINY = {"--device", "cpu", "--depth", "10", "--growth", "4", "-b", "2", "--image-size", "8",
+            "--warmup", "1", "--repeats", "3"};
+
+    private static String[] args(String sub, String... more) {
+        String[] a = new String[2 + TINY.length + more.length];
+        a[0] = "bench";
+        a[1] = sub;
+        System.arraycopy(TINY, 0, a, 2, TINY.length);
+        System.arraycopy(more, 0, a, 2 + TINY.length, more.length);
+        return a;
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void stepJsonCarriesTheRunHeaderAndBothModes() {
+        Run r = run(args("step", "--compare-memory", "--json"));
+        assertEquals(0, r.status(), r.err());
+        Map<String, Object> doc = (Map<String, Object>) Json.parse(r.out().strip());
+        Map<String, Object> runInfo = (Map<String, Object>) doc.get("run");
+        assertTrue(((String) runInfo.get("device")).startsWith("cpu"));
+        assertTrue(runInfo.containsKey("commit") && runInfo.containsKey("date") && runInfo.containsKey("java"));
+        List<Map<String, Object>> steps = (List<Map<String, Object>>) ((Map<String, Object>) doc.get("tables")).get("steps");
+        assertEquals(4, steps.size());
+        assertEquals(List.of("naive", "naive", "shared", "shared"), steps.stream().map(m -> m.get("mode")).toList());
+        for (Map<String, Object> s : steps) {
+            assertEquals("densenet-bc-10-4", s.get("model"));
+            assertTrue(((Number) s.get("median_ms")).doubleValue() > 0);
+            assertTrue(((Number) s.get("peak_memory_bytes")).longValue() > 0);
+        }
+    }
+
+    @Test
+    void opsTextGroupsByScopeAndCsvHasOneRowPerCall() {
+        Run text = run(args("ops", "--memory", "naive"));
+        assertEquals(0, text.status(), text.err());
+        assertTrue(text.out().contains("device:  cpu"), text.out());
+        assertTrue(text.out().contains("commit:  "), text.out());
+        assertTrue(text.out().contains("-- fwd/features.denseblock1"), text.out());
+        assertTrue(text.out().contains("-- bwd/features.transition2"), text.out());
+        assertTrue(text.out().contains("peak bandwidth: "), text.out());
+
+        Run csv = run(args("ops", "--per-call", "--csv"));
+        assertEquals(0, csv.status(), csv.err());
+        List<String> rows = csv.out().lines().filter(l -> !l.startsWith("#")).toList();
+        assertTrue(rows.getFirst().startsWith("scope,op,calls,shapes,median_ms"), rows.getFirst());
+        long convs = rows.stream().filter(l -> l.startsWith("fwd/") && l.contains(",conv_fwd,")).count();
+        assertEquals(9, convs, "one CSV row per forward convolution");
+    }
+
+    @Test
+    void memoryWritesItsPlotAndTable(@TempDir Path dir) throws Exception {
+        Path png = dir.resolve("mem.png");
+        Run r = run("bench", "memory", "--device", "cpu", "--growth", "4", "--depths", "10,16", "-b", "2", "--image-size", "8",
+                "--plot", png.toString());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(Files.size(png) > 1000);
+        assertTrue(r.out().contains("shared/naive"), r.out());
+    }
+
+    @Test
+    void usageMistakesExitWithStatusTwo() {
+        assertEquals(2, run(args("step", "--memory", "sometimes")).status());
+        assertEquals(2, run(args("ops", "--json", "--csv")).status());
+        assertEquals(2, run("bench", "memory", "--device", "cpu", "--depths", "10,12").status(), "12 is not 6n+4");
+        assertEquals(2, run("bench", "memory", "--device", "cpu", "--depths", "16,10").status(), "depths must ascend");
+    }
+}
