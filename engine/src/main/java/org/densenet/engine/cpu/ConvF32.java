@@ -12,6 +12,13 @@ final class ConvF32 {
     private ConvF32() {
     }
 
+    /** Scratch slots: per-worker im2col columns; worker 0's flipped filter and per-group partial filters. */
+    private static final int COL_SLOT = 0;
+    private static final int FLIP_SLOT = 3;
+    private static final int PARTIAL_SLOT = 3;
+    /** Sample groups of the filter gradient: enough tasks for the cores, few partial filters to add up. */
+    private static final int FILTER_GROUPS = 16;
+
     /** Shapes of one convolution: x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q]. */
     record Geometry(int n, int c, int h, int w, int k, int r, int s, int p, int q, int stride, int pad) {
         int crs() {
@@ -32,15 +39,14 @@ final class ConvF32 {
                         boolean accumulate) {
         int crs = g.crs(), pq = g.pq();
         par.run(g.n(), (n, wk) -> {
-            float[] pack = scratch.bufF32(wk, 1, GemmF32.packSize());
             float[] b = x;
             int bo = xo + n * xN;
             if (!g.pointwise()) {
-                b = scratch.bufF32(wk, 0, crs * pq);
+                b = scratch.bufF32(wk, COL_SLOT, crs * pq);
                 im2col(g, x, bo, 0, g.c(), b);
                 bo = 0;
             }
-            GemmF32.gemm(g.k(), pq, crs, w, wo, crs, 1, b, bo, pq, 1, y, yo + n * yN, pq, accumulate, pack);
+            GemmF32.gemm(g.k(), pq, crs, w, wo, crs, 1, b, bo, pq, 1, y, yo + n * yN, pq, accumulate, scratch, wk);
         });
     }
 
@@ -48,44 +54,68 @@ final class ConvF32 {
     static void backwardData(Parallel par, Scratch scratch, Geometry g, float[] dy, int dyo, int dyN, float[] w, int wo,
                              float[] dx, int dxo, int dxN, boolean accumulate) {
         int crs = g.crs(), pq = g.pq();
+        if (g.stride() == 1 && g.r() == g.s() && g.pad() < g.r() && !g.pointwise()) {
+            // stride 1: the adjoint is a convolution of dy with the flipped, transposed filter, which
+            // avoids the col2im scatter and gives the GEMM a longer reduction (K*R*S instead of K)
+            float[] flipped = scratch.bufF32(0, FLIP_SLOT, crs * g.k());
+            flip(g, w, wo, flipped);
+            Geometry t = new Geometry(g.n(), g.k(), g.p(), g.q(), g.c(), g.r(), g.s(), g.h(), g.w(), 1, g.r() - 1 - g.pad());
+            forward(par, scratch, t, dy, dyo, dyN, flipped, 0, dx, dxo, dxN, accumulate);
+            return;
+        }
         par.run(g.n(), (n, wk) -> {
-            float[] pack = scratch.bufF32(wk, 1, GemmF32.packSize());
             int xs = dxo + n * dxN;
             if (g.pointwise()) {
-                GemmF32.gemm(crs, pq, g.k(), w, wo, 1, crs, dy, dyo + n * dyN, pq, 1, dx, xs, pq, accumulate, pack);
+                GemmF32.gemm(crs, pq, g.k(), w, wo, 1, crs, dy, dyo + n * dyN, pq, 1, dx, xs, pq, accumulate, scratch, wk);
                 return;
             }
-            float[] dcol = scratch.bufF32(wk, 0, crs * pq);
-            GemmF32.gemm(crs, pq, g.k(), w, wo, 1, crs, dy, dyo + n * dyN, pq, 1, dcol, 0, pq, false, pack);
+            float[] dcol = scratch.bufF32(wk, COL_SLOT, crs * pq);
+            GemmF32.gemm(crs, pq, g.k(), w, wo, 1, crs, dy, dyo + n * dyN, pq, 1, dcol, 0, pq, false, scratch, wk);
             if (!accumulate) Arrays.fill(dx, xs, xs + g.c() * g.h() * g.w(), (float) 0);
             col2imAdd(g, dcol, dx, xs);
         });
     }
 
+    /** flipped[c, k, r, s] = w[k, c, R-1-r, S-1-s], w starting at wo. */
+    private static void flip(Geometry g, float[] w, int wo, float[] flipped) {
+        int rs = g.r() * g.s();
+        for (int k = 0; k < g.k(); k++) {
+            for (int c = 0; c < g.c(); c++) {
+                int src = wo + (k * g.c() + c) * rs, dst = (c * g.k() + k) * rs;
+                for (int i = 0; i < rs; i++) flipped[dst + i] = w[src + rs - 1 - i];
+            }
+        }
+    }
+
     /**
-     * dw (+)= sum over samples of dy_n * cols_n^T. Work is split by input channel; each task
-     * walks the samples in order, so the reduction order is fixed.
+     * dw (+)= sum over samples of dy_n * cols_n^T. Samples are cut into a fixed number of
+     * groups (independent of the thread count); each group sums into its own partial filter,
+     * and the partials are added in group order, so the result is the same on any thread count.
      */
     static void backwardFilter(Parallel par, Scratch scratch, Geometry g, float[] x, int xo, int xN, float[] dy, int dyo, int dyN,
                                float[] dw, int dwo, boolean accumulate) {
-        int crs = g.crs(), pq = g.pq(), rs = g.r() * g.s();
-        int chunk = Math.max(1, Math.min(g.c(), Math.max(1, 64 / rs)));
-        int tasks = (g.c() + chunk - 1) / chunk;
-        par.run(tasks, (t, wk) -> {
-            int c0 = t * chunk, c1 = Math.min(g.c(), c0 + chunk);
-            int cols = (c1 - c0) * rs;
-            float[] pack = scratch.bufF32(wk, 1, GemmF32.packSize());
-            float[] col = g.pointwise() ? null : scratch.bufF32(wk, 0, cols * pq);
-            for (int n = 0; n < g.n(); n++) {
+        int crs = g.crs(), pq = g.pq(), size = g.k() * crs;
+        int groups = Math.min(g.n(), FILTER_GROUPS), per = (g.n() + groups - 1) / groups;
+        float[] partial = scratch.bufF32(0, PARTIAL_SLOT, groups * size);
+        par.run(groups, (t, wk) -> {
+            int n0 = t * per, n1 = Math.min(g.n(), n0 + per);
+            for (int n = n0; n < n1; n++) {
                 float[] b = x;
-                int bo = xo + n * xN + c0 * g.h() * g.w();
-                if (col != null) {
-                    im2col(g, x, xo + n * xN, c0, c1, col);
-                    b = col;
+                int bo = xo + n * xN;
+                if (!g.pointwise()) {
+                    b = scratch.bufF32(wk, COL_SLOT, crs * pq);
+                    im2col(g, x, bo, 0, g.c(), b);
                     bo = 0;
                 }
-                GemmF32.gemm(g.k(), cols, pq, dy, dyo + n * dyN, pq, 1, b, bo, 1, pq, dw, dwo + c0 * rs, crs,
-                        accumulate || n > 0, pack);
+                GemmF32.gemm(g.k(), crs, pq, dy, dyo + n * dyN, pq, 1, b, bo, 1, pq, partial, t * size, crs, n > n0, scratch, wk);
+            }
+        });
+        int chunk = 4096;
+        par.run((size + chunk - 1) / chunk, (t, wk) -> {
+            for (int i = t * chunk; i < Math.min(size, (t + 1) * chunk); i++) {
+                double s = accumulate ? dw[dwo + i] : 0;
+                for (int gi = 0; gi < groups && gi * per < g.n(); gi++) s += partial[gi * size + i];
+                dw[dwo + i] = (float) s;
             }
         });
     }

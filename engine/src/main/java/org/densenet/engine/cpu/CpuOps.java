@@ -107,8 +107,8 @@ final class CpuOps {
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         channelVector(op, "mean", mean, c);
         channelVector(op, "var", var, c);
-        if (single(x)) NormF32.statistics(b.par(), n, c, hw, f32(x), off(x), ns(x), f32(mean), off(mean), f32(var), off(var));
-        else NormF64.statistics(b.par(), n, c, hw, f64(x), off(x), ns(x), f64(mean), off(mean), f64(var), off(var));
+        if (single(x)) NormF32.statistics(b.par(), b.scratch(), n, c, hw, f32(x), off(x), ns(x), f32(mean), off(mean), f32(var), off(var));
+        else NormF64.statistics(b.par(), b.scratch(), n, c, hw, f64(x), off(x), ns(x), f64(mean), off(mean), f64(var), off(var));
     }
 
     void batchNormUpdateRunning(Tensor mean, Tensor var, long count, double momentum, Tensor runningMean, Tensor runningVar) {
@@ -154,8 +154,8 @@ final class CpuOps {
         sameShape(op, "x", x, "y", y);
         double[][] ss = normParams(op, x, mean, var, gamma, beta, eps);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-        if (single(x)) NormF32.apply(b.par(), n, c, hw, f32(x), off(x), ns(x), ss[0], ss[1], relu, f32(y), off(y), ns(y));
-        else NormF64.apply(b.par(), n, c, hw, f64(x), off(x), ns(x), ss[0], ss[1], relu, f64(y), off(y), ns(y));
+        if (single(x)) NormF32.apply(b.par(), b.scratch(), n, c, hw, f32(x), off(x), ns(x), ss[0], ss[1], relu, f32(y), off(y), ns(y));
+        else NormF64.apply(b.par(), b.scratch(), n, c, hw, f64(x), off(x), ns(x), ss[0], ss[1], relu, f64(y), off(y), ns(y));
     }
 
     void batchNormBackward(Tensor x, Tensor dy, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu,
@@ -172,10 +172,10 @@ final class CpuOps {
         channelVector(op, "dgamma", dgamma, c);
         channelVector(op, "dbeta", dbeta, c);
         if (single(x)) {
-            NormF32.backward(b.par(), n, c, hw, f32(x), off(x), ns(x), f32(dy), off(dy), ns(dy), f32(mean), off(mean), f32(var), off(var),
+            NormF32.backward(b.par(), b.scratch(), n, c, hw, f32(x), off(x), ns(x), f32(dy), off(dy), ns(dy), f32(mean), off(mean), f32(var), off(var),
                     eps, ss[0], ss[1], relu, f32(dx), off(dx), ns(dx), accumulateDx, f32(dgamma), off(dgamma), f32(dbeta), off(dbeta));
         } else {
-            NormF64.backward(b.par(), n, c, hw, f64(x), off(x), ns(x), f64(dy), off(dy), ns(dy), f64(mean), off(mean), f64(var), off(var),
+            NormF64.backward(b.par(), b.scratch(), n, c, hw, f64(x), off(x), ns(x), f64(dy), off(dy), ns(dy), f64(mean), off(mean), f64(var), off(var),
                     eps, ss[0], ss[1], relu, f64(dx), off(dx), ns(dx), accumulateDx, f64(dgamma), off(dgamma), f64(dbeta), off(dbeta));
         }
     }

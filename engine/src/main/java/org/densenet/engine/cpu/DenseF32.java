@@ -13,7 +13,7 @@ final class DenseF32 {
                               float[] b, int bo, float[] y, int yo) {
         par.run((n + ROWS - 1) / ROWS, (t, wk) -> {
             int r0 = t * ROWS, rows = Math.min(ROWS, n - r0);
-            GemmF32.gemm(rows, o, f, x, xo + r0 * f, f, 1, w, wo, 1, f, y, yo + r0 * o, o, false, scratch.bufF32(wk, 1, GemmF32.packSize()));
+            GemmF32.gemm(rows, o, f, x, xo + r0 * f, f, 1, w, wo, 1, f, y, yo + r0 * o, o, false, scratch, wk);
             for (int i = r0; i < r0 + rows; i++) {
                 for (int j = 0; j < o; j++) y[yo + i * o + j] += b[bo + j];
             }
@@ -26,14 +26,12 @@ final class DenseF32 {
         if (dx != null) {
             par.run((n + ROWS - 1) / ROWS, (t, wk) -> {
                 int r0 = t * ROWS, rows = Math.min(ROWS, n - r0);
-                GemmF32.gemm(rows, f, o, dy, dyo + r0 * o, o, 1, w, wo, f, 1, dx, dxo + r0 * f, f, false,
-                        scratch.bufF32(wk, 1, GemmF32.packSize()));
+                GemmF32.gemm(rows, f, o, dy, dyo + r0 * o, o, 1, w, wo, f, 1, dx, dxo + r0 * f, f, false, scratch, wk);
             });
         }
         par.run((o + ROWS - 1) / ROWS, (t, wk) -> {
             int r0 = t * ROWS, rows = Math.min(ROWS, o - r0);
-            GemmF32.gemm(rows, f, n, dy, dyo + r0, 1, o, x, xo, f, 1, dw, dwo + r0 * f, f, false,
-                    scratch.bufF32(wk, 1, GemmF32.packSize()));
+            GemmF32.gemm(rows, f, n, dy, dyo + r0, 1, o, x, xo, f, 1, dw, dwo + r0 * f, f, false, scratch, wk);
             for (int j = r0; j < r0 + rows; j++) {
                 double s = 0;
                 for (int i = 0; i < n; i++) s += dy[dyo + i * o + j];

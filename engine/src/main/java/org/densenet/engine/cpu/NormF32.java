@@ -9,17 +9,39 @@ final class NormF32 {
     private NormF32() {
     }
 
-    /** mean[c], biased var[c] of x [n, c, hw], two passes per channel. */
-    static void statistics(Parallel par, int n, int c, int hw, float[] x, int xo, int xN, float[] mean, int mo, float[] var, int vo) {
+    private static final int ROW_SLOT = 0;
+    private static final int SUM_SLOT = 1;
+    private static final int SUM2_SLOT = 2;
+
+    /**
+     * mean[c], biased var[c] of x [n, c, hw], two passes per channel. Each pass sums the samples
+     * elementwise into a double row (a loop C2 vectorises) and then adds the row up, both in a
+     * fixed order.
+     */
+    static void statistics(Parallel par, Scratch scratch, int n, int c, int hw, float[] x, int xo, int xN,
+                           float[] mean, int mo, float[] var, int vo) {
         double count = (double) n * hw;
         par.run(c, (ch, wk) -> {
-            double s = 0;
-            for (int i = 0; i < n; i++) s += sum(x, xo + i * xN + ch * hw, hw);
-            double mu = s / count;
-            double ss = 0;
-            for (int i = 0; i < n; i++) ss += sumSquaredDeviation(x, xo + i * xN + ch * hw, hw, mu);
-            mean[mo + ch] = (float) mu;
-            var[vo + ch] = (float) (ss / count);
+            double[] row = scratch.bufF64(wk, ROW_SLOT, hw);
+            java.util.Arrays.fill(row, 0, hw, 0);
+            for (int i = 0; i < n; i++) {
+                int xp = xo + i * xN + ch * hw;
+                for (int j = 0; j < hw; j++) row[j] += x[xp + j];
+            }
+            double mu = sum(row, 0, hw) / count;
+            float muF = (float) mu;
+            java.util.Arrays.fill(row, 0, hw, 0);
+            for (int i = 0; i < n; i++) {
+                int xp = xo + i * xN + ch * hw;
+                for (int j = 0; j < hw; j++) {
+                    float d = x[xp + j] - muF;
+                    row[j] += d * d;
+                }
+            }
+            // the deviations were taken from muF; correct to the exact mean
+            double shift = mu - muF;
+            mean[mo + ch] = muF;
+            var[vo + ch] = (float) Math.max(sum(row, 0, hw) / count - shift * shift, 0);
         });
     }
 
@@ -43,11 +65,19 @@ final class NormF32 {
     }
 
     /** y = x * scale + shift per channel, then max(., 0) when relu. y may alias x. */
-    static void apply(Parallel par, int n, int c, int hw, float[] x, int xo, int xN, double[] scale, double[] shift, boolean relu,
-                      float[] y, int yo, int yN) {
+    static void apply(Parallel par, Scratch scratch, int n, int c, int hw, float[] x, int xo, int xN, double[] scale, double[] shift,
+                      boolean relu, float[] y, int yo, int yN) {
         par.run(n, (i, wk) -> {
+            double[] row = scratch.bufF64(wk, ROW_SLOT, hw);
             for (int ch = 0; ch < c; ch++) {
-                applyPlane(x, xo + i * xN + ch * hw, y, yo + i * yN + ch * hw, hw, (float) scale[ch], (float) shift[ch], relu);
+                int xp = xo + i * xN + ch * hw;
+                float sc = (float) scale[ch], sh = (float) shift[ch];
+                if (relu) {
+                    for (int j = 0; j < hw; j++) row[j] = Math.max(x[xp + j] * sc + sh, 0);
+                } else {
+                    for (int j = 0; j < hw; j++) row[j] = x[xp + j] * sc + sh;
+                }
+                store(row, y, yo + i * yN + ch * hw, hw, false);
             }
         });
     }
@@ -56,64 +86,77 @@ final class NormF32 {
      * Training-mode backward. With g = dy masked by (x * scale + shift > 0) when relu:
      * dbeta = sum g, dgamma = sum g * xhat, dx = scale * (g - mean(g) - xhat * mean(g * xhat)).
      */
-    static void backward(Parallel par, int n, int c, int hw, float[] x, int xo, int xN, float[] dy, int dyo, int dyN,
+    static void backward(Parallel par, Scratch scratch, int n, int c, int hw, float[] x, int xo, int xN, float[] dy, int dyo, int dyN,
                          float[] mean, int mo, float[] var, int vo, double eps, double[] scale, double[] shift, boolean relu,
                          float[] dx, int dxo, int dxN, boolean accumulate, float[] dgamma, int dgo, float[] dbeta, int dbo) {
         double count = (double) n * hw;
         par.run(c, (ch, wk) -> {
-            float sc = (float) scale[ch], sh = (float) shift[ch];
-            double mu = mean[mo + ch];
-            double sumG = 0, sumGX = 0;
+            float sc = (float) scale[ch], sh = (float) shift[ch], muF = mean[mo + ch];
+            double[] g = scratch.bufF64(wk, ROW_SLOT, hw);
+            double[] sumG = scratch.bufF64(wk, SUM_SLOT, hw), sumGX = scratch.bufF64(wk, SUM2_SLOT, hw);
+            java.util.Arrays.fill(sumG, 0, hw, 0);
+            java.util.Arrays.fill(sumGX, 0, hw, 0);
             for (int i = 0; i < n; i++) {
-                int xp = xo + i * xN + ch * hw, dp = dyo + i * dyN + ch * hw;
-                double sg = 0, sgx = 0;
+                int xp = xo + i * xN + ch * hw;
+                maskedGradient(x, xp, dy, dyo + i * dyN + ch * hw, hw, sc, sh, relu, g);
                 for (int j = 0; j < hw; j++) {
-                    float xv = x[xp + j];
-                    float g = relu && xv * sc + sh <= 0 ? 0 : dy[dp + j];
-                    sg += g;
-                    sgx += g * (xv - mu);
+                    sumG[j] += g[j];
+                    sumGX[j] += g[j] * (x[xp + j] - muF);
                 }
-                sumG += sg;
-                sumGX += sgx;
             }
+            double sg = sum(sumG, 0, hw), sgx = sum(sumGX, 0, hw);
             double invstd = 1 / Math.sqrt(var[vo + ch] + eps);
-            dbeta[dbo + ch] = (float) sumG;
-            dgamma[dgo + ch] = (float) (sumGX * invstd);
+            dbeta[dbo + ch] = (float) sg;
+            dgamma[dgo + ch] = (float) (sgx * invstd);
             // dx = a * g + b * (x - mean) + d, with the per-channel constants folded in double
-            float a = sc, b = (float) (-scale[ch] * invstd * invstd * sumGX / count), d = (float) (-scale[ch] * sumG / count);
-            float muF = mean[mo + ch];
+            double a = scale[ch], b = -scale[ch] * invstd * invstd * sgx / count, d = -scale[ch] * sg / count;
             for (int i = 0; i < n; i++) {
-                int xp = xo + i * xN + ch * hw, dp = dyo + i * dyN + ch * hw, op = dxo + i * dxN + ch * hw;
-                for (int j = 0; j < hw; j++) {
-                    float xv = x[xp + j];
-                    float g = relu && xv * sc + sh <= 0 ? 0 : dy[dp + j];
-                    float v = a * g + b * (xv - muF) + d;
-                    dx[op + j] = accumulate ? dx[op + j] + v : v;
-                }
+                int xp = xo + i * xN + ch * hw, op = dxo + i * dxN + ch * hw;
+                maskedGradient(x, xp, dy, dyo + i * dyN + ch * hw, hw, sc, sh, relu, g);
+                for (int j = 0; j < hw; j++) g[j] = a * g[j] + b * (x[xp + j] - muF) + d;
+                store(g, dx, op, hw, accumulate);
             }
         });
     }
 
-    private static void applyPlane(float[] x, int xp, float[] y, int yp, int len, float sc, float sh, boolean relu) {
+    /** g[j] = dy[j], masked by x[j] * sc + sh > 0 when relu (the forward's own arithmetic, so the mask matches). */
+    private static void maskedGradient(float[] x, int xp, float[] dy, int dp, int hw, float sc, float sh, boolean relu, double[] g) {
         if (relu) {
-            for (int j = 0; j < len; j++) y[yp + j] = Math.max(x[xp + j] * sc + sh, 0);
+            for (int j = 0; j < hw; j++) g[j] = dy[dp + j] * reluMask(x[xp + j] * sc + sh);
         } else {
-            for (int j = 0; j < len; j++) y[yp + j] = x[xp + j] * sc + sh;
+            for (int j = 0; j < hw; j++) g[j] = dy[dp + j];
         }
     }
 
-    private static double sum(float[] x, int off, int len) {
-        double s = 0;
-        for (int j = 0; j < len; j++) s += x[off + j];
-        return s;
+    /**
+     * out[o .. o+len) (+)= row. Kernels compute a plane into a double row and store it here:
+     * C2 does not vectorise a loop that loads one float array and stores another at an unrelated
+     * offset (they might alias), but it does when the two arrays differ in type.
+     */
+    static void store(double[] row, float[] out, int o, int len, boolean accumulate) {
+        if (accumulate) {
+            for (int j = 0; j < len; j++) out[o + j] += (float) row[j];
+        } else {
+            for (int j = 0; j < len; j++) out[o + j] = (float) row[j];
+        }
     }
 
-    private static double sumSquaredDeviation(float[] x, int off, int len, double mu) {
-        double s = 0;
-        for (int j = 0; j < len; j++) {
-            double d = x[off + j] - mu;
-            s += d * d;
+    /** 1 where v > 0, else 0: the derivative of max(v, 0), written without a branch so loops using it vectorise. */
+    static float reluMask(float v) {
+        return Math.max(Math.signum(v), 0);
+    }
+
+    /** Sum of row[off .. off+len) with four partial sums, so the adds do not wait on each other. */
+    private static double sum(double[] row, int off, int len) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int j = off, end = off + len;
+        for (; j + 4 <= end; j += 4) {
+            s0 += row[j];
+            s1 += row[j + 1];
+            s2 += row[j + 2];
+            s3 += row[j + 3];
         }
-        return s;
+        for (; j < end; j++) s0 += row[j];
+        return (s0 + s1) + (s2 + s3);
     }
 }

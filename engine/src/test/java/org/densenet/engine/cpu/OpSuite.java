@@ -95,8 +95,12 @@ final class OpSuite {
         Conv2d conv = new Conv2d(stride, pad);
         int p = conv.outSize(in, kernel);
         Tensor x = input(b, dt, rng, n, c, in, in), dy = input(b, dt, rng, n, k, p, p);
-        Tensor w = vector(b, dt, random(rng, size(k, c, kernel, kernel))).reshape(k, c, kernel, kernel);
-        Tensor y = output(b, dt, n, k, p, p), dx = output(b, dt, n, c, in, in), dw = b.allocate(dt, k, c, kernel, kernel);
+        // filters are views into flat parameter buffers, at an offset, as the model keeps them
+        int ws = size(k, c, kernel, kernel);
+        Tensor w = b.allocate(dt, ws + 5).narrow(0, 5, ws).reshape(k, c, kernel, kernel);
+        b.upload(random(rng, ws), w);
+        Tensor dw = b.allocate(dt, ws + 3).narrow(0, 3, ws).reshape(k, c, kernel, kernel);
+        Tensor y = output(b, dt, n, k, p, p), dx = output(b, dt, n, c, in, in);
         b.convForward(x, w, y, conv, false);
         b.convBackwardData(dy, w, dx, conv, false);
         b.convBackwardFilter(x, dy, dw, conv, false);
