@@ -56,12 +56,14 @@ class CpuGradientCheckTest {
         double[] xh = random(rng, size(n, c, in, in)), wh = random(rng, size(k, c, kernel, kernel)), r = random(rng, size(n, k, p, p));
         Tensor x = slice(b, F64, 1, 2, 0, n, c, in, in);
         b.upload(xh, x);
-        Tensor w = tensor(b, F64, wh, k, c, kernel, kernel);
+        // filters are views into flat parameter buffers, at an offset, as the model keeps them
+        Tensor w = b.allocate(F64, wh.length + 7).narrow(0, 7, wh.length).reshape(k, c, kernel, kernel);
+        b.upload(wh, w);
         Tensor y = slice(b, F64, 2, 1, Double.NaN, n, k, p, p);
         Tensor dy = slice(b, F64, 0, 3, 0, n, k, p, p);
         b.upload(r, dy);
         Tensor dx = slice(b, F64, 2, 1, 0, n, c, in, in);
-        Tensor dw = b.allocate(F64, k, c, kernel, kernel);
+        Tensor dw = b.allocate(F64, wh.length + 2).narrow(0, 2, wh.length).reshape(k, c, kernel, kernel);
 
         double[] gx = accumulated(dx, () -> b.convBackwardData(dy, w, dx, conv, true));
         double[] gw = accumulated(dw, () -> b.convBackwardFilter(x, dy, dw, conv, true));
