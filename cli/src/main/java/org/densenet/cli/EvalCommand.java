@@ -13,10 +13,10 @@ import org.densenet.engine.io.HostTensor;
 import org.densenet.engine.io.Json;
 import org.densenet.engine.io.SafeTensors;
 import org.densenet.model.DenseNet;
+import org.densenet.model.Weights;
 import org.densenet.train.Checkpoint;
 import org.densenet.train.Evaluator;
 import org.densenet.train.Progress;
-import org.densenet.train.TrainConfig;
 import org.densenet.train.data.BatchLoader;
 import org.densenet.train.data.Dataset;
 import org.densenet.train.data.DatasetKind;
@@ -66,10 +66,10 @@ final class EvalCommand implements Callable<Integer> {
         Dataset test = Datasets.open(kind, data.data, false, data.download, imageSize, 1);
         String name;
         org.densenet.model.DenseNetConfig config;
-        if (!model.given() && Checkpoint.FORMAT.equals(contents.metadata().get("format"))) {
-            TrainConfig saved = Checkpoint.load(weights).config();
-            name = saved.modelName();
-            config = saved.model();
+        if (!model.given() && contents.metadata().containsKey("block_sizes")) {
+            // Checkpoints and saved weights carry their network; the training run's name when there is one.
+            config = Weights.readConfig(weights);
+            name = contents.metadata().getOrDefault("config.model", "densenet");
         } else {
             int classes = kind.isImageNet() ? Math.max(test.numClasses(), classifierOutputs(contents.tensors())) : kind.classes();
             ModelOptions.Resolved r = model.resolve(data.defaultModel(), classes, test.channels());

@@ -103,10 +103,8 @@ final class TrainCommand implements Callable<Integer> {
     private static final Map<String, List<String>> RUN_DEFINING = new LinkedHashMap<>();
 
     static {
-        for (String k : List.of("model", "model.blocks", "model.growth", "model.bn_size", "model.compression", "model.dropout",
-                "model.stem", "model.init_features", "model.classes", "model.in_channels")) {
-            RUN_DEFINING.put(k, List.of("--model", "--depth", "--growth", "--bottleneck", "--compression", "--dropout"));
-        }
+        // The network: "model" (its name) and every "model.*" entry.
+        RUN_DEFINING.put("model", List.of("--model", "--depth", "--growth", "--bottleneck", "--compression", "--dropout"));
         RUN_DEFINING.put("dataset", List.of("--dataset"));
         RUN_DEFINING.put("augment", List.of("--no-augment"));
         RUN_DEFINING.put("image_size", List.of("--image-size"));
@@ -214,8 +212,9 @@ final class TrainCommand implements Callable<Integer> {
     private void checkUnchanged(TrainConfig fresh, TrainConfig saved) {
         Map<String, String> a = fresh.toMap(), b = saved.toMap();
         List<String> changed = new ArrayList<>();
-        RUN_DEFINING.forEach((key, options) -> {
-            if (!a.get(key).equals(b.get(key)) && options.stream().anyMatch(this::given)) {
+        a.keySet().forEach(key -> {
+            List<String> options = RUN_DEFINING.get(key.startsWith("model.") ? "model" : key);
+            if (options != null && !a.get(key).equals(b.get(key)) && options.stream().anyMatch(this::given)) {
                 String opts = String.join("/", options.stream().filter(this::given).toList());
                 String entry = opts + " (" + key + " " + b.get(key) + " in the checkpoint, " + a.get(key) + " given)";
                 if (!changed.contains(entry)) changed.add(entry);

@@ -6,12 +6,14 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.densenet.engine.io.HostTensor;
 import org.densenet.engine.io.SafeTensors;
+import org.densenet.model.Weights;
 
 /**
  * A training checkpoint: one safetensors file holding the model's weights under torchvision's
  * names, the optimizer's momentum buffer as {@value #MOMENTUM}, and in its metadata the run's
  * settings ({@link TrainConfig}), its position ({@link TrainState}) and the random-stream
- * positions. Written atomically (temporary file, fsync, rename) by {@link SafeTensors#write}.
+ * positions. The network's configuration is stored as {@link Weights} stores it, so
+ * {@code Weights.readConfig} reads it from a checkpoint too. Written atomically (temporary file, fsync, rename) by {@link SafeTensors#write}.
  * Loading the weights into PyTorch: drop the keys that start with {@value #OPTIMIZER_PREFIX}.
  */
 public record Checkpoint(TrainConfig config, TrainState state, Map<String, HostTensor> weights, float[] momentum) {
@@ -24,6 +26,7 @@ public record Checkpoint(TrainConfig config, TrainState state, Map<String, HostT
         tensors.put(MOMENTUM, HostTensor.ofF32(momentum, momentum.length));
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", FORMAT);
+        meta.putAll(Weights.metadata(config.model()));
         config.toMap().forEach((k, v) -> meta.put("config." + k, v));
         meta.putAll(state.toMap());
         // Sample order, augmentation and dropout are counter-based: these are their streams' keys and positions.
@@ -48,7 +51,8 @@ public record Checkpoint(TrainConfig config, TrainState state, Map<String, HostT
         HostTensor mom = c.tensors().get(MOMENTUM);
         if (mom == null) throw new IOException(file + ": checkpoint has no " + MOMENTUM + " tensor");
         try {
-            return new Checkpoint(TrainConfig.fromMap(cfg), TrainState.fromMap(meta), weightsOnly(c.tensors()), mom.toFloatArray());
+            return new Checkpoint(TrainConfig.fromMap(cfg, Weights.readConfig(file)), TrainState.fromMap(meta),
+                    weightsOnly(c.tensors()), mom.toFloatArray());
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }

@@ -6,12 +6,12 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
-import org.densenet.model.Stem;
+import org.densenet.model.Weights;
 import org.densenet.train.data.DatasetKind;
 
 /**
  * Everything that defines a training run, resolved (no defaults left to apply). It is written into
- * every checkpoint, so {@code --resume} continues with exactly these settings, and into the run
+ * every checkpoint (the network as {@link Weights} writes it, the rest as {@code config.*} entries), so {@code --resume} continues with exactly these settings, and into the run
  * folder as the record of what ran.
  *
  * @param modelName   preset name, or a description of a custom network (for logs and folder names)
@@ -42,15 +42,7 @@ public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode mem
     public Map<String, String> toMap() {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("model", modelName);
-        m.put("model.blocks", join(model.blockSizes()));
-        m.put("model.growth", Integer.toString(model.growthRate()));
-        m.put("model.bn_size", Integer.toString(model.bnSize()));
-        m.put("model.compression", Double.toString(model.compression()));
-        m.put("model.dropout", Double.toString(model.dropout()));
-        m.put("model.stem", model.stem().name());
-        m.put("model.init_features", Integer.toString(model.initFeatures()));
-        m.put("model.classes", Integer.toString(model.numClasses()));
-        m.put("model.in_channels", Integer.toString(model.inChannels()));
+        Weights.metadata(model).forEach((k, v) -> m.put("model." + k, v));
         m.put("memory", memory.name().toLowerCase());
         m.put("dataset", dataset.cliName());
         m.put("data", dataDir == null ? "" : dataDir.toString());
@@ -75,12 +67,12 @@ public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode mem
         return m;
     }
 
-    /** Reads what {@link #toMap()} wrote; a missing or malformed entry names the key. */
-    public static TrainConfig fromMap(Map<String, String> m) {
+    /**
+     * Reads what {@link #toMap()} wrote, with the network read separately (a checkpoint stores it the
+     * way {@link Weights} does); a missing or malformed entry names the key.
+     */
+    public static TrainConfig fromMap(Map<String, String> m, DenseNetConfig model) {
         Fields f = new Fields(m);
-        DenseNetConfig model = new DenseNetConfig(f.ints("model.blocks"), f.integer("model.growth"), f.integer("model.bn_size"),
-                f.real("model.compression"), f.real("model.dropout"), Stem.valueOf(f.text("model.stem")),
-                f.integer("model.init_features"), f.integer("model.classes"), f.integer("model.in_channels"));
         LrSchedule schedule = new LrSchedule(LrSchedule.Kind.parse(f.text("schedule")), f.real("lr"), f.integer("epochs"),
                 f.ints("milestones"), f.real("gamma"), f.real("warmup_epochs"));
         String data = f.text("data");
