@@ -50,7 +50,7 @@ final class CudaContext implements AutoCloseable {
         } catch (LinkageError e) {
             // JCuda extracts its JNI library from the jar to java.io.tmpdir; say so in one line.
             throw new CudaUnavailableException("JCuda's native library (libJCudaDriver) could not be loaded: "
-                    + firstLine(e.getMessage()) + " (is java.io.tmpdir writable?)");
+                    + reason(e.getMessage()) + " (it is unpacked from the jar into java.io.tmpdir, which must be writable)");
         }
         check(JCudaDriver.cuInit(0), "opening cuda:" + ordinal, "cuInit");
         check(JCudaDriver.cuDeviceGet(device, ordinal), "opening cuda:" + ordinal, "cuDeviceGet");
@@ -61,10 +61,20 @@ final class CudaContext implements AutoCloseable {
         check(JCudaDriver.cuStreamCreate(stream, 0), "opening cuda:" + ordinal, "cuStreamCreate");
     }
 
-    private static String firstLine(String s) {
-        if (s == null) return "no message";
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
+    /**
+     * JCuda's loader reports one nested error per way it tried (library path, then the copy unpacked
+     * from the jar); the last is the one that matters.
+     */
+    static String reason(String message) {
+        if (message == null) return "no message";
+        String last = null;
+        for (String line : message.split("\n")) {
+            int at = line.indexOf("UnsatisfiedLinkError: ");
+            if (at >= 0) last = line.substring(at + "UnsatisfiedLinkError: ".length()).strip();
+        }
+        if (last != null) return last;
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
     }
 
     int ordinal() {
