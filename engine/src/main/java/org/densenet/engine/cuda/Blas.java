@@ -9,7 +9,7 @@ import org.densenet.engine.cuda.ffm.GemmCall;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 /**
- * The fully connected layer and strided accumulation through cuBLAS. Row-major matrices are passed
+ * The fully connected layer through cuBLAS. Row-major matrices are passed
  * as their column-major transposes ({@link GemmCall#rowMajor}); the bias is added, and summed in
  * backward, by a GEMM with a vector of ones, so no kernel is needed. The math mode keeps SGEMM
  * in float32 unless TF32 is allowed.
@@ -59,14 +59,6 @@ final class Blas implements AutoCloseable {
         if (dx != 0) cublas.sgemm(handle, GemmCall.rowMajor(false, false, n, f, o), w, dy, dx, one, zero, "linear backward (dx)");
         cublas.sgemm(handle, GemmCall.rowMajor(true, false, o, f, n), x, dy, dw, one, zero, "linear backward (dw)");
         cublas.sgemm(handle, GemmCall.rowMajor(false, false, 1, o, n), dy, ones(n), db, one, zero, "linear backward (db)");
-    }
-
-    /** dst += src over rows x rowElements, rows pitch elements apart in each (in place: C = B). */
-    void accumulate(long src, long srcPitch, long dst, long dstPitch, long rowElements, long rows, String op) {
-        if (rowElements > Integer.MAX_VALUE || rows > Integer.MAX_VALUE || srcPitch > Integer.MAX_VALUE || dstPitch > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException(op + ": " + rows + " rows of " + rowElements + " elements exceed cuBLAS's int sizes");
-        }
-        cublas.sgeam(handle, (int) rowElements, (int) rows, one, src, (int) srcPitch, one, dst, (int) dstPitch, dst, (int) dstPitch, op);
     }
 
     @Override

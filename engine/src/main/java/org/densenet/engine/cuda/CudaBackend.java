@@ -20,9 +20,9 @@ import org.densenet.engine.cuda.ffm.LibraryLoader;
 
 /**
  * The GPU backend: float32 tensors in device memory from a caching allocator, every op queued on
- * one stream. Convolutions run in cuDNN, the linear layer in cuBLAS, fills and copies through
- * the driver's memset/memcpy (cuBLAS GEAM for accumulating copies), and everything else in the
- * project's own kernels ({@link KernelOps}).
+ * one stream. Convolutions run in cuDNN, the linear layer in cuBLAS, fills and plain copies
+ * through the driver's memset/memcpy, and everything else in the project's own kernels
+ * ({@link KernelOps}).
  *
  * <p>TF32: off by default, so results match the CPU backend to float32 rounding. Setting the
  * system property {@value #TF32_PROPERTY}=true (or {@link #open(int, boolean)} with true) lets
@@ -246,25 +246,26 @@ public final class CudaBackend implements Backend {
         CudaStorage d = storage(op, "dst", dst);
         sameShape(op, "src", src, "dst", dst);
         requireFloat(op, src, dst);
-        TensorLayout.Rows sr = TensorLayout.rows(src, true, op, "src");
-        TensorLayout.Rows dr = TensorLayout.rows(dst, true, op, "dst");
         ctx.bind();
         if (accumulate) {
-            blas.accumulate(TensorLayout.address(s.address(), src), sr.pitch(), TensorLayout.address(d.address(), dst), dr.pitch(),
-                    dr.rowElements(), dr.rows(), op);
-        } else {
-            ctx.copy2d(s.pointer(src.offset() * 4), sr.pitch() * 4, d.pointer(dst.offset() * 4), dr.pitch() * 4,
-                    dr.rowElements() * 4, dr.rows(), op);
+            kernels.copyAccumulate(src, dst);
+            return;
         }
+        TensorLayout.Rows sr = TensorLayout.rows(src, true, op, "src");
+        TensorLayout.Rows dr = TensorLayout.rows(dst, true, op, "dst");
+        ctx.copy2d(s.pointer(src.offset() * 4), sr.pitch() * 4, d.pointer(dst.offset() * 4), dr.pitch() * 4,
+                dr.rowElements() * 4, dr.rows(), op);
     }
 
     @Override
     public void relu(Tensor x, Tensor y) {
+        ctx.bind();
         kernels.relu(x, y);
     }
 
     @Override
     public void reluBackward(Tensor y, Tensor dy, Tensor dx, boolean accumulate) {
+        ctx.bind();
         kernels.reluBackward(y, dy, dx, accumulate);
     }
 
@@ -313,22 +314,26 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void batchNormStatistics(Tensor x, Tensor mean, Tensor var) {
+        ctx.bind();
         kernels.batchNormStatistics(x, mean, var);
     }
 
     @Override
     public void batchNormUpdateRunning(Tensor mean, Tensor var, long count, double momentum, Tensor runningMean, Tensor runningVar) {
+        ctx.bind();
         kernels.batchNormUpdateRunning(mean, var, count, momentum, runningMean, runningVar);
     }
 
     @Override
     public void batchNormApply(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y) {
+        ctx.bind();
         kernels.batchNormApply(x, mean, var, gamma, beta, eps, relu, y);
     }
 
     @Override
     public void batchNormBackward(Tensor x, Tensor dy, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps,
                                   boolean relu, Tensor dx, boolean accumulateDx, Tensor dgamma, Tensor dbeta) {
+        ctx.bind();
         kernels.batchNormBackward(x, dy, mean, var, gamma, beta, eps, relu, dx, accumulateDx, dgamma, dbeta);
     }
 
@@ -336,31 +341,37 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void avgPoolForward(Tensor x, Tensor y, Pool2d pool) {
+        ctx.bind();
         kernels.avgPoolForward(x, y, pool);
     }
 
     @Override
     public void avgPoolBackward(Tensor dy, Tensor dx, Pool2d pool, boolean accumulate) {
+        ctx.bind();
         kernels.avgPoolBackward(dy, dx, pool, accumulate);
     }
 
     @Override
     public void maxPoolForward(Tensor x, Tensor y, Pool2d pool) {
+        ctx.bind();
         kernels.maxPoolForward(x, y, pool);
     }
 
     @Override
     public void maxPoolBackward(Tensor x, Tensor y, Tensor dy, Tensor dx, Pool2d pool, boolean accumulate) {
+        ctx.bind();
         kernels.maxPoolBackward(x, y, dy, dx, pool, accumulate);
     }
 
     @Override
     public void globalAvgPoolForward(Tensor x, Tensor y) {
+        ctx.bind();
         kernels.globalAvgPoolForward(x, y);
     }
 
     @Override
     public void globalAvgPoolBackward(Tensor dy, Tensor dx, boolean accumulate) {
+        ctx.bind();
         kernels.globalAvgPoolBackward(dy, dx, accumulate);
     }
 
@@ -407,21 +418,25 @@ public final class CudaBackend implements Backend {
 
     @Override
     public LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits) {
+        ctx.bind();
         return kernels.softmaxCrossEntropy(logits, labels, dlogits);
     }
 
     @Override
     public void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed) {
+        ctx.bind();
         kernels.dropoutForward(x, y, mask, p, seed);
     }
 
     @Override
     public void dropoutBackward(Tensor dy, Tensor mask, Tensor dx, boolean accumulate) {
+        ctx.bind();
         kernels.dropoutBackward(dy, mask, dx, accumulate);
     }
 
     @Override
     public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd) {
+        ctx.bind();
         kernels.sgdStep(params, grads, momentumBuffer, sgd);
     }
 

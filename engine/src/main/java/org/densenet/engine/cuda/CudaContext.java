@@ -9,6 +9,7 @@ import jcuda.driver.CUevent;
 import jcuda.driver.CUmemorytype;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
+import org.densenet.engine.cuda.kernels.CudaCheck;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
@@ -98,16 +99,7 @@ final class CudaContext implements AutoCloseable {
     }
 
     void check(int result, String op, String call) {
-        if (result != CUresult.CUDA_SUCCESS) throw new CudaException(op, call, result, describe(result));
-    }
-
-    /** "CUDA_ERROR_ILLEGAL_ADDRESS (700): an illegal memory access was encountered". */
-    static String describe(int result) {
-        String[] name = new String[1];
-        String[] text = new String[1];
-        String n = JCudaDriver.cuGetErrorName(result, name) == CUresult.CUDA_SUCCESS && name[0] != null ? name[0] : CUresult.stringFor(result);
-        String t = JCudaDriver.cuGetErrorString(result, text) == CUresult.CUDA_SUCCESS && text[0] != null ? text[0] : "";
-        return n + " (" + result + ")" + (t.isEmpty() ? "" : ": " + t);
+        CudaCheck.check(result, op, call);
     }
 
     void synchronize(String op) {

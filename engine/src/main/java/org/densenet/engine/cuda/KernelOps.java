@@ -1,92 +1,237 @@
 package org.densenet.engine.cuda;
 
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+import jcuda.Pointer;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+import org.densenet.engine.DType;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.Pool2d;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
+import org.densenet.engine.cuda.kernels.BnReluKernels;
+import org.densenet.engine.cuda.kernels.BnStatsKernels;
+import org.densenet.engine.cuda.kernels.CudaCheck;
+import org.densenet.engine.cuda.kernels.DeviceSlice;
+import org.densenet.engine.cuda.kernels.ElementwiseKernels;
+import org.densenet.engine.cuda.kernels.KernelModule;
+import org.densenet.engine.cuda.kernels.LossKernels;
+import org.densenet.engine.cuda.kernels.PoolKernels;
+import org.densenet.engine.cuda.kernels.SgdKernels;
+import org.densenet.kernels.KernelImage;
 
 /**
- * The ops that run in the project's own CUDA kernels (kernels module, launched through
- * org.densenet.engine.cuda.kernels). This build does not include them yet: each op says so.
+ * The ops that run in the project's own CUDA kernels: the fatbin of the kernels module loaded as
+ * one module ({@link KernelModule}: functions by name, launches on the backend's stream), and the
+ * launchers of org.densenet.engine.cuda.kernels fed with {@link DeviceSlice}s of the backend's
+ * tensors. Shapes the launchers do not check themselves (vectors of C, matrix operands) are
+ * checked here, naming the op.
  */
-final class KernelOps implements AutoCloseable {
-    private KernelOps() {
+final class KernelOps implements KernelModule, AutoCloseable {
+    private final CudaBackend backend;
+    private final CudaContext ctx;
+    private final DeviceAllocator allocator;
+    private final CUmodule module;
+    private final Map<String, CUfunction> functions = new HashMap<>();
+    private final ElementwiseKernels elementwise = new ElementwiseKernels(this);
+    private final BnStatsKernels stats = new BnStatsKernels(this);
+    private final BnReluKernels bn = new BnReluKernels(this);
+    private final PoolKernels pool = new PoolKernels(this);
+    private final LossKernels loss = new LossKernels(this);
+    private final SgdKernels sgd = new SgdKernels(this);
+    private final DeviceAllocator.Block lossResult;
+
+    private KernelOps(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator, CUmodule module) {
+        this.backend = backend;
+        this.ctx = ctx;
+        this.allocator = allocator;
+        this.module = module;
+        this.lossResult = allocator.allocate(LossKernels.RESULT_BYTES, "the loss result buffer");
     }
 
     static KernelOps load(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator) {
-        return new KernelOps();
+        CUmodule m = ctx.loadModule(KernelImage.fatbin(), "the project's CUDA kernels (" + KernelImage.FATBIN_RESOURCE + ")");
+        try {
+            return new KernelOps(backend, ctx, allocator, m);
+        } catch (RuntimeException e) {
+            ctx.unloadModule(m);
+            throw e;
+        }
     }
 
-    private static UnsupportedOperationException missing(String op) {
-        return new UnsupportedOperationException(op + " on the GPU needs the project's CUDA kernels, which this build does not include yet");
+    // ---- KernelModule ---------------------------------------------------------------------
+
+    @Override
+    public CUfunction function(String name) {
+        CUfunction f = functions.get(name);
+        if (f == null) {
+            f = new CUfunction();
+            CudaCheck.check(JCudaDriver.cuModuleGetFunction(f, module, name), "kernel " + name,
+                    "cuModuleGetFunction (is " + KernelImage.FATBIN_RESOURCE + " older than its launchers?)");
+            functions.put(name, f);
+        }
+        return f;
+    }
+
+    @Override
+    public CUstream stream() {
+        return ctx.stream();
+    }
+
+    // ---- operands -------------------------------------------------------------------------
+
+    /** A float32 activation (channel slice or contiguous) of this backend as the launchers take it. */
+    private DeviceSlice slice(String op, String name, Tensor t) {
+        CudaStorage s = backend.storage(op, name, t);
+        try {
+            return DeviceSlice.of(t, s.address());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(op + ": " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Address of a contiguous tensor of exactly this shape and type. */
+    private long operand(String op, String name, Tensor t, DType dtype, int... shape) {
+        CudaStorage s = backend.storage(op, name, t);
+        if (t.dtype() != dtype || !t.isContiguous() || !Arrays.equals(t.shape(), shape)) {
+            throw new IllegalArgumentException(op + ": " + name + " must be a contiguous " + dtype + " " + Arrays.toString(shape) + ", got " + t);
+        }
+        return TensorLayout.address(s.address(), t);
+    }
+
+    private long vector(String op, String name, Tensor t, int c) {
+        return operand(op, name, t, DType.F32, c);
+    }
+
+    // ---- ops ----------------------------------------------------------------------------
+
+    void copyAccumulate(Tensor src, Tensor dst) {
+        String op = "copy (accumulate)";
+        elementwise.copy(slice(op, "src", src), slice(op, "dst", dst), true);
     }
 
     void relu(Tensor x, Tensor y) {
-        throw missing("relu");
+        elementwise.relu(slice("relu", "x", x), slice("relu", "y", y));
     }
 
     void reluBackward(Tensor y, Tensor dy, Tensor dx, boolean accumulate) {
-        throw missing("relu backward");
+        String op = "relu backward";
+        elementwise.reluBackward(slice(op, "y", y), slice(op, "dy", dy), slice(op, "dx", dx), accumulate);
     }
 
     void batchNormStatistics(Tensor x, Tensor mean, Tensor var) {
-        throw missing("batch-norm statistics");
+        String op = "batch-norm statistics";
+        DeviceSlice sx = activation(op, "x", x);
+        stats.statistics(sx, vector(op, "mean", mean, sx.c()), vector(op, "var", var, sx.c()));
     }
 
     void batchNormUpdateRunning(Tensor mean, Tensor var, long count, double momentum, Tensor runningMean, Tensor runningVar) {
-        throw missing("batch-norm running statistics");
+        String op = "batch-norm running statistics";
+        int c = mean.dim(0);
+        stats.updateRunning(c, vector(op, "mean", mean, c), vector(op, "var", var, c), count, momentum,
+                vector(op, "runningMean", runningMean, c), vector(op, "runningVar", runningVar, c));
     }
 
     void batchNormApply(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y) {
-        throw missing("batch-norm");
+        String op = "batch-norm";
+        DeviceSlice sx = activation(op, "x", x);
+        int c = sx.c();
+        bn.apply(sx, vector(op, "mean", mean, c), vector(op, "var", var, c), vector(op, "gamma", gamma, c),
+                vector(op, "beta", beta, c), eps, relu, activation(op, "y", y));
     }
 
     void batchNormBackward(Tensor x, Tensor dy, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu,
                            Tensor dx, boolean accumulateDx, Tensor dgamma, Tensor dbeta) {
-        throw missing("batch-norm backward");
+        String op = "batch-norm backward";
+        DeviceSlice sx = activation(op, "x", x);
+        int c = sx.c();
+        bn.backward(sx, activation(op, "dy", dy), vector(op, "mean", mean, c), vector(op, "var", var, c),
+                vector(op, "gamma", gamma, c), vector(op, "beta", beta, c), eps, relu, activation(op, "dx", dx), accumulateDx,
+                vector(op, "dgamma", dgamma, c), vector(op, "dbeta", dbeta, c));
     }
 
-    void avgPoolForward(Tensor x, Tensor y, Pool2d pool) {
-        throw missing("average pooling");
+    /** A 4-D [N, C, H, W] activation. */
+    private DeviceSlice activation(String op, String name, Tensor t) {
+        if (t == null || t.rank() != 4) throw new IllegalArgumentException(op + ": " + name + " must be 4-D [N, C, H, W], got " + t);
+        return slice(op, name, t);
     }
 
-    void avgPoolBackward(Tensor dy, Tensor dx, Pool2d pool, boolean accumulate) {
-        throw missing("average pooling backward");
+    void avgPoolForward(Tensor x, Tensor y, Pool2d p) {
+        String op = "average pooling";
+        pool.avgForward(activation(op, "x", x), activation(op, "y", y), p);
     }
 
-    void maxPoolForward(Tensor x, Tensor y, Pool2d pool) {
-        throw missing("max pooling");
+    void avgPoolBackward(Tensor dy, Tensor dx, Pool2d p, boolean accumulate) {
+        String op = "average pooling backward";
+        pool.avgBackward(activation(op, "dy", dy), activation(op, "dx", dx), p, accumulate);
     }
 
-    void maxPoolBackward(Tensor x, Tensor y, Tensor dy, Tensor dx, Pool2d pool, boolean accumulate) {
-        throw missing("max pooling backward");
+    void maxPoolForward(Tensor x, Tensor y, Pool2d p) {
+        String op = "max pooling";
+        pool.maxForward(activation(op, "x", x), activation(op, "y", y), p);
+    }
+
+    /** The kernel recomputes each window's first maximum from x, so y is only checked. */
+    void maxPoolBackward(Tensor x, Tensor y, Tensor dy, Tensor dx, Pool2d p, boolean accumulate) {
+        String op = "max pooling backward";
+        DeviceSlice sy = activation(op, "y", y), sdy = activation(op, "dy", dy);
+        if (!sy.sameShape(sdy)) throw new IllegalArgumentException(op + ": y " + y + " and dy " + dy + " differ in shape");
+        pool.maxBackward(activation(op, "x", x), sdy, activation(op, "dx", dx), p, accumulate);
     }
 
     void globalAvgPoolForward(Tensor x, Tensor y) {
-        throw missing("global average pooling");
+        String op = "global average pooling";
+        DeviceSlice sx = activation(op, "x", x);
+        pool.globalAvgForward(sx, operand(op, "y", y, DType.F32, sx.n(), sx.c()));
     }
 
     void globalAvgPoolBackward(Tensor dy, Tensor dx, boolean accumulate) {
-        throw missing("global average pooling backward");
+        String op = "global average pooling backward";
+        DeviceSlice sdx = activation(op, "dx", dx);
+        pool.globalAvgBackward(operand(op, "dy", dy, DType.F32, sdx.n(), sdx.c()), sdx, accumulate);
     }
 
+    /** Queues the loss kernel, then waits for its four numbers: the one op that returns a value to the host. */
     LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits) {
-        throw missing("softmax cross-entropy");
+        String op = "softmax cross-entropy";
+        if (logits == null || logits.rank() != 2) throw new IllegalArgumentException(op + ": logits must be [N, K], got " + logits);
+        int n = logits.dim(0), k = logits.dim(1);
+        long l = operand(op, "logits", logits, DType.F32, n, k);
+        long lab = operand(op, "labels", labels, DType.I32, n);
+        long d = dlogits == null ? 0 : operand(op, "dlogits", dlogits, DType.F32, n, k);
+        loss.softmaxCrossEntropy(l, lab, d, n, k, lossResult.address());
+        double[] result = new double[LossKernels.RESULT_DOUBLES];
+        ctx.synchronize(op);
+        ctx.download((jcuda.driver.CUdeviceptr) lossResult.handle(), Pointer.to(result), LossKernels.RESULT_BYTES, op);
+        return LossKernels.decode(result, n);
     }
 
     void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed) {
-        throw missing("dropout");
+        String op = "dropout";
+        elementwise.dropoutForward(slice(op, "x", x), slice(op, "y", y), slice(op, "mask", mask), p, seed);
     }
 
     void dropoutBackward(Tensor dy, Tensor mask, Tensor dx, boolean accumulate) {
-        throw missing("dropout backward");
+        String op = "dropout backward";
+        elementwise.dropoutBackward(slice(op, "dy", dy), slice(op, "mask", mask), slice(op, "dx", dx), accumulate);
     }
 
-    void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd) {
-        throw missing("SGD");
+    void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams p) {
+        String op = "SGD step";
+        if (params == null || params.rank() != 1) throw new IllegalArgumentException(op + ": params must be a flat 1-D buffer, got " + params);
+        int count = params.dim(0);
+        long m = momentumBuffer == null && p.momentum() == 0 ? 0 : vector(op, "momentumBuffer", momentumBuffer, count);
+        sgd.step(vector(op, "params", params, count), vector(op, "grads", grads, count), m, count, p);
     }
 
     @Override
     public void close() {
+        allocator.free(lossResult);
+        ctx.unloadModule(module);
     }
 }
