@@ -2,6 +2,7 @@ package org.densenet.cli.bench;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.densenet.engine.Backend;
 import org.densenet.engine.OpTimer;
 import org.densenet.model.MemoryMode;
@@ -19,12 +20,20 @@ import org.densenet.model.MemoryMode;
  * the peak is taken over the inference forwards alone, on top of what stays allocated.
  */
 public final class StepBench {
+    static final String FRAMEWORK = "densenet-java";
+
     private StepBench() {
     }
 
     public static Report run(Backend backend, Workload w, List<MemoryMode> modes, RunInfo info) {
+        return run(backend, w, modes, info, List.of());
+    }
+
+    /** As {@link #run(Backend, Workload, List, RunInfo)}, with the PyTorch peer's results ({@link PeerBench}) appended as rows. */
+    public static Report run(Backend backend, Workload w, List<MemoryMode> modes, RunInfo info, List<Map<String, Object>> peer) {
         Report report = new Report(info, "bench step: " + w.modelName() + ", " + modesText(modes) + " memory, " + w.describe());
         Table t = new Table(List.of(
+                new Table.Column("framework", "framework", null),
                 new Table.Column("model", "model", null),
                 new Table.Column("mode", "mode", null),
                 new Table.Column("phase", "phase", null),
@@ -59,13 +68,27 @@ public final class StepBench {
             addRow(t, w, m, "forward (inference)", infer, inferPeak);
             addRow(t, w, m, "train step", train, trainPeak);
         }
+        for (Map<String, Object> r : peer) {
+            double median = number(r, "median_ms");
+            long peak = (long) number(r, "peak_memory_bytes");
+            t.add(String.valueOf(r.get("framework")), w.modelName(), String.valueOf(r.get("mode")), "train step", w.batch(), median,
+                    number(r, "min_ms"), number(r, "p10_ms"), number(r, "p90_ms"), number(r, "max_ms"), 1e3 / median,
+                    number(r, "images_per_s"), peak, peak / (double) (1 << 20));
+            report.note("peer_memory_" + r.get("mode"), String.valueOf(r.get("peak_memory_method")),
+                    "peak memory of " + r.get("framework") + " " + r.get("mode") + ": " + r.get("peak_memory_method"));
+        }
         report.table("steps", t);
         return report;
     }
 
     private static void addRow(Table t, Workload w, String mode, String phase, Stats s, long peak) {
-        t.add(w.modelName(), mode, phase, w.batch(), s.median() / 1e6, s.min() / 1e6, s.p10() / 1e6, s.p90() / 1e6, s.max() / 1e6,
+        t.add(FRAMEWORK, w.modelName(), mode, phase, w.batch(), s.median() / 1e6, s.min() / 1e6, s.p10() / 1e6, s.p90() / 1e6, s.max() / 1e6,
                 1e9 / s.median(), w.batch() * 1e9 / s.median(), peak, peak / (double) (1 << 20));
+    }
+
+    private static double number(Map<String, Object> r, String key) {
+        if (!(r.get(key) instanceof Number n)) throw new IllegalStateException("the PyTorch peer's result has no number '" + key + "': " + r);
+        return n.doubleValue();
     }
 
     private static String modesText(List<MemoryMode> modes) {

@@ -1,7 +1,10 @@
 package org.densenet.cli.bench;
 
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import org.densenet.cli.Main;
 import org.densenet.cli.ModelOptions;
 import org.densenet.engine.Backend;
 import org.densenet.model.MemoryMode;
@@ -27,13 +30,31 @@ final class StepCommand implements Callable<Integer> {
     @Option(names = "--compare-memory", description = "Run both memory modes (naive, then shared) side by side; --memory is then ignored.")
     boolean compare;
 
+    @Option(names = "--peer", paramLabel = "PYTHON",
+            description = "Also run the PyTorch peer (scripts/bench/pytorch_step.py, naive and memory_efficient) with this Python, "
+                    + "e.g. /usr/bin/python3, and add its rows to the table.")
+    String peerPython;
+
+    @Option(names = "--peer-script", paramLabel = "PY", description = "The peer script (default: ${DEFAULT-VALUE}).",
+            defaultValue = "scripts/bench/pytorch_step.py")
+    Path peerScript;
+
     @Override
     public Integer call() {
         Workload w = stepOptions.workload(model, common);
         Report.Format format = common.format();
         List<MemoryMode> modes = compare ? List.of(MemoryMode.NAIVE, MemoryMode.SHARED) : List.of(w.mode());
         try (Backend backend = common.open(System.err)) {
-            StepBench.run(backend, w, modes, RunInfo.collect(backend)).print(System.out, format);
+            RunInfo info = RunInfo.collect(backend);
+            List<Map<String, Object>> peer = List.of();
+            if (peerPython != null) {
+                try {
+                    peer = PeerBench.run(peerPython, peerScript, w, backend.name());
+                } catch (IllegalArgumentException e) {
+                    throw new Main.UsageError(e.getMessage());
+                }
+            }
+            StepBench.run(backend, w, modes, info, peer).print(System.out, format);
         }
         return 0;
     }

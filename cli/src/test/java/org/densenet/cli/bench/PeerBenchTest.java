@@ -1,0 +1,83 @@
+package org.densenet.cli.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.densenet.engine.cpu.CpuBackend;
+import org.densenet.model.DenseNetConfig;
+import org.densenet.model.MemoryMode;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PeerBenchTest {
+    private static final Path TORCH_PYTHON = Path.of("/usr/bin/python3");
+
+    private static Workload workload(String name, DenseNetConfig c) {
+        return new Workload(name, c, MemoryMode.SHARED, 2, 8, 0, 1, 1, 3);
+    }
+
+    private static boolean runs(String... cmd) {
+        try {
+            return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    @Test
+    void passesTheWorkloadAndAddsThePeersRowsToTheStepTable(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(runs("python3", "-c", "pass"), "no python3 on PATH");
+        // a stand-in for the peer script that answers with the arguments it was given
+        Path script = dir.resolve("peer.py");
+        Files.writeString(script, """
+                import json, sys
+                a = sys.argv[1:]
+                opt = dict(zip(a[::2], a[1::2]))
+                print("human table", file=sys.stderr)
+                rows = [dict(framework="pytorch test", mode=m, median_ms=10.0, min_ms=9.0, p10_ms=9.5, p90_ms=11.0, max_ms=12.0,
+                             images_per_s=int(opt["--batch"]) * 100.0, peak_memory_bytes=1048576, peak_memory_method="stand-in",
+                             args=" ".join(a)) for m in ("naive", "efficient")]
+                print(json.dumps({"results": rows}))
+                """);
+        Workload w = workload("densenet-bc-10-4", DenseNetConfig.cifar(10, 4, true, 0.5, 0, 10));
+        List<Map<String, Object>> peer = PeerBench.run("python3", script, w, "cpu (2 threads)");
+        assertEquals(2, peer.size());
+        assertEquals("--model densenet-bc-10-4 --batch 2 --image-size 8 --classes 10 --warmup 0 --steps 1 --device cpu --json -",
+                peer.getFirst().get("args"));
+        try (CpuBackend cpu = new CpuBackend(2)) {
+            Table t = StepBench.run(cpu, w, List.of(MemoryMode.SHARED), RunInfo.collect(cpu), peer).table("steps");
+            assertEquals(4, t.size());
+            assertEquals("pytorch test", t.cell(3, "framework"));
+            assertEquals("efficient", t.cell(3, "mode"));
+            assertEquals(100.0, (Double) t.cell(3, "steps_per_s"), 1e-12);
+            assertEquals(1048576L, t.cell(3, "peak_memory_bytes"));
+        }
+    }
+
+    @Test
+    void peerDeviceFollowsTheBackend() {
+        assertEquals("cpu", PeerBench.peerDevice("cpu (2 threads)"));
+        assertEquals("cuda:1", PeerBench.peerDevice("cuda:1 NVIDIA H100 80GB HBM3"));
+    }
+
+    @Test
+    void theRealPeerScriptAnswersInTheSameColumns() {
+        Path script = Path.of("..", "scripts", "bench", "pytorch_step.py");
+        Assumptions.assumeTrue(Files.isRegularFile(script), "peer script not found at " + script.toAbsolutePath());
+        Assumptions.assumeTrue(runs(TORCH_PYTHON.toString(), "-c", "import torch"), "no PyTorch at " + TORCH_PYTHON);
+        Workload w = workload("densenet-40-12", DenseNetConfig.preset("densenet-40-12"));
+        List<Map<String, Object>> peer = PeerBench.run(TORCH_PYTHON.toString(), script, w, "cpu");
+        assertEquals(List.of("naive", "efficient"), peer.stream().map(r -> r.get("mode")).toList());
+        for (Map<String, Object> r : peer) {
+            for (String key : List.of("median_ms", "min_ms", "p10_ms", "p90_ms", "max_ms", "images_per_s", "peak_memory_bytes")) {
+                assertTrue(r.get(key) instanceof Number, key + " in " + r);
+            }
+            assertEquals(1019722L, ((Number) r.get("parameters")).longValue(), "same network as ours");
+        }
+    }
+}
