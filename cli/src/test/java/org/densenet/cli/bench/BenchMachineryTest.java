@@ -49,13 +49,14 @@ class BenchMachineryTest {
             try (CpuBackend cpu = new CpuBackend(2)) {
                 OpsBench.Result r = OpsBench.run(cpu, tiny(mode, 2), true, smallPeaks(cpu), info(cpu));
                 Table t = r.report().table("ops (every call, in issue order)");
-                Map<String, Long> flops = new HashMap<>();
+                Map<String, Long> flops = new HashMap<>(), bytes = new HashMap<>();
                 Map<String, Integer> calls = new HashMap<>();
                 for (int i = 0; i < t.size(); i++) {
                     String scope = (String) t.cell(i, "scope"), op = (String) t.cell(i, "op");
                     String phase = scope.contains("/") ? scope.substring(0, scope.indexOf('/')) : scope;
                     for (String key : new TreeSet<>(List.of(phase + " " + op, scope + " " + op))) {
                         flops.merge(key, (Long) t.cell(i, "flops"), Long::sum);
+                        bytes.merge(key, (Long) t.cell(i, "bytes"), Long::sum);
                         calls.merge(key, 1, Integer::sum);
                     }
                 }
@@ -66,6 +67,10 @@ class BenchMachineryTest {
                 assertEquals(18_432L, (long) flops.get("fwd/features.transition1 conv_fwd"), mode + ": transition 1");
                 assertEquals(2 * (640L + 4_608L), (long) flops.get("bwd/features.denseblock3 conv_bwd_filter"), mode + ": block 3 backward");
                 assertEquals(380L, (long) flops.get("fwd/head linear_fwd"), mode + ": classifier in the head");
+                // minimum bytes, float32: stem reads x [2,3,8,8] = 384 and w [8,3,3,3] = 216, writes y [2,8,8,8] = 1024;
+                // classifier reads x [2,9] = 18, w [10,9] = 90, b [10], writes y [2,10] = 20
+                assertEquals(4L * (384 + 216 + 1024), (long) bytes.get("fwd/stem conv_fwd"), mode + ": stem bytes");
+                assertEquals(4L * (18 + 90 + 10 + 20), (long) bytes.get("fwd/head linear_fwd"), mode + ": classifier bytes");
                 assertEquals(9, (int) calls.get("fwd conv_fwd"), mode + ": 9 convolutions forward");
                 assertEquals(310_656L, (long) flops.get("fwd conv_fwd"), mode + ": forward convolution FLOPs");
                 assertEquals(380L, (long) flops.get("fwd linear_fwd"), mode + ": classifier FLOPs");
