@@ -55,7 +55,13 @@ final class KernelOps implements KernelModule, AutoCloseable {
     }
 
     static KernelOps load(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator) {
-        CUmodule m = ctx.loadModule(KernelImage.fatbin(), "the project's CUDA kernels (" + KernelImage.FATBIN_RESOURCE + ")");
+        byte[] image;
+        try {
+            image = KernelImage.fatbin();
+        } catch (IllegalStateException | java.io.UncheckedIOException e) {
+            throw new CudaUnavailableException(e.getMessage()); // a build without the fatbin: "auto" falls back to the CPU
+        }
+        CUmodule m = ctx.loadModule(image, "the project's CUDA kernels (" + KernelImage.FATBIN_RESOURCE + ")");
         try {
             return new KernelOps(backend, ctx, allocator, m);
         } catch (RuntimeException e) {

@@ -104,15 +104,30 @@ public final class LibrarySearch {
             for (String p : path.split(":")) {
                 if (p.isBlank()) continue;
                 Path bin = Path.of(p);
-                if (Files.exists(bin.resolve("python3")) || Files.exists(bin.resolve("python"))) {
+                for (String exe : new String[] {"python3", "python"}) {
+                    Path python = bin.resolve(exe);
+                    if (!Files.exists(python)) continue;
+                    // the folder's own prefix (a virtualenv's python3 is a link out of it), then the real interpreter's
                     Path parent = bin.toAbsolutePath().getParent();
                     if (parent != null) prefixes.add(parent);
+                    try {
+                        Path real = python.toRealPath().getParent();
+                        if (real != null && real.getParent() != null) prefixes.add(real.getParent());
+                    } catch (IOException ignored) {
+                        // a dangling link: nothing to derive from it
+                    }
+                    break;
                 }
             }
         }
         prefixes.add(home.resolve(".local"));
         prefixes.add(root.resolve("usr/local"));
         prefixes.add(root.resolve("opt/conda"));
+        // self-contained Pythons under /opt, as images ship them: /opt/<name>/.venv or /opt/<name> itself
+        for (Path opt : children(root.resolve("opt"), "")) {
+            prefixes.add(opt.resolve(".venv"));
+            prefixes.add(opt);
+        }
         for (Path prefix : prefixes) {
             for (Path py : children(prefix.resolve("lib"), "python3")) {
                 sites.add(py.resolve("site-packages"));

@@ -49,6 +49,7 @@ class LibrarySearchTest {
         dir("root/usr/local/lib/python3.9/dist-packages/nvidia/cublas/lib");
         dir("root/usr/lib/python3/dist-packages/nvidia/cu13/lib");
         dir("root/usr/lib/x86_64-linux-gnu");
+        dir("root/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cudnn/lib");
 
         Map<String, String> env = new HashMap<>();
         env.put("DENSENET_CUDA_LIBS", custom.toString());
@@ -70,7 +71,22 @@ class LibrarySearchTest {
                 "home/.local/lib/python3.12/site-packages/nvidia/cu13/lib <pip wheel>",
                 "root/usr/local/lib/python3.12/dist-packages/nvidia/cudnn/lib <pip wheel>",
                 "root/usr/local/lib/python3.9/dist-packages/nvidia/cublas/lib <pip wheel>",
+                "root/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cudnn/lib <pip wheel>",
                 "root/usr/lib/python3/dist-packages/nvidia/cu13/lib <pip wheel>"), shown);
+    }
+
+    @Test
+    void aVirtualenvOnPathIsFoundThroughItsOwnFolderAndALinkToItThroughTheTarget() throws IOException {
+        Path root = dir("root");
+        Path venvBin = dir("envs/torch/bin");
+        Files.writeString(venvBin.resolve("python3"), "#!");
+        dir("envs/torch/lib/python3.12/site-packages/nvidia/cudnn/lib");
+        Path linkDir = dir("links");
+        Files.createSymbolicLink(linkDir.resolve("python3"), venvBin.resolve("python3"));
+        Map<String, String> env = Map.of("PATH", linkDir.toString());
+        List<SearchPlace> places = LibrarySearch.forToolkit(env, tmp.resolve("home"), root).places();
+        assertTrue(places.stream().anyMatch(p -> !p.isLoader()
+                && p.dir().equals(tmp.resolve("envs/torch/lib/python3.12/site-packages/nvidia/cudnn/lib"))), places.toString());
     }
 
     @Test
