@@ -3,9 +3,11 @@ package org.densenet.tests.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,6 +55,28 @@ class BadInputCliTest {
         Cli.Run resume = Cli.run(dir, "train", "--resume", "no/such/last.safetensors");
         assertEquals(1, resume.exit(), resume.all());
         assertTrue(resume.err().startsWith("error: ") && resume.err().contains("no/such/last.safetensors"), resume.err());
+    }
+
+    @Test
+    void corruptImageNetImageIsSkippedCountedAndReported() throws Exception {
+        Path root = dir.resolve("imagenet");
+        for (String split : new String[] {"train", "val"}) {
+            for (String wnid : new String[] {"n01440764", "n01443537"}) {
+                Path c = Files.createDirectories(root.resolve(split).resolve(wnid));
+                for (int i = 0; i < 2; i++) {
+                    BufferedImage img = new BufferedImage(50 + 7 * i, 40, BufferedImage.TYPE_INT_RGB);
+                    img.setRGB(3, 4, wnid.endsWith("4") ? 0xFF2010 : 0x1020FF);
+                    ImageIO.write(img, "jpg", c.resolve(wnid + "_" + i + ".JPEG").toFile());
+                }
+            }
+        }
+        Path bad = root.resolve("train/n01443537/broken.JPEG");
+        Files.write(bad, new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xE0, 'n', 'o', 'p', 'e'});
+        Cli.Run r = Cli.run(dir, "train", "--dataset", "imagenet", "--data", root.toString(), "--depth", "10", "--growth", "2",
+                "--epochs", "1", "-b", "5", "--device", "cpu", "--output", "imagenet-run");
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.out().contains("data: imagenet train (5 images), imagenet val (4 images)"), r.out());
+        assertTrue(r.out().contains("skipped 1 undecodable image this epoch (first: " + bad + ": undecodable image"), r.out());
     }
 
     @Test
