@@ -73,7 +73,7 @@ public final class MemorySweep {
                     shared.peakBytes() / (double) naive.peakBytes(), naive.predictedBytes(), shared.predictedBytes(),
                     mib(naive.predictedBytes()), mib(shared.predictedBytes()));
         }
-        report.table("peak training memory", t);
+        report.table("memory", t);
         return report;
     }
 

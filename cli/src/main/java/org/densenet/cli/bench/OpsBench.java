@@ -63,11 +63,13 @@ public final class OpsBench {
         report.note("profiled_step_ms", profiled.medianMillis(), "profiled step: " + profiled.describeMillis() + ", with a timer around every op");
         report.note("op_sum_ms", opSum.medianMillis(), String.format(Locale.ROOT, "sum of op times: %.3f ms median over %d ops per step (%.1f%% of the step without timers)",
                 opSum.medianMillis(), profile.callsPerStep(), 100 * opSum.median() / unprofiled.median()));
-        report.note("ops_per_step", profile.callsPerStep(), "ops per step: " + profile.callsPerStep());
+        report.note("ops_per_step", profile.callsPerStep(), null);
         OpCost c = profile.totalCost();
-        report.note("step_gflop", c.flops() / 1e9, String.format(Locale.ROOT, "work per step: %.3f GFLOP, %.1f MB minimum traffic (summed over the ops)", c.flops() / 1e9, c.bytes() / 1e6));
-        report.table(perCall ? "ops (every call, in issue order)" : "ops (grouped by scope and op)",
-                table(perCall ? profile.perCall() : profile.byScopeAndOp(), perCall, peaks));
+        report.note("step_flops", c.flops(), String.format(Locale.ROOT, "work per step: %.3f GFLOP, %.1f MB minimum traffic (summed over the ops)", c.flops() / 1e9, c.bytes() / 1e6));
+        report.note("step_bytes", c.bytes(), null);
+        report.note("rows", perCall ? "one per op call, in issue order" : "one per op and scope",
+                perCall ? "rows: one per op call, in issue order" : "rows: one per op and scope (calls summed; --per-call for each call)");
+        report.table("ops", table(perCall ? profile.perCall() : profile.byScopeAndOp(), perCall, peaks));
         return new Result(report, totals);
     }
 

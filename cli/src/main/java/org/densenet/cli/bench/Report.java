@@ -24,7 +24,10 @@ public final class Report {
         this.title = title;
     }
 
-    /** A summary value: {@code value} goes to CSV/JSON under {@code key}, {@code text} (a whole line with its label and units) to the text form. */
+    /**
+     * A summary value: {@code value} goes to CSV/JSON under {@code key}; {@code text}, a whole line with
+     * its label and units, goes to the text form (null: the value is for scripts only).
+     */
     public Report note(String key, Object value, String text) {
         notes.put(key, value instanceof Double d && !Double.isFinite(d) ? null : value);
         noteText.put(key, text);
@@ -57,7 +60,7 @@ public final class Report {
         StringBuilder sb = new StringBuilder();
         for (String line : run.lines()) sb.append(line).append('\n');
         sb.append('\n').append(title).append('\n');
-        for (var e : noteText.entrySet()) sb.append("  ").append(e.getValue()).append('\n');
+        for (String line : noteText.values()) if (line != null) sb.append("  ").append(line).append('\n');
         for (var e : tables.entrySet()) {
             sb.append('\n').append(e.getKey()).append('\n').append(e.getValue().toText());
         }

@@ -71,8 +71,8 @@ public final class ProfilingBackend implements Backend {
         return t;
     }
 
+    /** Called only after a timed call (t != null), so an untimed call computes no cost and copies no shapes. */
     private void end(OpTimer t, String op, OpCost cost, Tensor... operands) {
-        if (t == null) return;
         t.stop();
         pending.add(new Pending(op, OpScope.current(), operands, cost, t));
     }
@@ -142,42 +142,42 @@ public final class ProfilingBackend implements Backend {
     public void upload(float[] src, Tensor dst) {
         OpTimer t = begin();
         inner.upload(src, dst);
-        end(t, "upload", OpCosts.transfer(dst.shape(), eb(dst)), dst);
+        if (t != null) end(t, "upload", OpCosts.transfer(dst.shape(), eb(dst)), dst);
     }
 
     @Override
     public void upload(double[] src, Tensor dst) {
         OpTimer t = begin();
         inner.upload(src, dst);
-        end(t, "upload", OpCosts.transfer(dst.shape(), eb(dst)), dst);
+        if (t != null) end(t, "upload", OpCosts.transfer(dst.shape(), eb(dst)), dst);
     }
 
     @Override
     public void upload(int[] src, Tensor dst) {
         OpTimer t = begin();
         inner.upload(src, dst);
-        end(t, "upload", OpCosts.transfer(dst.shape(), eb(dst)), dst);
+        if (t != null) end(t, "upload", OpCosts.transfer(dst.shape(), eb(dst)), dst);
     }
 
     @Override
     public void download(Tensor src, float[] dst) {
         OpTimer t = begin();
         inner.download(src, dst);
-        end(t, "download", OpCosts.transfer(src.shape(), eb(src)), src);
+        if (t != null) end(t, "download", OpCosts.transfer(src.shape(), eb(src)), src);
     }
 
     @Override
     public void download(Tensor src, double[] dst) {
         OpTimer t = begin();
         inner.download(src, dst);
-        end(t, "download", OpCosts.transfer(src.shape(), eb(src)), src);
+        if (t != null) end(t, "download", OpCosts.transfer(src.shape(), eb(src)), src);
     }
 
     @Override
     public void download(Tensor src, int[] dst) {
         OpTimer t = begin();
         inner.download(src, dst);
-        end(t, "download", OpCosts.transfer(src.shape(), eb(src)), src);
+        if (t != null) end(t, "download", OpCosts.transfer(src.shape(), eb(src)), src);
     }
 
     // ---- elementwise ----------------------------------------------------------------------
@@ -186,28 +186,28 @@ public final class ProfilingBackend implements Backend {
     public void fill(Tensor dst, double value) {
         OpTimer t = begin();
         inner.fill(dst, value);
-        end(t, "fill", OpCosts.fill(dst.shape(), eb(dst)), dst);
+        if (t != null) end(t, "fill", OpCosts.fill(dst.shape(), eb(dst)), dst);
     }
 
     @Override
     public void copy(Tensor src, Tensor dst, boolean accumulate) {
         OpTimer t = begin();
         inner.copy(src, dst, accumulate);
-        end(t, accumulate ? "copy_add" : "copy", OpCosts.copy(dst.shape(), accumulate, eb(dst)), src);
+        if (t != null) end(t, accumulate ? "copy_add" : "copy", OpCosts.copy(dst.shape(), accumulate, eb(dst)), src);
     }
 
     @Override
     public void relu(Tensor x, Tensor y) {
         OpTimer t = begin();
         inner.relu(x, y);
-        end(t, "relu", OpCosts.relu(x.shape(), eb(x)), x);
+        if (t != null) end(t, "relu", OpCosts.relu(x.shape(), eb(x)), x);
     }
 
     @Override
     public void reluBackward(Tensor y, Tensor dy, Tensor dx, boolean accumulate) {
         OpTimer t = begin();
         inner.reluBackward(y, dy, dx, accumulate);
-        end(t, "relu_bwd", OpCosts.reluBackward(y.shape(), accumulate, eb(y)), y);
+        if (t != null) end(t, "relu_bwd", OpCosts.reluBackward(y.shape(), accumulate, eb(y)), y);
     }
 
     // ---- convolution ----------------------------------------------------------------------
@@ -216,21 +216,21 @@ public final class ProfilingBackend implements Backend {
     public void convForward(Tensor x, Tensor w, Tensor y, Conv2d conv, boolean accumulate) {
         OpTimer t = begin();
         inner.convForward(x, w, y, conv, accumulate);
-        end(t, "conv_fwd", OpCosts.convForward(x.shape(), w.shape(), y.shape(), eb(x), accumulate), x, w, y);
+        if (t != null) end(t, "conv_fwd", OpCosts.convForward(x.shape(), w.shape(), y.shape(), eb(x), accumulate), x, w, y);
     }
 
     @Override
     public void convBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2d conv, boolean accumulate) {
         OpTimer t = begin();
         inner.convBackwardData(dy, w, dx, conv, accumulate);
-        end(t, "conv_bwd_data", OpCosts.convBackwardData(dy.shape(), w.shape(), dx.shape(), eb(dy), accumulate), dy, w, dx);
+        if (t != null) end(t, "conv_bwd_data", OpCosts.convBackwardData(dy.shape(), w.shape(), dx.shape(), eb(dy), accumulate), dy, w, dx);
     }
 
     @Override
     public void convBackwardFilter(Tensor x, Tensor dy, Tensor dw, Conv2d conv, boolean accumulate) {
         OpTimer t = begin();
         inner.convBackwardFilter(x, dy, dw, conv, accumulate);
-        end(t, "conv_bwd_filter", OpCosts.convBackwardFilter(x.shape(), dy.shape(), dw.shape(), eb(x), accumulate), x, dy, dw);
+        if (t != null) end(t, "conv_bwd_filter", OpCosts.convBackwardFilter(x.shape(), dy.shape(), dw.shape(), eb(x), accumulate), x, dy, dw);
     }
 
     // ---- batch norm -------------------------------------------------------------------------
@@ -239,21 +239,21 @@ public final class ProfilingBackend implements Backend {
     public void batchNormStatistics(Tensor x, Tensor mean, Tensor var) {
         OpTimer t = begin();
         inner.batchNormStatistics(x, mean, var);
-        end(t, "bn_stats", OpCosts.batchNormStatistics(x.shape(), eb(x)), x);
+        if (t != null) end(t, "bn_stats", OpCosts.batchNormStatistics(x.shape(), eb(x)), x);
     }
 
     @Override
     public void batchNormUpdateRunning(Tensor mean, Tensor var, long count, double momentum, Tensor runningMean, Tensor runningVar) {
         OpTimer t = begin();
         inner.batchNormUpdateRunning(mean, var, count, momentum, runningMean, runningVar);
-        end(t, "bn_running", OpCosts.batchNormUpdateRunning(mean.dim(0), eb(mean)), mean);
+        if (t != null) end(t, "bn_running", OpCosts.batchNormUpdateRunning(mean.dim(0), eb(mean)), mean);
     }
 
     @Override
     public void batchNormApply(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y) {
         OpTimer t = begin();
         inner.batchNormApply(x, mean, var, gamma, beta, eps, relu, y);
-        end(t, relu ? "bn_relu_apply" : "bn_apply", OpCosts.batchNormApply(x.shape(), relu, eb(x)), x);
+        if (t != null) end(t, relu ? "bn_relu_apply" : "bn_apply", OpCosts.batchNormApply(x.shape(), relu, eb(x)), x);
     }
 
     @Override
@@ -261,7 +261,7 @@ public final class ProfilingBackend implements Backend {
                                   boolean relu, Tensor dx, boolean accumulateDx, Tensor dgamma, Tensor dbeta) {
         OpTimer t = begin();
         inner.batchNormBackward(x, dy, mean, var, gamma, beta, eps, relu, dx, accumulateDx, dgamma, dbeta);
-        end(t, relu ? "bn_relu_bwd" : "bn_bwd", OpCosts.batchNormBackward(x.shape(), relu, accumulateDx, eb(x)), x);
+        if (t != null) end(t, relu ? "bn_relu_bwd" : "bn_bwd", OpCosts.batchNormBackward(x.shape(), relu, accumulateDx, eb(x)), x);
     }
 
     // ---- pooling ----------------------------------------------------------------------------
@@ -270,42 +270,42 @@ public final class ProfilingBackend implements Backend {
     public void avgPoolForward(Tensor x, Tensor y, Pool2d pool) {
         OpTimer t = begin();
         inner.avgPoolForward(x, y, pool);
-        end(t, "avgpool_fwd", OpCosts.avgPoolForward(x.shape(), y.shape(), pool.kernel(), eb(x)), x, y);
+        if (t != null) end(t, "avgpool_fwd", OpCosts.avgPoolForward(x.shape(), y.shape(), pool.kernel(), eb(x)), x, y);
     }
 
     @Override
     public void avgPoolBackward(Tensor dy, Tensor dx, Pool2d pool, boolean accumulate) {
         OpTimer t = begin();
         inner.avgPoolBackward(dy, dx, pool, accumulate);
-        end(t, "avgpool_bwd", OpCosts.avgPoolBackward(dy.shape(), dx.shape(), pool.kernel(), accumulate, eb(dy)), dy, dx);
+        if (t != null) end(t, "avgpool_bwd", OpCosts.avgPoolBackward(dy.shape(), dx.shape(), pool.kernel(), accumulate, eb(dy)), dy, dx);
     }
 
     @Override
     public void maxPoolForward(Tensor x, Tensor y, Pool2d pool) {
         OpTimer t = begin();
         inner.maxPoolForward(x, y, pool);
-        end(t, "maxpool_fwd", OpCosts.maxPoolForward(x.shape(), y.shape(), pool.kernel(), eb(x)), x, y);
+        if (t != null) end(t, "maxpool_fwd", OpCosts.maxPoolForward(x.shape(), y.shape(), pool.kernel(), eb(x)), x, y);
     }
 
     @Override
     public void maxPoolBackward(Tensor x, Tensor y, Tensor dy, Tensor dx, Pool2d pool, boolean accumulate) {
         OpTimer t = begin();
         inner.maxPoolBackward(x, y, dy, dx, pool, accumulate);
-        end(t, "maxpool_bwd", OpCosts.maxPoolBackward(x.shape(), y.shape(), dx.shape(), pool.kernel(), accumulate, eb(x)), x, y);
+        if (t != null) end(t, "maxpool_bwd", OpCosts.maxPoolBackward(x.shape(), y.shape(), dx.shape(), pool.kernel(), accumulate, eb(x)), x, y);
     }
 
     @Override
     public void globalAvgPoolForward(Tensor x, Tensor y) {
         OpTimer t = begin();
         inner.globalAvgPoolForward(x, y);
-        end(t, "gap_fwd", OpCosts.globalAvgPoolForward(x.shape(), eb(x)), x);
+        if (t != null) end(t, "gap_fwd", OpCosts.globalAvgPoolForward(x.shape(), eb(x)), x);
     }
 
     @Override
     public void globalAvgPoolBackward(Tensor dy, Tensor dx, boolean accumulate) {
         OpTimer t = begin();
         inner.globalAvgPoolBackward(dy, dx, accumulate);
-        end(t, "gap_bwd", OpCosts.globalAvgPoolBackward(dx.shape(), accumulate, eb(dx)), dx);
+        if (t != null) end(t, "gap_bwd", OpCosts.globalAvgPoolBackward(dx.shape(), accumulate, eb(dx)), dx);
     }
 
     // ---- linear, loss, dropout, optimiser ------------------------------------------------------
@@ -314,21 +314,21 @@ public final class ProfilingBackend implements Backend {
     public void linearForward(Tensor x, Tensor w, Tensor b, Tensor y) {
         OpTimer t = begin();
         inner.linearForward(x, w, b, y);
-        end(t, "linear_fwd", OpCosts.linearForward(x.dim(0), x.dim(1), w.dim(0), eb(x)), x, w);
+        if (t != null) end(t, "linear_fwd", OpCosts.linearForward(x.dim(0), x.dim(1), w.dim(0), eb(x)), x, w);
     }
 
     @Override
     public void linearBackward(Tensor x, Tensor w, Tensor dy, Tensor dx, Tensor dw, Tensor db) {
         OpTimer t = begin();
         inner.linearBackward(x, w, dy, dx, dw, db);
-        end(t, "linear_bwd", OpCosts.linearBackward(x.dim(0), x.dim(1), w.dim(0), dx != null, eb(x)), x, w);
+        if (t != null) end(t, "linear_bwd", OpCosts.linearBackward(x.dim(0), x.dim(1), w.dim(0), dx != null, eb(x)), x, w);
     }
 
     @Override
     public LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits) {
         OpTimer t = begin();
         LossResult r = inner.softmaxCrossEntropy(logits, labels, dlogits);
-        end(t, "softmax_xent", OpCosts.softmaxCrossEntropy(logits.dim(0), logits.dim(1), dlogits != null, eb(logits)), logits);
+        if (t != null) end(t, "softmax_xent", OpCosts.softmaxCrossEntropy(logits.dim(0), logits.dim(1), dlogits != null, eb(logits)), logits);
         return r;
     }
 
@@ -336,20 +336,20 @@ public final class ProfilingBackend implements Backend {
     public void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed) {
         OpTimer t = begin();
         inner.dropoutForward(x, y, mask, p, seed);
-        end(t, "dropout_fwd", OpCosts.dropoutForward(x.shape(), eb(x)), x);
+        if (t != null) end(t, "dropout_fwd", OpCosts.dropoutForward(x.shape(), eb(x)), x);
     }
 
     @Override
     public void dropoutBackward(Tensor dy, Tensor mask, Tensor dx, boolean accumulate) {
         OpTimer t = begin();
         inner.dropoutBackward(dy, mask, dx, accumulate);
-        end(t, "dropout_bwd", OpCosts.dropoutBackward(dy.shape(), accumulate, eb(dy)), dy);
+        if (t != null) end(t, "dropout_bwd", OpCosts.dropoutBackward(dy.shape(), accumulate, eb(dy)), dy);
     }
 
     @Override
     public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd) {
         OpTimer t = begin();
         inner.sgdStep(params, grads, momentumBuffer, sgd);
-        end(t, "sgd", OpCosts.sgdStep(params.numel(), sgd.weightDecay(), sgd.momentum(), sgd.nesterov(), eb(params)), params);
+        if (t != null) end(t, "sgd", OpCosts.sgdStep(params.numel(), sgd.weightDecay(), sgd.momentum(), sgd.nesterov(), eb(params)), params);
     }
 }
