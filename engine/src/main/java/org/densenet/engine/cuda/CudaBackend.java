@@ -84,6 +84,11 @@ public final class CudaBackend implements Backend {
                 public long[] deviceMemory() {
                     return ctx.memoryInfo();
                 }
+
+                @Override
+                public void synchronize() {
+                    ctx.synchronize("returning cached GPU memory");
+                }
             });
             conv = new Convolutions(toolkit.cudnn(), ctx, alloc, allowTf32);
             bl = new Blas(toolkit.cublas(), ctx, alloc, allowTf32);

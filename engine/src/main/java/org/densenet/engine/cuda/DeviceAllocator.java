@@ -36,6 +36,9 @@ public final class DeviceAllocator implements AutoCloseable {
 
         /** {free, total} bytes of the device, for the out-of-memory message. */
         long[] deviceMemory();
+
+        /** Waits for all queued work: cached blocks may still be read by it when they are given back. */
+        void synchronize();
     }
 
     private final RawMemory raw;
@@ -101,8 +104,10 @@ public final class DeviceAllocator implements AutoCloseable {
         cachedBytes += b.bytes();
     }
 
-    /** Gives every cached (unused) block back to the device. */
+    /** Gives every cached (unused) block back to the device, once the work that may still use them is done. */
     public synchronized void emptyCache() {
+        if (cached.isEmpty()) return;
+        raw.synchronize();
         for (ArrayDeque<Block> q : cached.values()) {
             for (Block b : q) {
                 raw.free(b);
@@ -162,6 +167,7 @@ public final class DeviceAllocator implements AutoCloseable {
     @Override
     public synchronized void close() {
         emptyCache();
+        if (!live.isEmpty()) raw.synchronize();
         // Blocks of storages nobody closed: the primary context outlives this backend, so they must go back too.
         for (Live l : live.values()) {
             raw.free(l.block());

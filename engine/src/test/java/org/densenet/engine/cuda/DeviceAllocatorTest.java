@@ -48,6 +48,13 @@ class DeviceAllocatorTest {
         public long[] deviceMemory() {
             return new long[] {capacity - used, capacity};
         }
+
+        int synchronizations;
+
+        @Override
+        public void synchronize() {
+            synchronizations++;
+        }
     }
 
     @Test
@@ -114,7 +121,9 @@ class DeviceAllocatorTest {
         DeviceAllocator a = new DeviceAllocator(dev);
         Block big = a.allocate(6L << 20, "first");
         a.free(big); // cached: 6 MiB still held from the device
+        assertEquals(0, dev.synchronizations);
         Block other = a.allocate(7L << 20, "second"); // only fits once the cached block is given back
+        assertEquals(1, dev.synchronizations, "queued work may still read a cached block: wait before freeing");
         assertEquals(7L << 20, a.reservedBytes());
         assertEquals(0, a.cachedBytes());
         CudaOutOfMemoryException e = assertThrows(CudaOutOfMemoryException.class, () -> a.allocate(5L << 20, "conv output [64, 128, 32, 32]"));
