@@ -27,6 +27,15 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class PyTorchFixtureTest {
     private static final CpuBackend CPU = new CpuBackend(2);
+    /**
+     * A fixture whose five-step float32 trajectory cannot be held to PyTorch's float64 one: batch 2,
+     * so the last block's BN normalises 8 values per channel. Its float32 gradients agree with a
+     * float64 model at the same weights to 1e-6 at every step, yet rounding differences grow about
+     * tenfold per step (1e-4 in the step-5 loss, a few percent in conv0's weights, changing with
+     * any change of summation order in the backend). There the float32 run is held to the step
+     * losses; its float64 run checks the trajectory to 1e-9.
+     */
+    private static final String ILL_CONDITIONED = "imagenet-tiny";
 
     @AfterAll
     static void close() {
@@ -83,21 +92,13 @@ class PyTorchFixtureTest {
                     CPU.sgdStep(net.parameters().values(), net.parameters().grads(), momentum, f.sgd());
                 }
             }
-            double stepTol = dtype == DType.F64 ? tol : float32TrajectoryTolerance(name);
-            assertClose(f.stepLosses(), losses, stepTol, "step losses");
-            assertStatesClose(f.finalState(), net.parameters().stateDict(), stepTol, "state after the steps");
+            if (dtype == DType.F32 && ILL_CONDITIONED.equals(name)) {
+                assertClose(f.stepLosses(), losses, 1e-3, "step losses");
+            } else {
+                assertClose(f.stepLosses(), losses, tol, "step losses");
+                assertStatesClose(f.finalState(), net.parameters().stateDict(), tol, "state after the steps");
+            }
         }
-    }
-
-    /**
-     * How far a float32 run may drift from PyTorch's float64 run over the five steps. imagenet-tiny
-     * is ill-conditioned (batch 2, the last block's BN sees 8 values per channel): its float32
-     * gradients agree with a float64 model at the same weights to 1e-6 at every step (norm0's gamma
-     * to 3e-3, by cancellation), yet the loss error grows about tenfold per step, to 1.4e-4 at step
-     * 5 and 1e-2 in conv0's weights. The float64 run of the same fixture matches to 1e-9.
-     */
-    private static double float32TrajectoryTolerance(String fixture) {
-        return fixture.equals("imagenet-tiny") ? 3e-2 : 1e-4;
     }
 
     private static Tensor upload(HostTensor host, DType dtype) {
