@@ -22,8 +22,12 @@ import org.densenet.model.MemoryPlanner;
 public final class MemorySweep {
     static final int STEPS = 2;
 
-    /** @param predictedBytes the model's own prediction ({@link MemoryPlanner}) of the same peak, without inputs and labels */
-    public record Point(int depth, MemoryMode mode, long parameters, long peakBytes, long predictedBytes) {
+    /**
+     * @param peakBytes      allocator peak, counted from before the model is built
+     * @param activationBytes the part of the peak above what was live once the model, optimiser state and inputs were set up
+     * @param predicted      the model's own prediction ({@link MemoryPlanner}), which leaves out the input batch and labels
+     */
+    public record Point(int depth, MemoryMode mode, long parameters, long peakBytes, long activationBytes, MemoryPlanner.Plan predicted) {
     }
 
     /**
@@ -38,11 +42,14 @@ public final class MemorySweep {
                 backend.resetPeakMemory();
                 long base = backend.memoryStats().liveBytes();
                 try (TrainingStep step = new TrainingStep(backend, config, mode, batch, imageSize, 1, seed)) {
+                    backend.synchronize();
+                    long setUp = backend.memoryStats().liveBytes();
                     for (int i = 0; i < STEPS; i++) step.train();
                     step.lastLoss();
                     backend.synchronize();
-                    long predicted = MemoryPlanner.plan(config, mode, DType.F32, batch, imageSize, imageSize, true).totalBytes();
-                    points.add(new Point(depth, mode, config.parameterCount(), backend.memoryStats().peakBytes() - base, predicted));
+                    long peak = backend.memoryStats().peakBytes();
+                    MemoryPlanner.Plan plan = MemoryPlanner.plan(config, mode, DType.F32, batch, imageSize, imageSize, true);
+                    points.add(new Point(depth, mode, config.parameterCount(), peak - base, peak - setUp, plan));
                 }
             }
         }
@@ -52,6 +59,8 @@ public final class MemorySweep {
     public static Report report(List<Point> points, String family, int growth, int batch, int imageSize, RunInfo info) {
         Report report = new Report(info, "bench memory: " + family + ", growth " + growth + ", batch " + batch + ", " + imageSize + "x"
                 + imageSize + " images; peak over " + STEPS + " training steps from before the model is built");
+        report.note("activations", "peak minus what was live after set-up",
+                "act: the peak above what was live once weights, gradients, momentum and inputs were set up; predicted: MemoryPlanner");
         Table t = new Table(List.of(
                 new Table.Column("depth", "depth", "%d"),
                 new Table.Column("parameters", "params", "%d"),
@@ -60,18 +69,24 @@ public final class MemorySweep {
                 new Table.Column("naive_peak_mib", "naive MiB", "%.1f"),
                 new Table.Column("shared_peak_mib", "shared MiB", "%.1f"),
                 new Table.Column("shared_over_naive", "shared/naive", "%.3f"),
-                new Table.Column("naive_predicted_bytes", null, "%d"),
-                new Table.Column("shared_predicted_bytes", null, "%d"),
-                new Table.Column("naive_predicted_mib", "predicted naive", "%.1f"),
-                new Table.Column("shared_predicted_mib", "predicted shared", "%.1f")));
+                new Table.Column("naive_activation_bytes", null, "%d"),
+                new Table.Column("shared_activation_bytes", null, "%d"),
+                new Table.Column("naive_activation_mib", "act naive", "%.2f"),
+                new Table.Column("shared_activation_mib", "act shared", "%.2f"),
+                new Table.Column("naive_predicted_activation_mib", "pred naive", "%.2f"),
+                new Table.Column("shared_predicted_activation_mib", "pred shared", "%.2f"),
+                new Table.Column("naive_predicted_total_bytes", null, "%d"),
+                new Table.Column("shared_predicted_total_bytes", null, "%d")));
         for (int i = 0; i + 1 < points.size(); i += 2) {
             Point naive = points.get(i), shared = points.get(i + 1);
             if (naive.mode() != MemoryMode.NAIVE || shared.mode() != MemoryMode.SHARED || naive.depth() != shared.depth()) {
                 throw new IllegalArgumentException("points must come in (naive, shared) pairs per depth");
             }
             t.add(naive.depth(), naive.parameters(), naive.peakBytes(), shared.peakBytes(), mib(naive.peakBytes()), mib(shared.peakBytes()),
-                    shared.peakBytes() / (double) naive.peakBytes(), naive.predictedBytes(), shared.predictedBytes(),
-                    mib(naive.predictedBytes()), mib(shared.predictedBytes()));
+                    shared.peakBytes() / (double) naive.peakBytes(), naive.activationBytes(), shared.activationBytes(),
+                    mib(naive.activationBytes()), mib(shared.activationBytes()),
+                    mib(naive.predicted().activationBytes()), mib(shared.predicted().activationBytes()),
+                    naive.predicted().totalBytes(), shared.predicted().totalBytes());
         }
         report.table("memory", t);
         return report;

@@ -139,6 +139,10 @@ class BenchMachineryTest {
         }
         // the naive block's extra memory grows faster than linearly: its increments grow
         assertTrue(naive[3] - naive[2] > naive[1] - naive[0], "naive increments grow: " + java.util.Arrays.toString(naive));
+        // the measured activations are what the model's planner predicts for them
+        for (MemorySweep.Point p : pts) {
+            assertEquals(p.predicted().activationBytes(), p.activationBytes(), 0.10 * p.activationBytes(), "planner vs measurement at " + p);
+        }
         Path png = dir.resolve("memory.png");
         MemorySweep.plot(png, pts, "densenet-bc", 6, 2, 8);
         assertTrue(Files.size(png) > 1000);
