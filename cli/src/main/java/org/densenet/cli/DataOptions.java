@@ -2,12 +2,14 @@ package org.densenet.cli;
 
 import java.nio.file.Path;
 import org.densenet.train.data.DatasetKind;
+import org.densenet.train.data.Datasets;
 import picocli.CommandLine.Option;
 
 /** Which dataset and where it is. Shared by train and eval. */
 final class DataOptions {
-    @Option(names = "--dataset", paramLabel = "NAME", defaultValue = "cifar10",
-            description = "cifar10, cifar100, fashion-mnist, imagenet or synthetic (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dataset", paramLabel = "NAME", defaultValue = "auto",
+            description = "cifar10, cifar100, fashion-mnist, imagenet, synthetic, or auto: the one in --data, else CIFAR-10 in"
+                    + " data/cifar10, else the installed Fashion-MNIST (default: ${DEFAULT-VALUE}).")
     String dataset;
 
     @Option(names = "--data", paramLabel = "DIR",
@@ -18,12 +20,22 @@ final class DataOptions {
     @Option(names = "--download", description = "Fetch the official CIFAR archive into the data folder when it is missing (MD5 checked).")
     boolean download;
 
+    private DatasetKind resolved;
+
+    /** The dataset named, or found (--dataset auto); a data error when auto finds nothing. */
     DatasetKind kind() {
+        if (resolved != null) return resolved;
+        if (dataset.strip().equalsIgnoreCase("auto")) return resolved = Datasets.detect(data);
         try {
-            return DatasetKind.parse(dataset);
+            return resolved = DatasetKind.parse(dataset);
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError(e.getMessage());
         }
+    }
+
+    /** Takes {@code kind} unless --dataset named one (a resumed run keeps its dataset). */
+    void defaultTo(DatasetKind kind, boolean datasetGiven) {
+        if (!datasetGiven) resolved = kind;
     }
 
     /** The preset used when no model is given. */

@@ -125,11 +125,11 @@ final class TrainCommand implements Callable<Integer> {
         device.validate();
         if (logInterval <= 0) throw new Main.UsageError("--log-interval must be > 0, got " + logInterval);
         if (maxSteps < 0) throw new Main.UsageError("--max-steps must be >= 0, got " + maxSteps);
+        Checkpoint ck = resume != null ? Checkpoint.load(resume) : null;
+        if (ck != null) data.defaultTo(ck.config().dataset(), given("--dataset"));
         TrainConfig fresh = resolve();
-        Checkpoint ck = null;
         TrainConfig cfg = fresh;
-        if (resume != null) {
-            ck = Checkpoint.load(resume);
+        if (ck != null) {
             checkUnchanged(fresh, ck.config());
             TrainConfig old = ck.config();
             Path out = output != null ? output : resume.toAbsolutePath().getParent();

@@ -49,7 +49,7 @@ public enum DatasetKind {
             if (k.cliName.equals(n) || (k == FASHION_MNIST && n.equals("fashionmnist"))) return k;
         }
         throw new IllegalArgumentException("unknown dataset '" + name + "'; choose one of "
-                + String.join(", ", Arrays.stream(values()).map(DatasetKind::cliName).toList()));
+                + String.join(", ", Arrays.stream(values()).map(DatasetKind::cliName).toList()) + " (or auto)");
     }
 
     @Override

@@ -1,5 +1,6 @@
 package org.densenet.train.data;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Opens a dataset split and makes the transforms the paper's recipes use for it. */
@@ -62,6 +63,50 @@ public final class Datasets {
             case SyntheticDataset s -> s.side();
             default -> throw new IllegalArgumentException("no fixed image size for " + kind);
         };
+    }
+
+    /**
+     * Which dataset a folder holds, judged by its file names: CIFAR-10 or CIFAR-100 binary files (or
+     * their archive), Fashion-MNIST IDX files, or ImageNet's train/ folder. Without a folder, the
+     * first of CIFAR-10 in its default folder and the installed Fashion-MNIST that is present.
+     *
+     * @throws DataException saying what to install or pass when nothing is found
+     */
+    public static DatasetKind detect(Path folder) {
+        if (folder != null) {
+            DatasetKind k = kindOf(folder);
+            if (k != null) return k;
+            throw DataException.at(folder, "holds no dataset this program recognises (CIFAR-10/100 binary files or archive,"
+                    + " Fashion-MNIST IDX files, or ImageNet's train/ and val/ folders); name it with --dataset");
+        }
+        for (DatasetKind k : new DatasetKind[] {DatasetKind.CIFAR10, DatasetKind.FASHION_MNIST}) {
+            if (kindOf(k.defaultFolder()) == k) return k;
+        }
+        throw new DataException("no dataset found: install Fashion-MNIST (Debian: apt-get install dataset-fashion-mnist, into "
+                + FashionMnist.DEFAULT_FOLDER + "), or put CIFAR-10's binary version in " + DatasetKind.CIFAR10.defaultFolder()
+                + " (or pass --dataset cifar10 --download to fetch it), or pass --dataset NAME --data DIR");
+    }
+
+    private static DatasetKind kindOf(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            String n = dir.getFileName() == null ? "" : dir.getFileName().toString();
+            if (n.equals(Cifar.CIFAR10.archive())) return DatasetKind.CIFAR10;
+            if (n.equals(Cifar.CIFAR100.archive())) return DatasetKind.CIFAR100;
+            return null;
+        }
+        for (Path d : new Path[] {dir, dir.resolve(Cifar.CIFAR10.folder()), dir.resolve(Cifar.CIFAR100.folder())}) {
+            if (Files.isRegularFile(d.resolve("data_batch_1.bin")) || Files.isRegularFile(d.resolve(Cifar.CIFAR10.archive()))) {
+                return DatasetKind.CIFAR10;
+            }
+            if (Files.isRegularFile(d.resolve("train.bin")) || Files.isRegularFile(d.resolve(Cifar.CIFAR100.archive()))) {
+                return DatasetKind.CIFAR100;
+            }
+        }
+        if (Files.isRegularFile(dir.resolve("train-images-idx3-ubyte.gz")) || Files.isRegularFile(dir.resolve("train-images-idx3-ubyte"))) {
+            return DatasetKind.FASHION_MNIST;
+        }
+        if (Files.isDirectory(dir.resolve("train"))) return DatasetKind.IMAGENET;
+        return null;
     }
 
     /** Checks that the test split's labels fit the training split's classes. */
