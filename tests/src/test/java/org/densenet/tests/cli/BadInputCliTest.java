@@ -48,10 +48,13 @@ class BadInputCliTest {
 
     @Test
     void missingFolderSaysWhereItLookedAndWhatToPass() throws Exception {
-        Cli.Run r = train(dir.resolve("nowhere"));
+        Cli.Run r = train(dir.resolve("nowhere"), "--dataset", "cifar10");
         assertEquals(1, r.exit(), r.all());
         assertTrue(r.err().startsWith("error: cifar10 data not found in " + dir.resolve("nowhere")), r.err());
         assertTrue(r.err().contains("--download"), r.err());
+        Cli.Run auto = train(dir.resolve("nowhere"));
+        assertEquals(1, auto.exit(), auto.all());
+        assertEquals("error: " + dir.resolve("nowhere") + ": data folder not found", auto.err().strip());
         Cli.Run resume = Cli.run(dir, "train", "--resume", "no/such/last.safetensors");
         assertEquals(1, resume.exit(), resume.all());
         assertTrue(resume.err().startsWith("error: ") && resume.err().contains("no/such/last.safetensors"), resume.err());

@@ -74,6 +74,7 @@ public final class Datasets {
      */
     public static DatasetKind detect(Path folder) {
         if (folder != null) {
+            if (!Files.exists(folder)) throw DataException.at(folder, "data folder not found");
             DatasetKind k = kindOf(folder);
             if (k != null) return k;
             throw DataException.at(folder, "holds no dataset this program recognises (CIFAR-10/100 binary files or archive,"
