@@ -32,7 +32,7 @@ class BenchMachineryTest {
     }
 
     private static Peaks smallPeaks(CpuBackend cpu) {
-        return Peaks.measure(cpu, new Peaks.Sizes(1 << 18, new int[] {2, 64, 16, 16}, 64, 1, 3), 5);
+        return Peaks.measure(cpu, new Peaks.Sizes(1 << 18, List.of(new Peaks.Gemm(2, 64, 16, 16, 64)), 1, 3), 5);
     }
 
     @Test
