@@ -1,6 +1,8 @@
 package org.densenet.train.data;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -11,15 +13,18 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.densenet.engine.CounterRng;
 
 /**
- * Prepares batches on background threads ahead of the step that needs them: each batch is one
- * task (read, decode, augment, normalise) on a pool of worker threads, and up to {@code 2 * workers}
- * batches are in flight. Results do not depend on the number of workers or on timing: sample
+ * Prepares batches on background threads ahead of the step that needs them: the samples of a
+ * batch are split among the worker threads (read, decode, augment, normalise), and the next
+ * {@value #PREFETCH} batches are prepared while the trainer uses the current one. Results do not depend on the number of workers or on timing: sample
  * order and augmentation are functions of (seed, epoch, sample).
  *
  * <p>An image that cannot be decoded (only file-backed datasets have them) is skipped: the next
  * sample of the dataset takes its place, and the skip is counted and reported.
  */
 public final class BatchLoader implements AutoCloseable {
+    /** Batches prepared ahead of the one the trainer is using. */
+    private static final int PREFETCH = 2;
+
     private final Dataset data;
     private final Transform transform;
     private final int batchSize;
@@ -101,11 +106,15 @@ public final class BatchLoader implements AutoCloseable {
 
     /** The batches of one epoch, in order. A batch stays valid until the next call to {@link #next()}. */
     public final class Epoch implements AutoCloseable {
+        /** A batch being prepared: its samples are split into one chunk per worker. */
+        private record Pending(Batch batch, List<Future<?>> chunks) {
+        }
+
         private final int[] order;
         private final long seed;
         private final int epoch;
         private final int total;
-        private final ArrayDeque<Future<Batch>> inFlight = new ArrayDeque<>();
+        private final ArrayDeque<Pending> inFlight = new ArrayDeque<>();
         private final Queue<Batch> free = new ArrayDeque<>();
         private int nextToSubmit;
         private Batch held;
@@ -117,10 +126,9 @@ public final class BatchLoader implements AutoCloseable {
             this.total = (order.length + batchSize - 1) / batchSize;
             if (firstBatch < 0 || firstBatch > total) throw new IllegalArgumentException("batch " + firstBatch + " of " + total);
             this.nextToSubmit = firstBatch;
-            int depth = 2 * workers;
             int sampleFloats = transform.channels() * transform.height() * transform.width();
-            for (int i = 0; i <= depth; i++) free.add(new Batch(batchSize, sampleFloats));
-            for (int i = 0; i < depth; i++) submitNext();
+            for (int i = 0; i <= PREFETCH; i++) free.add(new Batch(batchSize, sampleFloats));
+            for (int i = 0; i < PREFETCH; i++) submitNext();
         }
 
         public boolean hasNext() {
@@ -132,10 +140,10 @@ public final class BatchLoader implements AutoCloseable {
                 free.add(held);
                 held = null;
             }
-            Future<Batch> f = inFlight.poll();
-            if (f == null) throw new IllegalStateException("no batches left in this epoch");
+            Pending p = inFlight.poll();
+            if (p == null) throw new IllegalStateException("no batches left in this epoch");
             try {
-                held = f.get();
+                for (Future<?> f : p.chunks()) f.get();
             } catch (ExecutionException e) {
                 if (e.getCause() instanceof RuntimeException re) throw re;
                 throw new IllegalStateException("batch preparation failed", e.getCause());
@@ -143,6 +151,7 @@ public final class BatchLoader implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for a batch", e);
             }
+            held = p.batch();
             submitNext();
             return held;
         }
@@ -151,14 +160,22 @@ public final class BatchLoader implements AutoCloseable {
             if (nextToSubmit >= total) return;
             Batch b = free.poll();
             int index = nextToSubmit++;
-            inFlight.add(pool.submit(() -> fill(b, index)));
+            int start = index * batchSize;
+            b.size = Math.min(batchSize, order.length - start);
+            b.index = index;
+            int chunk = (b.size + workers - 1) / workers;
+            List<Future<?>> chunks = new ArrayList<>(workers);
+            for (int lo = 0; lo < b.size; lo += chunk) {
+                int from = lo, to = Math.min(b.size, lo + chunk);
+                chunks.add(pool.submit(() -> fill(b, start, from, to)));
+            }
+            inFlight.add(new Pending(b, chunks));
         }
 
-        private Batch fill(Batch b, int index) {
-            int start = index * batchSize;
-            int n = Math.min(batchSize, order.length - start);
+        /** Samples [from, to) of the batch that starts at position {@code start} of the epoch's order. */
+        private void fill(Batch b, int start, int from, int to) {
             int floats = transform.channels() * transform.height() * transform.width();
-            for (int i = 0; i < n; i++) {
+            for (int i = from; i < to; i++) {
                 int sample = order[start + i];
                 Image img = null;
                 for (int attempt = 0; img == null; attempt++) {
@@ -174,15 +191,12 @@ public final class BatchLoader implements AutoCloseable {
                 b.labels[i] = data.label(sample);
                 transform.apply(img, Transform.key(seed, epoch, sample), b.images, i * floats);
             }
-            b.size = n;
-            b.index = index;
-            return b;
         }
 
         /** Stops waiting for the batches still in flight (they finish in the background). */
         @Override
         public void close() {
-            for (Future<Batch> f : inFlight) f.cancel(false);
+            for (Pending p : inFlight) for (Future<?> f : p.chunks()) f.cancel(false);
             inFlight.clear();
         }
     }
