@@ -16,6 +16,7 @@ final class ConvF32 {
     private static final int COL_SLOT = 0;
     private static final int FLIP_SLOT = 3;
     private static final int PARTIAL_SLOT = 3;
+    private static final int SPREAD_SLOT = 1;
     /** Sample groups of the filter gradient: enough tasks for the cores, few partial filters to add up. */
     private static final int FILTER_GROUPS = 16;
 
@@ -88,36 +89,96 @@ final class ConvF32 {
     }
 
     /**
-     * dw (+)= sum over samples of dy_n * cols_n^T. Samples are cut into a fixed number of
-     * groups (independent of the thread count); each group sums into its own partial filter,
-     * and the partials are added in group order, so the result is the same on any thread count.
+     * dw (+)= sum over samples of the filter gradient of each. Samples are cut into a fixed
+     * number of groups (independent of the thread count); each group sums into its own partial
+     * filter, and the partials are added in group order, so the result is the same on any
+     * thread count.
      */
     static void backwardFilter(Parallel par, Scratch scratch, Geometry g, float[] x, int xo, int xN, float[] dy, int dyo, int dyN,
                                float[] dw, int dwo, boolean accumulate) {
-        int crs = g.crs(), pq = g.pq(), size = g.k() * crs;
+        int size = g.k() * g.crs();
         int groups = Math.min(g.n(), FILTER_GROUPS), per = (g.n() + groups - 1) / groups;
         float[] partial = scratch.bufF32(0, PARTIAL_SLOT, groups * size);
+        boolean shifted = g.stride() == 1 && !g.pointwise();
         par.run(groups, (t, wk) -> {
             int n0 = t * per, n1 = Math.min(g.n(), n0 + per);
-            for (int n = n0; n < n1; n++) {
-                float[] b = x;
-                int bo = xo + n * xN;
-                if (!g.pointwise()) {
-                    b = scratch.bufF32(wk, COL_SLOT, crs * pq);
-                    im2col(g, x, bo, 0, g.c(), b);
-                    bo = 0;
-                }
-                GemmF32.gemm(g.k(), crs, pq, dy, dyo + n * dyN, pq, 1, b, bo, 1, pq, partial, t * size, crs, n > n0, scratch, wk);
+            if (shifted) {
+                filterGradientShifted(scratch, wk, g, x, xo, xN, dy, dyo, dyN, n0, n1, partial, t * size);
+            } else {
+                filterGradientIm2col(scratch, wk, g, x, xo, xN, dy, dyo, dyN, n0, n1, partial, t * size);
             }
         });
-        int chunk = 4096;
+        int chunk = 4096, rs = g.r() * g.s(), c = g.c();
         par.run((size + chunk - 1) / chunk, (t, wk) -> {
             for (int i = t * chunk; i < Math.min(size, (t + 1) * chunk); i++) {
+                // i indexes dw [K, C, R, S]; the shifted partials are laid out [K, R*S, C]
+                int src = shifted ? (i / (c * rs)) * c * rs + (i % rs) * c + (i / rs) % c : i;
                 double s = accumulate ? dw[dwo + i] : 0;
-                for (int gi = 0; gi < groups && gi * per < g.n(); gi++) s += partial[gi * size + i];
+                for (int gi = 0; gi < groups && gi * per < g.n(); gi++) s += partial[gi * size + src];
                 dw[dwo + i] = (float) s;
             }
         });
+    }
+
+    /** Any stride: partial [K, C*R*S] = sum over samples [n0, n1) of dy_n * cols_n^T. */
+    private static void filterGradientIm2col(Scratch scratch, int wk, Geometry g, float[] x, int xo, int xN, float[] dy, int dyo,
+                                             int dyN, int n0, int n1, float[] partial, int po) {
+        int crs = g.crs(), pq = g.pq();
+        for (int n = n0; n < n1; n++) {
+            float[] b = x;
+            int bo = xo + n * xN;
+            if (!g.pointwise()) {
+                b = scratch.bufF32(wk, COL_SLOT, crs * pq);
+                im2col(g, x, bo, 0, g.c(), b);
+                bo = 0;
+            }
+            GemmF32.gemm(g.k(), crs, pq, dy, dyo + n * dyN, pq, 1, b, bo, 1, pq, partial, po, crs, n > n0, scratch, wk);
+        }
+    }
+
+    /**
+     * Stride 1: with x transposed and zero-padded to xT [(H + 2 pad) * Wp + S, C] (Wp = W + 2 pad)
+     * and dy spread over rows of Wp (zeros past Q), tap (r, s) of the gradient is dy * xT shifted
+     * by r * Wp + s rows. All taps form one GEMM whose B is read in place by row shifts, so only
+     * x is transposed, not its R*S times larger column matrix. partial is [K, R*S, C].
+     */
+    private static void filterGradientShifted(Scratch scratch, int wk, Geometry g, float[] x, int xo, int xN, float[] dy, int dyo,
+                                              int dyN, int n0, int n1, float[] partial, int po) {
+        int c = g.c(), h = g.h(), wd = g.w(), pad = g.pad(), wp = wd + 2 * pad, hp = h + 2 * pad;
+        int p = g.p(), q = g.q(), kp = p * wp, rs = g.r() * g.s();
+        int[] taps = new int[rs];
+        for (int r = 0; r < g.r(); r++) for (int s = 0; s < g.s(); s++) taps[r * g.s() + s] = r * wp + s;
+        float[] xT = scratch.bufF32(wk, COL_SLOT, (hp * wp + g.s()) * c);
+        Arrays.fill(xT, 0, (hp * wp + g.s()) * c, (float) 0);
+        boolean spread = wp != q;
+        float[] dyp = spread ? scratch.bufF32(wk, SPREAD_SLOT, g.k() * kp) : dy;
+        if (spread) Arrays.fill(dyp, 0, g.k() * kp, (float) 0);
+        for (int n = n0; n < n1; n++) {
+            transposePadded(x, xo + n * xN, c, h, wd, pad, wp, xT);
+            int ao = dyo + n * dyN;
+            if (spread) {
+                for (int k = 0; k < g.k(); k++) {
+                    for (int oh = 0; oh < p; oh++) System.arraycopy(dy, ao + (k * p + oh) * q, dyp, k * kp + oh * wp, q);
+                }
+                ao = 0;
+            }
+            GemmF32.gemm(g.k(), rs * c, kp, dyp, ao, kp, 1, xT, 0, c, 1, taps, c, partial, po, rs * c, n > n0, scratch, wk);
+        }
+    }
+
+    /** xT[((ih + pad) * wp + iw + pad) * c + ch] = x[ch, ih, iw], in blocks of channels; the padding is left as it is. */
+    private static void transposePadded(float[] x, int xs, int c, int h, int wd, int pad, int wp, float[] xT) {
+        final int block = 16;
+        for (int c0 = 0; c0 < c; c0 += block) {
+            int c1 = Math.min(c, c0 + block);
+            for (int ih = 0; ih < h; ih++) {
+                int dstRow = ((ih + pad) * wp + pad) * c;
+                for (int ch = c0; ch < c1; ch++) {
+                    int src = xs + (ch * h + ih) * wd;
+                    for (int iw = 0; iw < wd; iw++) xT[dstRow + iw * c + ch] = x[src + iw];
+                }
+            }
+        }
     }
 
     /** Rows (c, r, s) for c in [c0, c1) of the column matrix of one sample, each P*Q long. */

@@ -154,8 +154,8 @@ final class CpuOps {
         sameShape(op, "x", x, "y", y);
         double[][] ss = normParams(op, x, mean, var, gamma, beta, eps);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-        if (single(x)) NormF32.apply(b.par(), b.scratch(), n, c, hw, f32(x), off(x), ns(x), ss[0], ss[1], relu, f32(y), off(y), ns(y));
-        else NormF64.apply(b.par(), b.scratch(), n, c, hw, f64(x), off(x), ns(x), ss[0], ss[1], relu, f64(y), off(y), ns(y));
+        if (single(x)) NormF32.apply(b.par(), n, c, hw, f32(x), off(x), ns(x), ss[0], ss[1], relu, f32(y), off(y), ns(y));
+        else NormF64.apply(b.par(), n, c, hw, f64(x), off(x), ns(x), ss[0], ss[1], relu, f64(y), off(y), ns(y));
     }
 
     void batchNormBackward(Tensor x, Tensor dy, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu,

@@ -4,26 +4,25 @@ package org.densenet.engine.cpu;
  * Single-threaded C[m, n] (+)= A[m, k] * B[k, n] with arbitrary element strides for A and B,
  * so transposed operands need no copies.
  *
- * <p>B is used in place where its rows are contiguous, else packed per (KC x NC) block into a
- * contiguous panel; each row of C is accumulated in
- * double in a separate array and takes rank-4 updates from the panel. Keeping the accumulator
- * a different array type from the panel is what lets C2 vectorise the inner loop: with both in
- * float arrays at unrelated offsets it cannot rule out aliasing and falls back to scalar code.
- * Accumulating in double also makes the float32 result round only once.
+ * <p>Per (KC x NC) block, B is packed into one array per row and each row of C is accumulated
+ * in an array of its own; the inner loop then reads and writes every array at the same index
+ * j. That is what lets C2 vectorise it: a loop that stores into one float array and loads
+ * another at an unrelated offset is kept scalar, because the two might be the same array.
+ * Four values of k are fused per pass (Math.fma, exactly rounded, so scalar and vector code
+ * agree).
  *
  * <p>Every element of C is reduced over k in the same order whatever m, n or the caller's
  * partitioning of C, so results do not depend on how work is split across threads.
  */
 final class GemmF32 {
     static final int KC = 32;
-    static final int NC = 256;
+    static final int NC = 512;
+    /** Scratch slots of the packed panel rows and the accumulator rows; callers use the other slots. */
+    static final int PANEL_SLOT = 0;
+    static final int ACC_SLOT = 1;
 
     private GemmF32() {
     }
-
-    /** Scratch slots of the packed panel and the accumulator; callers use the other slots. */
-    static final int PACK_SLOT = 1;
-    static final int ACC_SLOT = 2;
 
     /**
      * A[i, p] = a[aOff + i * aRow + p * aCol]; B[p, j] = b[bOff + p * bRow + j * bCol];
@@ -33,82 +32,82 @@ final class GemmF32 {
                      float[] a, int aOff, int aRow, int aCol,
                      float[] b, int bOff, int bRow, int bCol,
                      float[] c, int cOff, int ldc, boolean accumulate, Scratch scratch, int worker) {
-        float[] pack = scratch.bufF32(worker, PACK_SLOT, KC * NC);
-        double[] acc = scratch.bufF64(worker, ACC_SLOT, m * NC);
+        gemm(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, 0, c, cOff, ldc, accumulate, scratch, worker);
+    }
+
+    /**
+     * As above, but with {@code taps} not null B is a row of shifted copies of one row-major matrix:
+     * B[p, t * seg + q] = b[bOff + (p + taps[t]) * bRow + q] for q in [0, seg) (bCol must be 1).
+     * A stride-1 filter gradient reads its input this way, one shift per filter tap.
+     */
+    static void gemm(int m, int n, int k,
+                     float[] a, int aOff, int aRow, int aCol,
+                     float[] b, int bOff, int bRow, int bCol, int[] taps, int seg,
+                     float[] c, int cOff, int ldc, boolean accumulate, Scratch scratch, int worker) {
+        float[][] panel = scratch.rowsF32(worker, PANEL_SLOT, KC, NC);
+        float[][] acc = scratch.rowsF32(worker, ACC_SLOT, m, NC);
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             for (int i = 0; i < m; i++) {
-                int co = cOff + i * ldc + jc, ao = i * NC;
-                if (accumulate) {
-                    for (int j = 0; j < nc; j++) acc[ao + j] = c[co + j];
-                } else {
-                    for (int j = 0; j < nc; j++) acc[ao + j] = 0;
-                }
+                if (accumulate) System.arraycopy(c, cOff + i * ldc + jc, acc[i], 0, nc);
+                else java.util.Arrays.fill(acc[i], 0, nc, (float) 0);
             }
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
-                // rows of B that are already contiguous serve as the panel directly
-                float[] panel = b;
-                int po = bOff + pc * bRow + jc, ps = bRow;
-                if (bCol != 1) {
-                    packB(b, bOff + pc * bRow + jc * bCol, bRow, bCol, kc, nc, pack);
-                    panel = pack;
-                    po = 0;
-                    ps = nc;
-                }
-                for (int i = 0; i < m; i++) {
-                    rowUpdate(a, aOff + i * aRow + pc * aCol, aCol, panel, po, ps, kc, nc, acc, i * NC);
-                }
+                if (taps == null) pack(b, bOff + pc * bRow + jc * bCol, bRow, bCol, kc, nc, panel);
+                else packShifted(b, bOff + pc * bRow, bRow, taps, seg, jc, kc, nc, panel);
+                for (int i = 0; i < m; i++) rowUpdate(a, aOff + i * aRow + pc * aCol, aCol, panel, kc, nc, acc[i]);
             }
-            for (int i = 0; i < m; i++) {
-                int co = cOff + i * ldc + jc, ao = i * NC;
-                for (int j = 0; j < nc; j++) c[co + j] = (float) acc[ao + j];
-            }
+            for (int i = 0; i < m; i++) System.arraycopy(acc[i], 0, c, cOff + i * ldc + jc, nc);
         }
     }
 
-    /** pack[p * nc + j] = B[p, j] for B with non-unit column stride, in square tiles to keep both sides cache-friendly. */
-    private static void packB(float[] b, int off, int bRow, int bCol, int kc, int nc, float[] pack) {
+    /** panel[p][j] = B[p, j]; transposed sources are read in square tiles to stay cache-friendly. */
+    private static void pack(float[] b, int off, int bRow, int bCol, int kc, int nc, float[][] panel) {
+        if (bCol == 1) {
+            for (int p = 0; p < kc; p++) System.arraycopy(b, off + p * bRow, panel[p], 0, nc);
+            return;
+        }
         final int t = 16;
-        for (int j0 = 0; j0 < nc; j0 += t) {
-            int j1 = Math.min(nc, j0 + t);
-            for (int p0 = 0; p0 < kc; p0 += t) {
-                int p1 = Math.min(kc, p0 + t);
-                if (bRow == 1) {
-                    for (int j = j0; j < j1; j++) {
-                        int src = off + j * bCol;
-                        for (int p = p0; p < p1; p++) pack[p * nc + j] = b[src + p];
-                    }
-                } else {
-                    for (int j = j0; j < j1; j++) {
-                        int src = off + j * bCol;
-                        for (int p = p0; p < p1; p++) pack[p * nc + j] = b[src + p * bRow];
-                    }
+        for (int p0 = 0; p0 < kc; p0 += t) {
+            int p1 = Math.min(kc, p0 + t);
+            for (int j0 = 0; j0 < nc; j0 += t) {
+                int j1 = Math.min(nc, j0 + t);
+                for (int p = p0; p < p1; p++) {
+                    float[] row = panel[p];
+                    int src = off + p * bRow;
+                    for (int j = j0; j < j1; j++) row[j] = b[src + j * bCol];
                 }
             }
         }
     }
 
-    /** acc[ao .. ao+nc) += sum_p a[aOff + p*aCol] * panel row p (ps apart from po), four values of p at a time. */
-    private static void rowUpdate(float[] a, int aOff, int aCol, float[] pack, int po, int ps, int kc, int nc, double[] acc, int ao) {
+    /** panel[p][j - jc] = B[p, j] for j in [jc, jc + nc) of the shifted-copies matrix (see gemm). */
+    private static void packShifted(float[] b, int off, int bRow, int[] taps, int seg, int jc, int kc, int nc, float[][] panel) {
+        for (int t = jc / seg; t < taps.length && t * seg < jc + nc; t++) {
+            int q0 = Math.max(jc, t * seg) - t * seg, q1 = Math.min(jc + nc, (t + 1) * seg) - t * seg;
+            int dst = t * seg + q0 - jc;
+            for (int p = 0; p < kc; p++) System.arraycopy(b, off + (p + taps[t]) * bRow + q0, panel[p], dst, q1 - q0);
+        }
+    }
+
+    /** acc[0 .. nc) += sum_p a[aOff + p*aCol] * panel[p][0 .. nc), four values of p per pass. */
+    private static void rowUpdate(float[] a, int aOff, int aCol, float[][] panel, int kc, int nc, float[] acc) {
         int p = 0;
         for (; p + 4 <= kc; p += 4) {
             float a0 = a[aOff + p * aCol];
             float a1 = a[aOff + (p + 1) * aCol];
             float a2 = a[aOff + (p + 2) * aCol];
             float a3 = a[aOff + (p + 3) * aCol];
-            int b0 = po + p * ps;
-            int b1 = b0 + ps;
-            int b2 = b1 + ps;
-            int b3 = b2 + ps;
+            float[] b0 = panel[p], b1 = panel[p + 1], b2 = panel[p + 2], b3 = panel[p + 3];
             for (int j = 0; j < nc; j++) {
-                acc[ao + j] += a0 * pack[b0 + j] + a1 * pack[b1 + j] + a2 * pack[b2 + j] + a3 * pack[b3 + j];
+                acc[j] = Math.fma(a3, b3[j], Math.fma(a2, b2[j], Math.fma(a1, b1[j], Math.fma(a0, b0[j], acc[j]))));
             }
         }
         for (; p < kc; p++) {
             float a0 = a[aOff + p * aCol];
-            int b0 = po + p * ps;
-            for (int j = 0; j < nc; j++) acc[ao + j] += a0 * pack[b0 + j];
+            float[] b0 = panel[p];
+            for (int j = 0; j < nc; j++) acc[j] = Math.fma(a0, b0[j], acc[j]);
         }
     }
 }

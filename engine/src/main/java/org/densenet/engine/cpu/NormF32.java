@@ -10,6 +10,7 @@ final class NormF32 {
     }
 
     private static final int ROW_SLOT = 0;
+    private static final int ROWS_SLOT = 0;
     private static final int SUM_SLOT = 1;
     private static final int SUM2_SLOT = 2;
 
@@ -64,20 +65,24 @@ final class NormF32 {
         }
     }
 
-    /** y = x * scale + shift per channel, then max(., 0) when relu. y may alias x. */
-    static void apply(Parallel par, Scratch scratch, int n, int c, int hw, float[] x, int xo, int xN, double[] scale, double[] shift,
+    /**
+     * y = x * scale + shift per channel, then max(., 0) when relu. y may alias x. Each plane is
+     * copied into y first and then transformed in place: C2 vectorises a loop that loads and
+     * stores one array at the same index, but not one that reads one float array and writes
+     * another at an unrelated offset (they might overlap).
+     */
+    static void apply(Parallel par, int n, int c, int hw, float[] x, int xo, int xN, double[] scale, double[] shift,
                       boolean relu, float[] y, int yo, int yN) {
         par.run(n, (i, wk) -> {
-            double[] row = scratch.bufF64(wk, ROW_SLOT, hw);
             for (int ch = 0; ch < c; ch++) {
-                int xp = xo + i * xN + ch * hw;
+                int yp = yo + i * yN + ch * hw;
+                System.arraycopy(x, xo + i * xN + ch * hw, y, yp, hw);
                 float sc = (float) scale[ch], sh = (float) shift[ch];
                 if (relu) {
-                    for (int j = 0; j < hw; j++) row[j] = Math.max(x[xp + j] * sc + sh, 0);
+                    for (int j = yp; j < yp + hw; j++) y[j] = Math.max(y[j] * sc + sh, 0);
                 } else {
-                    for (int j = 0; j < hw; j++) row[j] = x[xp + j] * sc + sh;
+                    for (int j = yp; j < yp + hw; j++) y[j] = y[j] * sc + sh;
                 }
-                store(row, y, yo + i * yN + ch * hw, hw, false);
             }
         });
     }
@@ -85,23 +90,24 @@ final class NormF32 {
     /**
      * Training-mode backward. With g = dy masked by (x * scale + shift > 0) when relu:
      * dbeta = sum g, dgamma = sum g * xhat, dx = scale * (g - mean(g) - xhat * mean(g * xhat)).
+     * Planes are copied into separate row arrays and combined at equal indices (see apply).
      */
     static void backward(Parallel par, Scratch scratch, int n, int c, int hw, float[] x, int xo, int xN, float[] dy, int dyo, int dyN,
                          float[] mean, int mo, float[] var, int vo, double eps, double[] scale, double[] shift, boolean relu,
                          float[] dx, int dxo, int dxN, boolean accumulate, float[] dgamma, int dgo, float[] dbeta, int dbo) {
         double count = (double) n * hw;
         par.run(c, (ch, wk) -> {
-            float sc = (float) scale[ch], sh = (float) shift[ch], muF = mean[mo + ch];
-            double[] g = scratch.bufF64(wk, ROW_SLOT, hw);
+            float sc = (float) scale[ch], sh = (float) shift[ch], mu = mean[mo + ch];
+            float[][] rows = scratch.rowsF32(wk, ROWS_SLOT, 3, hw);
+            float[] xr = rows[0], g = rows[1], out = rows[2];
             double[] sumG = scratch.bufF64(wk, SUM_SLOT, hw), sumGX = scratch.bufF64(wk, SUM2_SLOT, hw);
             java.util.Arrays.fill(sumG, 0, hw, 0);
             java.util.Arrays.fill(sumGX, 0, hw, 0);
             for (int i = 0; i < n; i++) {
-                int xp = xo + i * xN + ch * hw;
-                maskedGradient(x, xp, dy, dyo + i * dyN + ch * hw, hw, sc, sh, relu, g);
+                maskedGradient(x, xo + i * xN + ch * hw, dy, dyo + i * dyN + ch * hw, hw, sc, sh, relu, xr, g);
                 for (int j = 0; j < hw; j++) {
                     sumG[j] += g[j];
-                    sumGX[j] += g[j] * (x[xp + j] - muF);
+                    sumGX[j] += g[j] * (xr[j] - mu);
                 }
             }
             double sg = sum(sumG, 0, hw), sgx = sum(sumGX, 0, hw);
@@ -109,35 +115,25 @@ final class NormF32 {
             dbeta[dbo + ch] = (float) sg;
             dgamma[dgo + ch] = (float) (sgx * invstd);
             // dx = a * g + b * (x - mean) + d, with the per-channel constants folded in double
-            double a = scale[ch], b = -scale[ch] * invstd * invstd * sgx / count, d = -scale[ch] * sg / count;
+            float a = sc, b = (float) (-scale[ch] * invstd * invstd * sgx / count), d = (float) (-scale[ch] * sg / count);
             for (int i = 0; i < n; i++) {
-                int xp = xo + i * xN + ch * hw, op = dxo + i * dxN + ch * hw;
-                maskedGradient(x, xp, dy, dyo + i * dyN + ch * hw, hw, sc, sh, relu, g);
-                for (int j = 0; j < hw; j++) g[j] = a * g[j] + b * (x[xp + j] - muF) + d;
-                store(g, dx, op, hw, accumulate);
+                int op = dxo + i * dxN + ch * hw;
+                maskedGradient(x, xo + i * xN + ch * hw, dy, dyo + i * dyN + ch * hw, hw, sc, sh, relu, xr, g);
+                if (accumulate) System.arraycopy(dx, op, out, 0, hw);
+                else java.util.Arrays.fill(out, 0, hw, (float) 0);
+                for (int j = 0; j < hw; j++) out[j] += a * g[j] + b * (xr[j] - mu) + d;
+                System.arraycopy(out, 0, dx, op, hw);
             }
         });
     }
 
-    /** g[j] = dy[j], masked by x[j] * sc + sh > 0 when relu (the forward's own arithmetic, so the mask matches). */
-    private static void maskedGradient(float[] x, int xp, float[] dy, int dp, int hw, float sc, float sh, boolean relu, double[] g) {
+    /** xr = x plane, g = dy plane masked by xr * sc + sh > 0 when relu (the forward's own arithmetic, so the mask matches). */
+    private static void maskedGradient(float[] x, int xp, float[] dy, int dp, int hw, float sc, float sh, boolean relu,
+                                       float[] xr, float[] g) {
+        System.arraycopy(x, xp, xr, 0, hw);
+        System.arraycopy(dy, dp, g, 0, hw);
         if (relu) {
-            for (int j = 0; j < hw; j++) g[j] = dy[dp + j] * reluMask(x[xp + j] * sc + sh);
-        } else {
-            for (int j = 0; j < hw; j++) g[j] = dy[dp + j];
-        }
-    }
-
-    /**
-     * out[o .. o+len) (+)= row. Kernels compute a plane into a double row and store it here:
-     * C2 does not vectorise a loop that loads one float array and stores another at an unrelated
-     * offset (they might alias), but it does when the two arrays differ in type.
-     */
-    static void store(double[] row, float[] out, int o, int len, boolean accumulate) {
-        if (accumulate) {
-            for (int j = 0; j < len; j++) out[o + j] += (float) row[j];
-        } else {
-            for (int j = 0; j < len; j++) out[o + j] = (float) row[j];
+            for (int j = 0; j < hw; j++) g[j] *= reluMask(xr[j] * sc + sh);
         }
     }
 

@@ -9,10 +9,31 @@ final class Scratch {
     static final int SLOTS = 4;
     private final float[][][] f32;
     private final double[][][] f64;
+    private final float[][][][] rowsF32;
+    private final double[][][][] rowsF64;
 
     Scratch(int workers) {
         f32 = new float[workers][SLOTS][];
         f64 = new double[workers][SLOTS][];
+        rowsF32 = new float[workers][SLOTS][][];
+        rowsF64 = new double[workers][SLOTS][][];
+    }
+
+    /** At least {@code rows} separate arrays of at least {@code len} elements each. */
+    float[][] rowsF32(int worker, int slot, int rows, int len) {
+        float[][] r = rowsF32[worker][slot];
+        if (r == null || r.length < rows || r[0].length < len) {
+            rowsF32[worker][slot] = r = new float[Math.max(rows, r == null ? 0 : r.length)][len];
+        }
+        return r;
+    }
+
+    double[][] rowsF64(int worker, int slot, int rows, int len) {
+        double[][] r = rowsF64[worker][slot];
+        if (r == null || r.length < rows || r[0].length < len) {
+            rowsF64[worker][slot] = r = new double[Math.max(rows, r == null ? 0 : r.length)][len];
+        }
+        return r;
     }
 
     float[] bufF32(int worker, int slot, int size) {
