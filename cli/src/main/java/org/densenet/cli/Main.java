@@ -57,7 +57,8 @@ public final class Main implements Runnable {
         String msg = e.getMessage() == null ? e.toString() : e.getMessage();
         if (e instanceof UsageError) {
             err.println(cl.getColorScheme().errorText("error: " + msg));
-            err.println("Run '" + cl.getCommandSpec().qualifiedName() + " --help' for the options.");
+            cl.usage(err, cl.getColorScheme());
+            err.flush();
             return EXIT_USAGE;
         }
         err.println("error: " + msg);

@@ -97,6 +97,7 @@ class BadInputCliTest {
         Cli.Run depth = Cli.run(dir, "train", "--depth", "11");
         assertEquals(2, depth.exit(), depth.all());
         assertTrue(depth.err().startsWith("error: depth 11 is not 6n+4"), depth.err());
+        assertTrue(depth.err().contains("Usage: densenet train"), depth.err());
 
         Cli.Run dataset = Cli.run(dir, "train", "--dataset", "mnist");
         assertEquals(2, dataset.exit(), dataset.all());
