@@ -16,7 +16,7 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
  */
 final class Blas implements AutoCloseable {
     private final Cublas cublas;
-    private final CudaContext ctx;
+    private final DeviceQueue device;
     private final DeviceAllocator allocator;
     private final MemorySegment handle;
     private final Arena arena = Arena.ofShared();
@@ -25,14 +25,14 @@ final class Blas implements AutoCloseable {
     private DeviceAllocator.Block ones;
     private long onesCount;
 
-    Blas(Cublas cublas, CudaContext ctx, DeviceAllocator allocator, boolean tf32) {
+    Blas(Cublas cublas, DeviceQueue device, DeviceAllocator allocator, boolean tf32) {
         this.cublas = cublas;
-        this.ctx = ctx;
+        this.device = device;
         this.allocator = allocator;
         this.one = arena.allocateFrom(JAVA_FLOAT, 1f);
         this.zero = arena.allocateFrom(JAVA_FLOAT, 0f);
         this.handle = cublas.createHandle();
-        cublas.setStream(handle, ctx.streamAddress());
+        cublas.setStream(handle, device.streamAddress());
         cublas.setMathMode(handle, tf32 ? Cublas.TF32_TENSOR_OP_MATH : Cublas.DEFAULT_MATH);
     }
 
@@ -43,7 +43,7 @@ final class Blas implements AutoCloseable {
             ones = null;
             ones = allocator.allocate(4L * n, "a vector of ones for the linear layer");
             onesCount = n;
-            ctx.fill32((jcuda.driver.CUdeviceptr) ones.handle(), 4L * n, n, 1, Float.floatToRawIntBits(1f), "filling a vector of ones");
+            device.fill32(ones, n, Float.floatToRawIntBits(1f), "filling a vector of ones");
         }
         return ones.address();
     }

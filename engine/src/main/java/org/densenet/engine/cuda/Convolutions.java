@@ -39,7 +39,7 @@ final class Convolutions implements AutoCloseable {
     }
 
     private final Cudnn cudnn;
-    private final CudaContext ctx;
+    private final DeviceQueue device;
     private final DeviceAllocator allocator;
     private final boolean tf32;
     private final MemorySegment handle;
@@ -49,15 +49,15 @@ final class Convolutions implements AutoCloseable {
     private final Map<ConvKey, Plan> plans = new HashMap<>();
     private DeviceAllocator.Block workspace;
 
-    Convolutions(Cudnn cudnn, CudaContext ctx, DeviceAllocator allocator, boolean tf32) {
+    Convolutions(Cudnn cudnn, DeviceQueue device, DeviceAllocator allocator, boolean tf32) {
         this.cudnn = cudnn;
-        this.ctx = ctx;
+        this.device = device;
         this.allocator = allocator;
         this.tf32 = tf32;
         this.one = arena.allocateFrom(JAVA_FLOAT, 1f);
         this.zero = arena.allocateFrom(JAVA_FLOAT, 0f);
         this.handle = cudnn.createHandle();
-        cudnn.setStream(handle, ctx.streamAddress());
+        cudnn.setStream(handle, device.streamAddress());
     }
 
     int plannedShapes() {
@@ -127,7 +127,7 @@ final class Convolutions implements AutoCloseable {
             for (int algo = 0; algo < count; algo++) {
                 need = Math.max(need, cudnn.workspaceSizeOrMinusOne(handle, key.op(), aDesc, bDesc, convDesc, resDesc, algo));
             }
-            long searchBytes = Math.min(need, Math.min(SEARCH_WORKSPACE_CAP, ctx.memoryInfo()[0] / 2));
+            long searchBytes = Math.min(need, Math.min(SEARCH_WORKSPACE_CAP, device.freeBytes() / 2));
             Choice chosen = search(key, aDesc, a, bDesc, b, convDesc, resDesc, res, count, searchBytes, preserver);
             // With TF32 allowed the descriptor takes the math type the algorithm was timed with, as PyTorch does.
             if (tf32) cudnn.setConvolutionMathType(convDesc, chosen.mathType(), what);

@@ -20,7 +20,7 @@ import jcuda.driver.JCudaDriver;
  * call and the driver's own message. JCuda's exceptions are left off: its messages name only the
  * call, and ours also say what was being done.
  */
-final class CudaContext implements AutoCloseable {
+final class CudaContext implements DeviceQueue, AutoCloseable {
     /** The stream whose handle we need as a number for cuDNN and cuBLAS. */
     private static final class RawStream extends CUstream {
         long address() {
@@ -86,8 +86,19 @@ final class CudaContext implements AutoCloseable {
         return stream;
     }
 
-    long streamAddress() {
+    @Override
+    public long streamAddress() {
         return stream.address();
+    }
+
+    @Override
+    public long freeBytes() {
+        return memoryInfo()[0];
+    }
+
+    @Override
+    public void fill32(DeviceAllocator.Block block, long count, int bits, String op) {
+        fill32((CUdeviceptr) block.handle(), count * 4, count, 1, bits, op);
     }
 
     /** Makes this context current on the calling thread; every entry point of the backend calls it first. */

@@ -11,7 +11,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
- * The few cuBLAS calls the engine needs (column-major GEMM and GEAM in float), bound through FFM.
+ * The few cuBLAS calls the engine needs (column-major SGEMM), bound through FFM.
  * Scalars are host pointers (cuBLAS's default pointer mode). Every status is checked by
  * {@link #check} with cuBLAS's own name and text for it.
  */
@@ -36,7 +36,6 @@ public final class Cublas {
     private final MethodHandle statusName;
     private final MethodHandle statusString;
     private final MethodHandle sgemm;
-    private final MethodHandle sgeam;
 
     public Cublas(NativeLibrary lib) {
         create = lib.function("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
@@ -49,9 +48,6 @@ public final class Cublas {
         // (handle, transa, transb, m, n, k, const float* alpha, const float* A, lda, const float* B, ldb, const float* beta, float* C, ldc)
         sgemm = lib.function("cublasSgemm_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
                 JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-        // (handle, transa, transb, m, n, const float* alpha, const float* A, lda, const float* beta, const float* B, ldb, float* C, ldc)
-        sgeam = lib.function("cublasSgeam", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
-                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
     }
 
     /** "13.1.0". */
@@ -128,22 +124,7 @@ public final class Cublas {
         try {
             int status = (int) sgemm.invokeExact(handle, g.transA(), g.transB(), g.m(), g.n(), g.k(), alpha,
                     MemorySegment.ofAddress(a), g.lda(), MemorySegment.ofAddress(b), g.ldb(), beta, MemorySegment.ofAddress(c), g.ldc());
-            check(status, op + " " + g, "cublasSgemm_v2");
-        } catch (Throwable t) {
-            throw Cudnn.rethrow(t);
-        }
-    }
-
-    /**
-     * C = alpha * A + beta * B for an m x n column-major matrix (no transposes). With C == B and
-     * ldc == ldb this adds in place, which is how strided accumulating copies are done.
-     */
-    public void sgeam(MemorySegment handle, int m, int n, MemorySegment alpha, long a, int lda, MemorySegment beta, long b,
-                      int ldb, long c, int ldc, String op) {
-        try {
-            int status = (int) sgeam.invokeExact(handle, OP_N, OP_N, m, n, alpha, MemorySegment.ofAddress(a), lda, beta,
-                    MemorySegment.ofAddress(b), ldb, MemorySegment.ofAddress(c), ldc);
-            check(status, op, "cublasSgeam");
+            if (status != STATUS_SUCCESS) check(status, op + " " + g, "cublasSgemm_v2");
         } catch (Throwable t) {
             throw Cudnn.rethrow(t);
         }

@@ -80,7 +80,7 @@ public final class CudaLibraries {
         }
     }
 
-    private static Toolkit loadToolkit(LibrarySearch search) throws NotLoadable {
+    static Toolkit loadToolkit(LibrarySearch search) throws NotLoadable {
         Loaded dnnLib = LibraryLoader.loadFirst("cuDNN 9", search, List.of(Candidate.of("libcudnn.so.9", CUDNN_PARTS)));
         Cudnn cudnn = new Cudnn(dnnLib.library());
         long version = cudnn.version();

@@ -1,0 +1,109 @@
+/*
+ * A stand-in for the driver calls DriverProbe makes (cuda.h signatures), for testing the probe
+ * without a GPU: one "GPU" by default; fake_set_init_result makes cuInit fail as a machine without
+ * a device does.
+ */
+#include <stdio.h>
+#include <string.h>
+
+static int init_result = 0;
+void fake_set_init_result(int r) { init_result = r; }
+
+int cuInit(unsigned flags) { return flags == 0 ? init_result : 1; }
+int cuDriverGetVersion(int *v) { *v = 13000; return 0; }
+int cuDeviceGetCount(int *n) { *n = 1; return 0; }
+int cuDeviceGet(int *dev, int ordinal) { if (ordinal != 0) return 101; *dev = 0; return 0; }
+int cuDeviceGetName(char *name, int len, int dev) { snprintf(name, len, "Fake H100 80GB HBM3"); return dev == 0 ? 0 : 101; }
+int cuDeviceTotalMem_v2(size_t *bytes, int dev) { *bytes = (size_t) 85 << 30; return 0; }
+int cuDeviceGetAttribute(int *v, int attr, int dev) {
+    if (attr == 75) { *v = 9; return 0; }
+    if (attr == 76) { *v = 0; return 0; }
+    return 1;
+}
+int cuGetErrorName(int r, const char **s) {
+    switch (r) {
+        case 0: *s = "CUDA_SUCCESS"; return 0;
+        case 100: *s = "CUDA_ERROR_NO_DEVICE"; return 0;
+        case 500: *s = "CUDA_ERROR_NOT_FOUND"; return 0;
+        default: *s = NULL; return 1;
+    }
+}
+int cuGetErrorString(int r, const char **s) {
+    switch (r) {
+        case 0: *s = "no error"; return 0;
+        case 100: *s = "no CUDA-capable device is detected"; return 0;
+        case 500: *s = "named symbol not found"; return 0;
+        default: *s = NULL; return 1;
+    }
+}
+
+/*
+ * The calls the CUDA backend makes through JCuda (the _v2 names cuda.h maps them to), over host
+ * memory: "device" memory is malloc'd, copies and fills are synchronous, modules hold no kernels
+ * (any function lookup fails, as it would for a fatbin without that entry point).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+typedef unsigned long long CUdeviceptr;
+typedef struct {
+    size_t srcXInBytes, srcY; int srcMemoryType; const void *srcHost; CUdeviceptr srcDevice; void *srcArray; size_t srcPitch;
+    size_t dstXInBytes, dstY; int dstMemoryType; void *dstHost; CUdeviceptr dstDevice; void *dstArray; size_t dstPitch;
+    size_t WidthInBytes, Height;
+} CUDA_MEMCPY2D;
+
+static long live_allocations;
+long fake_live_allocations(void) { return live_allocations; }
+
+int cuDevicePrimaryCtxRetain(void **ctx, int dev) { *ctx = (void *) 0xC7C7; return dev == 0 ? 0 : 101; }
+int cuDevicePrimaryCtxRelease_v2(int dev) { return 0; }
+int cuCtxSetCurrent(void *ctx) { return ctx == (void *) 0xC7C7 ? 0 : 201; }
+int cuStreamCreate(void **stream, unsigned flags) { *stream = (void *) 0x57AE; return 0; }
+int cuStreamSynchronize(void *stream) { return 0; }
+int cuStreamDestroy_v2(void *stream) { return 0; }
+int cuMemGetInfo_v2(size_t *free_bytes, size_t *total) { *free_bytes = (size_t) 80 << 30; *total = (size_t) 85 << 30; return 0; }
+int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
+    void *m = NULL;
+    if (bytes > ((size_t) 1 << 34)) return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
+    if (posix_memalign(&m, 256, bytes ? bytes : 1) != 0) return 2;
+    live_allocations++;
+    *p = (CUdeviceptr) (uintptr_t) m;
+    return 0;
+}
+int cuMemFree_v2(CUdeviceptr p) { live_allocations--; free((void *) (uintptr_t) p); return 0; }
+int cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) { memcpy((void *) (uintptr_t) dst, src, n); return 0; }
+int cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) { memcpy(dst, (const void *) (uintptr_t) src, n); return 0; }
+int cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t n, void *stream) {
+    memmove((void *) (uintptr_t) dst, (const void *) (uintptr_t) src, n);
+    return 0;
+}
+int cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *c, void *stream) {
+    if (c->srcMemoryType != 2 || c->dstMemoryType != 2 || c->srcPitch < c->WidthInBytes || c->dstPitch < c->WidthInBytes) return 1;
+    for (size_t r = 0; r < c->Height; r++) {
+        const char *s = (const char *) (uintptr_t) c->srcDevice + c->srcXInBytes + (c->srcY + r) * c->srcPitch;
+        char *d = (char *) (uintptr_t) c->dstDevice + c->dstXInBytes + (c->dstY + r) * c->dstPitch;
+        memmove(d, s, c->WidthInBytes);
+    }
+    return 0;
+}
+int cuMemsetD32Async(CUdeviceptr dst, unsigned int v, size_t n, void *stream) {
+    uint32_t *p = (uint32_t *) (uintptr_t) dst;
+    for (size_t i = 0; i < n; i++) p[i] = v;
+    return 0;
+}
+int cuMemsetD2D32Async(CUdeviceptr dst, size_t pitch, unsigned int v, size_t width, size_t height, void *stream) {
+    if (pitch < width * 4) return 1;
+    for (size_t r = 0; r < height; r++) {
+        uint32_t *p = (uint32_t *) ((char *) (uintptr_t) dst + r * pitch);
+        for (size_t i = 0; i < width; i++) p[i] = v;
+    }
+    return 0;
+}
+int cuModuleLoadData(void **module, const void *image) { *module = (void *) 0x30D; return image ? 0 : 1; }
+int cuModuleUnload(void *module) { return 0; }
+int cuModuleGetFunction(void **f, void *module, const char *name) { return 500; /* CUDA_ERROR_NOT_FOUND */ }
+int cuEventCreate(void **e, unsigned flags) { *e = malloc(1); return 0; }
+int cuEventRecord(void *e, void *stream) { return 0; }
+int cuEventSynchronize(void *e) { return 0; }
+int cuEventElapsedTime(float *ms, void *start, void *stop) { *ms = 1.5f; return 0; }
+int cuEventDestroy_v2(void *e) { free(e); return 0; }

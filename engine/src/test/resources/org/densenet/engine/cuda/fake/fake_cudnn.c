@@ -1,0 +1,201 @@
+/*
+ * A stand-in for cuDNN 9's legacy convolution API over host memory, for testing the FFM bindings
+ * and the convolution wrapper on machines without a GPU. Signatures follow cudnn_graph.h,
+ * cudnn_ops.h and cudnn_cnn.h of cuDNN 9; "device" pointers are host pointers. The three passes
+ * compute real NCHW cross-correlations from the descriptors' dims and strides, with alpha/beta as
+ * cuDNN defines them (beta == 0: the output is not read). The algorithm search writes garbage
+ * into its output, as the real one may, and returns the results a test scripted.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct { int nb, dtype, dims[8], strides[8]; } tensor_t;
+typedef struct { int dtype, format, k, c, r, s; } filter_t;
+typedef struct { int pad_h, pad_w, u, v, dil_h, dil_w, mode, compute, math; } conv_t;
+typedef struct { int algo, status; float time; size_t memory; int determinism, math, reserved[3]; } perf_t;
+
+/* observation slots read by the tests through fake_value(slot) */
+enum {
+    S_CREATED = 0, S_DESTROYED, S_STREAM, S_FIND_CALLS, S_RUN_CALLS, S_LAST_ALGO, S_LAST_WS, S_LAST_WS_BYTES,
+    S_LAST_ALPHA_BITS, S_LAST_BETA_BITS, S_LAST_MATH, S_FIND_WS_BYTES, S_LAST_OP, S_REQUESTED, S_COUNT
+};
+static int64_t slots[S_COUNT];
+int64_t fake_value(int slot) { return slots[slot]; }
+void fake_reset(void) { memset(slots, 0, sizeof slots); }
+
+static int scripted_n;
+static perf_t scripted[16];
+/* The next search returns these results (fastest first), as cudnnFind*Ex would. */
+void fake_script_find(int n, const int *algo, const int *status, const int *math, const int64_t *memory) {
+    scripted_n = n;
+    for (int i = 0; i < n; i++) {
+        memset(&scripted[i], 0, sizeof scripted[i]);
+        scripted[i].algo = algo[i];
+        scripted[i].status = status[i];
+        scripted[i].math = math[i];
+        scripted[i].memory = (size_t) memory[i];
+        scripted[i].time = 0.1f * (i + 1);
+    }
+}
+
+size_t cudnnGetVersion(void) { return 91400; }
+size_t cudnnGetCudartVersion(void) { return 13000; }
+const char *cudnnGetErrorString(int status) {
+    switch (status) {
+        case 0: return "CUDNN_STATUS_SUCCESS";
+        case 2000: return "CUDNN_STATUS_BAD_PARAM";
+        case 3000: return "CUDNN_STATUS_NOT_SUPPORTED";
+        default: return "CUDNN_STATUS_UNKNOWN";
+    }
+}
+void cudnnGetLastErrorString(char *message, size_t max_size) {
+    if (max_size > 0) snprintf(message, max_size, "fake: the last call was refused");
+}
+
+int cudnnCreate(void **handle) { *handle = (void *) 0xC0DE; slots[S_CREATED]++; return 0; }
+int cudnnDestroy(void *handle) { slots[S_DESTROYED]++; return handle == (void *) 0xC0DE ? 0 : 2000; }
+int cudnnSetStream(void *handle, void *stream) { slots[S_STREAM] = (int64_t) (intptr_t) stream; return 0; }
+
+int cudnnCreateTensorDescriptor(tensor_t **d) { *d = calloc(1, sizeof(tensor_t)); slots[S_CREATED]++; return 0; }
+int cudnnSetTensorNdDescriptor(tensor_t *d, int dtype, int nb, const int *dims, const int *strides) {
+    if (nb < 3 || nb > 8 || dtype != 0) return 2000;
+    d->nb = nb;
+    d->dtype = dtype;
+    for (int i = 0; i < nb; i++) {
+        if (dims[i] < 1 || strides[i] < 1) return 2000;
+        d->dims[i] = dims[i];
+        d->strides[i] = strides[i];
+    }
+    return 0;
+}
+int cudnnDestroyTensorDescriptor(tensor_t *d) { free(d); slots[S_DESTROYED]++; return 0; }
+
+int cudnnCreateFilterDescriptor(filter_t **d) { *d = calloc(1, sizeof(filter_t)); slots[S_CREATED]++; return 0; }
+int cudnnSetFilter4dDescriptor(filter_t *d, int dtype, int format, int k, int c, int r, int s) {
+    if (dtype != 0 || format != 0 || k < 1 || c < 1 || r < 1 || s < 1) return 2000;
+    d->dtype = dtype; d->format = format; d->k = k; d->c = c; d->r = r; d->s = s;
+    return 0;
+}
+int cudnnDestroyFilterDescriptor(filter_t *d) { free(d); slots[S_DESTROYED]++; return 0; }
+
+int cudnnCreateConvolutionDescriptor(conv_t **d) { *d = calloc(1, sizeof(conv_t)); slots[S_CREATED]++; return 0; }
+int cudnnSetConvolution2dDescriptor(conv_t *d, int pad_h, int pad_w, int u, int v, int dil_h, int dil_w, int mode, int compute) {
+    if (mode != 1 || compute != 0 || u < 1 || v < 1 || dil_h != 1 || dil_w != 1) return 2000;
+    d->pad_h = pad_h; d->pad_w = pad_w; d->u = u; d->v = v; d->dil_h = dil_h; d->dil_w = dil_w; d->mode = mode; d->compute = compute;
+    return 0;
+}
+int cudnnSetConvolutionMathType(conv_t *d, int math) { if (math < 0 || math > 3) return 2000; d->math = math; return 0; }
+int cudnnDestroyConvolutionDescriptor(conv_t *d) { free(d); slots[S_DESTROYED]++; return 0; }
+
+int cudnnGetConvolutionForwardAlgorithmMaxCount(void *h, int *n) { *n = 8; return 0; }
+int cudnnGetConvolutionBackwardDataAlgorithmMaxCount(void *h, int *n) { *n = 6; return 0; }
+int cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(void *h, int *n) { *n = 7; return 0; }
+
+/* algorithm 5 "does not apply"; the others want algo KiB */
+static int ws_size(int algo, size_t *size) { if (algo == 5) return 3000; *size = (size_t) algo * 1024; return 0; }
+int cudnnGetConvolutionForwardWorkspaceSize(void *h, tensor_t *x, filter_t *w, conv_t *c, tensor_t *y, int algo, size_t *size) { return ws_size(algo, size); }
+int cudnnGetConvolutionBackwardDataWorkspaceSize(void *h, filter_t *w, tensor_t *dy, conv_t *c, tensor_t *dx, int algo, size_t *size) { return ws_size(algo, size); }
+int cudnnGetConvolutionBackwardFilterWorkspaceSize(void *h, tensor_t *x, tensor_t *dy, conv_t *c, filter_t *dw, int algo, size_t *size) { return ws_size(algo, size); }
+
+static float *at(float *base, const tensor_t *t, int n, int c, int h, int w) {
+    return base + (int64_t) n * t->strides[0] + (int64_t) c * t->strides[1] + (int64_t) h * t->strides[2] + (int64_t) w * t->strides[3];
+}
+static void scribble_tensor(float *base, const tensor_t *t) {
+    for (int n = 0; n < t->dims[0]; n++) for (int c = 0; c < t->dims[1]; c++)
+        for (int h = 0; h < t->dims[2]; h++) for (int w = 0; w < t->dims[3]; w++) *at(base, t, n, c, h, w) = 12345.0f;
+}
+static int find(int requested, int *returned, perf_t *perf, size_t ws_bytes, int op) {
+    slots[S_FIND_CALLS]++;
+    slots[S_FIND_WS_BYTES] = (int64_t) ws_bytes;
+    slots[S_REQUESTED] = requested;
+    slots[S_LAST_OP] = op;
+    int n = scripted_n < requested ? scripted_n : requested;
+    for (int i = 0; i < n; i++) perf[i] = scripted[i];
+    *returned = n;
+    return 0;
+}
+int cudnnFindConvolutionForwardAlgorithmEx(void *h, tensor_t *xd, const float *x, filter_t *wd, const float *w, conv_t *cd,
+        tensor_t *yd, float *y, int requested, int *returned, perf_t *perf, void *ws, size_t ws_bytes) {
+    scribble_tensor(y, yd);
+    return find(requested, returned, perf, ws_bytes, 0);
+}
+int cudnnFindConvolutionBackwardDataAlgorithmEx(void *h, filter_t *wd, const float *w, tensor_t *dyd, const float *dy, conv_t *cd,
+        tensor_t *dxd, float *dx, int requested, int *returned, perf_t *perf, void *ws, size_t ws_bytes) {
+    scribble_tensor(dx, dxd);
+    return find(requested, returned, perf, ws_bytes, 1);
+}
+int cudnnFindConvolutionBackwardFilterAlgorithmEx(void *h, tensor_t *xd, const float *x, tensor_t *dyd, const float *dy, conv_t *cd,
+        filter_t *dwd, float *dw, int requested, int *returned, perf_t *perf, void *ws, size_t ws_bytes) {
+    for (int i = 0; i < dwd->k * dwd->c * dwd->r * dwd->s; i++) dw[i] = 12345.0f;
+    return find(requested, returned, perf, ws_bytes, 2);
+}
+
+static int64_t bits(const float *p) { int32_t b; memcpy(&b, p, 4); return b; }
+static void note_run(const float *alpha, const float *beta, int algo, void *ws, size_t ws_bytes, const conv_t *c, int op) {
+    slots[S_RUN_CALLS]++;
+    slots[S_LAST_ALPHA_BITS] = bits(alpha);
+    slots[S_LAST_BETA_BITS] = bits(beta);
+    slots[S_LAST_ALGO] = algo;
+    slots[S_LAST_WS] = (int64_t) (intptr_t) ws;
+    slots[S_LAST_WS_BYTES] = (int64_t) ws_bytes;
+    slots[S_LAST_MATH] = c->math;
+    slots[S_LAST_OP] = op;
+}
+/* x pixel that output pixel (p, q) sees through filter tap (r, s), or -1 when it is padding */
+static int tap(int p, int stride, int pad, int r, int size) { int i = p * stride - pad + r; return i >= 0 && i < size ? i : -1; }
+static int shapes_ok(const tensor_t *x, const filter_t *w, const tensor_t *y, const conv_t *c) {
+    int p = (x->dims[2] + 2 * c->pad_h - w->r) / c->u + 1, q = (x->dims[3] + 2 * c->pad_w - w->s) / c->v + 1;
+    return x->dims[1] == w->c && y->dims[1] == w->k && x->dims[0] == y->dims[0] && y->dims[2] == p && y->dims[3] == q;
+}
+
+int cudnnConvolutionForward(void *h, const float *alpha, tensor_t *xd, const float *x, filter_t *wd, const float *w, conv_t *cd,
+        int algo, void *ws, size_t ws_bytes, const float *beta, tensor_t *yd, float *y) {
+    note_run(alpha, beta, algo, ws, ws_bytes, cd, 0);
+    if (!shapes_ok(xd, wd, yd, cd)) return 2000;
+    for (int n = 0; n < yd->dims[0]; n++) for (int k = 0; k < wd->k; k++)
+        for (int p = 0; p < yd->dims[2]; p++) for (int q = 0; q < yd->dims[3]; q++) {
+            double sum = 0;
+            for (int c = 0; c < wd->c; c++) for (int r = 0; r < wd->r; r++) for (int s = 0; s < wd->s; s++) {
+                int i = tap(p, cd->u, cd->pad_h, r, xd->dims[2]), j = tap(q, cd->v, cd->pad_w, s, xd->dims[3]);
+                if (i >= 0 && j >= 0) sum += (double) *at((float *) x, xd, n, c, i, j) * w[((k * wd->c + c) * wd->r + r) * wd->s + s];
+            }
+            float *o = at(y, yd, n, k, p, q);
+            *o = (float) (*alpha * sum + (*beta != 0 ? *beta * *o : 0));
+        }
+    return 0;
+}
+
+int cudnnConvolutionBackwardData(void *h, const float *alpha, filter_t *wd, const float *w, tensor_t *dyd, const float *dy, conv_t *cd,
+        int algo, void *ws, size_t ws_bytes, const float *beta, tensor_t *dxd, float *dx) {
+    note_run(alpha, beta, algo, ws, ws_bytes, cd, 1);
+    if (!shapes_ok(dxd, wd, dyd, cd)) return 2000;
+    for (int n = 0; n < dxd->dims[0]; n++) for (int c = 0; c < wd->c; c++)
+        for (int i = 0; i < dxd->dims[2]; i++) for (int j = 0; j < dxd->dims[3]; j++) {
+            double sum = 0;
+            for (int k = 0; k < wd->k; k++) for (int p = 0; p < dyd->dims[2]; p++) for (int q = 0; q < dyd->dims[3]; q++)
+                for (int r = 0; r < wd->r; r++) for (int s = 0; s < wd->s; s++)
+                    if (tap(p, cd->u, cd->pad_h, r, dxd->dims[2]) == i && tap(q, cd->v, cd->pad_w, s, dxd->dims[3]) == j)
+                        sum += (double) *at((float *) dy, dyd, n, k, p, q) * w[((k * wd->c + c) * wd->r + r) * wd->s + s];
+            float *o = at(dx, dxd, n, c, i, j);
+            *o = (float) (*alpha * sum + (*beta != 0 ? *beta * *o : 0));
+        }
+    return 0;
+}
+
+int cudnnConvolutionBackwardFilter(void *h, const float *alpha, tensor_t *xd, const float *x, tensor_t *dyd, const float *dy, conv_t *cd,
+        int algo, void *ws, size_t ws_bytes, const float *beta, filter_t *dwd, float *dw) {
+    note_run(alpha, beta, algo, ws, ws_bytes, cd, 2);
+    if (!shapes_ok(xd, dwd, dyd, cd)) return 2000;
+    for (int k = 0; k < dwd->k; k++) for (int c = 0; c < dwd->c; c++) for (int r = 0; r < dwd->r; r++) for (int s = 0; s < dwd->s; s++) {
+        double sum = 0;
+        for (int n = 0; n < xd->dims[0]; n++) for (int p = 0; p < dyd->dims[2]; p++) for (int q = 0; q < dyd->dims[3]; q++) {
+            int i = tap(p, cd->u, cd->pad_h, r, xd->dims[2]), j = tap(q, cd->v, cd->pad_w, s, xd->dims[3]);
+            if (i >= 0 && j >= 0) sum += (double) *at((float *) x, xd, n, c, i, j) * *at((float *) dy, dyd, n, k, p, q);
+        }
+        float *o = &dw[((k * dwd->c + c) * dwd->r + r) * dwd->s + s];
+        *o = (float) (*alpha * sum + (*beta != 0 ? *beta * *o : 0));
+    }
+    return 0;
+}
