@@ -111,10 +111,12 @@ public final class LinePlot {
         if (!ImageIO.write(img, "png", file.toFile())) throw new IOException("no PNG writer available for " + file);
     }
 
-    /** The smallest of 1, 2, 2.5, 5 times a power of ten that is >= v, so axis labels are round. */
+    private static final double[] ROUND = {1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10};
+
+    /** The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten) that is >= v, so the axis ends near the data. */
     static double niceCeiling(double v) {
         double p = Math.pow(10, Math.floor(Math.log10(v)));
-        for (double m : new double[] {1, 2, 2.5, 5, 10}) if (m * p >= v) return m * p;
+        for (double m : ROUND) if (m * p >= v * (1 - 1e-12)) return m * p;
         return 10 * p;
     }
 }

@@ -33,8 +33,9 @@ class LinePlotTest {
 
     @Test
     void axisTopIsARoundNumberAboveTheLargestValue() {
-        assertEquals(200, LinePlot.niceCeiling(150));
-        assertEquals(2.5, LinePlot.niceCeiling(2.1));
-        assertEquals(1000, LinePlot.niceCeiling(1000));
+        assertEquals(150, LinePlot.niceCeiling(150), 1e-9);
+        assertEquals(800, LinePlot.niceCeiling(670), 1e-9);
+        assertEquals(2.5, LinePlot.niceCeiling(2.1), 1e-12);
+        assertEquals(1000, LinePlot.niceCeiling(1000), 1e-9);
     }
 }
