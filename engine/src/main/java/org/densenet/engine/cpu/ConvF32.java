@@ -40,14 +40,8 @@ final class ConvF32 {
                         boolean accumulate) {
         int crs = g.crs(), pq = g.pq();
         par.run(g.n(), (n, wk) -> {
-            float[] b = x;
-            int bo = xo + n * xN;
-            if (!g.pointwise()) {
-                b = scratch.bufF32(wk, COL_SLOT, crs * pq);
-                im2col(g, x, bo, 0, g.c(), b);
-                bo = 0;
-            }
-            GemmF32.gemm(g.k(), pq, crs, w, wo, crs, 1, b, bo, pq, 1, y, yo + n * yN, pq, accumulate, scratch, wk);
+            float[] b = columns(scratch, wk, g, x, xo + n * xN);
+            GemmF32.gemm(g.k(), pq, crs, w, wo, crs, 1, b, b == x ? xo + n * xN : 0, pq, 1, y, yo + n * yN, pq, accumulate, scratch, wk);
         });
     }
 
@@ -125,14 +119,9 @@ final class ConvF32 {
                                              int dyN, int n0, int n1, float[] partial, int po) {
         int crs = g.crs(), pq = g.pq();
         for (int n = n0; n < n1; n++) {
-            float[] b = x;
-            int bo = xo + n * xN;
-            if (!g.pointwise()) {
-                b = scratch.bufF32(wk, COL_SLOT, crs * pq);
-                im2col(g, x, bo, 0, g.c(), b);
-                bo = 0;
-            }
-            GemmF32.gemm(g.k(), crs, pq, dy, dyo + n * dyN, pq, 1, b, bo, 1, pq, partial, po, crs, n > n0, scratch, wk);
+            float[] b = columns(scratch, wk, g, x, xo + n * xN);
+            GemmF32.gemm(g.k(), crs, pq, dy, dyo + n * dyN, pq, 1, b, b == x ? xo + n * xN : 0, 1, pq, partial, po, crs, n > n0,
+                    scratch, wk);
         }
     }
 
@@ -181,11 +170,22 @@ final class ConvF32 {
         }
     }
 
-    /** Rows (c, r, s) for c in [c0, c1) of the column matrix of one sample, each P*Q long. */
-    static void im2col(Geometry g, float[] x, int xs, int c0, int c1, float[] col) {
+    /**
+     * The column matrix [C*R*S, P*Q] of the sample at xs: x itself (starting at xs) for a 1x1
+     * stride-1 unpadded convolution, else im2col into the worker's scratch (starting at 0).
+     */
+    private static float[] columns(Scratch scratch, int wk, Geometry g, float[] x, int xs) {
+        if (g.pointwise()) return x;
+        float[] col = scratch.bufF32(wk, COL_SLOT, g.crs() * g.pq());
+        im2col(g, x, xs, col);
+        return col;
+    }
+
+    /** The column matrix of one sample: rows (c, r, s), each P*Q long. */
+    static void im2col(Geometry g, float[] x, int xs, float[] col) {
         int h = g.h(), wd = g.w(), p = g.p(), q = g.q(), st = g.stride(), pad = g.pad();
         int row = 0;
-        for (int c = c0; c < c1; c++) {
+        for (int c = 0; c < g.c(); c++) {
             int plane = xs + c * h * wd;
             for (int r = 0; r < g.r(); r++) {
                 for (int s = 0; s < g.s(); s++, row++) {

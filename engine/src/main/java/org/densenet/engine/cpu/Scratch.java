@@ -23,7 +23,7 @@ final class Scratch {
     float[][] rowsF32(int worker, int slot, int rows, int len) {
         float[][] r = rowsF32[worker][slot];
         if (r == null || r.length < rows || r[0].length < len) {
-            rowsF32[worker][slot] = r = new float[Math.max(rows, r == null ? 0 : r.length)][len];
+            rowsF32[worker][slot] = r = new float[Math.max(rows, r == null ? 0 : r.length)][Math.max(len, r == null ? 0 : r[0].length)];
         }
         return r;
     }
@@ -31,7 +31,7 @@ final class Scratch {
     double[][] rowsF64(int worker, int slot, int rows, int len) {
         double[][] r = rowsF64[worker][slot];
         if (r == null || r.length < rows || r[0].length < len) {
-            rowsF64[worker][slot] = r = new double[Math.max(rows, r == null ? 0 : r.length)][len];
+            rowsF64[worker][slot] = r = new double[Math.max(rows, r == null ? 0 : r.length)][Math.max(len, r == null ? 0 : r[0].length)];
         }
         return r;
     }

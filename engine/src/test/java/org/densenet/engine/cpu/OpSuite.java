@@ -28,8 +28,9 @@ final class OpSuite {
     static Map<String, double[]> run(CpuBackend b, DType dt) {
         Random rng = new Random(77);
         Map<String, double[]> out = new LinkedHashMap<>();
-        conv(b, dt, rng, out, "conv1x1", 3, 150, 17, 20, 1, 1, 0);
-        conv(b, dt, rng, out, "conv3x3", 3, 20, 17, 12, 3, 1, 1);
+        // sizes span several GEMM blocks: P*Q > NC, C > KC, taps * C > NC
+        conv(b, dt, rng, out, "conv1x1", 3, 150, 24, 20, 1, 1, 0);
+        conv(b, dt, rng, out, "conv3x3", 3, 60, 17, 12, 3, 1, 1);
         conv(b, dt, rng, out, "conv7x7s2", 2, 3, 20, 8, 7, 2, 3);
 
         int n = 3, c = 30, h = 9;
