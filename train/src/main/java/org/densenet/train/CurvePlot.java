@@ -64,9 +64,12 @@ public final class CurvePlot {
             lo = 0;
             hi = 1;
         }
+        int ticks = 5;
         if (percent) {
-            lo = Math.max(0, Math.floor(lo / 10) * 10);
-            hi = Math.min(100, Math.ceil(hi / 10) * 10);
+            double step = hi - lo <= 50 ? 10 : 20;
+            lo = Math.max(0, Math.floor(lo / step) * step);
+            hi = Math.min(100, Math.max(lo + step, Math.ceil(hi / step) * step));
+            ticks = (int) Math.round((hi - lo) / step);
         } else {
             lo = Math.max(0, lo - 0.05 * (hi - lo));
             hi = hi + 0.05 * (hi - lo);
@@ -75,10 +78,9 @@ public final class CurvePlot {
         int maxEpoch = Math.max(2, rows.isEmpty() ? 2 : rows.getLast().epoch());
         g.setColor(Color.BLACK);
         g.drawString(title, left, top - 14);
-        g.drawRect(left, top, right - left, bottom - top);
-        for (int i = 0; i <= 5; i++) {
-            double v = lo + (hi - lo) * i / 5;
-            int y = bottom - (int) Math.round((bottom - top) * i / 5.0);
+        for (int i = 0; i <= ticks; i++) {
+            double v = lo + (hi - lo) * i / ticks;
+            int y = bottom - (int) Math.round((bottom - top) * (double) i / ticks);
             g.setColor(new Color(230, 230, 230));
             g.drawLine(left + 1, y, right - 1, y);
             g.setColor(Color.DARK_GRAY);
@@ -90,8 +92,9 @@ public final class CurvePlot {
             g.drawString(Integer.toString(e), x - 4, bottom + 16);
         }
         g.drawString("epoch", (left + right) / 2 - 16, bottom + 34);
+        g.setColor(Color.BLACK);
+        g.drawRect(left, top, right - left, bottom - top);
         g.setStroke(new BasicStroke(2f));
-        int ly = top + 16;
         for (Series s : series) {
             g.setColor(s.color());
             int px = -1, py = -1;
@@ -105,9 +108,20 @@ public final class CurvePlot {
                 px = x;
                 py = y;
             }
-            g.drawLine(right - 110, ly - 4, right - 90, ly - 4);
-            g.drawString(s.name(), right - 84, ly);
-            ly += 16;
+        }
+        // Legend in a box of its own, so it never hides a curve's label.
+        int lx = right - 124, ly = top + 8;
+        g.setStroke(new BasicStroke(1f));
+        g.setColor(Color.WHITE);
+        g.fillRect(lx, ly, 116, 16 * series.size() + 6);
+        g.setColor(Color.GRAY);
+        g.drawRect(lx, ly, 116, 16 * series.size() + 6);
+        g.setStroke(new BasicStroke(2f));
+        for (int i = 0; i < series.size(); i++) {
+            int y = ly + 16 * (i + 1);
+            g.setColor(series.get(i).color());
+            g.drawLine(lx + 6, y - 4, lx + 26, y - 4);
+            g.drawString(series.get(i).name(), lx + 32, y);
         }
         g.setStroke(new BasicStroke(1f));
     }
