@@ -152,7 +152,15 @@ final class Convolutions implements AutoCloseable {
     /** Times the algorithms and picks the fastest that ran and keeps to the math policy. */
     private Choice search(ConvKey key, MemorySegment aDesc, long a, MemorySegment bDesc, long b, MemorySegment convDesc,
                          MemorySegment resDesc, long res, int count, long searchBytes, Preserver preserver) {
-        DeviceAllocator.Block scratch = searchBytes > 0 ? allocator.allocate(searchBytes, "cuDNN's algorithm search for " + key) : null;
+        DeviceAllocator.Block scratch = null;
+        // A search with less workspace only leaves out the hungriest algorithms: halve it rather than fail.
+        while (searchBytes > 0 && scratch == null) {
+            try {
+                scratch = allocator.allocate(searchBytes, "cuDNN's algorithm search for " + key);
+            } catch (CudaOutOfMemoryException e) {
+                searchBytes = searchBytes < 1 << 20 ? 0 : searchBytes / 2;
+            }
+        }
         try (Arena local = Arena.ofConfined(); AutoCloseable saved = preserver == null ? null : preserver.preserve()) {
             MemorySegment perf = local.allocate(Cudnn.ALGO_PERF, count);
             int returned = cudnn.find(handle, key.op(), aDesc, a, bDesc, b, convDesc, resDesc, res, perf,

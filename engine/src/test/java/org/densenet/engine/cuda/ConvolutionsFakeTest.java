@@ -185,6 +185,24 @@ class ConvolutionsFakeTest {
     }
 
     @Test
+    void aSearchWorkspaceTheGpuCannotHoldShrinksInsteadOfFailing() throws Throwable {
+        script(new int[] {0, 0, Cudnn.FMA_MATH, 0});
+        try (HostDevice device = new HostDevice(); DeviceAllocator alloc = new DeviceAllocator(device); Arena arena = Arena.ofConfined();
+             Tensor x = random(1, 2, 4, 4); Tensor w = random(2, 2, 3, 3); Tensor y = random(1, 2, 4, 4)) {
+            device.largestAllocation = 4096; // less than the 7 KiB the search would like
+            Convolutions convs = new Convolutions(cudnn, device, alloc, false);
+            MemorySegment mx = HostDevice.mirror(arena, CPU, x), mw = HostDevice.mirror(arena, CPU, w), my = HostDevice.mirror(arena, CPU, y);
+            Conv2d conv = new Conv2d(1, 1);
+            CPU.convForward(x, w, y, conv, false);
+            convs.run(ConvKey.of(ConvOp.FORWARD, x, w, y, conv, mx.address(), mw.address(), my.address()), mx.address(), mw.address(),
+                    my.address(), false, null);
+            assertEquals(0, value(S_FIND_WS_BYTES), "searched without workspace");
+            assertClose("and still computed", values(y), HostDevice.values(my));
+            convs.close();
+        }
+    }
+
+    @Test
     void withTf32AllowedTheFastestResultWinsWithItsMathType() throws Throwable {
         script(new int[] {6, 0, Cudnn.TENSOR_OP_MATH, 512}, new int[] {1, 0, Cudnn.FMA_MATH, 0});
         try (HostDevice device = new HostDevice(); DeviceAllocator alloc = new DeviceAllocator(device); Arena arena = Arena.ofConfined();

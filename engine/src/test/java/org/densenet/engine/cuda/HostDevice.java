@@ -17,6 +17,8 @@ final class HostDevice implements DeviceQueue, DeviceAllocator.RawMemory, AutoCl
     static final long STREAM = 0x5EED;
     private final Map<Long, Arena> arenas = new HashMap<>();
     long free = 1L << 30;
+    /** Larger requests fail as out of memory. */
+    long largestAllocation = Long.MAX_VALUE;
 
     @Override
     public long streamAddress() {
@@ -36,6 +38,7 @@ final class HostDevice implements DeviceQueue, DeviceAllocator.RawMemory, AutoCl
 
     @Override
     public DeviceAllocator.Block allocate(long bytes) {
+        if (bytes > largestAllocation) return null;
         Arena a = Arena.ofShared();
         MemorySegment s = a.allocate(bytes, 256);
         arenas.put(s.address(), a);
