@@ -199,7 +199,7 @@ final class TrainCommand implements Callable<Integer> {
 
     private int imagenetClasses() {
         try {
-            return ImageFolder.load(data.data, "train").numClasses();
+            return ImageFolder.classCount(data.data, "train");
         } catch (RuntimeException ex) {
             return DatasetKind.IMAGENET.classes();  // the trainer reports the missing folder with its full message
         }

@@ -93,6 +93,17 @@ public final class ImageFolder implements Dataset {
                 labels.stream().mapToInt(Integer::intValue).toArray(), max + 1);
     }
 
+    /** Number of classes of a split without listing its images: class folders, or the largest label of the list file + 1. */
+    public static int classCount(Path root, String split) {
+        Path list = root.resolve(split + "_list.txt");
+        if (Files.isRegularFile(list)) return fromList(split, root.resolve(split), list).numClasses();
+        try (Stream<Path> s = Files.list(root.resolve(split))) {
+            return (int) s.filter(Files::isDirectory).count();
+        } catch (IOException e) {
+            throw DataException.at(root.resolve(split), "cannot list: " + e.getMessage());
+        }
+    }
+
     private static boolean isImage(Path p) {
         String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
         return n.endsWith(".jpeg") || n.endsWith(".jpg") || n.endsWith(".png");
@@ -136,15 +147,13 @@ public final class ImageFolder implements Dataset {
     public Image image(int index) {
         Path f = files[index];
         BufferedImage img;
+        if (!Files.isRegularFile(f)) throw DataException.at(f, "image file is missing");
         try {
             img = ImageIO.read(f.toFile());
         } catch (IOException | RuntimeException e) {
             throw DataException.at(f, "undecodable image (" + e.getMessage() + ")");
         }
-        if (img == null) {
-            if (!Files.exists(f)) throw DataException.at(f, "missing");
-            throw DataException.at(f, "undecodable image (not a format javax.imageio reads)");
-        }
+        if (img == null) throw DataException.at(f, "undecodable image (not a format javax.imageio reads)");
         int w = img.getWidth(), h = img.getHeight();
         byte[] px = new byte[3 * h * w];
         int[] row = new int[w];

@@ -72,6 +72,16 @@ class BatchLoaderTest {
         }
         Files.write(dir.resolve("val/n02/broken.JPEG"), new byte[] {(byte) 0xFF, (byte) 0xD8, 1, 2, 3});
         ImageFolder data = ImageFolder.load(dir, "val");
+        assertEquals(2, ImageFolder.classCount(dir, "val"));
+        Files.writeString(dir.resolve("train_list.txt"), "# path label\n../val/n01/img0.png 0\nn09/gone.JPEG 4\n");
+        Files.createDirectories(dir.resolve("train"));
+        ImageFolder listed = ImageFolder.load(dir, "train");
+        assertEquals(5, listed.numClasses(), "classes from the largest label of the list");
+        assertEquals(5, ImageFolder.classCount(dir, "train"));
+        assertEquals(4, listed.label(1));
+        assertEquals(40, listed.image(0).width());
+        DataException missing = assertThrows(DataException.class, () -> listed.image(1));
+        assertEquals(dir.resolve("train/n09/gone.JPEG") + ": image file is missing", missing.getMessage());
         assertEquals(7, data.size());
         assertEquals(2, data.numClasses());
         try (BatchLoader l = new BatchLoader(data, Datasets.evalTransform(DatasetKind.IMAGENET, data), 4, 2);

@@ -99,6 +99,17 @@ class CifarTest {
     }
 
     @Test
+    void missingFileOfAFolderIsNamed() throws IOException {
+        int[][] labels = new int[6][];
+        byte[][] pixels = new byte[6][];
+        for (var e : cifar10Files(labels, pixels).entrySet()) {
+            if (!e.getKey().equals("data_batch_4.bin")) Files.write(dir.resolve(e.getKey()), e.getValue());
+        }
+        DataException e = assertThrows(DataException.class, () -> Cifar.load(Cifar.CIFAR10, dir, true, false));
+        assertEquals(dir.resolve("data_batch_4.bin") + ": missing (the other cifar10 files are in " + dir + ")", e.getMessage());
+    }
+
+    @Test
     void missingMemberOfArchiveIsNamed() throws IOException {
         Path a = dir.resolve("cifar-10-binary.tar.gz");
         TestData.writeTarGz(a, "cifar-10-batches-bin", Map.of("data_batch_1.bin", new byte[3073]));
