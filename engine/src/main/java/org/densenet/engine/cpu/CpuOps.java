@@ -20,7 +20,8 @@ import org.densenet.engine.Tensor;
 /**
  * Argument checks and float32/float64 dispatch of convolution, batch norm, pooling, linear
  * and loss. Kernel families: ConvF32 (conv*), NormF32 (batchNorm*), PoolF32 (*Pool*),
- * DenseF32 (linear*, softmaxCrossEntropy); their F64 twins are generated.
+ * DenseF32 (linear*, softmaxCrossEntropy); their F64 twins are generated. Ops that use the
+ * per-thread scratch buffers hold this object's lock, so calls from two threads cannot share them.
  */
 final class CpuOps {
     private final CpuBackend b;
@@ -61,7 +62,7 @@ final class CpuOps {
         return new ConvF32.Geometry(n, c, h, wd, k, r, s, p, q, conv.stride(), conv.pad());
     }
 
-    void convForward(Tensor x, Tensor w, Tensor y, Conv2d conv, boolean accumulate) {
+    synchronized void convForward(Tensor x, Tensor w, Tensor y, Conv2d conv, boolean accumulate) {
         ConvF32.Geometry g = conv("convForward", x, w, y, conv);
         if (single(x)) {
             ConvF32.forward(b.par(), b.scratch(), g, f32(x), off(x), ns(x), f32(w), off(w), f32(y), off(y), ns(y), accumulate);
@@ -70,7 +71,7 @@ final class CpuOps {
         }
     }
 
-    void convBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2d conv, boolean accumulate) {
+    synchronized void convBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2d conv, boolean accumulate) {
         ConvF32.Geometry g = conv("convBackwardData", dx, w, dy, conv);
         if (single(dy)) {
             ConvF32.backwardData(b.par(), b.scratch(), g, f32(dy), off(dy), ns(dy), f32(w), off(w), f32(dx), off(dx), ns(dx), accumulate);
@@ -79,7 +80,7 @@ final class CpuOps {
         }
     }
 
-    void convBackwardFilter(Tensor x, Tensor dy, Tensor dw, Conv2d conv, boolean accumulate) {
+    synchronized void convBackwardFilter(Tensor x, Tensor dy, Tensor dw, Conv2d conv, boolean accumulate) {
         ConvF32.Geometry g = conv("convBackwardFilter", x, dw, dy, conv);
         if (single(x)) {
             ConvF32.backwardFilter(b.par(), b.scratch(), g, f32(x), off(x), ns(x), f32(dy), off(dy), ns(dy), f32(dw), off(dw), accumulate);
@@ -99,7 +100,7 @@ final class CpuOps {
         contiguous(op, name, t);
     }
 
-    void batchNormStatistics(Tensor x, Tensor mean, Tensor var) {
+    synchronized void batchNormStatistics(Tensor x, Tensor mean, Tensor var) {
         String op = "batchNormStatistics";
         b.own(op, x, mean, var);
         floating(op, x, mean, var);
@@ -158,7 +159,7 @@ final class CpuOps {
         else NormF64.apply(b.par(), n, c, hw, f64(x), off(x), ns(x), ss[0], ss[1], relu, f64(y), off(y), ns(y));
     }
 
-    void batchNormBackward(Tensor x, Tensor dy, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu,
+    synchronized void batchNormBackward(Tensor x, Tensor dy, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu,
                            Tensor dx, boolean accumulateDx, Tensor dgamma, Tensor dbeta) {
         String op = "batchNormBackward";
         b.own(op, x, dy, mean, var, gamma, beta, dx, dgamma, dbeta);
@@ -273,14 +274,14 @@ final class CpuOps {
         matrix(op, "output", y, n, o);
     }
 
-    void linearForward(Tensor x, Tensor w, Tensor bias, Tensor y) {
+    synchronized void linearForward(Tensor x, Tensor w, Tensor bias, Tensor y) {
         linear("linearForward", x, w, bias, y);
         int n = x.dim(0), f = x.dim(1), o = w.dim(0);
         if (single(x)) DenseF32.linearForward(b.par(), b.scratch(), n, f, o, f32(x), off(x), f32(w), off(w), f32(bias), off(bias), f32(y), off(y));
         else DenseF64.linearForward(b.par(), b.scratch(), n, f, o, f64(x), off(x), f64(w), off(w), f64(bias), off(bias), f64(y), off(y));
     }
 
-    void linearBackward(Tensor x, Tensor w, Tensor dy, Tensor dx, Tensor dw, Tensor db) {
+    synchronized void linearBackward(Tensor x, Tensor w, Tensor dy, Tensor dx, Tensor dw, Tensor db) {
         String op = "linearBackward";
         linear(op, x, w, db, dy);
         int n = x.dim(0), f = x.dim(1), o = w.dim(0);

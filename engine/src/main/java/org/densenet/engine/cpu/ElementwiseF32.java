@@ -25,7 +25,7 @@ final class ElementwiseF32 {
 
     static void reluBackward(float[] y, int yo, float[] dy, int dyo, float[] dx, int dxo, int len, boolean accumulate) {
         for (int i = 0; i < len; i++) {
-            float g = dy[dyo + i] * NormF32.reluMask(y[yo + i]);
+            float g = y[yo + i] > 0 ? dy[dyo + i] : 0;
             dx[dxo + i] = accumulate ? dx[dxo + i] + g : g;
         }
     }

@@ -137,8 +137,8 @@ final class NormF32 {
         }
     }
 
-    /** 1 where v > 0, else 0: the derivative of max(v, 0), written without a branch so loops using it vectorise. */
-    static float reluMask(float v) {
+    /** 1 where v > 0, else 0 (NaN stays NaN): the derivative of max(v, 0) without a branch, so loops using it vectorise. */
+    private static float reluMask(float v) {
         return Math.max(Math.signum(v), 0);
     }
 
