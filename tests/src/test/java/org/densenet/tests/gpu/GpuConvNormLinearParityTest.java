@@ -5,6 +5,8 @@ import static org.densenet.tests.gpu.GpuParity.assertClose;
 import java.util.Random;
 
 import org.densenet.engine.Conv2d;
+import org.densenet.engine.DType;
+import org.densenet.engine.Tensor;
 import org.densenet.engine.cpu.CpuBackend;
 import org.densenet.engine.cuda.CudaBackend;
 import org.densenet.tests.gpu.GpuParity.Twin;
@@ -27,6 +29,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 @Tag("gpu")
 class GpuConvNormLinearParityTest {
     private static final double CONV_RTOL = 1e-4;
+    /** Sums of products in another order (or by FFT/Winograd) err by a fraction of the tensor's scale. */
+    private static final double SCALE = 0.1;
     private static CudaBackend gpu;
     private static CpuBackend cpu;
     private final Random rng = new Random();
@@ -81,13 +85,13 @@ class GpuConvNormLinearParityTest {
             for (boolean accumulate : new boolean[] {false, true}) {
                 cpu.convForward(x.cpu(), w.cpu(), y.cpu(), conv, accumulate);
                 gpu.convForward(x.gpu(), w.gpu(), y.gpu(), conv, accumulate);
-                assertClose(what + ": forward, accumulate " + accumulate, ys, CONV_RTOL);
+                assertClose(what + ": forward, accumulate " + accumulate, ys, CONV_RTOL, SCALE);
                 cpu.convBackwardData(dy.cpu(), w.cpu(), dx.cpu(), conv, accumulate);
                 gpu.convBackwardData(dy.gpu(), w.gpu(), dx.gpu(), conv, accumulate);
-                assertClose(what + ": backward data, accumulate " + accumulate, dxs, CONV_RTOL);
+                assertClose(what + ": backward data, accumulate " + accumulate, dxs, CONV_RTOL, SCALE);
                 cpu.convBackwardFilter(x.cpu(), dy.cpu(), dw.cpu(), conv, accumulate);
                 gpu.convBackwardFilter(x.gpu(), dy.gpu(), dw.gpu(), conv, accumulate);
-                assertClose(what + ": backward filter, accumulate " + accumulate, dflat, CONV_RTOL);
+                assertClose(what + ": backward filter, accumulate " + accumulate, dflat, CONV_RTOL, SCALE);
                 if (!accumulate) { // accumulating onto NaN stays NaN: give the accumulating pass finite outputs
                     for (Twin t : new Twin[] {y, dx, dw}) {
                         cpu.fill(t.cpu(), 0.125);
@@ -109,8 +113,30 @@ class GpuConvNormLinearParityTest {
                 fresh.close();
                 cpu.convForward(x.cpu(), w.cpu(), y.cpu(), conv, false);
                 gpu.convForward(x.gpu(), w.gpu(), y.gpu(), conv, false);
-                assertClose("conv round " + round, y, CONV_RTOL);
+                assertClose("conv round " + round, y, CONV_RTOL, SCALE);
             }
+        }
+    }
+
+    /** TF32 rounds inputs to 10 mantissa bits: a few parts in 1e3 over sums of a few hundred products. */
+    @Test
+    void tf32ConvolutionsAndLinearStayWithinTf32Accuracy() {
+        try (CudaBackend fast = CudaBackend.open(0, true);
+             Twin x = random(8, 64, 16, 16); Twin w = random(32, 64, 3, 3); Twin y = poisoned(8, 32, 16, 16)) {
+            org.junit.jupiter.api.Assertions.assertTrue(fast.tf32Allowed());
+            Tensor xf = fast.allocate(DType.F32, 8, 64, 16, 16), wf = fast.allocate(DType.F32, 32, 64, 3, 3);
+            Tensor yf = fast.allocate(DType.F32, 8, 32, 16, 16);
+            fast.upload(x.cpuValues(), xf);
+            fast.upload(w.cpuValues(), wf);
+            Conv2d conv = new Conv2d(1, 1);
+            cpu.convForward(x.cpu(), w.cpu(), y.cpu(), conv, false);
+            fast.convForward(xf, wf, yf, conv, false);
+            float[] got = new float[Math.toIntExact(yf.numel())];
+            fast.download(yf, got);
+            assertClose("TF32 conv forward", y.cpuValues(), got, 1e-2, SCALE);
+            xf.close();
+            wf.close();
+            yf.close();
         }
     }
 
@@ -126,23 +152,23 @@ class GpuConvNormLinearParityTest {
             Twin x = xs.channels(first, first + c), y = ys.channels(2, 2 + c), dx = dxs.channels(first, first + c);
             cpu.batchNormStatistics(x.cpu(), mean.cpu(), var.cpu());
             gpu.batchNormStatistics(x.gpu(), mean.gpu(), var.gpu());
-            assertClose("batch mean", mean, 1e-5);
-            assertClose("batch variance", var, 1e-5);
+            assertClose("batch mean", mean, 1e-5, SCALE);
+            assertClose("batch variance", var, 1e-5, SCALE);
             // feed both backends the CPU's statistics so each check sees only its own op's error
             float[] m = mean.cpuValues(), v = var.cpuValues();
             gpu.upload(m, mean.gpu());
             gpu.upload(v, var.gpu());
             cpu.batchNormApply(x.cpu(), mean.cpu(), var.cpu(), gamma.cpu(), beta.cpu(), eps, relu, y.cpu());
             gpu.batchNormApply(x.gpu(), mean.gpu(), var.gpu(), gamma.gpu(), beta.gpu(), eps, relu, y.gpu());
-            assertClose("batch norm apply, relu " + relu, ys, 1e-5);
+            assertClose("batch norm apply, relu " + relu, ys, 1e-5, SCALE);
             for (boolean accumulate : new boolean[] {false, true}) {
                 cpu.batchNormBackward(x.cpu(), dy.cpu(), mean.cpu(), var.cpu(), gamma.cpu(), beta.cpu(), eps, relu, dx.cpu(),
                         accumulate, dgamma.cpu(), dbeta.cpu());
                 gpu.batchNormBackward(x.gpu(), dy.gpu(), mean.gpu(), var.gpu(), gamma.gpu(), beta.gpu(), eps, relu, dx.gpu(),
                         accumulate, dgamma.gpu(), dbeta.gpu());
-                assertClose("batch norm backward dx, relu " + relu + ", accumulate " + accumulate, dxs, 1e-4);
-                assertClose("batch norm backward dgamma", dgamma, 1e-4);
-                assertClose("batch norm backward dbeta", dbeta, 1e-4);
+                assertClose("batch norm backward dx, relu " + relu + ", accumulate " + accumulate, dxs, 1e-4, SCALE);
+                assertClose("batch norm backward dgamma", dgamma, 1e-4, SCALE);
+                assertClose("batch norm backward dbeta", dbeta, 1e-4, SCALE);
             }
             long count = (long) n * hw * hw;
             cpu.batchNormUpdateRunning(mean.cpu(), var.cpu(), count, 0.1, runMean.cpu(), runVar.cpu());
@@ -164,11 +190,11 @@ class GpuConvNormLinearParityTest {
             Twin dw = dflat.view(wOffset, o, f), db = dflat.view(bOffset, o);
             cpu.linearForward(x.cpu(), w.cpu(), b.cpu(), y.cpu());
             gpu.linearForward(x.gpu(), w.gpu(), b.gpu(), y.gpu());
-            assertClose("linear forward", y, CONV_RTOL);
+            assertClose("linear forward", y, CONV_RTOL, SCALE);
             cpu.linearBackward(x.cpu(), w.cpu(), dy.cpu(), firstLayer ? null : dx.cpu(), dw.cpu(), db.cpu());
             gpu.linearBackward(x.gpu(), w.gpu(), dy.gpu(), firstLayer ? null : dx.gpu(), dw.gpu(), db.gpu());
-            assertClose("linear backward dw and db (the rest of the buffer untouched)", dflat, CONV_RTOL);
-            assertClose("linear backward dx" + (firstLayer ? " (not asked for: still NaN)" : ""), dx, CONV_RTOL);
+            assertClose("linear backward dw and db (the rest of the buffer untouched)", dflat, CONV_RTOL, SCALE);
+            assertClose("linear backward dx" + (firstLayer ? " (not asked for: still NaN)" : ""), dx, CONV_RTOL, SCALE);
         }
     }
 }

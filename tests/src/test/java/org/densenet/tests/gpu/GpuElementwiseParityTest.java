@@ -253,4 +253,16 @@ class GpuElementwiseParityTest {
         UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> gpu.allocate(DType.F64, 4));
         assertTrue(e.getMessage().contains("float32"), e.getMessage());
     }
+
+    @Test
+    void eventTimersMeasureQueuedWork() {
+        try (Twin a = random(64, 256, 32, 32); Twin b = poisoned(64, 256, 32, 32); org.densenet.engine.OpTimer timer = gpu.newTimer()) {
+            timer.start();
+            for (int i = 0; i < 10; i++) gpu.relu(a.gpu(), b.gpu());
+            timer.stop();
+            long ns = timer.elapsedNanos();
+            // 10 passes over 2 x 64 MiB take well over a microsecond and well under a second on any GPU
+            assertTrue(ns > 1_000 && ns < 1_000_000_000L, ns + " ns");
+        }
+    }
 }

@@ -110,16 +110,28 @@ final class GpuParity {
         assertClose(what, t.cpuValues(), t.gpuValues(), rtol);
     }
 
-    /**
-     * Element by element, |actual - expected| <= rtol * (|expected| + 1e-3 * max|expected|): relative for
-     * ordinary values, with a floor so that values that nearly cancel are judged against the tensor's
-     * scale. A NaN expected (an untouched sentinel) must be NaN in actual, and nothing else may be.
-     */
+    /** The GPU copy agrees with the CPU copy, with a floor of {@code floor} times the tensor's scale. */
+    static void assertClose(String what, Twin t, double rtol, double floor) {
+        assertClose(what, t.cpuValues(), t.gpuValues(), rtol, floor);
+    }
+
+    /** Elementwise results: the floor is a thousandth of the tensor's scale. */
     static void assertClose(String what, float[] expected, float[] actual, double rtol) {
+        assertClose(what, expected, actual, rtol, 1e-3);
+    }
+
+    /**
+     * Element by element, |actual - expected| <= rtol * (|expected| + floor * max|expected|): relative for
+     * ordinary values, with a floor so that values that nearly cancel are judged against the tensor's
+     * scale (sums in another order, or cuDNN's FFT and Winograd algorithms, err by a fraction of the
+     * scale, not of the element). A NaN expected (an untouched sentinel) must be NaN in actual, and
+     * nothing else may be.
+     */
+    static void assertClose(String what, float[] expected, float[] actual, double rtol, double floorFraction) {
         if (expected.length != actual.length) fail(what + ": " + expected.length + " vs " + actual.length + " elements");
         double scale = 0;
         for (float e : expected) if (Float.isFinite(e)) scale = Math.max(scale, Math.abs(e));
-        double floor = Math.max(1e-3 * scale, Float.MIN_NORMAL);
+        double floor = Math.max(floorFraction * scale, Float.MIN_NORMAL);
         int worst = -1;
         double worstErr = 0;
         for (int i = 0; i < expected.length; i++) {
