@@ -106,10 +106,10 @@ public final class CudaBackend implements Backend {
         Map<String, String> v = new LinkedHashMap<>();
         v.put("device", driver.devices().get(ordinal).describe());
         v.put("driver", driver.describeVersion());
-        v.put("cuDNN", toolkit.describe());
-        v.put("libraries", toolkit.cudnnWhere() + ", " + toolkit.cublasWhere());
+        v.put("libraries", toolkit.describe());
+        v.put("library files", toolkit.cudnnWhere() + ", " + toolkit.cublasWhere());
         v.put("tf32", allowTf32 ? "allowed" : "off");
-        this.versions = Map.copyOf(v);
+        this.versions = java.util.Collections.unmodifiableMap(v);
     }
 
     @Override
