@@ -6,8 +6,6 @@ import org.densenet.engine.Backend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code densenet bench ops}: one training step broken down per op, grouped by dense block. */
 @Command(name = "ops", mixinStandardHelpOptions = true,
@@ -28,9 +26,6 @@ final class OpsCommand implements Callable<Integer> {
 
     @Option(names = "--per-call", description = "One row per op call, with its shapes, instead of one per op and scope.")
     boolean perCall;
-
-    @Spec
-    CommandSpec spec;
 
     @Override
     public Integer call() {

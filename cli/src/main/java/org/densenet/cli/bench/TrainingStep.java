@@ -72,10 +72,6 @@ public final class TrainingStep implements AutoCloseable {
         return net;
     }
 
-    public int batch() {
-        return images[0].dim(0);
-    }
-
     /** Forward, loss, backward and update on the next batch. */
     public void train() {
         int i = advance();
