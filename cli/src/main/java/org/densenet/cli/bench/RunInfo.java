@@ -8,11 +8,11 @@ import java.nio.file.Path;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.densenet.engine.Backend;
 
@@ -26,7 +26,7 @@ public record RunInfo(String device, Map<String, String> versions, String java, 
                       double loadAverage, String commit, String date) {
 
     public RunInfo {
-        versions = Map.copyOf(versions);
+        versions = Collections.unmodifiableMap(new LinkedHashMap<>(versions));  // in the backend's order
     }
 
     public static RunInfo collect(Backend backend) {
@@ -41,8 +41,7 @@ public record RunInfo(String device, Map<String, String> versions, String java, 
     /** Header lines for the text table, and as '# ' comments before CSV. */
     public List<String> lines() {
         StringBuilder v = new StringBuilder();
-        versions.entrySet().stream().sorted(Map.Entry.comparingByKey())
-                .forEach(e -> v.append(v.isEmpty() ? "" : ", ").append(e.getKey()).append(' ').append(e.getValue()));
+        for (Map.Entry<String, String> e : versions.entrySet()) v.append(v.isEmpty() ? "" : ", ").append(e.getKey()).append(' ').append(e.getValue());
         return List.of(
                 "device:  " + device + (v.isEmpty() ? "" : " (" + v + ")"),
                 "host:    " + cpu + ", " + cores + " cores, load " + String.format(Locale.ROOT, "%.2f", loadAverage) + " at start; " + os,
@@ -53,7 +52,7 @@ public record RunInfo(String device, Map<String, String> versions, String java, 
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("device", device);
-        m.put("versions", new TreeMap<>(versions));
+        m.put("versions", new LinkedHashMap<>(versions));
         m.put("java", java);
         m.put("os", os);
         m.put("cpu", cpu);
