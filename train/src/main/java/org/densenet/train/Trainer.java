@@ -96,7 +96,8 @@ public final class Trainer {
         long step = st.globalStep();
         double best = st.bestTop1();
         int bestEpoch = st.bestEpoch();
-        String lastGood = Files.isRegularFile(run.last()) ? run.last().toString() : null;
+        // A fresh run may write into a folder that holds an older run's checkpoint: that one is not "good".
+        String lastGood = st.globalStep() > 0 && Files.isRegularFile(run.last()) ? run.last().toString() : null;
         EpochRecord lastRow = null;
         int skippedBefore = 0;
         for (int epoch = st.epoch(); epoch < epochs; epoch++) {
