@@ -38,10 +38,45 @@ final class ConvF32 {
     /** y (+)= conv(x, w); the filter starts at wo (it may be a view into a flat parameter buffer). */
     static void forward(Parallel par, Scratch scratch, Geometry g, float[] x, int xo, int xN, float[] w, int wo, float[] y, int yo, int yN,
                         boolean accumulate) {
+        if (g.stride() == 1 && !g.pointwise()) {
+            forwardShifted(par, scratch, g, x, xo, xN, w, wo, y, yo, yN, accumulate);
+            return;
+        }
         int crs = g.crs(), pq = g.pq();
         par.run(g.n(), (n, wk) -> {
             float[] b = columns(scratch, wk, g, x, xo + n * xN);
             GemmF32.gemm(g.k(), pq, crs, w, wo, crs, 1, b, b == x ? xo + n * xN : 0, pq, 1, y, yo + n * yN, pq, accumulate, scratch, wk);
+        });
+    }
+
+    /**
+     * Stride 1 without im2col: each input channel is copied zero-padded into rows of Wp = W + 2 pad,
+     * so the column-matrix row of (c, r, s) is that copy read from offset c * plane + r * Wp + s.
+     * The GEMM then computes y on the padded width (P * Wp columns, the last Wp - Q of each row
+     * unused) and the valid columns are copied out.
+     */
+    private static void forwardShifted(Parallel par, Scratch scratch, Geometry g, float[] x, int xo, int xN, float[] w, int wo,
+                                       float[] y, int yo, int yN, boolean accumulate) {
+        int c = g.c(), h = g.h(), wd = g.w(), pad = g.pad(), wp = wd + 2 * pad, plane = (h + 2 * pad) * wp + g.s();
+        int p = g.p(), q = g.q(), kp = p * wp, crs = g.crs();
+        int[] rows = new int[crs];
+        for (int ch = 0, i = 0; ch < c; ch++) {
+            for (int r = 0; r < g.r(); r++) for (int s = 0; s < g.s(); s++) rows[i++] = ch * plane + r * wp + s;
+        }
+        par.run(g.n(), (n, wk) -> {
+            float[] xp = scratch.bufF32(wk, COL_SLOT, c * plane);
+            java.util.Arrays.fill(xp, 0, c * plane, (float) 0);
+            int xs = xo + n * xN;
+            for (int ch = 0; ch < c; ch++) {
+                for (int ih = 0; ih < h; ih++) System.arraycopy(x, xs + (ch * h + ih) * wd, xp, ch * plane + (ih + pad) * wp + pad, wd);
+            }
+            float[] yp = scratch.bufF32(wk, SPREAD_SLOT, g.k() * kp);
+            int ys = yo + n * yN;
+            if (accumulate) {
+                for (int k = 0; k < g.k(); k++) for (int oh = 0; oh < p; oh++) System.arraycopy(y, ys + (k * p + oh) * q, yp, k * kp + oh * wp, q);
+            }
+            GemmF32.gemm(g.k(), kp, crs, w, wo, crs, 1, new GemmF32.GatheredRows(xp, 0, rows), yp, 0, kp, accumulate, scratch, wk);
+            for (int k = 0; k < g.k(); k++) for (int oh = 0; oh < p; oh++) System.arraycopy(yp, k * kp + oh * wp, y, ys + (k * p + oh) * q, q);
         });
     }
 
@@ -151,7 +186,8 @@ final class ConvF32 {
                 }
                 ao = 0;
             }
-            GemmF32.gemm(g.k(), rs * c, kp, dyp, ao, kp, 1, xT, 0, c, 1, taps, c, partial, po, rs * c, n > n0, scratch, wk);
+            GemmF32.gemm(g.k(), rs * c, kp, dyp, ao, kp, 1, new GemmF32.ShiftedColumns(xT, 0, c, taps, c), partial, po, rs * c, n > n0,
+                    scratch, wk);
         }
     }
 

@@ -54,7 +54,7 @@ class GemmTest {
         for (int t = 0; t < taps; t++) shift[t] = (t * 7) % (3 * taps + 1);
         float[] a = randomF(m * k), x = randomF(rows * seg), c = randomF(m * taps * seg);
         Scratch scratch = new Scratch(1);
-        GemmF32.gemm(m, taps * seg, k, a, 0, k, 1, x, 0, seg, 1, shift, seg, c, 0, taps * seg, false, scratch, 0);
+        GemmF32.gemm(m, taps * seg, k, a, 0, k, 1, new GemmF32.ShiftedColumns(x, 0, seg, shift, seg), c, 0, taps * seg, false, scratch, 0);
         double[] expected = new double[c.length];
         for (int i = 0; i < m; i++) {
             for (int t = 0; t < taps; t++) {
