@@ -13,6 +13,11 @@ final class NormF32 {
     private static final int ROWS_SLOT = 0;
     private static final int SUM_SLOT = 1;
     private static final int SUM2_SLOT = 2;
+    /**
+     * Most elements per channel whose x and gradient the backward keeps between its passes
+     * (2 x 16 MB per thread); larger channels are read again. Tests lower it to cover both paths.
+     */
+    static long keepLimit = 1 << 22;
 
     /**
      * mean[c], biased var[c] of x [n, c, hw], two passes per channel. Each pass sums the samples
@@ -96,14 +101,18 @@ final class NormF32 {
                          float[] mean, int mo, float[] var, int vo, double eps, double[] scale, double[] shift, boolean relu,
                          float[] dx, int dxo, int dxN, boolean accumulate, float[] dgamma, int dgo, float[] dbeta, int dbo) {
         double count = (double) n * hw;
+        // the channel's x and masked gradient are kept for the second pass when they fit, so it
+        // reads them from cache instead of reading x and dy from memory again
+        boolean keep = (long) n * hw <= keepLimit;
         par.run(c, (ch, wk) -> {
             float sc = (float) scale[ch], sh = (float) shift[ch], mu = mean[mo + ch];
-            float[][] rows = scratch.rowsF32(wk, ROWS_SLOT, 3, hw);
-            float[] xr = rows[0], g = rows[1], out = rows[2];
+            float[][] rows = scratch.rowsF32(wk, ROWS_SLOT, keep ? 2 * n + 1 : 3, hw);
+            float[] out = rows[keep ? 2 * n : 2];
             double[] sumG = scratch.bufF64(wk, SUM_SLOT, hw), sumGX = scratch.bufF64(wk, SUM2_SLOT, hw);
             java.util.Arrays.fill(sumG, 0, hw, 0);
             java.util.Arrays.fill(sumGX, 0, hw, 0);
             for (int i = 0; i < n; i++) {
+                float[] xr = rows[keep ? 2 * i : 0], g = rows[keep ? 2 * i + 1 : 1];
                 maskedGradient(x, xo + i * xN + ch * hw, dy, dyo + i * dyN + ch * hw, hw, sc, sh, relu, xr, g);
                 for (int j = 0; j < hw; j++) {
                     sumG[j] += g[j];
@@ -118,10 +127,14 @@ final class NormF32 {
             float a = sc, b = (float) (-scale[ch] * invstd * invstd * sgx / count), d = (float) (-scale[ch] * sg / count);
             for (int i = 0; i < n; i++) {
                 int op = dxo + i * dxN + ch * hw;
-                maskedGradient(x, xo + i * xN + ch * hw, dy, dyo + i * dyN + ch * hw, hw, sc, sh, relu, xr, g);
-                if (accumulate) System.arraycopy(dx, op, out, 0, hw);
-                else java.util.Arrays.fill(out, 0, hw, (float) 0);
-                for (int j = 0; j < hw; j++) out[j] += a * g[j] + b * (xr[j] - mu) + d;
+                float[] xr = rows[keep ? 2 * i : 0], g = rows[keep ? 2 * i + 1 : 1];
+                if (!keep) maskedGradient(x, xo + i * xN + ch * hw, dy, dyo + i * dyN + ch * hw, hw, sc, sh, relu, xr, g);
+                if (accumulate) {
+                    System.arraycopy(dx, op, out, 0, hw);
+                    for (int j = 0; j < hw; j++) out[j] += a * g[j] + b * (xr[j] - mu) + d;
+                } else {
+                    for (int j = 0; j < hw; j++) out[j] = a * g[j] + b * (xr[j] - mu) + d;
+                }
                 System.arraycopy(out, 0, dx, op, hw);
             }
         });
