@@ -1,6 +1,5 @@
 package org.densenet.engine.cpu;
 
-import static org.densenet.engine.cpu.Checks.activation;
 import static org.densenet.engine.cpu.Checks.contiguous;
 import static org.densenet.engine.cpu.Checks.fail;
 import static org.densenet.engine.cpu.Checks.floating;
@@ -35,6 +34,7 @@ public final class CpuBackend implements Backend {
     private final Parallel par;
     private final Scratch scratch;
     private final Transfers transfers;
+    private final CpuOps ops;
 
     /** Uses every available processor. */
     public CpuBackend() {
@@ -45,6 +45,7 @@ public final class CpuBackend implements Backend {
         this.par = new Parallel(threads);
         this.scratch = new Scratch(threads);
         this.transfers = new Transfers(this);
+        this.ops = new CpuOps(this);
     }
 
     @Override
@@ -176,16 +177,15 @@ public final class CpuBackend implements Backend {
         floating(op, src, dst);
         runnable(op, "src", src);
         runnable(op, "dst", dst);
-        Tensor walk = dst;
-        forRuns(walk, (r, s, len) -> {
-            int so = element(src, walk, r, s), dOff = element(dst, walk, r, s);
+        forRuns(dst, (r, s, len) -> {
+            int so = element(src, r, s), dOff = element(dst, r, s);
             if (src.dtype() == DType.F32) ElementwiseF32.copy(f32(src), so, f32(dst), dOff, len, accumulate);
             else ElementwiseF64.copy(f64(src), so, f64(dst), dOff, len, accumulate);
         });
     }
 
     /** Array index of element {@code start} of run r of t; operands of one op have equal shapes, hence equal runs. */
-    private static int element(Tensor t, Tensor walk, int r, int start) {
+    private static int element(Tensor t, int r, int start) {
         return runOffset(t, r) + start;
     }
 
@@ -198,8 +198,8 @@ public final class CpuBackend implements Backend {
         runnable(op, "x", x);
         runnable(op, "y", y);
         forRuns(x, (r, s, len) -> {
-            if (x.dtype() == DType.F32) ElementwiseF32.relu(f32(x), element(x, x, r, s), f32(y), element(y, x, r, s), len);
-            else ElementwiseF64.relu(f64(x), element(x, x, r, s), f64(y), element(y, x, r, s), len);
+            if (x.dtype() == DType.F32) ElementwiseF32.relu(f32(x), element(x, r, s), f32(y), element(y, r, s), len);
+            else ElementwiseF64.relu(f64(x), element(x, r, s), f64(y), element(y, r, s), len);
         });
     }
 
@@ -212,15 +212,13 @@ public final class CpuBackend implements Backend {
         floating(op, y, dy, dx);
         for (Tensor t : new Tensor[] {y, dy, dx}) runnable(op, "operand", t);
         forRuns(dx, (r, s, len) -> {
-            int yo = element(y, dx, r, s), go = element(dy, dx, r, s), xo = element(dx, dx, r, s);
+            int yo = element(y, r, s), go = element(dy, r, s), xo = element(dx, r, s);
             if (y.dtype() == DType.F32) ElementwiseF32.reluBackward(f32(y), yo, f32(dy), go, f32(dx), xo, len, accumulate);
             else ElementwiseF64.reluBackward(f64(y), yo, f64(dy), go, f64(dx), xo, len, accumulate);
         });
     }
 
-    // ---- the rest of the ops live in CpuOps; CpuBackend keeps memory and elementwise work ----
-
-    private final CpuOps ops = new CpuOps(this);
+    // ---- convolution, batch norm, pooling, linear and loss: checked and dispatched by CpuOps ----
 
     Parallel par() {
         return par;
@@ -322,7 +320,7 @@ public final class CpuBackend implements Backend {
         if (!(p >= 0 && p < 1)) throw fail(op, "drop probability must be in [0, 1), got " + p);
         long perRun = x.numel() / runs(x);
         forRuns(x, (r, s, len) -> {
-            int xo = element(x, x, r, s), yo = element(y, x, r, s), mo = element(mask, x, r, s);
+            int xo = element(x, r, s), yo = element(y, r, s), mo = element(mask, r, s);
             long first = r * perRun + s;
             if (x.dtype() == DType.F32) ElementwiseF32.dropoutForward(f32(x), xo, f32(y), yo, f32(mask), mo, len, first, p, seed);
             else ElementwiseF64.dropoutForward(f64(x), xo, f64(y), yo, f64(mask), mo, len, first, p, seed);
@@ -338,7 +336,7 @@ public final class CpuBackend implements Backend {
         floating(op, dy, mask, dx);
         for (Tensor t : new Tensor[] {dy, mask, dx}) runnable(op, "operand", t);
         forRuns(dx, (r, s, len) -> {
-            int go = element(dy, dx, r, s), mo = element(mask, dx, r, s), xo = element(dx, dx, r, s);
+            int go = element(dy, r, s), mo = element(mask, r, s), xo = element(dx, r, s);
             if (dy.dtype() == DType.F32) ElementwiseF32.multiply(f32(dy), go, f32(mask), mo, f32(dx), xo, len, accumulate);
             else ElementwiseF64.multiply(f64(dy), go, f64(mask), mo, f64(dx), xo, len, accumulate);
         });
@@ -356,7 +354,7 @@ public final class CpuBackend implements Backend {
         shape(op, "grads", grads, params.shape());
         shape(op, "momentum buffer", momentumBuffer, params.shape());
         forRuns(params, (r, s, len) -> {
-            int po = element(params, params, r, s), go = element(grads, params, r, s), bo = element(momentumBuffer, params, r, s);
+            int po = element(params, r, s), go = element(grads, r, s), bo = element(momentumBuffer, r, s);
             if (params.dtype() == DType.F32) {
                 ElementwiseF32.sgd(f32(params), po, f32(grads), go, f32(momentumBuffer), bo, len, sgd);
             } else {
