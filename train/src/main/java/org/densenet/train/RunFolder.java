@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.densenet.engine.io.Json;
+import org.densenet.train.plot.LineChart;
 
 /**
  * The outputs of one run, all in one folder: {@value #ARGS} (the resolved settings),
@@ -70,7 +71,31 @@ public final class RunFolder implements AutoCloseable {
         events.scalar("top1/val", r.epoch(), r.valTop1());
         events.scalar("top5/val", r.epoch(), r.valTop5());
         events.scalar("images_per_second", r.epoch(), r.imagesPerSecond());
-        CurvePlot.write(dir.resolve(PLOT), rows, title);
+        writePlot(dir.resolve(PLOT), rows, title);
+    }
+
+    /** Loss (train, val) and accuracy (train top-1, val top-1, val top-5) against epoch, side by side. */
+    private static void writePlot(Path png, List<EpochRecord> rows, String title) throws IOException {
+        int n = rows.size();
+        double[] epoch = new double[n], trainLoss = new double[n], valLoss = new double[n], trainTop1 = new double[n],
+                valTop1 = new double[n], valTop5 = new double[n];
+        for (int i = 0; i < n; i++) {
+            EpochRecord r = rows.get(i);
+            epoch[i] = r.epoch();
+            trainLoss[i] = r.trainLoss();
+            valLoss[i] = r.valLoss();
+            trainTop1[i] = r.trainTop1();
+            valTop1[i] = r.valTop1();
+            valTop5[i] = r.valTop5();
+        }
+        LineChart.write(png, 1000, 420, List.of(
+                new LineChart.Panel("loss  " + title, "epoch", "", LineChart.Scale.FIT, List.of(
+                        new LineChart.Series("train", LineChart.BLUE, epoch, trainLoss),
+                        new LineChart.Series("val", LineChart.ORANGE, epoch, valLoss))),
+                new LineChart.Panel("accuracy (%)", "epoch", "", LineChart.Scale.PERCENT, List.of(
+                        new LineChart.Series("train top-1", LineChart.BLUE, epoch, trainTop1),
+                        new LineChart.Series("val top-1", LineChart.ORANGE, epoch, valTop1),
+                        new LineChart.Series("val top-5", LineChart.GREEN, epoch, valTop5)))));
     }
 
     /** A per-step scalar (training loss, learning rate) for TensorBoard. */

@@ -10,6 +10,7 @@ import org.densenet.engine.DType;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
 import org.densenet.model.MemoryPlanner;
+import org.densenet.train.plot.LineChart;
 
 /**
  * {@code densenet bench memory}: peak training memory against depth in both memory modes, the
@@ -93,7 +94,7 @@ public final class MemorySweep {
     }
 
     public static void plot(Path png, List<Point> points, String family, int growth, int batch, int imageSize) throws IOException {
-        List<LinePlot.Series> series = new ArrayList<>();
+        List<LineChart.Series> series = new ArrayList<>();
         for (MemoryMode mode : MemoryMode.values()) {
             List<Point> ps = points.stream().filter(p -> p.mode() == mode).toList();
             double[] x = new double[ps.size()], y = new double[ps.size()];
@@ -101,11 +102,12 @@ public final class MemorySweep {
                 x[i] = ps.get(i).depth();
                 y[i] = mib(ps.get(i).peakBytes());
             }
-            String name = mode == MemoryMode.NAIVE ? "naive (concatenation and BN output per layer)" : "shared (one storage per block, recomputed BN)";
-            series.add(new LinePlot.Series(name, x, y));
+            series.add(mode == MemoryMode.NAIVE
+                    ? new LineChart.Series("naive (concatenation and BN output per layer)", LineChart.RED, x, y)
+                    : new LineChart.Series("shared (one storage per block, recomputed BN)", LineChart.BLUE, x, y));
         }
-        LinePlot.write(png, String.format(Locale.ROOT, "Peak training memory, %s (k=%d), batch %d, %dx%d", family, growth, batch, imageSize, imageSize),
-                "depth", "peak memory (MiB)", series);
+        String title = String.format(Locale.ROOT, "Peak training memory, %s (k=%d), batch %d, %dx%d", family, growth, batch, imageSize, imageSize);
+        LineChart.write(png, 800, 520, List.of(new LineChart.Panel(title, "depth", "peak memory (MiB)", LineChart.Scale.FROM_ZERO, series)));
     }
 
     private static double mib(long bytes) {
