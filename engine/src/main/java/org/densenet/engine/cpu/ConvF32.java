@@ -128,7 +128,7 @@ final class ConvF32 {
         int size = g.k() * g.crs();
         int groups = Math.min(g.n(), FILTER_GROUPS), per = (g.n() + groups - 1) / groups;
         float[] partial = scratch.bufF32(0, PARTIAL_SLOT, groups * size);
-        boolean shifted = g.stride() == 1 && !g.pointwise();
+        boolean shifted = g.stride() == 1;
         par.run(groups, (t, wk) -> {
             int n0 = t * per, n1 = Math.min(g.n(), n0 + per);
             if (shifted) {
@@ -149,7 +149,7 @@ final class ConvF32 {
         });
     }
 
-    /** Any stride: partial [K, C*R*S] = sum over samples [n0, n1) of dy_n * cols_n^T. */
+    /** Strides above 1: partial [K, C*R*S] = sum over samples [n0, n1) of dy_n * cols_n^T. */
     private static void filterGradientIm2col(Scratch scratch, int wk, Geometry g, float[] x, int xo, int xN, float[] dy, int dyo,
                                              int dyN, int n0, int n1, float[] partial, int po) {
         int crs = g.crs(), pq = g.pq();
