@@ -10,7 +10,7 @@ final class NormF32 {
     }
 
     private static final int ROW_SLOT = 0;
-    private static final int ROWS_SLOT = 0;
+    private static final int ROWS_SLOT = 2;
     private static final int SUM_SLOT = 1;
     private static final int SUM2_SLOT = 2;
     /**

@@ -2,8 +2,10 @@ package org.densenet.engine.cpu;
 
 /**
  * Per-worker scratch arrays that grow on demand and are kept between calls (im2col columns,
- * packed GEMM panels), so the hot path allocates nothing. Slot numbers keep buffers that are
- * live at the same time apart.
+ * packed GEMM panels), so the hot path allocates nothing. Flat buffers and row sets have their
+ * own slots per precision; slot numbers keep buffers that are live at the same time apart
+ * (GEMM: row sets 0 and 1; convolution: flat 0, 1 and worker 0's 3; batch norm: double flat
+ * 0 to 2 and row set 2). Ops run one at a time, so different ops may reuse a slot.
  */
 final class Scratch {
     static final int SLOTS = 4;
