@@ -12,6 +12,7 @@ import org.densenet.engine.CounterRng;
 import org.densenet.engine.DType;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.MemoryStats;
+import org.densenet.engine.Pool2d;
 import org.densenet.engine.Tensor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -134,5 +135,31 @@ class CpuBackendBasicsTest {
             if (expected == 0) dropped++;
         }
         assertTrue(dropped > 0 && dropped < m.length);
+    }
+
+    @Test
+    void maxPoolGradientGoesToTheFirstMaximumOfEachWindow() {
+        // all-equal input: every window is a tie, so each gradient lands on the window's first
+        // element in row-major order (padding excluded), as PyTorch does
+        Tensor x = tensor(b, DType.F64, new double[] {2, 2, 2, 2, 2, 2, 2, 2, 2}, 1, 1, 3, 3);
+        Tensor y = b.allocate(DType.F64, 1, 1, 2, 2), dx = b.allocate(DType.F64, 1, 1, 3, 3);
+        Tensor dy = tensor(b, DType.F64, new double[] {1, 10, 100, 1000}, 1, 1, 2, 2);
+        Pool2d pool = new Pool2d(3, 2, 1);
+        b.maxPoolForward(x, y, pool);
+        b.maxPoolBackward(x, y, dy, dx, pool, false);
+        assertArrayEquals(new double[] {2, 2, 2, 2}, values(b, y));
+        // windows start at (-1,-1), (-1,1), (1,-1), (1,1): first valid elements (0,0), (0,1), (1,0), (1,1)
+        assertArrayEquals(new double[] {1, 10, 0, 100, 1000, 0, 0, 0, 0}, values(b, dx));
+    }
+
+    @Test
+    void averagePoolCountsPaddingInTheDivisor() {
+        Tensor x = tensor(b, DType.F64, new double[] {1, 1, 1, 1, 1, 1, 1, 1, 1}, 1, 1, 3, 3);
+        Tensor y = b.allocate(DType.F64, 1, 1, 3, 3);
+        b.avgPoolForward(x, y, new Pool2d(3, 1, 1));
+        double[] v = values(b, y);
+        assertEquals(4.0 / 9, v[0], 1e-15, "corner");
+        assertEquals(6.0 / 9, v[1], 1e-15, "edge");
+        assertEquals(1.0, v[4], 1e-15, "centre");
     }
 }
