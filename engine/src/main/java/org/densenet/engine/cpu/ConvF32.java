@@ -42,11 +42,27 @@ final class ConvF32 {
             forwardShifted(par, scratch, g, x, xo, xN, w, wo, y, yo, yN, accumulate);
             return;
         }
-        int crs = g.crs(), pq = g.pq();
-        par.run(g.n(), (n, wk) -> {
+        int crs = g.crs(), pq = g.pq(), parts = parts(par, g.n(), g.p());
+        par.run(g.n() * parts, (t, wk) -> {
+            int n = t / parts, lo = rowsFrom(t % parts, parts, g.p()) * g.q(), hi = rowsFrom(t % parts + 1, parts, g.p()) * g.q();
             float[] b = columns(scratch, wk, g, x, xo + n * xN);
-            GemmF32.gemm(g.k(), pq, crs, w, wo, crs, 1, b, b == x ? xo + n * xN : 0, pq, 1, y, yo + n * yN, pq, accumulate, scratch, wk);
+            GemmF32.gemm(g.k(), hi - lo, crs, w, wo, crs, 1, b, (b == x ? xo + n * xN : 0) + lo, pq, 1, y, yo + n * yN + lo, pq,
+                    accumulate, scratch, wk);
         });
+    }
+
+    /**
+     * Tasks per sample: one when there are enough samples for the threads, else the output rows
+     * are shared out too (small-batch inference). Each output element is computed the same way
+     * in any part, so the split does not change results.
+     */
+    private static int parts(Parallel par, int samples, int outRows) {
+        return Math.max(1, Math.min(outRows, (par.threads() + samples - 1) / samples));
+    }
+
+    /** First output row of part i of parts. */
+    private static int rowsFrom(int i, int parts, int outRows) {
+        return (int) ((long) i * outRows / parts);
     }
 
     /**
@@ -58,25 +74,33 @@ final class ConvF32 {
     private static void forwardShifted(Parallel par, Scratch scratch, Geometry g, float[] x, int xo, int xN, float[] w, int wo,
                                        float[] y, int yo, int yN, boolean accumulate) {
         int c = g.c(), h = g.h(), wd = g.w(), pad = g.pad(), wp = wd + 2 * pad, plane = (h + 2 * pad) * wp + g.s();
-        int p = g.p(), q = g.q(), kp = p * wp, crs = g.crs();
+        int p = g.p(), q = g.q(), crs = g.crs();
         int[] rows = new int[crs];
         for (int ch = 0, i = 0; ch < c; ch++) {
             for (int r = 0; r < g.r(); r++) for (int s = 0; s < g.s(); s++) rows[i++] = ch * plane + r * wp + s;
         }
-        par.run(g.n(), (n, wk) -> {
+        int parts = parts(par, g.n(), p);
+        par.run(g.n() * parts, (t, wk) -> {
+            int n = t / parts, oh0 = rowsFrom(t % parts, parts, p), oh1 = rowsFrom(t % parts + 1, parts, p), cols = (oh1 - oh0) * wp;
             float[] xp = scratch.bufF32(wk, COL_SLOT, c * plane);
             java.util.Arrays.fill(xp, 0, c * plane, (float) 0);
             int xs = xo + n * xN;
             for (int ch = 0; ch < c; ch++) {
                 for (int ih = 0; ih < h; ih++) System.arraycopy(x, xs + (ch * h + ih) * wd, xp, ch * plane + (ih + pad) * wp + pad, wd);
             }
-            float[] yp = scratch.bufF32(wk, SPREAD_SLOT, g.k() * kp);
+            // yp [K, rows oh0..oh1 of width Wp]
+            float[] yp = scratch.bufF32(wk, SPREAD_SLOT, g.k() * cols);
             int ys = yo + n * yN;
             if (accumulate) {
-                for (int k = 0; k < g.k(); k++) for (int oh = 0; oh < p; oh++) System.arraycopy(y, ys + (k * p + oh) * q, yp, k * kp + oh * wp, q);
+                for (int k = 0; k < g.k(); k++) {
+                    for (int oh = oh0; oh < oh1; oh++) System.arraycopy(y, ys + (k * p + oh) * q, yp, k * cols + (oh - oh0) * wp, q);
+                }
             }
-            GemmF32.gemm(g.k(), kp, crs, w, wo, crs, 1, new GemmF32.GatheredRows(xp, 0, rows), yp, 0, kp, accumulate, scratch, wk);
-            for (int k = 0; k < g.k(); k++) for (int oh = 0; oh < p; oh++) System.arraycopy(yp, k * kp + oh * wp, y, ys + (k * p + oh) * q, q);
+            GemmF32.gemm(g.k(), cols, crs, w, wo, crs, 1, new GemmF32.GatheredRows(xp, oh0 * wp, rows), yp, 0, cols, accumulate,
+                    scratch, wk);
+            for (int k = 0; k < g.k(); k++) {
+                for (int oh = oh0; oh < oh1; oh++) System.arraycopy(yp, k * cols + (oh - oh0) * wp, y, ys + (k * p + oh) * q, q);
+            }
         });
     }
 

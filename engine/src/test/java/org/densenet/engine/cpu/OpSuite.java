@@ -32,6 +32,9 @@ final class OpSuite {
         conv(b, dt, rng, out, "conv1x1", 3, 150, 24, 20, 1, 1, 0);
         conv(b, dt, rng, out, "conv3x3", 3, 60, 17, 12, 3, 1, 1);
         conv(b, dt, rng, out, "conv7x7s2", 2, 3, 20, 8, 7, 2, 3);
+        // fewer samples than threads: output rows are shared out as well
+        conv(b, dt, rng, out, "conv3x3n1", 1, 5, 9, 6, 3, 1, 1);
+        conv(b, dt, rng, out, "conv1x1n1", 1, 7, 9, 4, 1, 1, 0);
 
         int n = 3, c = 30, h = 9;
         Tensor x = input(b, dt, rng, n, c, h, h), dy = input(b, dt, rng, n, c, h, h);
