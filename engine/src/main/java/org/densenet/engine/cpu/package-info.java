@@ -42,9 +42,12 @@
  * indexed at the same position: the GEMM packs each row of B into an array of its own and
  * accumulates each row of C in another, and batch norm transforms planes in place or in
  * separate row arrays. Convolutions are per-sample GEMMs: 1x1 stride-1 convolutions read the
- * input in place, others go through im2col; stride-1 backward-data is a convolution with the
- * flipped filter; stride-1 filter gradients read a transposed, padded input at row shifts, one
- * per filter tap, instead of transposing the R*S times larger column matrix.
+ * input in place, other stride-1 ones read a zero-padded copy at row offsets, strided ones go
+ * through im2col; stride-1 backward-data is a convolution with the flipped filter; stride-1
+ * filter gradients read a transposed, padded input at row shifts, one
+ * per filter tap, instead of transposing the R*S times larger column matrix. Work is split by
+ * sample (and by output rows when samples are fewer than threads), by channel for batch norm,
+ * and by fixed sample groups for filter gradients.
  *
  * <p>Ops that use the per-thread scratch buffers (convolutions, batch-norm statistics and
  * backward, linear) run one at a time, whichever thread calls them.
