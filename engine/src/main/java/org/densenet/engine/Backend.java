@@ -126,8 +126,10 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Mean softmax cross-entropy of logits [N, K] against labels (I32 [N], each in [0, K)),
-     * with top-1 and top-5 counts (top-5 = top-K when K < 5). When dlogits is not null it
-     * receives (softmax - onehot) / N. A label out of range throws.
+     * with top-1 and top-5 counts (top-5 = top-K when K < 5). A sample counts as a top-k hit
+     * when fewer than k logits of its row are strictly greater than its label's logit, so ties
+     * favour the label. When dlogits is not null it receives (softmax - onehot) / N. A label out
+     * of range throws.
      */
     LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits);
 
