@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Validates the engine on a GPU server in one go, with the GPU kit built by bin/make-gpu-kit.sh
+# (no Java, Maven or network needed there): system and library discovery, the gpu-tagged tests,
+# the training-step, per-op and memory benchmarks (the step ones beside PyTorch), and a short
+# training run on synthetic data.
+#
+# Usage: run.sh [RESULTS_DIR]   (default: $OUT, else ./gpu-kit-results)
+#   KIT_BUDGET_S  seconds for everything (default 540): each step's time limit is cut to what is
+#                 left, so the whole run ends inside a 10-minute command
+#   KIT_STEPS     the steps to run, e.g. "system,devices,tests" (default: all, in the order below)
+#
+# Every step runs under `timeout` with its output in its own log; a failed step does not stop the
+# next. RESULTS_DIR ends up with three files: summary.txt (step -> status table, test counts,
+# the end of each failed step's log), all.log (every log, in order; both written as the run goes)
+# and results.tar.gz (logs, JUnit XML reports, benchmark JSON, plots, the training run's files).
+# Exit status: 0 when every step that ran passed, else 1.
+set -uo pipefail
+
+kit="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+out="${1:-${OUT:-$PWD/gpu-kit-results}}"
+mkdir -p "$out" || exit 1
+out="$(cd "$out" && pwd)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/gpu-kit-results.XXXXXX")"
+densenet="$kit/densenet/bin/densenet"
+java="$kit/densenet/runtime/bin/java"
+budget="${KIT_BUDGET_S:-540}"
+reserve=20 # seconds kept for packing the results
+started=$SECONDS
+summary="$out/summary.txt"
+all="$out/all.log"
+export DENSENET_TRACE=1 # stack traces with error lines: a GPU failure must be diagnosable from the logs
+: >"$all"
+
+names=() statuses=() seconds=() notes=()
+
+wanted() { # devices-pip, the retry of devices, goes with it
+  [ -z "${KIT_STEPS:-}" ] && return 0
+  case ",${KIT_STEPS// /,}," in *",${1%-pip},"*) return 0 ;; *) return 1 ;; esac
+}
+
+write_summary() {
+  {
+    echo "GPU kit run, $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $((SECONDS - started)) s so far of a $budget s budget"
+    [ -f "$kit/KIT.txt" ] && sed 's/^/  /' "$kit/KIT.txt"
+    echo
+    printf '%-14s %-26s %6s  %s\n' step status seconds note
+    local i
+    for i in "${!names[@]}"; do
+      printf '%-14s %-26s %6s  %.200s\n' "${names[$i]}" "${statuses[$i]}" "${seconds[$i]}" "${notes[$i]}"
+    done
+  } >"$summary"
+}
+
+# step NAME CAP_SECONDS STDOUT_FILE|- COMMAND...: runs COMMAND with at most CAP_SECONDS (less when
+# the budget is nearly spent), stdout to STDOUT_FILE (or the log), stderr to $work/NAME.log.
+step() {
+  local name="$1" cap="$2" stdout="$3"
+  shift 3
+  wanted "$name" || return 0
+  local log="$work/$name.log" left limit begin rc status note
+  left=$((budget - reserve - (SECONDS - started)))
+  if [ "$left" -lt 10 ]; then
+    names+=("$name") statuses+=("not run (no time left)") seconds+=(0) notes+=("")
+    write_summary
+    return 0
+  fi
+  limit=$((cap < left ? cap : left))
+  [ "$stdout" = - ] && stdout="$log"
+  echo "$ $* (time limit ${limit}s)" >"$log"
+  [ "$stdout" != "$log" ] && : >"$stdout"
+  echo "[$(date -u +%H:%M:%S)] $name: running, at most ${limit}s" >&2
+  begin=$SECONDS
+  timeout -k 10 "$limit" "$@" >>"$stdout" 2>>"$log" </dev/null
+  rc=$?
+  case "$rc" in
+    0) status=ok ;;
+    124 | 137) status="timed out after ${limit}s" ;;
+    *) status="failed (exit $rc)" ;;
+  esac
+  note=""
+  if [ "$rc" -ne 0 ]; then
+    note="$(grep -m1 -E '^(error|Exception|Caused by)|Error:|error:' "$log" || true)"
+    [ -z "$note" ] && note="$(grep -v '^\s*$' "$log" | tail -n 1)"
+  fi
+  {
+    echo "==================== $name: $status, $((SECONDS - begin)) s"
+    cat "$log"
+    [ "$stdout" != "$log" ] && { echo "---- stdout ($(basename "$stdout"))"; cat "$stdout"; }
+    echo
+  } >>"$all"
+  names+=("$name") statuses+=("$status") seconds+=($((SECONDS - begin))) notes+=("$note")
+  write_summary
+  echo "[$(date -u +%H:%M:%S)] $name: $status" >&2
+  return 0
+}
+
+# The last step's row, for the steps that add their own reading of the log.
+set_last() { statuses[-1]="$1"; notes[-1]="$2"; write_summary; }
+ran() { wanted "$1" && [ -f "$work/$1.log" ]; }
+
+system_report() {
+  echo "## uname"; uname -a
+  echo "## nvidia-smi"; timeout 20 nvidia-smi || echo "nvidia-smi: exit $?"
+  echo "## GPUs (name, driver, memory, max SM clock)"
+  timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>&1 || true
+  echo "## Java runtime"; "$java" -version 2>&1
+  echo "## python3 and PyTorch"; command -v python3 || echo "no python3 on PATH"
+  timeout 45 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(), "gpu", torch.cuda.is_available() and torch.cuda.get_device_name(0))' 2>&1 || true
+  echo "## CUDA libraries in the loader cache"; ldconfig -p 2>/dev/null | grep -E 'libcuda\.|libcudnn|libcublas|libnvrtc' || echo "(none)"
+  echo "## CUDA libraries in python3's site-packages"
+  python3 -c 'import site,glob,os; [print(f) for r in site.getsitepackages() for f in sorted(glob.glob(os.path.join(r,"nvidia","*","lib","lib*.so*")))]' 2>&1 || true
+  echo "## nvcc"; nvcc --version 2>&1 | tail -n 2 || true
+}
+
+# Folders of pip's CUDA libraries next to python3, for DENSENET_CUDA_LIBS when discovery fails.
+pip_cuda_libs() {
+  timeout 30 python3 -c 'import site,glob,os; print(":".join(sorted({d for r in site.getsitepackages() for d in glob.glob(os.path.join(r,"nvidia","*","lib"))})))' 2>/dev/null
+}
+
+junit_tests() {
+  local tests="$kit/test" cp entry
+  cp="$tests/engine:$tests/tests:$kit/densenet/lib/densenet.jar"
+  for entry in "$tests"/lib/*.jar; do [ -f "$entry" ] && cp="$cp:$entry"; done
+  "$java" -Xss4m --enable-native-access=ALL-UNNAMED -jar "$tests/junit-platform-console-standalone.jar" execute \
+    --disable-banner --disable-ansi-colors --details=tree --details-theme=ascii --fail-if-no-tests \
+    --class-path "$cp" --scan-classpath "$tests/engine" --scan-classpath "$tests/tests" \
+    --include-tag gpu --reports-dir "$work/junit"
+}
+export -f system_report junit_tests
+export kit java work
+
+# The console launcher's counts, e.g. "12 found, 12 successful, 0 failed, 0 aborted, 0 skipped".
+junit_counts() {
+  local log="$1" k n parts=()
+  for k in found successful failed aborted skipped; do
+    n="$(sed -n "s/^\[ *\([0-9]*\) tests $k *\]$/\1/p" "$log" | head -n 1)"
+    parts+=("${n:-?} $k")
+  done
+  local IFS=,
+  echo "${parts[*]}" | sed 's/,/, /g'
+}
+
+step system 90 - bash -c system_report
+ran system && set_last "${statuses[-1]}" "$(sed -n '/^## GPUs/{n;p;q}' "$work/system.log")"
+
+# `densenet devices` exits 0 and says "not usable: <why>" when no GPU can be used.
+read_devices() {
+  local log="$work/$1.log"
+  if [ "${statuses[-1]}" = ok ] && grep -q 'not usable' "$log"; then
+    set_last "no usable GPU" "${2:-}$(grep -m1 'not usable' "$log")"
+  else
+    set_last "${statuses[-1]}" "${2:-}$(grep -m1 '^cuda' "$log")"
+  fi
+}
+step devices 60 - "$densenet" devices
+ran devices && read_devices devices
+# Where discovery misses pip's CUDA libraries (the driver being there), name their folders and ask again.
+if ran devices && [ "${statuses[-1]}" != ok ] && [ -z "${DENSENET_CUDA_LIBS:-}" ] \
+    && ! grep -q 'NVIDIA driver not found' "$work/devices.log"; then
+  libs="$(pip_cuda_libs)"
+  if [ -n "$libs" ]; then
+    export DENSENET_CUDA_LIBS="$libs"
+    step devices-pip 60 - "$densenet" devices
+    ran devices-pip && read_devices devices-pip "DENSENET_CUDA_LIBS=$libs: "
+    [ "${statuses[-1]}" = ok ] || unset DENSENET_CUDA_LIBS
+  fi
+fi
+
+step tests 240 - bash -c junit_tests
+if ran tests; then
+  counts="$(junit_counts "$work/tests.log")"
+  # a failed assumption (no usable GPU) is "aborted" on the JUnit platform, "skipped" in Surefire
+  if [ "${statuses[-1]}" = ok ] && [[ "$counts" =~ ^([0-9]+)\ found,\ 0\ successful.*,\ ([0-9]+)\ aborted ]] \
+      && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] && [ "${BASH_REMATCH[1]}" -gt 0 ]; then
+    set_last "skipped (assumptions)" "$counts; $(grep -m1 -o 'no usable GPU[^]]*' "$work/tests.log" | cut -c1-100)"
+  else
+    set_last "${statuses[-1]}" "$counts${notes[-1]:+; ${notes[-1]}}"
+  fi
+fi
+
+peer=(--peer python3 --peer-script "$kit/scripts/bench/pytorch_step.py")
+step step-bc100 180 "$work/bench-step-densenet-bc-100-12.json" \
+  "$densenet" bench step --device cuda --model densenet-bc-100-12 -b 64 --compare-memory "${peer[@]}" --json
+step step-40 120 "$work/bench-step-densenet-40-12.json" \
+  "$densenet" bench step --device cuda --model densenet-40-12 -b 64 --compare-memory "${peer[@]}" --json
+step ops-bc100 120 - "$densenet" bench ops --device cuda --model densenet-bc-100-12 -b 64
+step memory 150 - "$densenet" bench memory --device cuda -b 64 --depths 40,100,160 --plot "$work/bench-memory.png"
+step train 120 - "$densenet" train --device cuda --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 2 \
+  --log-interval 5 --output "$work/train-synthetic"
+
+# Checkpoints are large and say nothing the logs do not; list them instead.
+find "$work" -name '*.safetensors' -printf '%p %s bytes\n' >"$work/checkpoints.txt" 2>/dev/null
+tar -C "$work" --exclude='*.safetensors' -czf "$out/results.tar.gz" . || echo "cannot write $out/results.tar.gz" >&2
+
+# The table goes last, so that the end of the output shows it whatever came before.
+failed=0
+{
+  for i in "${!names[@]}"; do
+    log="$work/${names[$i]}.log"
+    case "${statuses[$i]}" in ok | skipped*) continue ;; esac
+    failed=1
+    [ -f "$log" ] || continue
+    echo "---- ${names[$i]} (${statuses[$i]}), end of its log without stack frames"
+    [ "${names[$i]}" = tests ] && grep -F '[X]' "$log" | head -n 40 | cut -c1-300
+    grep -v -E '^\s+(at |\.\.\. [0-9]+ more)' "$log" | tail -n 15 | cut -c1-300
+  done
+  echo
+  write_summary
+  cat "$summary"
+  echo "results: $out (summary.txt, all.log, results.tar.gz)"
+} >"$work/final.txt"
+cp "$work/final.txt" "$summary"
+cat "$summary"
+rm -rf "$work"
+exit "$failed"
