@@ -24,6 +24,7 @@ public final class RunFolder implements AutoCloseable {
     private final Path dir;
     private final List<EpochRecord> rows = new ArrayList<>();
     private final TfEventWriter events;
+    private boolean plotWarned;
 
     /**
      * Opens (creating) the folder. Rows of an earlier part of the run (a resume) are kept up to
@@ -71,7 +72,14 @@ public final class RunFolder implements AutoCloseable {
         events.scalar("top1/val", r.epoch(), r.valTop1());
         events.scalar("top5/val", r.epoch(), r.valTop5());
         events.scalar("images_per_second", r.epoch(), r.imagesPerSecond());
-        writePlot(dir.resolve(PLOT), rows, title);
+        try {
+            writePlot(dir.resolve(PLOT), rows, title);
+        } catch (IOException e) {
+            // The plot only redraws what summary.csv and the event files already hold: a run
+            // must not stop over it. Said once, not every epoch.
+            if (!plotWarned) System.err.println("warning: no " + PLOT + " (" + e.getMessage() + "); summary.csv and the TensorBoard events hold the same curves");
+            plotWarned = true;
+        }
     }
 
     /** Loss (train, val) and accuracy (train top-1, val top-1, val top-5) against epoch, side by side. */

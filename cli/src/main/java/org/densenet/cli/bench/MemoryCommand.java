@@ -1,7 +1,6 @@
 package org.densenet.cli.bench;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -67,12 +66,15 @@ final class MemoryCommand implements Callable<Integer> {
             List<MemorySweep.Point> points = MemorySweep.run(backend, bottleneck, growth, depths, batch, size, common.seed);
             Report report = MemorySweep.report(points, name, growth, batch, size, info);
             if (!noPlot) {
-                MemorySweep.plot(plot, points, name, growth, batch, size);
-                report.note("plot", plot.toString(), "plot: " + plot.toAbsolutePath());
+                try {
+                    MemorySweep.plot(plot, points, name, growth, batch, size);
+                    report.note("plot", plot.toString(), "plot: " + plot.toAbsolutePath());
+                } catch (IOException e) {
+                    // The table is the result; a plot that cannot be drawn must not lose it.
+                    report.note("plot", "", "plot: not written: " + e.getMessage());
+                }
             }
             report.print(System.out, format);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the plot " + plot + ": " + e.getMessage(), e);
         }
         return 0;
     }

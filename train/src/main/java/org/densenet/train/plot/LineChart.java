@@ -73,6 +73,28 @@ public final class LineChart {
             throw new IllegalArgumentException("a " + width + "x" + height + " image is too small for " + panels.size() + " panel(s)");
         }
         System.setProperty("java.awt.headless", "true");
+        BufferedImage img;
+        try {
+            img = draw(width, height, panels);
+        } catch (RuntimeException | InternalError | UnsatisfiedLinkError e) {
+            // Java 2-D fails this way on servers without fonts or fontconfig; callers treat a
+            // chart as optional, so it becomes an ordinary I/O failure they can report and skip.
+            throw new IOException("cannot draw " + file + ": Java 2-D graphics failed (" + e
+                    + "); a server without fonts needs e.g. Debian's fonts-dejavu-core", e);
+        }
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) Files.createDirectories(parent);
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try {
+            if (!ImageIO.write(img, "png", tmp.toFile())) throw new IOException("no PNG writer available for " + file);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+    }
+
+    private static BufferedImage draw(int width, int height, List<Panel> panels) {
         BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         try {
@@ -85,11 +107,7 @@ public final class LineChart {
         } finally {
             g.dispose();
         }
-        Path parent = file.toAbsolutePath().getParent();
-        if (parent != null) Files.createDirectories(parent);
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        if (!ImageIO.write(img, "png", tmp.toFile())) throw new IOException("no PNG writer available for " + file);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return img;
     }
 
     private static void panel(Graphics2D g, int x0, int width, int height, Panel p) {
