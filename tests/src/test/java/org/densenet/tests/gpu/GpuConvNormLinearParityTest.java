@@ -7,12 +7,8 @@ import java.util.Random;
 import org.densenet.engine.Conv2d;
 import org.densenet.engine.DType;
 import org.densenet.engine.Tensor;
-import org.densenet.engine.cpu.CpuBackend;
 import org.densenet.engine.cuda.CudaBackend;
 import org.densenet.tests.gpu.GpuParity.Twin;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,30 +23,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  * (the parameter layout), outputs poisoned with NaN.
  */
 @Tag("gpu")
-class GpuConvNormLinearParityTest {
+class GpuConvNormLinearParityTest extends GpuParityTestBase {
     private static final double CONV_RTOL = 1e-4;
     /** Sums of products in another order (or by FFT/Winograd) err by a fraction of the tensor's scale. */
     private static final double SCALE = 0.1;
-    private static CudaBackend gpu;
-    private static CpuBackend cpu;
     private final Random rng = new Random();
-
-    @BeforeAll
-    static void open() {
-        gpu = GpuParity.openGpu();
-        cpu = GpuParity.openCpu();
-    }
-
-    @BeforeEach
-    void requireGpu() {
-        GpuParity.assumeGpu(gpu);
-    }
-
-    @AfterAll
-    static void close() {
-        if (gpu != null) gpu.close();
-        if (cpu != null) cpu.close();
-    }
 
     private Twin random(int... shape) {
         return Twin.random(cpu, gpu, rng, shape);

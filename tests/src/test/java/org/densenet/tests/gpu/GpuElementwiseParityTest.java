@@ -12,12 +12,7 @@ import org.densenet.engine.LossResult;
 import org.densenet.engine.Pool2d;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
-import org.densenet.engine.cpu.CpuBackend;
-import org.densenet.engine.cuda.CudaBackend;
 import org.densenet.tests.gpu.GpuParity.Twin;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,29 +25,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * (1e-6); reductions (pooling windows, softmax) to 1e-5.
  */
 @Tag("gpu")
-class GpuElementwiseParityTest {
-    private static CudaBackend gpu;
-    private static CpuBackend cpu;
+class GpuElementwiseParityTest extends GpuParityTestBase {
     private final Random rng = new Random();
     // [N, C, H, W] inside a wider storage: an odd map size leaves slices only 4-byte aligned
     private static final int N = 3, C_TOTAL = 9, C = 5, H = 7, W = 7, FIRST = 2;
-
-    @BeforeAll
-    static void open() {
-        gpu = GpuParity.openGpu();
-        cpu = GpuParity.openCpu();
-    }
-
-    @BeforeEach
-    void requireGpu() {
-        GpuParity.assumeGpu(gpu);
-    }
-
-    @AfterAll
-    static void close() {
-        if (gpu != null) gpu.close();
-        if (cpu != null) cpu.close();
-    }
 
     private Twin random(int... shape) {
         return Twin.random(cpu, gpu, rng, shape);

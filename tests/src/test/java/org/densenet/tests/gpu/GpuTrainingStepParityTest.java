@@ -12,17 +12,12 @@ import org.densenet.engine.DType;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
-import org.densenet.engine.cpu.CpuBackend;
-import org.densenet.engine.cuda.CudaBackend;
 import org.densenet.model.DenseNet;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
 import org.densenet.model.Param;
 import org.densenet.model.Stem;
 import org.densenet.tests.gpu.GpuParity.Twin;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -35,28 +30,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * float32 differences through batch norm, so the tolerance is 1e-3 relative (scale-floored).
  */
 @Tag("gpu")
-class GpuTrainingStepParityTest {
+class GpuTrainingStepParityTest extends GpuParityTestBase {
     private static final double RTOL = 1e-3;
     private static final SgdParams SGD = new SgdParams(0.1, 0.9, 1e-4, true);
-    private static CudaBackend gpu;
-    private static CpuBackend cpu;
-
-    @BeforeAll
-    static void open() {
-        gpu = GpuParity.openGpu();
-        cpu = GpuParity.openCpu();
-    }
-
-    @BeforeEach
-    void requireGpu() {
-        GpuParity.assumeGpu(gpu);
-    }
-
-    @AfterAll
-    static void close() {
-        if (gpu != null) gpu.close();
-        if (cpu != null) cpu.close();
-    }
 
     static Stream<Arguments> cases() {
         DenseNetConfig bc = DenseNetConfig.cifar(16, 4, true, 0.5, 0.0, 10);           // 2 bottleneck layers per block
