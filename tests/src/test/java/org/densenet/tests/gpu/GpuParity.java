@@ -11,6 +11,7 @@ import org.densenet.engine.Tensor;
 import org.densenet.engine.cpu.CpuBackend;
 import org.densenet.engine.cuda.CudaBackend;
 import org.densenet.engine.cuda.CudaUnavailableException;
+import org.densenet.engine.cuda.EmulatedGpu;
 import org.junit.jupiter.api.Assumptions;
 
 /**
@@ -25,8 +26,12 @@ final class GpuParity {
 
     private static String unavailable;
 
-    /** GPU 0 with TF32 off, or null where none is usable ({@link #assumeGpu} then skips each test with the reason). */
+    /**
+     * GPU 0 with TF32 off, or null where none is usable ({@link #assumeGpu} then skips each test with
+     * the reason); the emulated device instead when the build's gpu-emulated run asks for it.
+     */
     static CudaBackend openGpu() {
+        if (EmulatedGpu.requested()) return EmulatedGpu.open();
         try {
             return CudaBackend.open(0, false);
         } catch (CudaUnavailableException e) {

@@ -4,7 +4,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -27,40 +30,104 @@ public final class FakeLibraries {
     public static synchronized Path build(String name, String file, String... linkerArgs) {
         Path out = BUILT.get(file);
         if (out != null) return out;
+        Path source = copyResource("fake_" + name + ".c", folder());
+        out = folder().resolve(file);
+        List<String> cmd = new ArrayList<>(List.of("cc", "-shared", "-fPIC", "-O1", "-o", out.toString()));
+        cmd.addAll(List.of(linkerArgs));
+        cmd.add(source.toString());
+        compile(cmd, "a C compiler (cc) to build the stand-in CUDA libraries");
+        BUILT.put(file, out);
+        return out;
+    }
+
+    /**
+     * The stand-in libcuda.so.1 whose modules hold the project's real kernels, compiled from
+     * kernels/src/main/cuda as host C++ and run on the CPU by cuda_emulator.cpp (needs g++). Built
+     * in its own folder: it must never be mistaken for the kernel-less stand-in of the same name.
+     */
+    public static synchronized Path emulatedDriver() {
+        Path out = BUILT.get("emulated/libcuda.so.1");
+        if (out != null) return out;
+        Path kernels = kernelSources();
+        Path dir;
         try {
-            if (folder == null) {
-                folder = Files.createTempDirectory("densenet-fake-cuda");
-                folder.toFile().deleteOnExit();
-            }
-            Path source = folder.resolve("fake_" + name + ".c");
-            try (InputStream in = FakeLibraries.class.getResourceAsStream("/org/densenet/engine/cuda/fake/fake_" + name + ".c")) {
-                if (in == null) throw new IllegalStateException("test resource fake_" + name + ".c is missing");
-                Files.copy(in, source, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            }
-            out = folder.resolve(file);
-            Process gcc;
+            dir = Files.createDirectories(folder().resolve("emulated"));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        Path driver = copyResource("fake_cuda.c", dir);
+        copyResource("cuda_emulator.h", dir);
+        Path emulator = copyResource("cuda_emulator.cpp", dir);
+        out = dir.resolve("libcuda.so.1");
+        compile(List.of("g++", "-shared", "-fPIC", "-O1", "-ffp-contract=off", "-Wall", "-Wl,-soname,libcuda.so.1",
+                "-Wl,--no-undefined", "-DDN_EMULATED_KERNELS", "-I" + kernels, "-o", out.toString(),
+                "-x", "c", driver.toString(), "-x", "c++", emulator.toString()), "a C++ compiler (g++) to build the CUDA kernel emulator");
+        BUILT.put("emulated/libcuda.so.1", out);
+        return out;
+    }
+
+    private static Path folder() {
+        if (folder == null) {
             try {
-                java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("cc", "-shared", "-fPIC", "-O1", "-o", out.toString()));
-                cmd.addAll(java.util.List.of(linkerArgs));
-                cmd.add(source.toString());
-                gcc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+                folder = Files.createTempDirectory("densenet-fake-cuda");
             } catch (IOException e) {
-                Assumptions.abort("needs a C compiler (cc) to build the stand-in CUDA libraries: " + e.getMessage());
-                return null;
+                throw new IllegalStateException(e);
             }
-            String log = new String(gcc.getInputStream().readAllBytes());
-            if (!gcc.waitFor(60, TimeUnit.SECONDS) || gcc.exitValue() != 0) {
-                throw new IllegalStateException("compiling fake_" + name + ".c failed:\n" + log);
+            folder.toFile().deleteOnExit();
+        }
+        return folder;
+    }
+
+    private static Path copyResource(String name, Path dir) {
+        Path target = dir.resolve(name);
+        try (InputStream in = FakeLibraries.class.getResourceAsStream("/org/densenet/engine/cuda/fake/" + name)) {
+            if (in == null) throw new IllegalStateException("test resource " + name + " is missing");
+            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        target.toFile().deleteOnExit();
+        return target;
+    }
+
+    /** Runs a compiler command; skips the calling test, saying so, when the compiler ({@code needs}) is not installed. */
+    private static void compile(List<String> cmd, String needs) {
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            Assumptions.abort("needs " + needs + ": " + e.getMessage());
+            return;
+        }
+        try {
+            String log = new String(p.getInputStream().readAllBytes());
+            if (!p.waitFor(180, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IllegalStateException("compiling failed:\n" + String.join(" ", cmd) + "\n" + log);
             }
-            out.toFile().deleteOnExit();
-            BUILT.put(file, out);
-            return out;
         } catch (IOException e) {
             throw new IllegalStateException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+        Path.of(cmd.get(cmd.indexOf("-o") + 1)).toFile().deleteOnExit();
+    }
+
+    /** kernels/src/main/cuda: the system property densenet.kernel.sources, else found above the working directory. */
+    static Path kernelSources() {
+        String property = System.getProperty("densenet.kernel.sources");
+        if (property != null) {
+            Path p = Path.of(property);
+            if (!Files.isRegularFile(p.resolve("all.cu"))) throw new IllegalStateException("densenet.kernel.sources=" + p + " holds no all.cu");
+            return p.toAbsolutePath();
+        }
+        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+            Path p = d.resolve("kernels/src/main/cuda");
+            if (Files.isRegularFile(p.resolve("all.cu"))) return p;
+        }
+        Assumptions.abort("the CUDA kernel emulator needs the kernel sources (kernels/src/main/cuda): not found above "
+                + Path.of("").toAbsolutePath() + "; set -Ddensenet.kernel.sources");
+        return null;
     }
 
     public static NativeLibrary open(String name, String file) {

@@ -40,6 +40,10 @@ final class GpuHarness implements KernelModule, AutoCloseable {
 
     /** Why no GPU test can run here, or null when one can (probed through FFM before JCuda is touched). */
     static String unavailableReason() {
+        if (org.densenet.engine.cuda.EmulatedGpu.requested()) {
+            org.densenet.engine.cuda.EmulatedGpu.loadDriver();
+            return null;
+        }
         try {
             CudaLibraries.driver();
             return null;

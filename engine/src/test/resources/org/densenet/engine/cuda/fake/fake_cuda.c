@@ -13,7 +13,12 @@ int cuInit(unsigned flags) { return flags == 0 ? init_result : 1; }
 int cuDriverGetVersion(int *v) { *v = 13000; return 0; }
 int cuDeviceGetCount(int *n) { *n = 1; return 0; }
 int cuDeviceGet(int *dev, int ordinal) { if (ordinal != 0) return 101; *dev = 0; return 0; }
-int cuDeviceGetName(char *name, int len, int dev) { snprintf(name, len, "Fake H100 80GB HBM3"); return dev == 0 ? 0 : 101; }
+#ifdef DN_EMULATED_KERNELS
+#define DN_DEVICE_NAME "CUDA emulator (kernels run on the CPU)"
+#else
+#define DN_DEVICE_NAME "Fake H100 80GB HBM3"
+#endif
+int cuDeviceGetName(char *name, int len, int dev) { snprintf(name, len, DN_DEVICE_NAME); return dev == 0 ? 0 : 101; }
 int cuDeviceTotalMem_v2(size_t *bytes, int dev) { *bytes = (size_t) 85 << 30; return 0; }
 int cuDeviceGetAttribute(int *v, int attr, int dev) {
     if (attr == 75) { *v = 9; return 0; }
@@ -23,16 +28,20 @@ int cuDeviceGetAttribute(int *v, int attr, int dev) {
 int cuGetErrorName(int r, const char **s) {
     switch (r) {
         case 0: *s = "CUDA_SUCCESS"; return 0;
+        case 1: *s = "CUDA_ERROR_INVALID_VALUE"; return 0;
         case 100: *s = "CUDA_ERROR_NO_DEVICE"; return 0;
         case 500: *s = "CUDA_ERROR_NOT_FOUND"; return 0;
+        case 719: *s = "CUDA_ERROR_LAUNCH_FAILED"; return 0;
         default: *s = NULL; return 1;
     }
 }
 int cuGetErrorString(int r, const char **s) {
     switch (r) {
         case 0: *s = "no error"; return 0;
+        case 1: *s = "invalid argument"; return 0;
         case 100: *s = "no CUDA-capable device is detected"; return 0;
         case 500: *s = "named symbol not found"; return 0;
+        case 719: *s = "unspecified launch failure"; return 0;
         default: *s = NULL; return 1;
     }
 }
@@ -40,7 +49,8 @@ int cuGetErrorString(int r, const char **s) {
 /*
  * The calls the CUDA backend makes through JCuda (the _v2 names cuda.h maps them to), over host
  * memory: "device" memory is malloc'd, copies and fills are synchronous, modules hold no kernels
- * (any function lookup fails, as it would for a fatbin without that entry point).
+ * (any function lookup fails, as it would for a fatbin without that entry point), unless built with
+ * -DDN_EMULATED_KERNELS and linked with cuda_emulator.cpp, which runs the real kernels on the CPU.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -60,6 +70,7 @@ int cuDevicePrimaryCtxRelease_v2(int dev) { return 0; }
 int cuCtxSetCurrent(void *ctx) { return ctx == (void *) 0xC7C7 ? 0 : 201; }
 int cuStreamCreate(void **stream, unsigned flags) { *stream = (void *) 0x57AE; return 0; }
 int cuStreamSynchronize(void *stream) { return 0; }
+int cuCtxSynchronize(void) { return 0; }
 int cuStreamDestroy_v2(void *stream) { return 0; }
 int cuMemGetInfo_v2(size_t *free_bytes, size_t *total) { *free_bytes = (size_t) 80 << 30; *total = (size_t) 85 << 30; return 0; }
 int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
@@ -101,7 +112,9 @@ int cuMemsetD2D32Async(CUdeviceptr dst, size_t pitch, unsigned int v, size_t wid
 }
 int cuModuleLoadData(void **module, const void *image) { *module = (void *) 0x30D; return image ? 0 : 1; }
 int cuModuleUnload(void *module) { return 0; }
+#ifndef DN_EMULATED_KERNELS /* cuda_emulator.cpp provides the kernels and cuLaunchKernel */
 int cuModuleGetFunction(void **f, void *module, const char *name) { return 500; /* CUDA_ERROR_NOT_FOUND */ }
+#endif
 int cuEventCreate(void **e, unsigned flags) { *e = malloc(1); return 0; }
 int cuEventRecord(void *e, void *stream) { return 0; }
 int cuEventSynchronize(void *e) { return 0; }

@@ -171,16 +171,23 @@ int cudnnConvolutionBackwardData(void *h, const float *alpha, filter_t *wd, cons
         int algo, void *ws, size_t ws_bytes, const float *beta, tensor_t *dxd, float *dx) {
     note_run(alpha, beta, algo, ws, ws_bytes, cd, 1);
     if (!shapes_ok(dxd, wd, dyd, cd)) return 2000;
-    for (int n = 0; n < dxd->dims[0]; n++) for (int c = 0; c < wd->c; c++)
-        for (int i = 0; i < dxd->dims[2]; i++) for (int j = 0; j < dxd->dims[3]; j++) {
-            double sum = 0;
-            for (int k = 0; k < wd->k; k++) for (int p = 0; p < dyd->dims[2]; p++) for (int q = 0; q < dyd->dims[3]; q++)
-                for (int r = 0; r < wd->r; r++) for (int s = 0; s < wd->s; s++)
-                    if (tap(p, cd->u, cd->pad_h, r, dxd->dims[2]) == i && tap(q, cd->v, cd->pad_w, s, dxd->dims[3]) == j)
-                        sum += (double) *at((float *) dy, dyd, n, k, p, q) * w[((k * wd->c + c) * wd->r + r) * wd->s + s];
-            float *o = at(dx, dxd, n, c, i, j);
-            *o = (float) (*alpha * sum + (*beta != 0 ? *beta * *o : 0));
+    /* scatter every output gradient through every tap into a dense double image of dx */
+    const int N = dxd->dims[0], C = wd->c, H = dxd->dims[2], W = dxd->dims[3];
+    double *sum = calloc((size_t) N * C * H * W, sizeof(double));
+    if (sum == NULL) return 4; /* CUDNN_STATUS_ALLOC_FAILED */
+    for (int n = 0; n < N; n++) for (int k = 0; k < wd->k; k++)
+        for (int p = 0; p < dyd->dims[2]; p++) for (int q = 0; q < dyd->dims[3]; q++) {
+            double g = *at((float *) dy, dyd, n, k, p, q);
+            for (int c = 0; c < C; c++) for (int r = 0; r < wd->r; r++) for (int s = 0; s < wd->s; s++) {
+                int i = tap(p, cd->u, cd->pad_h, r, H), j = tap(q, cd->v, cd->pad_w, s, W);
+                if (i >= 0 && j >= 0) sum[((size_t) (n * C + c) * H + i) * W + j] += g * w[((k * wd->c + c) * wd->r + r) * wd->s + s];
+            }
         }
+    for (int n = 0; n < N; n++) for (int c = 0; c < C; c++) for (int i = 0; i < H; i++) for (int j = 0; j < W; j++) {
+        float *o = at(dx, dxd, n, c, i, j);
+        *o = (float) (*alpha * sum[((size_t) (n * C + c) * H + i) * W + j] + (*beta != 0 ? *beta * *o : 0));
+    }
+    free(sum);
     return 0;
 }
 

@@ -1,0 +1,91 @@
+package org.densenet.engine.cuda;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+
+import org.densenet.engine.cuda.ffm.Cublas;
+import org.densenet.engine.cuda.ffm.CudaLibraries;
+import org.densenet.engine.cuda.ffm.Cudnn;
+import org.densenet.engine.cuda.ffm.DriverProbe;
+import org.densenet.engine.cuda.ffm.FakeLibraries;
+import org.densenet.engine.cuda.ffm.NativeLibrary;
+
+/**
+ * The GPU tests' second target: with {@code -Ddensenet.gpu=emulated} (the build's "gpu-emulated"
+ * test runs, each in a JVM of its own) they run against an emulated device instead of skipping.
+ * The CUDA backend and the kernel launchers run unchanged through JCuda's real JNI library, over
+ * a stand-in libcuda.so.1 that executes the project's kernels on the CPU (cuda_emulator.cpp) and
+ * stand-in cuDNN and cuBLAS that compute convolutions and matrix products by their definitions.
+ * It proves the launchers, the kernel bodies' indexing and arithmetic, the descriptors' strides and
+ * the backend's bookkeeping; not the real libraries, the hardware, or any speed.
+ */
+public final class EmulatedGpu {
+    /** System property that selects the emulated device for the GPU tests. */
+    public static final String PROPERTY = "densenet.gpu";
+
+    private static NativeLibrary driverLibrary;
+    private static CudaLibraries.Driver driver;
+    private static CudaLibraries.Toolkit toolkit;
+
+    private EmulatedGpu() {
+    }
+
+    /** Whether this JVM runs the GPU tests on the emulated device. */
+    public static boolean requested() {
+        return "emulated".equals(System.getProperty(PROPERTY));
+    }
+
+    /** Loads the emulating libcuda.so.1 (once), so that JCuda's JNI library binds to it; returns its path. */
+    public static synchronized Path loadDriver() {
+        Path lib = FakeLibraries.emulatedDriver();
+        if (driverLibrary == null) {
+            try {
+                driverLibrary = NativeLibrary.open(lib.toString());
+                DriverProbe probe = new DriverProbe(driverLibrary);
+                probe.init();
+                driver = new CudaLibraries.Driver("CUDA emulator " + lib, probe, probe.driverVersion(), probe.devices());
+            } catch (NativeLibrary.LoadFailure | org.densenet.engine.cuda.ffm.LibraryLoader.NotLoadable e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        }
+        return lib;
+    }
+
+    /** A CUDA backend on the emulated device, TF32 off. */
+    public static synchronized CudaBackend open() {
+        loadDriver();
+        if (toolkit == null) {
+            NativeLibrary dnn = FakeLibraries.open("cudnn", "libfake_cudnn.so");
+            NativeLibrary blas = FakeLibraries.open("cublas", "libfake_cublas.so");
+            scriptOneAlgorithm(dnn);
+            Cudnn cudnn = new Cudnn(dnn);
+            Cublas cublas = new Cublas(blas);
+            toolkit = new CudaLibraries.Toolkit(cudnn, "stand-in cuDNN (direct convolution on the CPU)", cudnn.version(), cublas,
+                    "stand-in cuBLAS (SGEMM on the CPU)", cublas.version(), "");
+        }
+        return CudaBackend.open(driver, toolkit, 0);
+    }
+
+    /** Kernel launches the emulator has run in this process. */
+    public static long kernelLaunches() {
+        try {
+            return (long) driverLibrary.function("fake_kernel_launches", FunctionDescriptor.of(ValueLayout.JAVA_LONG)).invokeExact();
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Every convolution search finds one usable algorithm with a 4 KiB workspace. */
+    private static void scriptOneAlgorithm(NativeLibrary dnn) {
+        try (Arena a = Arena.ofConfined()) {
+            dnn.function("fake_script_find", FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                    ValueLayout.ADDRESS, ValueLayout.ADDRESS)).invokeExact(1, a.allocateFrom(ValueLayout.JAVA_INT, 1),
+                    a.allocateFrom(ValueLayout.JAVA_INT, 0), a.allocateFrom(ValueLayout.JAVA_INT, Cudnn.FMA_MATH),
+                    a.allocateFrom(ValueLayout.JAVA_LONG, 4096L));
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,302 @@
+/*
+ * Runs the project's CUDA kernels (kernels/src/main/cuda/all.cu, compiled here as host C++ through
+ * cuda_emulator.h) on the CPU behind the driver's cuModuleGetFunction and cuLaunchKernel, so the
+ * CUDA backend's launchers and the kernel bodies execute on machines without a GPU. Linked with
+ * fake_cuda.c (built with -DDN_EMULATED_KERNELS) into a stand-in libcuda.so.1 whose "device"
+ * memory is host memory.
+ *
+ * Scheduling: blocks run one after another; the threads of a block are ucontext fibers on the
+ * calling thread. A fiber runs until it finishes, reaches __syncthreads or a warp shuffle. A
+ * barrier opens when every thread of the block waits at it; a shuffle when all 32 lanes of the warp
+ * wait at one. Anything else is a kernel bug on a real GPU too (a barrier some threads never reach,
+ * a shuffle with lanes missing): the launch then fails with CUDA_ERROR_LAUNCH_FAILED and a message
+ * on stderr. When no thread of the first block ever waited, the remaining blocks run their threads
+ * to completion one by one without fibers (a barrier reached there fails the launch the same way).
+ *
+ * What this does not emulate: concurrency between blocks (they never overlap; our kernels have no
+ * inter-block communication), memory-model effects, and out-of-bounds accesses (they hit host
+ * memory). It checks logic, indexing, launch geometry and arguments, not timing.
+ */
+#include "cuda_emulator.h"
+
+#include <ucontext.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "all.cu"
+
+namespace dn_emu {
+
+enum State { RUNNABLE, AT_BARRIER, AT_SHUFFLE, DONE };
+
+struct Fiber {
+    ucontext_t ctx;
+    dim3 idx;
+    State state;
+    int lane;
+    uint64_t value;    // shuffle: the lane's contribution, then its result
+    int arg, mode;
+    unsigned mask;
+};
+
+Fiber *current = nullptr;
+dim3 block_idx, block_dim, grid_dim;
+
+namespace {
+constexpr size_t STACK_BYTES = 256 * 1024;
+
+struct LaunchError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+ucontext_t scheduler;
+std::vector<Fiber> fibers;
+std::vector<char *> stacks;
+bool inline_mode = false;
+bool block_waited = false;
+void (*entry_fn)(void **) = nullptr;
+void **entry_params = nullptr;
+
+void fiber_main() {
+    entry_fn(entry_params);
+    current->state = DONE;   // uc_link returns to the scheduler
+}
+
+void wait_as(State s) {
+    if (inline_mode) {
+        throw LaunchError(s == AT_BARRIER ? "__syncthreads reached in a block run without fibers: the first block never synchronised, this one does"
+                                          : "warp shuffle reached in a block run without fibers: the first block never synchronised, this one does");
+    }
+    Fiber *self = current;
+    self->state = s;
+    block_waited = true;
+    swapcontext(&self->ctx, &scheduler);
+}
+
+// Exchanges the values of every warp whose 32 lanes all wait at a shuffle. Returns whether any did.
+bool release_shuffles(size_t threads) {
+    bool released = false;
+    for (size_t w = 0; w * 32 < threads; w++) {
+        Fiber *lanes = &fibers[w * 32];
+        int waiting = 0;
+        for (int l = 0; l < 32; l++) waiting += lanes[l].state == AT_SHUFFLE;
+        if (waiting == 0) continue;
+        if (waiting != 32) continue;   // judged by the caller once nothing else can run
+        uint64_t in[32];
+        for (int l = 0; l < 32; l++) in[l] = lanes[l].value;
+        for (int l = 0; l < 32; l++) {
+            Fiber &f = lanes[l];
+            int src = f.mode == 0 ? (l + f.arg < 32 ? l + f.arg : l) : (f.arg & 31);
+            if (f.mask != 0xffffffffu) throw LaunchError("a shuffle with a partial lane mask (the kernels only use full warps)");
+            f.value = in[src];
+            f.state = RUNNABLE;
+        }
+        released = true;
+    }
+    return released;
+}
+
+void run_block_with_fibers(size_t threads) {
+    if (fibers.size() < threads) fibers.resize(threads);
+    while (stacks.size() < threads) {
+        char *s = static_cast<char *>(std::malloc(STACK_BYTES));
+        if (s == nullptr) throw LaunchError("out of host memory for fiber stacks");
+        stacks.push_back(s);
+    }
+    for (size_t t = 0; t < threads; t++) {
+        Fiber &f = fibers[t];
+        f.idx = dim3{(unsigned) (t % block_dim.x), (unsigned) (t / block_dim.x % block_dim.y), (unsigned) (t / (block_dim.x * block_dim.y))};
+        f.state = RUNNABLE;
+        f.lane = (int) (t % 32);
+        getcontext(&f.ctx);
+        f.ctx.uc_stack.ss_sp = stacks[t];
+        f.ctx.uc_stack.ss_size = STACK_BYTES;
+        f.ctx.uc_link = &scheduler;
+        makecontext(&f.ctx, fiber_main, 0);
+    }
+    for (;;) {
+        bool ran = false;
+        for (size_t t = 0; t < threads; t++) {
+            if (fibers[t].state != RUNNABLE) continue;
+            current = &fibers[t];
+            swapcontext(&scheduler, &fibers[t].ctx);
+            current = nullptr;
+            ran = true;
+        }
+        if (ran) continue;
+        if (release_shuffles(threads)) continue;
+        size_t done = 0, barrier = 0, shuffle = 0;
+        for (size_t t = 0; t < threads; t++) {
+            done += fibers[t].state == DONE;
+            barrier += fibers[t].state == AT_BARRIER;
+            shuffle += fibers[t].state == AT_SHUFFLE;
+        }
+        if (done == threads) return;
+        if (barrier == threads) {
+            for (size_t t = 0; t < threads; t++) fibers[t].state = RUNNABLE;
+            continue;
+        }
+        if (shuffle > 0) throw LaunchError("a warp shuffle that not all 32 lanes of the warp reach (divergent shuffle)");
+        throw LaunchError("__syncthreads reached by " + std::to_string(barrier) + " of " + std::to_string(threads)
+                          + " threads while the others finished (divergent barrier)");
+    }
+}
+
+void run_block_inline(size_t threads) {
+    Fiber self{};
+    self.state = RUNNABLE;
+    for (size_t t = 0; t < threads; t++) {
+        self.idx = dim3{(unsigned) (t % block_dim.x), (unsigned) (t / block_dim.x % block_dim.y), (unsigned) (t / (block_dim.x * block_dim.y))};
+        self.lane = (int) (t % 32);
+        current = &self;
+        entry_fn(entry_params);
+        current = nullptr;
+    }
+}
+
+// Calls a kernel with its arguments read from cuLaunchKernel's kernelParams: params[i] points at
+// argument i's value, as the driver API defines it.
+template <typename... A, size_t... I>
+void call_with(void (*kernel)(A...), void **params, std::index_sequence<I...>) {
+    kernel(*static_cast<std::remove_reference_t<A> *>(params[I])...);
+}
+
+struct Entry {
+    const char *name;
+    void (*invoke)(void **);
+    int arity;
+};
+
+template <typename... A>
+constexpr int arity_of(void (*)(A...)) { return (int) sizeof...(A); }
+
+#define DN_KERNEL(k) \
+    Entry{#k, [](void **p) { call_with(k, p, std::make_index_sequence<arity_of(k)>{}); }, arity_of(k)}
+
+const Entry KERNELS[] = {
+    DN_KERNEL(bn_stats_f32),
+    DN_KERNEL(bn_running_update_f32),
+    DN_KERNEL(bn_apply_f32),
+    DN_KERNEL(bn_backward_f32),
+    DN_KERNEL(fill_f32),
+    DN_KERNEL(copy_f32),
+    DN_KERNEL(relu_f32),
+    DN_KERNEL(relu_backward_f32),
+    DN_KERNEL(dropout_forward_f32),
+    DN_KERNEL(dropout_backward_f32),
+    DN_KERNEL(avgpool_forward_f32),
+    DN_KERNEL(avgpool_backward_f32),
+    DN_KERNEL(maxpool_forward_f32),
+    DN_KERNEL(maxpool_backward_f32),
+    DN_KERNEL(global_avgpool_forward_f32),
+    DN_KERNEL(global_avgpool_backward_f32),
+    DN_KERNEL(softmax_xent_f32),
+    DN_KERNEL(sgd_step_f32),
+    DN_KERNEL(sgd_step_vec4_f32),
+    DN_KERNEL(augment_crop_flip_u8),
+};
+
+long launches = 0;
+}  // namespace
+
+const dim3 &thread_idx() {
+    if (current == nullptr) {
+        std::fprintf(stderr, "cuda emulator: threadIdx read outside a kernel\n");
+        std::abort();
+    }
+    return current->idx;
+}
+
+void sync_threads() { wait_as(AT_BARRIER); }
+
+uint64_t shuffle(uint64_t bits, unsigned mask, int arg, int mode) {
+    if (!inline_mode) {
+        current->value = bits;
+        current->arg = arg;
+        current->mode = mode;
+        current->mask = mask;
+    }
+    wait_as(AT_SHUFFLE);
+    return current->value;
+}
+}  // namespace dn_emu
+
+extern "C" {
+
+/* CUresult values (cuda.h) */
+enum { DN_SUCCESS = 0, DN_INVALID_VALUE = 1, DN_NOT_FOUND = 500, DN_LAUNCH_FAILED = 719 };
+
+int cuModuleGetFunction(void **f, void *module, const char *name) {
+    if (module == nullptr || name == nullptr) return DN_INVALID_VALUE;
+    for (const dn_emu::Entry &e : dn_emu::KERNELS) {
+        if (std::strcmp(e.name, name) == 0) {
+            *f = const_cast<dn_emu::Entry *>(&e);
+            return DN_SUCCESS;
+        }
+    }
+    return DN_NOT_FOUND;
+}
+
+int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                   unsigned shared_bytes, void *stream, void **params, void **extra) {
+    using namespace dn_emu;
+    const Entry *e = static_cast<const Entry *>(f);
+    bool known = false;
+    for (const Entry &k : KERNELS) known |= &k == e;
+    if (!known || params == nullptr || extra != nullptr) return DN_INVALID_VALUE;
+    const unsigned long long threads = (unsigned long long) bx * by * bz;
+    if (gx == 0 || gy == 0 || gz == 0 || gy > 65535 || gz > 65535 || threads == 0 || threads > 1024 || bz > 64 || shared_bytes > 48 * 1024) {
+        return DN_INVALID_VALUE;
+    }
+    for (int i = 0; i < e->arity; i++) {
+        if (params[i] == nullptr) return DN_INVALID_VALUE;
+    }
+    launches++;
+    grid_dim = dim3{gx, gy, gz};
+    block_dim = dim3{bx, by, bz};
+    entry_fn = e->invoke;
+    entry_params = params;
+    inline_mode = false;
+    try {
+        bool first = true;
+        for (unsigned z = 0; z < gz; z++)
+            for (unsigned y = 0; y < gy; y++)
+                for (unsigned x = 0; x < gx; x++) {
+                    block_idx = dim3{x, y, z};
+                    if (first) {
+                        block_waited = false;
+                        if (threads % 32 != 0) {
+                            inline_mode = true;   // a partial warp could not shuffle anyway
+                            run_block_inline((size_t) threads);
+                            inline_mode = false;
+                        } else {
+                            run_block_with_fibers((size_t) threads);
+                        }
+                        inline_mode = !block_waited;
+                        first = false;
+                    } else if (inline_mode) {
+                        run_block_inline((size_t) threads);
+                    } else {
+                        run_block_with_fibers((size_t) threads);
+                    }
+                }
+    } catch (const std::exception &ex) {
+        std::fprintf(stderr, "cuda emulator: kernel %s, grid %ux%ux%u, block %ux%ux%u, block (%u,%u,%u): %s\n", e->name, gx, gy, gz,
+                     bx, by, bz, block_idx.x, block_idx.y, block_idx.z, ex.what());
+        inline_mode = false;
+        current = nullptr;
+        return DN_LAUNCH_FAILED;
+    }
+    inline_mode = false;
+    return DN_SUCCESS;
+}
+
+/* How many launches the emulator ran (tests check that kernels really executed here). */
+long fake_kernel_launches(void) { return dn_emu::launches; }
+}
