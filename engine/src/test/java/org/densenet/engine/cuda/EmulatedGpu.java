@@ -53,6 +53,19 @@ public final class EmulatedGpu {
         return lib;
     }
 
+    /**
+     * A folder that makes the emulated device look installed to a whole program: libcuda.so.1 (the
+     * emulator), libcudnn.so.9 and libcublas.so.13 (the stand-ins, under the sonames the library
+     * search looks for). Give it to a child process as LD_LIBRARY_PATH and DENSENET_CUDA_LIBS; this
+     * process loads none of it.
+     */
+    public static synchronized Path libraryFolder() {
+        Path dir = FakeLibraries.emulatedDriver().getParent();
+        FakeLibraries.build(dir, "cudnn", "libcudnn.so.9", "-DDN_DEFAULT_ALGORITHM", "-Wl,-soname,libcudnn.so.9");
+        FakeLibraries.build(dir, "cublas", "libcublas.so.13", "-Wl,-soname,libcublas.so.13");
+        return dir;
+    }
+
     /** A CUDA backend on the emulated device, TF32 off. */
     public static synchronized CudaBackend open() {
         loadDriver();

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -39,8 +40,15 @@ final class Cli {
     }
 
     static Run run(Path workDir, String... args) throws IOException, InterruptedException {
+        return run(workDir, Map.of(), args);
+    }
+
+    /** {@link #run(Path, String...)} with these variables added to the environment. */
+    static Run run(Path workDir, Map<String, String> env, String... args) throws IOException, InterruptedException {
         Path o = Files.createTempFile(workDir, "out", ".txt"), e = Files.createTempFile(workDir, "err", ".txt");
-        Process p = start(workDir, o, e, args);
+        ProcessBuilder pb = new ProcessBuilder(command(args)).directory(workDir.toFile()).redirectOutput(o.toFile()).redirectError(e.toFile());
+        pb.environment().putAll(env);
+        Process p = pb.start();
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new AssertionError("densenet " + String.join(" ", args) + " did not finish in 120 s");

@@ -27,16 +27,20 @@ public final class FakeLibraries {
     }
 
     /** The stand-in library {@code fake_<name>} compiled to {@code <file>} in the shared temporary folder. */
-    public static synchronized Path build(String name, String file, String... linkerArgs) {
-        Path out = BUILT.get(file);
-        if (out != null) return out;
-        Path source = copyResource("fake_" + name + ".c", folder());
-        out = folder().resolve(file);
+    public static Path build(String name, String file, String... compilerArgs) {
+        return build(folder(), name, file, compilerArgs);
+    }
+
+    /** The stand-in library {@code fake_<name>} compiled to {@code dir/<file>} with extra compiler arguments. */
+    public static synchronized Path build(Path dir, String name, String file, String... compilerArgs) {
+        Path out = dir.resolve(file);
+        if (BUILT.containsValue(out)) return out;
+        Path source = copyResource("fake_" + name + ".c", dir);
         List<String> cmd = new ArrayList<>(List.of("cc", "-shared", "-fPIC", "-O1", "-o", out.toString()));
-        cmd.addAll(List.of(linkerArgs));
+        cmd.addAll(List.of(compilerArgs));
         cmd.add(source.toString());
         compile(cmd, "a C compiler (cc) to build the stand-in CUDA libraries");
-        BUILT.put(file, out);
+        BUILT.put(out.toString(), out);
         return out;
     }
 
@@ -46,7 +50,7 @@ public final class FakeLibraries {
      * in its own folder: it must never be mistaken for the kernel-less stand-in of the same name.
      */
     public static synchronized Path emulatedDriver() {
-        Path out = BUILT.get("emulated/libcuda.so.1");
+        Path out = BUILT.get("emulated driver");
         if (out != null) return out;
         Path kernels = kernelSources();
         Path dir;
@@ -62,7 +66,7 @@ public final class FakeLibraries {
         compile(List.of("g++", "-shared", "-fPIC", "-O1", "-ffp-contract=off", "-Wall", "-Wl,-soname,libcuda.so.1",
                 "-Wl,--no-undefined", "-DDN_EMULATED_KERNELS", "-I" + kernels, "-o", out.toString(),
                 "-x", "c", driver.toString(), "-x", "c++", emulator.toString()), "a C++ compiler (g++) to build the CUDA kernel emulator");
-        BUILT.put("emulated/libcuda.so.1", out);
+        BUILT.put("emulated driver", out);
         return out;
     }
 

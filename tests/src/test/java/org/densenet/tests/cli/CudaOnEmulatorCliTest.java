@@ -1,0 +1,90 @@
+package org.densenet.tests.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import org.densenet.engine.cuda.EmulatedGpu;
+import org.densenet.engine.io.HostTensor;
+import org.densenet.engine.io.SafeTensors;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The command line with {@code --device cuda} on the emulated device: a child process whose
+ * loader path and DENSENET_CUDA_LIBS hold the kernel-running stand-in libcuda.so.1 and the
+ * stand-in cuDNN and cuBLAS, found by the same library search as a real installation. Checks that
+ * discovery, device selection, training (batches, kernels, SGD on the device, checkpoints read
+ * back from it), evaluation and the step benchmark work end to end on the CUDA backend, and that
+ * training there follows the CPU run of the same seed.
+ */
+class CudaOnEmulatorCliTest {
+    @TempDir
+    static Path dir;
+    private static Map<String, String> env;
+
+    /** 8x8 synthetic images, batch 8: 4 steps, then the test split. */
+    private static final String[] RUN = {"train", "--dataset", "synthetic", "--image-size", "8", "--depth", "10", "--growth", "4",
+            "-b", "8", "--epochs", "1", "--max-steps", "4", "-j", "1", "--seed", "5"};
+
+    @BeforeAll
+    static void emulatedInstallation() {
+        String libs = EmulatedGpu.libraryFolder().toString();
+        env = Map.of("LD_LIBRARY_PATH", libs, "DENSENET_CUDA_LIBS", libs);
+    }
+
+    @Test
+    void devicesFindsTheEmulatedGpuThroughTheLibrarySearch() throws Exception {
+        Cli.Run r = Cli.run(dir, env, "devices");
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.out().contains("CUDA emulator (kernels run on the CPU)"), r.all());
+        assertTrue(r.out().contains("libcudnn.so.9") || r.out().contains("cuDNN 9.14"), r.all());
+    }
+
+    @Test
+    void trainingOnCudaFollowsTheCpuRunOfTheSameSeed() throws Exception {
+        Cli.Run gpu = Cli.run(dir, env, args("--device", "cuda", "--output", "on-cuda"));
+        assertEquals(0, gpu.exit(), gpu.all());
+        assertTrue(gpu.out().contains("on cuda:0 CUDA emulator"), gpu.all());
+        Cli.Run cpu = Cli.run(dir, args("--device", "cpu", "--output", "on-cpu"));
+        assertEquals(0, cpu.exit(), cpu.all());
+        Map<String, HostTensor> g = SafeTensors.read(dir.resolve("on-cuda/last.safetensors"));
+        Map<String, HostTensor> c = SafeTensors.read(dir.resolve("on-cpu/last.safetensors"));
+        assertEquals(c.keySet(), g.keySet());
+        int compared = 0;
+        for (String k : c.keySet()) {
+            if (c.get(k).dtype() != HostTensor.Kind.F32) continue;
+            float[] a = c.get(k).toFloatArray(), b = g.get(k).toFloatArray();
+            double diff = 0, norm = 0;
+            for (int i = 0; i < a.length; i++) {
+                diff += (a[i] - (double) b[i]) * (a[i] - (double) b[i]);
+                norm += (double) a[i] * a[i];
+            }
+            // four SGD steps of float32 arithmetic in another order: agreement to about 1e-4 of each tensor's norm
+            assertTrue(Math.sqrt(diff) <= 1e-3 * Math.sqrt(norm) + 1e-6, k + ": |cuda - cpu| = " + Math.sqrt(diff) + ", |cpu| = " + Math.sqrt(norm));
+            compared++;
+        }
+        assertTrue(compared > 20, "weights, running statistics and momentum compared: " + compared);
+
+        Cli.Run eval = Cli.run(dir, env, "eval", "--weights", "on-cuda/last.safetensors", "--depth", "10", "--growth", "4",
+                "--dataset", "synthetic", "--image-size", "8", "--device", "cuda", "--json");
+        assertEquals(0, eval.exit(), eval.all());
+        assertTrue(eval.out().contains("\"top1\""), eval.all());
+    }
+
+    @Test
+    void stepBenchmarkRunsOnCuda() throws Exception {
+        Cli.Run r = Cli.run(dir, env, "bench", "step", "--device", "cuda", "--depth", "10", "--growth", "4", "-b", "4",
+                "--image-size", "8", "--warmup", "1", "--repeats", "2", "--json");
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.out().contains("CUDA emulator"), r.all());
+    }
+
+    private static String[] args(String... extra) {
+        return Stream.concat(Stream.of(RUN), Stream.of(extra)).toArray(String[]::new);
+    }
+}
