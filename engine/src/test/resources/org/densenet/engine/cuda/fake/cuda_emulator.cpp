@@ -8,14 +8,15 @@
  * Scheduling: blocks run one after another; the threads of a block are ucontext fibers on the
  * calling thread. A fiber runs until it finishes, reaches __syncthreads or a warp shuffle. A
  * barrier opens when every thread of the block waits at it; a shuffle when all 32 lanes of the warp
- * wait at one. Anything else is a kernel bug on a real GPU too (a barrier some threads never reach,
+ * wait at one. The lowest-numbered runnable thread always runs next (see run_block_with_fibers),
+ * which exposes a missing barrier. Anything else is a kernel bug on a real GPU too (a barrier some threads never reach,
  * a shuffle with lanes missing): the launch then fails with CUDA_ERROR_LAUNCH_FAILED and a message
  * on stderr. When no thread of the first block ever waited, the remaining blocks run their threads
  * to completion one by one without fibers (a barrier reached there fails the launch the same way).
  *
  * What this does not emulate: concurrency between blocks (they never overlap; our kernels have no
- * inter-block communication), memory-model effects, and out-of-bounds accesses (they hit host
- * memory). It checks logic, indexing, launch geometry and arguments, not timing.
+ * inter-block communication), memory-model effects, interleavings other than the eager one, and
+ * out-of-bounds accesses (they hit host memory). It checks logic, indexing, launch geometry and arguments, not timing.
  */
 #include "cuda_emulator.h"
 
@@ -79,29 +80,29 @@ void wait_as(State s) {
     swapcontext(&self->ctx, &scheduler);
 }
 
-// Exchanges the values of every warp whose 32 lanes all wait at a shuffle. Returns whether any did.
-bool release_shuffles(size_t threads) {
-    bool released = false;
-    for (size_t w = 0; w * 32 < threads; w++) {
-        Fiber *lanes = &fibers[w * 32];
-        int waiting = 0;
-        for (int l = 0; l < 32; l++) waiting += lanes[l].state == AT_SHUFFLE;
-        if (waiting == 0) continue;
-        if (waiting != 32) continue;   // judged by the caller once nothing else can run
-        uint64_t in[32];
-        for (int l = 0; l < 32; l++) in[l] = lanes[l].value;
-        for (int l = 0; l < 32; l++) {
-            Fiber &f = lanes[l];
-            int src = f.mode == 0 ? (l + f.arg < 32 ? l + f.arg : l) : (f.arg & 31);
-            if (f.mask != 0xffffffffu) throw LaunchError("a shuffle with a partial lane mask (the kernels only use full warps)");
-            f.value = in[src];
-            f.state = RUNNABLE;
-        }
-        released = true;
+// Exchanges the values of warp w when its 32 lanes all wait at a shuffle; returns whether it did.
+bool release_shuffle(size_t w) {
+    Fiber *lanes = &fibers[w * 32];
+    for (int l = 0; l < 32; l++) {
+        if (lanes[l].state != AT_SHUFFLE) return false;
     }
-    return released;
+    uint64_t in[32];
+    for (int l = 0; l < 32; l++) in[l] = lanes[l].value;
+    for (int l = 0; l < 32; l++) {
+        Fiber &f = lanes[l];
+        if (f.mask != 0xffffffffu) throw LaunchError("a shuffle with a partial lane mask (the kernels only use full warps)");
+        int src = f.mode == 0 ? (l + f.arg < 32 ? l + f.arg : l) : (f.arg & 31);
+        f.value = in[src];
+        f.state = RUNNABLE;
+    }
+    return true;
 }
 
+// Eager scheduling: always the lowest-numbered runnable thread, and a warp's shuffle or the
+// block's barrier opens the moment its last participant arrives. The first warps therefore run
+// as far ahead of the others as the barriers allow: past a barrier they read what the later warps
+// have not yet written, and overwrite shared memory the later warps have not yet read, so a
+// missing __syncthreads changes the result here as it can on a GPU.
 void run_block_with_fibers(size_t threads) {
     if (fibers.size() < threads) fibers.resize(threads);
     while (stacks.size() < threads) {
@@ -120,30 +121,33 @@ void run_block_with_fibers(size_t threads) {
         f.ctx.uc_link = &scheduler;
         makecontext(&f.ctx, fiber_main, 0);
     }
+    size_t done = 0, at_barrier = 0, next = 0;   // next: no runnable thread below it
     for (;;) {
-        bool ran = false;
-        for (size_t t = 0; t < threads; t++) {
-            if (fibers[t].state != RUNNABLE) continue;
+        while (next < threads && fibers[next].state != RUNNABLE) next++;
+        if (next < threads) {
+            size_t t = next;
             current = &fibers[t];
             swapcontext(&scheduler, &fibers[t].ctx);
             current = nullptr;
-            ran = true;
-        }
-        if (ran) continue;
-        if (release_shuffles(threads)) continue;
-        size_t done = 0, barrier = 0, shuffle = 0;
-        for (size_t t = 0; t < threads; t++) {
-            done += fibers[t].state == DONE;
-            barrier += fibers[t].state == AT_BARRIER;
-            shuffle += fibers[t].state == AT_SHUFFLE;
-        }
-        if (done == threads) return;
-        if (barrier == threads) {
-            for (size_t t = 0; t < threads; t++) fibers[t].state = RUNNABLE;
+            switch (fibers[t].state) {
+                case DONE: done++; break;
+                case AT_BARRIER: at_barrier++; break;
+                case AT_SHUFFLE:
+                    if (threads % 32 == 0 && release_shuffle(t / 32)) next = t / 32 * 32;
+                    break;
+                case RUNNABLE: throw LaunchError("a thread yielded without waiting");
+            }
+            if (at_barrier == threads) {
+                for (size_t i = 0; i < threads; i++) fibers[i].state = RUNNABLE;
+                at_barrier = 0;
+                next = 0;
+            }
             continue;
         }
+        if (done == threads) return;
+        size_t shuffle = threads - done - at_barrier;
         if (shuffle > 0) throw LaunchError("a warp shuffle that not all 32 lanes of the warp reach (divergent shuffle)");
-        throw LaunchError("__syncthreads reached by " + std::to_string(barrier) + " of " + std::to_string(threads)
+        throw LaunchError("__syncthreads reached by " + std::to_string(at_barrier) + " of " + std::to_string(threads)
                           + " threads while the others finished (divergent barrier)");
     }
 }
