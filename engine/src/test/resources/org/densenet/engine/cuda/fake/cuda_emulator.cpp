@@ -16,7 +16,7 @@
  *
  * What this does not emulate: concurrency between blocks (they never overlap; our kernels have no
  * inter-block communication), memory-model effects, interleavings other than the eager one, and
- * out-of-bounds accesses (they hit host memory). It checks logic, indexing, launch geometry and arguments, not timing.
+ * out-of-bounds accesses smaller than the alignment slack before fake_cuda.c's guard pages. It checks logic, indexing, launch geometry and arguments, not timing.
  */
 #include "cuda_emulator.h"
 

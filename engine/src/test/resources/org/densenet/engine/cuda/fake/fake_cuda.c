@@ -73,6 +73,51 @@ int cuStreamSynchronize(void *stream) { return 0; }
 int cuCtxSynchronize(void) { return 0; }
 int cuStreamDestroy_v2(void *stream) { return 0; }
 int cuMemGetInfo_v2(size_t *free_bytes, size_t *total) { *free_bytes = (size_t) 80 << 30; *total = (size_t) 85 << 30; return 0; }
+#ifdef DN_EMULATED_KERNELS
+/*
+ * With the kernel emulator, each allocation ends flush against an inaccessible guard page (up to
+ * the 256-byte alignment cuMemAlloc guarantees), so a kernel that writes or reads past the end of
+ * a buffer faults at once instead of corrupting its neighbour; freed memory is unmapped.
+ */
+#include <sys/mman.h>
+#include <unistd.h>
+typedef struct { uintptr_t ptr, base; size_t span; } mapping_t;
+static mapping_t *mappings;
+static size_t mapping_count, mapping_capacity;
+
+int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
+    if (bytes > ((size_t) 1 << 34)) return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
+    size_t page = (size_t) sysconf(_SC_PAGESIZE), n = bytes ? bytes : 1;
+    size_t span = (n + page - 1) / page * page + page;
+    char *base = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) return 2;
+    char *guard = base + span - page;
+    if (mprotect(guard, page, PROT_NONE) != 0) { munmap(base, span); return 2; }
+    if (mapping_count == mapping_capacity) {
+        size_t cap = mapping_capacity ? 2 * mapping_capacity : 64;
+        mapping_t *m = realloc(mappings, cap * sizeof *m);
+        if (m == NULL) { munmap(base, span); return 2; }
+        mappings = m;
+        mapping_capacity = cap;
+    }
+    uintptr_t ptr = ((uintptr_t) guard - n) & ~(uintptr_t) 255;
+    mappings[mapping_count++] = (mapping_t) {ptr, (uintptr_t) base, span};
+    live_allocations++;
+    *p = (CUdeviceptr) ptr;
+    return 0;
+}
+int cuMemFree_v2(CUdeviceptr p) {
+    for (size_t i = 0; i < mapping_count; i++) {
+        if (mappings[i].ptr == (uintptr_t) p) {
+            munmap((void *) mappings[i].base, mappings[i].span);
+            mappings[i] = mappings[--mapping_count];
+            live_allocations--;
+            return 0;
+        }
+    }
+    return 1; /* CUDA_ERROR_INVALID_VALUE: not an allocation */
+}
+#else
 int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     void *m = NULL;
     if (bytes > ((size_t) 1 << 34)) return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
@@ -82,6 +127,7 @@ int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     return 0;
 }
 int cuMemFree_v2(CUdeviceptr p) { live_allocations--; free((void *) (uintptr_t) p); return 0; }
+#endif
 int cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) { memcpy((void *) (uintptr_t) dst, src, n); return 0; }
 int cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) { memcpy(dst, (const void *) (uintptr_t) src, n); return 0; }
 int cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t n, void *stream) {
