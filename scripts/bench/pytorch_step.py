@@ -41,13 +41,14 @@ MODES = ("naive", "efficient")
 
 
 def parse_args(argv):
-    from densenet_ref import PRESETS
+    from densenet_ref import PRESETS, cifar_spec
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__,
                                 allow_abbrev=False)
     p.add_argument("--model", default="densenet-bc-100-12",
-                   help=f"comma-separated list of: {', '.join(PRESETS)} (default densenet-bc-100-12)")
+                   help=f"comma-separated list of: {', '.join(PRESETS)}, or any densenet-L-k / densenet-bc-L-k "
+                        "CIFAR network (default densenet-bc-100-12)")
     p.add_argument("--mode", default="naive,efficient", help="comma-separated list of: naive, efficient")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--image-size", type=int, default=32)
@@ -60,8 +61,10 @@ def parse_args(argv):
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     for m in args.model.split(","):
-        if m not in PRESETS:
-            p.error(f"unknown model {m!r}; choose from {', '.join(PRESETS)}")
+        try:
+            cifar_spec(m)
+        except SystemExit as e:
+            p.error(str(e))
     for m in args.mode.split(","):
         if m not in MODES:
             p.error(f"unknown mode {m!r}; choose from {', '.join(MODES)}")

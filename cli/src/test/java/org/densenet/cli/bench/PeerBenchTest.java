@@ -80,4 +80,18 @@ class PeerBenchTest {
             assertEquals(1019722L, ((Number) r.get("parameters")).longValue(), "same network as ours");
         }
     }
+
+    @Test
+    void theRealPeerScriptBuildsAnyCifarNameAsWeDo() {
+        Path script = Path.of("..", "scripts", "bench", "pytorch_step.py");
+        Assumptions.assumeTrue(Files.isRegularFile(script), "peer script not found at " + script.toAbsolutePath());
+        Assumptions.assumeTrue(runs(TORCH_PYTHON.toString(), "-c", "import torch"), "no PyTorch at " + TORCH_PYTHON);
+        for (String name : List.of("densenet-bc-16-6", "densenet-13-5")) {
+            DenseNetConfig c = DenseNetConfig.preset(name);
+            List<Map<String, Object>> peer = PeerBench.run(TORCH_PYTHON.toString(), script, workload(name, c), "cpu");
+            for (Map<String, Object> r : peer) {
+                assertEquals(c.parameterCount(), ((Number) r.get("parameters")).longValue(), name + " " + r.get("mode") + ": same network as ours");
+            }
+        }
+    }
 }
