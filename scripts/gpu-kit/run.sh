@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Validates the engine on a GPU server in one go, with the GPU kit built by bin/make-gpu-kit.sh
 # (no Java, Maven or network needed there): system and library discovery, the gpu-tagged tests,
-# the training-step, per-op and memory benchmarks (the step ones beside PyTorch), and a short
-# training run on synthetic data.
+# the training-step, per-op and memory benchmarks (the step ones beside PyTorch), a short
+# training run on synthetic data, and the kernel parity tests under compute-sanitizer's memcheck
+# and racecheck.
 #
 # Usage: run.sh [RESULTS_DIR]   (default: $OUT, else ./gpu-kit-results)
 #   KIT_BUDGET_S  seconds for everything (default 540): each step's time limit is cut to what is
@@ -43,10 +44,10 @@ write_summary() {
     echo "GPU kit run, $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $((SECONDS - started)) s so far of a $budget s budget"
     [ -f "$kit/KIT.txt" ] && sed 's/^/  /' "$kit/KIT.txt"
     echo
-    printf '%-14s %-26s %6s  %s\n' step status seconds note
+    printf '%-14s %-30s %6s  %s\n' step status seconds note
     local i
     for i in "${!names[@]}"; do
-      printf '%-14s %-26s %6s  %.200s\n' "${names[$i]}" "${statuses[$i]}" "${seconds[$i]}" "${notes[$i]}"
+      printf '%-14s %-30s %6s  %.200s\n' "${names[$i]}" "${statuses[$i]}" "${seconds[$i]}" "${notes[$i]}"
     done
   } >"$summary"
 }
@@ -117,16 +118,33 @@ pip_cuda_libs() {
   timeout 30 python3 -c 'import site,glob,os; print(":".join(sorted({d for r in site.getsitepackages() for d in glob.glob(os.path.join(r,"nvidia","*","lib"))})))' 2>/dev/null
 }
 
-junit_tests() {
-  local tests="$kit/test" cp entry
+# junit_run REPORTS_DIR SELECTION...: JUnit's console launcher over the kit's test classes, run
+# by $JUNIT_WRAPPER when set (compute-sanitizer and its options).
+junit_run() {
+  local reports="$1" tests="$kit/test" cp entry
+  shift
   cp="$tests/engine:$tests/tests:$kit/densenet/lib/densenet.jar"
   for entry in "$tests"/lib/*.jar; do [ -f "$entry" ] && cp="$cp:$entry"; done
-  "$java" -Xss4m --enable-native-access=ALL-UNNAMED -jar "$tests/junit-platform-console-standalone.jar" execute \
+  # shellcheck disable=SC2086
+  ${JUNIT_WRAPPER:-} "$java" -Xss4m --enable-native-access=ALL-UNNAMED -jar "$tests/junit-platform-console-standalone.jar" execute \
     --disable-banner --disable-ansi-colors --details=tree --details-theme=ascii --fail-if-no-tests \
-    --class-path "$cp" --scan-classpath "$tests/engine" --scan-classpath "$tests/tests" \
-    --include-tag gpu --reports-dir "$work/junit"
+    --class-path "$cp" "$@" --reports-dir "$reports"
 }
-export -f system_report junit_tests
+
+junit_tests() {
+  junit_run "$work/junit" --scan-classpath "$kit/test/engine" --scan-classpath "$kit/test/tests" --include-tag gpu
+}
+
+# The kernel parity tests under compute-sanitizer TOOL: memcheck (out-of-bounds and misaligned
+# device accesses) or racecheck (shared-memory hazards): what the CPU emulation of the kernels
+# cannot see. Exits 3 when compute-sanitizer is not installed.
+sanitized_kernel_tests() {
+  local tool="$1"
+  command -v compute-sanitizer >/dev/null 2>&1 || { echo "no compute-sanitizer on PATH"; return 3; }
+  JUNIT_WRAPPER="compute-sanitizer --tool $tool --target-processes all --error-exitcode 9" \
+    junit_run "$work/junit-$tool" --select-class org.densenet.engine.cuda.kernels.KernelParityGpuTest
+}
+export -f system_report junit_run junit_tests sanitized_kernel_tests
 export kit java work
 
 # The console launcher's counts, e.g. "12 found, 12 successful, 0 failed, 0 aborted, 0 skipped".
@@ -187,6 +205,14 @@ step ops-bc100 120 - "$densenet" bench ops --device cuda --model densenet-bc-100
 step memory 150 - "$densenet" bench memory --device cuda -b 64 --depths 40,100,160 --plot "$work/bench-memory.png"
 step train 120 - "$densenet" train --device cuda --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 2 \
   --log-interval 5 --output "$work/train-synthetic"
+for tool in memcheck racecheck; do
+  step "$tool" 90 - bash -c "sanitized_kernel_tests $tool"
+  if ran "$tool" && grep -q 'no compute-sanitizer on PATH' "$work/$tool.log"; then
+    set_last "skipped (no compute-sanitizer)" ""
+  elif ran "$tool"; then
+    set_last "${statuses[-1]}" "$(junit_counts "$work/$tool.log"); $(grep -m1 'ERROR SUMMARY' "$work/$tool.log" | cut -c1-120)"
+  fi
+done
 
 # Checkpoints are large and say nothing the logs do not; list them instead.
 find "$work" -name '*.safetensors' -printf '%p %s bytes\n' >"$work/checkpoints.txt" 2>/dev/null
