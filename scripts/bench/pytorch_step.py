@@ -13,6 +13,11 @@ gives the median and the spread (min, 10th/90th percentile, max) in milliseconds
 with time.perf_counter; on CUDA with a pair of CUDA events around each step (cudnn.benchmark on, so
 the warm-up also picks the convolution algorithms).
 
+TF32: off unless `--tf32 on` (cudnn.allow_tf32 and cuda.matmul.allow_tf32 both set), as the engine's
+CUDA backend defaults to float32 math. PyTorch's own default allows TF32 in cuDNN convolutions, which
+would time TF32 tensor-core convolutions against float32 ones; `densenet bench step` passes the
+engine's setting on.
+
 Peak memory: on CUDA, torch.cuda.max_memory_allocated() over the timed steps (reset after the
 warm-up; weights, gradients, momentum and activations, not the caching allocator's reserve). On CPU,
 tracemalloc cannot see torch's allocations, so the number is the growth of the process's peak
@@ -57,6 +62,8 @@ def parse_args(argv):
     p.add_argument("--warmup", type=int, default=5, help="untimed steps first")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (cuda when available)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
+    p.add_argument("--tf32", choices=("on", "off"), default="off",
+                   help="TF32 tensor-core math in cuDNN convolutions and matrix products on CUDA (default off)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON ('-': to stdout, the table then goes to stderr)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -85,6 +92,8 @@ def worker(args, model_name, mode):
     cuda = device.type == "cuda"
     if cuda:
         torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = args.tf32 == "on"
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32 == "on"
         torch.cuda.set_device(device)
     torch.manual_seed(0)
     rss_before_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -134,6 +143,7 @@ def worker(args, model_name, mode):
         "model": model_name,
         "mode": mode,
         "device": str(device),
+        "tf32": cuda and args.tf32 == "on",
         "device_name": device_name,
         "threads": torch.get_num_threads(),
         "batch": args.batch,

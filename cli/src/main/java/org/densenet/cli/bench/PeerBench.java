@@ -26,14 +26,14 @@ public final class PeerBench {
 
     /** One map per (model, mode) with the script's keys: mode, median_ms, min_ms, p10_ms, p90_ms, max_ms, images_per_s, peak_memory_bytes, framework. */
     @SuppressWarnings("unchecked")
-    public static List<Map<String, Object>> run(String python, Path script, Workload w, String backendName) {
+    public static List<Map<String, Object>> run(String python, Path script, Workload w, String backendName, boolean tf32) {
         if (!Files.isRegularFile(script)) {
             throw new IllegalArgumentException("the PyTorch peer script " + script + " does not exist (run from the repository root, or give --peer-script)");
         }
         List<String> cmd = List.of(python, script.toString(), "--model", w.modelName(), "--batch", Integer.toString(w.batch()),
                 "--image-size", Integer.toString(w.imageSize()), "--classes", Integer.toString(w.config().numClasses()),
                 "--warmup", Integer.toString(w.warmup()), "--steps", Integer.toString(w.repeats()),
-                "--device", peerDevice(backendName), "--json", "-");
+                "--device", peerDevice(backendName), "--tf32", tf32 ? "on" : "off", "--json", "-");
         Path log = null;
         try {
             // the script's own table goes to stderr; it is kept out of ours and shown only if the script fails

@@ -49,7 +49,9 @@ final class StepCommand implements Callable<Integer> {
             List<Map<String, Object>> peer = List.of();
             if (peerPython != null) {
                 try {
-                    peer = PeerBench.run(peerPython, peerScript, w, backend.name());
+                    // the same math on both sides: TF32 for PyTorch only where our backend allows it too
+                    boolean tf32 = backend instanceof org.densenet.engine.cuda.CudaBackend cuda && cuda.tf32Allowed();
+                    peer = PeerBench.run(peerPython, peerScript, w, backend.name(), tf32);
                 } catch (IllegalArgumentException e) {
                     throw new Main.UsageError(e.getMessage());
                 }

@@ -45,9 +45,9 @@ class PeerBenchTest {
                 print(json.dumps({"results": rows}))
                 """);
         Workload w = workload("densenet-bc-10-4", DenseNetConfig.cifar(10, 4, true, 0.5, 0, 10));
-        List<Map<String, Object>> peer = PeerBench.run("python3", script, w, "cpu (2 threads)");
+        List<Map<String, Object>> peer = PeerBench.run("python3", script, w, "cpu (2 threads)", false);
         assertEquals(2, peer.size());
-        assertEquals("--model densenet-bc-10-4 --batch 2 --image-size 8 --classes 10 --warmup 0 --steps 1 --device cpu --json -",
+        assertEquals("--model densenet-bc-10-4 --batch 2 --image-size 8 --classes 10 --warmup 0 --steps 1 --device cpu --tf32 off --json -",
                 peer.getFirst().get("args"));
         try (CpuBackend cpu = new CpuBackend(2)) {
             Table t = StepBench.run(cpu, w, List.of(MemoryMode.SHARED), RunInfo.collect(cpu), peer).table("steps");
@@ -71,13 +71,14 @@ class PeerBenchTest {
         Assumptions.assumeTrue(Files.isRegularFile(script), "peer script not found at " + script.toAbsolutePath());
         Assumptions.assumeTrue(runs(TORCH_PYTHON.toString(), "-c", "import torch"), "no PyTorch at " + TORCH_PYTHON);
         Workload w = workload("densenet-40-12", DenseNetConfig.preset("densenet-40-12"));
-        List<Map<String, Object>> peer = PeerBench.run(TORCH_PYTHON.toString(), script, w, "cpu");
+        List<Map<String, Object>> peer = PeerBench.run(TORCH_PYTHON.toString(), script, w, "cpu", false);
         assertEquals(List.of("naive", "efficient"), peer.stream().map(r -> r.get("mode")).toList());
         for (Map<String, Object> r : peer) {
             for (String key : List.of("median_ms", "min_ms", "p10_ms", "p90_ms", "max_ms", "images_per_s", "peak_memory_bytes")) {
                 assertTrue(r.get(key) instanceof Number, key + " in " + r);
             }
             assertEquals(1019722L, ((Number) r.get("parameters")).longValue(), "same network as ours");
+            assertEquals(Boolean.FALSE, r.get("tf32"), "no TF32 on the CPU");
         }
     }
 
@@ -88,7 +89,7 @@ class PeerBenchTest {
         Assumptions.assumeTrue(runs(TORCH_PYTHON.toString(), "-c", "import torch"), "no PyTorch at " + TORCH_PYTHON);
         for (String name : List.of("densenet-bc-16-6", "densenet-13-5")) {
             DenseNetConfig c = DenseNetConfig.preset(name);
-            List<Map<String, Object>> peer = PeerBench.run(TORCH_PYTHON.toString(), script, workload(name, c), "cpu");
+            List<Map<String, Object>> peer = PeerBench.run(TORCH_PYTHON.toString(), script, workload(name, c), "cpu", false);
             for (Map<String, Object> r : peer) {
                 assertEquals(c.parameterCount(), ((Number) r.get("parameters")).longValue(), name + " " + r.get("mode") + ": same network as ours");
             }
