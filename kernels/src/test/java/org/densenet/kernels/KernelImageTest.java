@@ -65,7 +65,7 @@ class KernelImageTest {
 
     @Test
     void manifestKernelsAreExactlyTheExternCEntryPointsOfTheSources() throws IOException {
-        Pattern entry = Pattern.compile("extern \"C\" __global__ void (\\w+)\\(");
+        Pattern entry = Pattern.compile("extern \"C\" __global__ void (?:__launch_bounds__\\([^)]*\\) )?(\\w+)\\(");
         List<String> declared = new ArrayList<>();
         for (Path f : sourceFiles()) {
             Matcher m = entry.matcher(Files.readString(f));

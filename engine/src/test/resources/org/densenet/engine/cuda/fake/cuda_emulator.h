@@ -20,6 +20,7 @@
 #define __forceinline__ inline
 #define __shared__ static
 #define __restrict__
+#define __launch_bounds__(...)
 
 struct dim3 {
     unsigned int x, y, z;
