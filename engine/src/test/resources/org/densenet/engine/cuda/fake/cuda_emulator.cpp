@@ -8,21 +8,24 @@
  * Scheduling: blocks run one after another; the threads of a block are ucontext fibers on the
  * calling thread. A fiber runs until it finishes, reaches __syncthreads or a warp shuffle. A
  * barrier opens when every thread of the block waits at it; a shuffle when all 32 lanes of the warp
- * wait at one. The lowest-numbered runnable thread always runs next (see run_block_with_fibers),
- * which exposes a missing barrier. Anything else is a kernel bug on a real GPU too (a barrier some threads never reach,
- * a shuffle with lanes missing): the launch then fails with CUDA_ERROR_LAUNCH_FAILED and a message
+ * wait at one. The first runnable thread in rank order always runs next, ranks ascending in one
+ * block and descending in the next (see run_block_with_fibers), which exposes a missing barrier.
+ * Anything else is a kernel bug on a real GPU too (a barrier some threads never reach, a shuffle
+ * with lanes missing): the launch then fails with CUDA_ERROR_LAUNCH_FAILED and a message
  * on stderr. When no thread of the first block ever waited, the remaining blocks run their threads
  * to completion one by one without fibers (a barrier reached there fails the launch the same way).
  *
  * What this does not emulate: concurrency between blocks (they never overlap; our kernels have no
- * inter-block communication), memory-model effects, interleavings other than the eager one, and
- * out-of-bounds accesses smaller than the alignment slack before fake_cuda.c's guard pages. It checks logic, indexing, launch geometry and arguments, not timing.
+ * inter-block communication), memory-model effects, interleavings other than the two eager
+ * ones, and out-of-bounds accesses smaller than the alignment slack before fake_cuda.c's guard
+ * pages. It checks logic, indexing, launch geometry and arguments, not timing.
  */
 #include "cuda_emulator.h"
 
 #include <ucontext.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -98,12 +101,12 @@ bool release_shuffle(size_t w) {
     return true;
 }
 
-// Eager scheduling: always the lowest-numbered runnable thread, and a warp's shuffle or the
+// Eager scheduling: always the first runnable thread in rank order, and a warp's shuffle or the
 // block's barrier opens the moment its last participant arrives. The first warps therefore run
 // as far ahead of the others as the barriers allow: past a barrier they read what the later warps
 // have not yet written, and overwrite shared memory the later warps have not yet read, so a
 // missing __syncthreads changes the result here as it can on a GPU.
-void run_block_with_fibers(size_t threads) {
+void run_block_with_fibers(size_t threads, bool descending) {
     if (fibers.size() < threads) fibers.resize(threads);
     while (stacks.size() < threads) {
         char *s = static_cast<char *>(std::malloc(STACK_BYTES));
@@ -121,11 +124,14 @@ void run_block_with_fibers(size_t threads) {
         f.ctx.uc_link = &scheduler;
         makecontext(&f.ctx, fiber_main, 0);
     }
-    size_t done = 0, at_barrier = 0, next = 0;   // next: no runnable thread below it
+    // Ranks order the threads: ascending, or descending in every other block, so that a hazard
+    // shows whichever of the two threads involved has the lower number.
+    auto thread_at = [threads, descending](size_t rank) { return descending ? threads - 1 - rank : rank; };
+    size_t done = 0, at_barrier = 0, next = 0;   // next: no runnable thread ranks below it
     for (;;) {
-        while (next < threads && fibers[next].state != RUNNABLE) next++;
+        while (next < threads && fibers[thread_at(next)].state != RUNNABLE) next++;
         if (next < threads) {
-            size_t t = next;
+            size_t t = thread_at(next);
             current = &fibers[t];
             swapcontext(&scheduler, &fibers[t].ctx);
             current = nullptr;
@@ -133,7 +139,9 @@ void run_block_with_fibers(size_t threads) {
                 case DONE: done++; break;
                 case AT_BARRIER: at_barrier++; break;
                 case AT_SHUFFLE:
-                    if (threads % 32 == 0 && release_shuffle(t / 32)) next = t / 32 * 32;
+                    if (threads % 32 == 0 && release_shuffle(t / 32)) {
+                        next = std::min(next, descending ? threads - 32 - t / 32 * 32 : t / 32 * 32);
+                    }
                     break;
                 case RUNNABLE: throw LaunchError("a thread yielded without waiting");
             }
@@ -262,6 +270,10 @@ int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, 
         if (params[i] == nullptr) return DN_INVALID_VALUE;
     }
     launches++;
+    // every other block (and, for one-block grids, every other launch) schedules in descending order
+    auto descending = [gx, gy](unsigned x, unsigned y, unsigned z) {
+        return ((x + (unsigned long long) gx * (y + (unsigned long long) gy * z) + (unsigned long long) launches) & 1) != 0;
+    };
     grid_dim = dim3{gx, gy, gz};
     block_dim = dim3{bx, by, bz};
     entry_fn = e->invoke;
@@ -280,14 +292,14 @@ int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, 
                             run_block_inline((size_t) threads);
                             inline_mode = false;
                         } else {
-                            run_block_with_fibers((size_t) threads);
+                            run_block_with_fibers((size_t) threads, descending(x, y, z));
                         }
                         inline_mode = !block_waited;
                         first = false;
                     } else if (inline_mode) {
                         run_block_inline((size_t) threads);
                     } else {
-                        run_block_with_fibers((size_t) threads);
+                        run_block_with_fibers((size_t) threads, descending(x, y, z));
                     }
                 }
     } catch (const std::exception &ex) {
