@@ -1,8 +1,5 @@
 package org.densenet.engine.cuda;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 
 import org.densenet.engine.cuda.ffm.Cublas;
@@ -25,7 +22,6 @@ public final class EmulatedGpu {
     /** System property that selects the emulated device for the GPU tests. */
     public static final String PROPERTY = "densenet.gpu";
 
-    private static NativeLibrary driverLibrary;
     private static CudaLibraries.Driver driver;
     private static CudaLibraries.Toolkit toolkit;
 
@@ -40,10 +36,9 @@ public final class EmulatedGpu {
     /** Loads the emulating libcuda.so.1 (once), so that JCuda's JNI library binds to it; returns its path. */
     public static synchronized Path loadDriver() {
         Path lib = FakeLibraries.emulatedDriver();
-        if (driverLibrary == null) {
+        if (driver == null) {
             try {
-                driverLibrary = NativeLibrary.open(lib.toString());
-                DriverProbe probe = new DriverProbe(driverLibrary);
+                DriverProbe probe = new DriverProbe(NativeLibrary.open(lib.toString()));
                 probe.init();
                 driver = new CudaLibraries.Driver("CUDA emulator " + lib, probe, probe.driverVersion(), probe.devices());
             } catch (NativeLibrary.LoadFailure | org.densenet.engine.cuda.ffm.LibraryLoader.NotLoadable e) {
@@ -56,8 +51,8 @@ public final class EmulatedGpu {
     /**
      * A folder that makes the emulated device look installed to a whole program: libcuda.so.1 (the
      * emulator), libcudnn.so.9 and libcublas.so.13 (the stand-ins, under the sonames the library
-     * search looks for). Give it to a child process as LD_LIBRARY_PATH and DENSENET_CUDA_LIBS; this
-     * process loads none of it.
+     * search looks for). Give it to a child process as LD_LIBRARY_PATH and DENSENET_CUDA_LIBS;
+     * {@link #open()} loads the same files by path in this process.
      */
     public static synchronized Path libraryFolder() {
         Path dir = FakeLibraries.emulatedDriver().getParent();
@@ -66,39 +61,20 @@ public final class EmulatedGpu {
         return dir;
     }
 
-    /** A CUDA backend on the emulated device, TF32 off. */
+    /** A CUDA backend on the emulated device, TF32 off, over {@link #libraryFolder()}'s stand-in cuDNN and cuBLAS. */
     public static synchronized CudaBackend open() {
         loadDriver();
         if (toolkit == null) {
-            NativeLibrary dnn = FakeLibraries.open("cudnn", "libfake_cudnn.so");
-            NativeLibrary blas = FakeLibraries.open("cublas", "libfake_cublas.so");
-            scriptOneAlgorithm(dnn);
-            Cudnn cudnn = new Cudnn(dnn);
-            Cublas cublas = new Cublas(blas);
-            toolkit = new CudaLibraries.Toolkit(cudnn, "stand-in cuDNN (direct convolution on the CPU)", cudnn.version(), cublas,
-                    "stand-in cuBLAS (SGEMM on the CPU)", cublas.version(), "");
+            Path dir = libraryFolder();
+            try {
+                Cudnn cudnn = new Cudnn(NativeLibrary.open(dir.resolve("libcudnn.so.9").toString()));
+                Cublas cublas = new Cublas(NativeLibrary.open(dir.resolve("libcublas.so.13").toString()));
+                toolkit = new CudaLibraries.Toolkit(cudnn, "stand-in cuDNN (direct convolution on the CPU)", cudnn.version(), cublas,
+                        "stand-in cuBLAS (SGEMM on the CPU)", cublas.version(), "");
+            } catch (NativeLibrary.LoadFailure e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
         }
         return CudaBackend.open(driver, toolkit, 0);
-    }
-
-    /** Kernel launches the emulator has run in this process. */
-    public static long kernelLaunches() {
-        try {
-            return (long) driverLibrary.function("fake_kernel_launches", FunctionDescriptor.of(ValueLayout.JAVA_LONG)).invokeExact();
-        } catch (Throwable e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** Every convolution search finds one usable algorithm with a 4 KiB workspace. */
-    private static void scriptOneAlgorithm(NativeLibrary dnn) {
-        try (Arena a = Arena.ofConfined()) {
-            dnn.function("fake_script_find", FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
-                    ValueLayout.ADDRESS, ValueLayout.ADDRESS)).invokeExact(1, a.allocateFrom(ValueLayout.JAVA_INT, 1),
-                    a.allocateFrom(ValueLayout.JAVA_INT, 0), a.allocateFrom(ValueLayout.JAVA_INT, Cudnn.FMA_MATH),
-                    a.allocateFrom(ValueLayout.JAVA_LONG, 4096L));
-        } catch (Throwable e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

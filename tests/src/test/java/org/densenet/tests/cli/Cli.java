@@ -35,8 +35,15 @@ final class Cli {
     }
 
     static Process start(Path workDir, Path stdout, Path stderr, String... args) throws IOException {
-        return new ProcessBuilder(command(args)).directory(workDir.toFile())
-                .redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
+        return start(workDir, stdout, stderr, Map.of(), args);
+    }
+
+    /** {@link #start(Path, Path, Path, String...)} with these variables added to the environment. */
+    static Process start(Path workDir, Path stdout, Path stderr, Map<String, String> env, String... args) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command(args)).directory(workDir.toFile())
+                .redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
+        pb.environment().putAll(env);
+        return pb.start();
     }
 
     static Run run(Path workDir, String... args) throws IOException, InterruptedException {
@@ -46,9 +53,7 @@ final class Cli {
     /** {@link #run(Path, String...)} with these variables added to the environment. */
     static Run run(Path workDir, Map<String, String> env, String... args) throws IOException, InterruptedException {
         Path o = Files.createTempFile(workDir, "out", ".txt"), e = Files.createTempFile(workDir, "err", ".txt");
-        ProcessBuilder pb = new ProcessBuilder(command(args)).directory(workDir.toFile()).redirectOutput(o.toFile()).redirectError(e.toFile());
-        pb.environment().putAll(env);
-        Process p = pb.start();
+        Process p = start(workDir, o, e, env, args);
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new AssertionError("densenet " + String.join(" ", args) + " did not finish in 120 s");

@@ -6,9 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Assumptions;
@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Assumptions;
  * where no C compiler is installed.
  */
 public final class FakeLibraries {
-    private static final Map<String, Path> BUILT = new HashMap<>();
+    private static final Set<Path> BUILT = new HashSet<>();
     private static Path folder;
 
     private FakeLibraries() {
@@ -34,13 +34,13 @@ public final class FakeLibraries {
     /** The stand-in library {@code fake_<name>} compiled to {@code dir/<file>} with extra compiler arguments. */
     public static synchronized Path build(Path dir, String name, String file, String... compilerArgs) {
         Path out = dir.resolve(file);
-        if (BUILT.containsValue(out)) return out;
+        if (BUILT.contains(out)) return out;
         Path source = copyResource("fake_" + name + ".c", dir);
         List<String> cmd = new ArrayList<>(List.of("cc", "-shared", "-fPIC", "-O1", "-o", out.toString()));
         cmd.addAll(List.of(compilerArgs));
         cmd.add(source.toString());
         compile(cmd, "a C compiler (cc) to build the stand-in CUDA libraries");
-        BUILT.put(out.toString(), out);
+        BUILT.add(out);
         return out;
     }
 
@@ -50,23 +50,21 @@ public final class FakeLibraries {
      * in its own folder: it must never be mistaken for the kernel-less stand-in of the same name.
      */
     public static synchronized Path emulatedDriver() {
-        Path out = BUILT.get("emulated driver");
-        if (out != null) return out;
+        Path dir = folder().resolve("emulated"), out = dir.resolve("libcuda.so.1");
+        if (BUILT.contains(out)) return out;
         Path kernels = kernelSources();
-        Path dir;
         try {
-            dir = Files.createDirectories(folder().resolve("emulated"));
+            Files.createDirectories(dir);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
         Path driver = copyResource("fake_cuda.c", dir);
         copyResource("cuda_emulator.h", dir);
         Path emulator = copyResource("cuda_emulator.cpp", dir);
-        out = dir.resolve("libcuda.so.1");
         compile(List.of("g++", "-shared", "-fPIC", "-O1", "-ffp-contract=off", "-Wall", "-Wl,-soname,libcuda.so.1",
                 "-Wl,--no-undefined", "-DDN_EMULATED_KERNELS", "-I" + kernels, "-o", out.toString(),
                 "-x", "c", driver.toString(), "-x", "c++", emulator.toString()), "a C++ compiler (g++) to build the CUDA kernel emulator");
-        BUILT.put("emulated driver", out);
+        BUILT.add(out);
         return out;
     }
 
