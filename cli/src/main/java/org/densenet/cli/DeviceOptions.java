@@ -13,7 +13,8 @@ final class DeviceOptions {
     String device;
 
     @Option(names = "--memory", paramLabel = "MODE", defaultValue = "shared",
-            description = "Dense-block memory: naive (concatenate, memory quadratic in depth) or shared (memory-efficient; default).")
+            description = "Dense-block memory: naive (concatenate, memory quadratic in depth), shared (memory-efficient; default) "
+                    + "or recompute (shared, and bottleneck outputs recomputed in backward: least memory, one more 1x1 convolution per layer).")
     String memory;
 
     @Option(names = {"-j", "--workers"}, paramLabel = "N",

@@ -97,7 +97,7 @@ final class InfoCommand implements Callable<Integer> {
             b.put("total_bytes", p.totalBytes());
             b.put("activation_bytes", p.activationBytes());
             b.put("model_bytes", p.totalBytes() - p.activationBytes());
-            mem.put(m.name().toLowerCase(Locale.ROOT), b);
+            mem.put(m.label(), b);
         });
         o.put("peak_training_memory", mem);
         return o;
@@ -116,8 +116,8 @@ final class InfoCommand implements Callable<Integer> {
         }
         out.println();
         out.printf(Locale.ROOT, "predicted peak training memory, batch %d, float32:%n", batch);
-        out.printf(Locale.ROOT, "  %-7s %12s %12s %12s%n", "mode", "total MiB", "activations", "model+optim");
-        memory.forEach((m, p) -> out.printf(Locale.ROOT, "  %-7s %12.1f %12.1f %12.1f%n", m.name().toLowerCase(Locale.ROOT),
+        out.printf(Locale.ROOT, "  %-9s %12s %12s %12s%n", "mode", "total MiB", "activations", "model+optim");
+        memory.forEach((m, p) -> out.printf(Locale.ROOT, "  %-9s %12.1f %12.1f %12.1f%n", m.label(),
                 mib(p.totalBytes()), mib(p.activationBytes()), mib(p.totalBytes() - p.activationBytes())));
     }
 

@@ -8,8 +8,8 @@ import org.densenet.engine.Tensor;
 
 /**
  * torchvision's _DenseBlock: layer l sees the block input and the k new channels of every earlier
- * layer, C_l = C0 + l*k channels. The layers (and their parameters) are the same in both memory
- * modes; the subclasses decide where the feature maps and intermediate outputs live.
+ * layer, C_l = C0 + l*k channels. The layers (and their parameters) are the same in every memory
+ * mode; the subclasses decide where the feature maps and intermediate outputs live.
  *
  * <p>Life of one training step: {@link #prepare} once per input shape; the producer (stem or
  * transition) writes {@link #input()}; {@link #forward}; the consumer (transition or head) reads
@@ -37,7 +37,7 @@ abstract sealed class DenseBlock permits NaiveBlock, SharedBlock {
     static DenseBlock create(MemoryMode mode, Backend backend, Parameters params, String name, DenseNetConfig config, int block) {
         return switch (mode) {
             case NAIVE -> new NaiveBlock(backend, params, name, config, block);
-            case SHARED -> new SharedBlock(backend, params, name, config, block);
+            case SHARED, RECOMPUTE -> new SharedBlock(backend, params, name, config, block, mode.keepsBottleneck());
         };
     }
 

@@ -76,9 +76,18 @@ final class DenseLayer {
      * Backward of a training forward. dOut [N, k, H, W] is the complete gradient wrt this layer's
      * output; the gradient wrt x goes to dx (added when {@code accumulateDx}). With {@code recompute}
      * the BN-ReLU outputs and the dropout mask are rebuilt first, because they were kept in scratch
-     * buffers that later layers overwrote.
+     * buffers that later layers overwrote; with {@code recomputeBottleneck} also the bottleneck
+     * (conv1) output, from norm1's rebuilt output, which then stays valid for conv1's own backward.
      */
-    void backward(Acts a, Grads g, Tensor dOut, Tensor dx, boolean accumulateDx, boolean recompute, long dropoutSeed) {
+    void backward(Acts a, Grads g, Tensor dOut, Tensor dx, boolean accumulateDx, boolean recompute, boolean recomputeBottleneck,
+                  long dropoutSeed) {
+        if (recomputeBottleneck && !recompute) throw new IllegalArgumentException("the bottleneck is recomputed from a recomputed norm1 output");
+        boolean norm1Ready = false;
+        if (recomputeBottleneck && norm2 != null) {
+            norm1.apply(a.x, a.mean1, a.var1, a.norm1Out);
+            conv1.forward(a.norm1Out, a.bottleneck);
+            norm1Ready = true;
+        }
         Tensor d = dOut;
         if (dropout > 0) {
             // the mask depends only on the seed; the regenerated values land in a throwaway buffer
@@ -93,7 +102,7 @@ final class DenseLayer {
             norm2.backward(a.bottleneck, g.dNorm2Out, a.mean2, a.var2, g.dBottleneck, false);
             d = g.dBottleneck;
         }
-        if (recompute) norm1.apply(a.x, a.mean1, a.var1, a.norm1Out);
+        if (recompute && !norm1Ready) norm1.apply(a.x, a.mean1, a.var1, a.norm1Out);
         conv1.backwardFilter(a.norm1Out, d);
         conv1.backwardData(d, g.dNorm1Out);
         norm1.backward(a.x, g.dNorm1Out, a.mean1, a.var1, dx, accumulateDx);

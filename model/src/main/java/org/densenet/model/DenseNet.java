@@ -167,7 +167,7 @@ public final class DenseNet implements AutoCloseable {
                     + Arrays.toString(dLogits.shape()));
         }
         IntToLongFunction[] seeds = seeds();
-        boolean recompute = mode == MemoryMode.SHARED;
+        boolean recompute = mode.sharesStorage();
         int last = blocks.size() - 1;
         try (var s = OpScope.enter("head")) {
             head.backward(headActs, dLogits, blocks.get(last).outputGrad());
@@ -228,7 +228,7 @@ public final class DenseNet implements AutoCloseable {
     }
 
     private void bind(Workspace ws, int n, int h, int w, boolean training) {
-        boolean shared = mode == MemoryMode.SHARED;
+        boolean shared = mode.sharesStorage();
         int[] heights = new int[blocks.size()];
         int[] widths = new int[blocks.size()];
         for (int b = 0; b < blocks.size(); b++) {

@@ -47,7 +47,8 @@ public final class MemoryPlanner {
 
     /** Elements of the tensors the workspace keeps, mirroring DenseNet's, the blocks' and the layers' allocations. */
     static long keptElements(DenseNetConfig config, MemoryMode mode, int n, int height, int width, boolean training) {
-        boolean shared = mode == MemoryMode.SHARED;
+        boolean shared = mode.sharesStorage();
+        boolean keepBottleneck = training && mode.keepsBottleneck();
         int k = config.growthRate();
         long bneck = config.bottleneckChannels();
         long e = 0;
@@ -62,7 +63,8 @@ public final class MemoryPlanner {
             e += n * ct * hw * (training ? 2 : 1) + 2 * ct;      // S and dS (naive: output and its gradient)
             for (int l = 0; l < config.layers(b); l++) {
                 long cl = config.blockInputChannels(b) + (long) l * k;
-                if (bneck > 0 && (training || !shared)) e += n * bneck * hw + 2 * bneck; // bottleneck output, its statistics
+                if (bneck > 0 && (keepBottleneck || !shared)) e += n * bneck * hw + 2 * bneck; // bottleneck output, its statistics
+                else if (bneck > 0 && training) e += 2 * bneck;     // recomputed bottleneck: its statistics only
                 if (shared) continue;
                 e += 2 * n * cl * hw + 2 * cl;                   // concatenated input, its BN-ReLU output, statistics
                 if (bneck > 0) e += n * bneck * hw;              // norm2's BN-ReLU output
@@ -80,7 +82,8 @@ public final class MemoryPlanner {
 
     /** Capacity of each scratch role ({@link Workspace.Role} order): the widest use of each. */
     static long[] scratchElements(DenseNetConfig config, MemoryMode mode, int n, int height, int width, boolean training) {
-        boolean shared = mode == MemoryMode.SHARED;
+        boolean shared = mode.sharesStorage();
+        boolean keepBottleneck = training && mode.keepsBottleneck();
         boolean dropout = training && config.dropout() > 0;
         long k = config.growthRate();
         long bneck = config.bottleneckChannels();
@@ -94,7 +97,7 @@ public final class MemoryPlanner {
                 grow(s, Workspace.Role.NORM, n * ct * hw);
                 grow(s, Workspace.Role.INNER, n * Math.max(bneck, next) * hw);
                 if (dropout) grow(s, Workspace.Role.MASK, n * k * hw);
-                if (!training) grow(s, Workspace.Role.BOTTLENECK, n * bneck * hw);
+                if (!keepBottleneck) grow(s, Workspace.Role.BOTTLENECK, n * bneck * hw);
             }
             if (dropout) grow(s, Workspace.Role.LAYER_GRAD, n * k * hw);
             if (!training) continue;

@@ -115,7 +115,7 @@ final class NaiveBlock extends DenseBlock {
     void backward(IntToLongFunction seeds) {
         for (int l = layers.size() - 1; l >= 0; l--) {
             int c = channelsBefore(l);
-            layers.get(l).backward(acts[l], grads[l], outputGrad.channels(c, c + growth), concatGrads[l], false, false,
+            layers.get(l).backward(acts[l], grads[l], outputGrad.channels(c, c + growth), concatGrads[l], false, false, false,
                     seeds.applyAsLong(l));
             // torch.cat's backward: each earlier feature map receives its slice of the gradient
             backend.copy(concatGrads[l], outputGrad.channels(0, c), true);

@@ -10,9 +10,11 @@ import org.densenet.engine.Tensor;
  * view S[:, 0:C_l] and its last convolution writes S[:, C_l:C_l+k]. There are no concatenation copies.
  *
  * <p>Kept until backward: S, the bottleneck (conv1) output of each layer (bnSize*k channels, so
- * linear in depth; recomputing it would cost a second pass of the most expensive convolution), and
- * per-channel statistics. Inference keeps nothing for backward, so there the bottleneck output
- * goes to a scratch buffer too. Not kept: the BN-ReLU outputs (norm1, norm2), which go to scratch buffers
+ * linear in depth), and per-channel statistics. Without {@code keepBottleneck} ({@link MemoryMode#RECOMPUTE})
+ * the bottleneck output goes to a scratch buffer shared by all layers and backward runs conv1
+ * again to rebuild it: a second pass of a 1x1 convolution per layer for about two thirds less kept
+ * memory in a BC network. Inference keeps nothing for backward, so there the bottleneck output
+ * always goes to the scratch buffer. Not kept: the BN-ReLU outputs (norm1, norm2), which go to scratch buffers
  * shared by all layers and are recomputed in backward, and dropout masks, regenerated from their seed.
  *
  * <p>Each channel's batch mean and variance are computed once, when the channel is written, and
@@ -27,9 +29,13 @@ final class SharedBlock extends DenseBlock {
     private Tensor var;
     private DenseLayer.Acts[] acts;
     private DenseLayer.Grads[] grads;
+    private final boolean keepBottleneck;
+    private boolean recomputeBottleneck;
 
-    SharedBlock(Backend backend, Parameters params, String name, DenseNetConfig config, int block) {
+    /** {@code keepBottleneck}: a training step keeps each layer's bottleneck output rather than recomputing it in backward. */
+    SharedBlock(Backend backend, Parameters params, String name, DenseNetConfig config, int block, boolean keepBottleneck) {
         super(backend, params, name, config, block);
+        this.keepBottleneck = keepBottleneck;
     }
 
     @Override
@@ -41,6 +47,7 @@ final class SharedBlock extends DenseBlock {
         var = ws.kept(outChannels());
         acts = new DenseLayer.Acts[count];
         grads = new DenseLayer.Grads[count];
+        recomputeBottleneck = training && !keepBottleneck;
         for (int l = 0; l < count; l++) {
             DenseLayer layer = layers.get(l);
             int c = channelsBefore(l);
@@ -48,7 +55,7 @@ final class SharedBlock extends DenseBlock {
             boolean drop = layer.hasDropout() && training;
             acts[l] = new DenseLayer.Acts(storage.channels(0, c), mean.narrow(0, 0, c), var.narrow(0, 0, c),
                     ws.scratch(Workspace.Role.NORM, n, c, h, w),
-                    bn ? (training ? ws.kept(n, bottleneck, h, w) : ws.scratch(Workspace.Role.BOTTLENECK, n, bottleneck, h, w)) : null,
+                    bn ? (training && keepBottleneck ? ws.kept(n, bottleneck, h, w) : ws.scratch(Workspace.Role.BOTTLENECK, n, bottleneck, h, w)) : null,
                     bn && training ? ws.kept(bottleneck) : null, bn && training ? ws.kept(bottleneck) : null,
                     bn ? ws.scratch(Workspace.Role.INNER, n, bottleneck, h, w) : null,
                     drop ? ws.scratch(Workspace.Role.LAYER_GRAD, n, growth, h, w) : null,
@@ -117,7 +124,7 @@ final class SharedBlock extends DenseBlock {
         for (int l = layers.size() - 1; l >= 0; l--) {
             int c = channelsBefore(l);
             layers.get(l).backward(acts[l], grads[l], storageGrad.channels(c, c + growth), storageGrad.channels(0, c), true, true,
-                    seeds.applyAsLong(l));
+                    recomputeBottleneck, seeds.applyAsLong(l));
         }
     }
 }

@@ -11,7 +11,7 @@ import org.densenet.engine.Tensor;
  * The activation memory of one input shape: tensors kept from forward to backward, and one
  * scratch buffer per {@link Role} that every layer reuses (sized by {@link MemoryPlanner} for the
  * widest use). Scratch contents live only until the next use of the same role, which is why the
- * shared mode recomputes what it keeps there.
+ * shared modes recompute what it keeps there.
  */
 final class Workspace implements AutoCloseable {
 
@@ -29,7 +29,7 @@ final class Workspace implements AutoCloseable {
         LAYER_GRAD,
         /** A dense layer's dropout mask, regenerated from its seed in backward (shared mode). */
         MASK,
-        /** A bottleneck conv1 output in inference, when nothing is kept for backward (shared mode). */
+        /** A bottleneck conv1 output in inference, when nothing is kept for backward (shared modes), and in training with recompute. */
         BOTTLENECK,
         /** Gradient wrt a layer's concatenated input before it is split among the earlier feature maps (naive mode). */
         CONCAT_GRAD

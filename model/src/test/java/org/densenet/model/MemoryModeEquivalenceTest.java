@@ -13,7 +13,7 @@ import org.densenet.engine.cpu.CpuBackend;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
-/** NAIVE and SHARED blocks are two memory layouts of one computation: every number out must agree. */
+/** NAIVE, SHARED and RECOMPUTE blocks are three memory layouts of one computation: every number out must agree. */
 class MemoryModeEquivalenceTest {
     private static final CpuBackend CPU = new CpuBackend(2);
     private static final SgdParams SGD = new SgdParams(0.1, 0.9, 1e-4, true);
@@ -44,10 +44,15 @@ class MemoryModeEquivalenceTest {
         compare(ModelTesting.tinyImagenet(), DType.F64, 1e-11, 2, 32);
     }
 
-    /** Three training steps with SGD between them, comparing logits, loss and every gradient, then state and eval logits. */
     private static void compare(DenseNetConfig config, DType dtype, double tol, int batch, int size) {
+        compare(config, MemoryMode.SHARED, dtype, tol, batch, size);
+        compare(config, MemoryMode.RECOMPUTE, dtype, tol, batch, size);
+    }
+
+    /** Three training steps with SGD between them, comparing logits, loss and every gradient, then state and eval logits. */
+    private static void compare(DenseNetConfig config, MemoryMode mode, DType dtype, double tol, int batch, int size) {
         try (DenseNet naive = new DenseNet(config, CPU, MemoryMode.NAIVE, 7, dtype);
-             DenseNet shared = new DenseNet(config, CPU, MemoryMode.SHARED, 7, dtype);
+             DenseNet shared = new DenseNet(config, CPU, mode, 7, dtype);
              Tensor dLogitsA = CPU.allocate(dtype, batch, config.numClasses());
              Tensor dLogitsB = CPU.allocate(dtype, batch, config.numClasses());
              Tensor momentumA = CPU.allocate(dtype, (int) config.parameterCount());
@@ -56,7 +61,7 @@ class MemoryModeEquivalenceTest {
             CPU.fill(momentumA, 0);
             CPU.fill(momentumB, 0);
             for (int step = 0; step < 3; step++) {
-                String at = config + " " + dtype + " step " + step + ": ";
+                String at = config + " " + mode + " " + dtype + " step " + step + ": ";
                 try (Tensor x = ModelTesting.randomImages(CPU, dtype, 100 + step, batch, config.inChannels(), size, size);
                      Tensor y = ModelTesting.randomLabels(CPU, 200 + step, batch, config.numClasses())) {
                     ModelTesting.Step a = ModelTesting.trainStep(naive, x, y, dLogitsA);

@@ -12,8 +12,8 @@ import org.densenet.engine.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
 
 /**
- * The shared dense block's activation memory grows linearly with depth, the naive one's
- * quadratically, and the planner predicts both. Depths 40, 64, 88, 112 are equally spaced, so the
+ * The shared dense blocks' activation memory grows linearly with depth (recompute below shared),
+ * the naive one's quadratically, and the planner predicts every mode. Depths 40, 64, 88, 112 are equally spaced, so the
  * second difference of the peaks is the quadratic term: 2 * a * 24^2 for peak = a*d^2 + b*d + c.
  * {@code densenet bench memory} measures the same at full size (docs/MEMORY.md).
  */
@@ -29,19 +29,24 @@ class MemorySweepTest {
             rows = sweep(cpu, 40, 64, 88, 112);
         }
         for (Row r : rows) {
-            assertTrue(r.sharedMeasured() < r.naiveMeasured(), "depth " + r.depth() + ": shared must use less than naive");
-            assertEquals(r.naivePredicted(), r.naiveMeasured(), 0.1 * r.naiveMeasured(), "depth " + r.depth() + ": naive prediction");
-            assertEquals(r.sharedPredicted(), r.sharedMeasured(), 0.1 * r.sharedMeasured(), "depth " + r.depth() + ": shared prediction");
+            assertTrue(r.measured(MemoryMode.SHARED) < r.measured(MemoryMode.NAIVE), "depth " + r.depth() + ": shared must use less than naive");
+            assertTrue(r.measured(MemoryMode.RECOMPUTE) < 0.75 * r.measured(MemoryMode.SHARED),
+                    "depth " + r.depth() + ": recompute must save at least a quarter of shared, " + r);
+            for (MemoryMode m : MemoryMode.values()) {
+                assertEquals(r.predicted(m), r.measured(m), 0.1 * r.measured(m), "depth " + r.depth() + ": " + m + " prediction");
+            }
         }
-        double[] shared = rows.stream().mapToDouble(Row::sharedMeasured).toArray();
-        double[] naive = rows.stream().mapToDouble(Row::naiveMeasured).toArray();
-        for (int i = 0; i + 2 < shared.length; i++) {
-            double sharedFirst = shared[i + 1] - shared[i], sharedSecond = shared[i + 2] - 2 * shared[i + 1] + shared[i];
-            double naiveFirst = naive[i + 1] - naive[i], naiveSecond = naive[i + 2] - 2 * naive[i + 1] + naive[i];
-            assertTrue(sharedFirst > 0 && Math.abs(sharedSecond) < 0.02 * sharedFirst,
-                    "shared: second difference " + sharedSecond + " vs first " + sharedFirst + " is not linear growth");
-            assertTrue(naiveSecond > 0.2 * naiveFirst, "naive: second difference " + naiveSecond + " vs first " + naiveFirst
-                    + " shows no quadratic growth");
+        for (MemoryMode m : MemoryMode.values()) {
+            double[] peak = rows.stream().mapToDouble(r -> r.measured(m)).toArray();
+            for (int i = 0; i + 2 < peak.length; i++) {
+                double first = peak[i + 1] - peak[i], second = peak[i + 2] - 2 * peak[i + 1] + peak[i];
+                if (m == MemoryMode.NAIVE) {
+                    assertTrue(second > 0.2 * first, "naive: second difference " + second + " vs first " + first + " shows no quadratic growth");
+                } else {
+                    assertTrue(first > 0 && Math.abs(second) < 0.02 * first,
+                            m + ": second difference " + second + " vs first " + first + " is not linear growth");
+                }
+            }
         }
     }
 
@@ -67,16 +72,32 @@ class MemorySweepTest {
         assertTrue(infer.activationBytes() < 0.45 * train.activationBytes(), infer + " vs " + train);
     }
 
-    /** Peak bytes a training step adds to the model's own buffers, measured and predicted, per mode. */
-    private record Row(int depth, long naiveMeasured, long naivePredicted, long sharedMeasured, long sharedPredicted) {
+    /** Peak bytes a training step adds to the model's own buffers, measured and predicted, by {@link MemoryMode} ordinal. */
+    private record Row(int depth, long[] measuredBytes, long[] predictedBytes) {
+        long measured(MemoryMode m) {
+            return measuredBytes[m.ordinal()];
+        }
+
+        long predicted(MemoryMode m) {
+            return predictedBytes[m.ordinal()];
+        }
+
+        @Override
+        public String toString() {
+            return "depth " + depth + " measured " + java.util.Arrays.toString(measuredBytes) + " predicted " + java.util.Arrays.toString(predictedBytes);
+        }
     }
 
     private static List<Row> sweep(Backend backend, int... depths) {
         List<Row> rows = new ArrayList<>();
         for (int depth : depths) {
             DenseNetConfig c = DenseNetConfig.cifar(depth, GROWTH, true, 0.5, 0, 10);
-            rows.add(new Row(depth, measure(backend, c, MemoryMode.NAIVE, BATCH, IMAGE), predict(c, MemoryMode.NAIVE),
-                    measure(backend, c, MemoryMode.SHARED, BATCH, IMAGE), predict(c, MemoryMode.SHARED)));
+            long[] measured = new long[MemoryMode.values().length], predicted = new long[measured.length];
+            for (MemoryMode m : MemoryMode.values()) {
+                measured[m.ordinal()] = measure(backend, c, m, BATCH, IMAGE);
+                predicted[m.ordinal()] = predict(c, m);
+            }
+            rows.add(new Row(depth, measured, predicted));
         }
         return rows;
     }

@@ -43,7 +43,7 @@ public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode mem
         Map<String, String> m = new LinkedHashMap<>();
         m.put("model", modelName);
         Weights.metadata(model).forEach((k, v) -> m.put("model." + k, v));
-        m.put("memory", memory.name().toLowerCase());
+        m.put("memory", memory.label());
         m.put("dataset", dataset.cliName());
         m.put("data", dataDir == null ? "" : dataDir.toString());
         m.put("download", Boolean.toString(download));

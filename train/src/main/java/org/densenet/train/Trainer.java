@@ -78,7 +78,7 @@ public final class Trainer {
                 backend.fill(momentum, 0);
             }
             out.printf(Locale.ROOT, "%s %s: %,d parameters, %s memory, on %s%n", cfg.modelName(), cfg.model(), cfg.model().parameterCount(),
-                    cfg.memory().name().toLowerCase(Locale.ROOT), backend.name());
+                    cfg.memory().label(), backend.name());
             out.printf(Locale.ROOT, "data: %s (%,d images), %s (%,d images); batch %d, %s; output %s%n", trainSet.name(), trainSet.size(),
                     testSet.name(), testSet.size(), cfg.batchSize(), cfg.schedule(), run.dir());
             if (resume != null) {

@@ -13,10 +13,11 @@ import org.densenet.model.MemoryPlanner;
 import org.densenet.train.plot.LineChart;
 
 /**
- * {@code densenet bench memory}: peak training memory against depth in both memory modes, the
+ * {@code densenet bench memory}: peak training memory against depth in each memory mode, the
  * figure of Pleiss et al. (arXiv 1707.06990): the naive dense block's memory grows with the
- * square of depth (each layer keeps its own concatenated input and BN output), the shared one's
- * linearly. Each point is a fresh model and the allocator's peak over {@link #STEPS} training
+ * square of depth (each layer keeps its own concatenated input and BN output), the shared ones'
+ * linearly (recompute, which also recomputes bottleneck outputs, is measured for bottleneck
+ * networks only: without bottleneck layers it is shared). Each point is a fresh model and the allocator's peak over {@link #STEPS} training
  * steps, counted from before the model is built: weights, gradients, momentum, one input batch,
  * activations and workspaces.
  */
@@ -38,7 +39,7 @@ public final class MemorySweep {
         List<Point> points = new ArrayList<>();
         for (int depth : depths) {
             DenseNetConfig config = DenseNetConfig.cifar(depth, growth, bottleneck, bottleneck ? 0.5 : 1.0, 0.0, 10);
-            for (MemoryMode mode : MemoryMode.values()) {
+            for (MemoryMode mode : modes(config)) {
                 backend.synchronize();
                 backend.resetPeakMemory();
                 long base = backend.memoryStats().liveBytes();
@@ -62,32 +63,37 @@ public final class MemorySweep {
                 + imageSize + " images; peak over " + STEPS + " training steps from before the model is built");
         report.note("activations", "peak minus what was live after set-up",
                 "act: the peak above what was live once weights, gradients, momentum and inputs were set up; predicted: MemoryPlanner");
-        Table t = new Table(List.of(
-                new Table.Column("depth", "depth", "%d"),
-                new Table.Column("parameters", "params", "%d"),
-                new Table.Column("naive_peak_bytes", null, "%d"),
-                new Table.Column("shared_peak_bytes", null, "%d"),
-                new Table.Column("naive_peak_mib", "naive MiB", "%.1f"),
-                new Table.Column("shared_peak_mib", "shared MiB", "%.1f"),
-                new Table.Column("shared_over_naive", "shared/naive", "%.3f"),
-                new Table.Column("naive_activation_bytes", null, "%d"),
-                new Table.Column("shared_activation_bytes", null, "%d"),
-                new Table.Column("naive_activation_mib", "act naive", "%.2f"),
-                new Table.Column("shared_activation_mib", "act shared", "%.2f"),
-                new Table.Column("naive_predicted_activation_mib", "pred naive", "%.2f"),
-                new Table.Column("shared_predicted_activation_mib", "pred shared", "%.2f"),
-                new Table.Column("naive_predicted_total_bytes", null, "%d"),
-                new Table.Column("shared_predicted_total_bytes", null, "%d")));
-        for (int i = 0; i + 1 < points.size(); i += 2) {
-            Point naive = points.get(i), shared = points.get(i + 1);
-            if (naive.mode() != MemoryMode.NAIVE || shared.mode() != MemoryMode.SHARED || naive.depth() != shared.depth()) {
-                throw new IllegalArgumentException("points must come in (naive, shared) pairs per depth");
+        List<MemoryMode> modes = points.stream().map(Point::mode).distinct().toList();
+        if (modes.isEmpty() || modes.getFirst() != MemoryMode.NAIVE) throw new IllegalArgumentException("the sweep starts with naive points");
+        List<Table.Column> columns = new ArrayList<>(List.of(new Table.Column("depth", "depth", "%d"),
+                new Table.Column("parameters", "params", "%d")));
+        for (MemoryMode m : modes) columns.add(new Table.Column(m.label() + "_peak_bytes", null, "%d"));
+        for (MemoryMode m : modes) columns.add(new Table.Column(m.label() + "_peak_mib", m.label() + " MiB", "%.1f"));
+        for (MemoryMode m : modes.subList(1, modes.size())) {
+            columns.add(new Table.Column(m.label() + "_over_naive", m.label() + "/naive", "%.3f"));
+        }
+        for (MemoryMode m : modes) columns.add(new Table.Column(m.label() + "_activation_bytes", null, "%d"));
+        for (MemoryMode m : modes) columns.add(new Table.Column(m.label() + "_activation_mib", "act " + m.label(), "%.2f"));
+        for (MemoryMode m : modes) columns.add(new Table.Column(m.label() + "_predicted_activation_mib", "pred " + m.label(), "%.2f"));
+        for (MemoryMode m : modes) columns.add(new Table.Column(m.label() + "_predicted_total_bytes", null, "%d"));
+        Table t = new Table(columns);
+        for (int i = 0; i < points.size(); i += modes.size()) {
+            if (i + modes.size() > points.size()) throw new IllegalArgumentException("points must come in one group of " + modes + " per depth");
+            List<Point> g = points.subList(i, i + modes.size());
+            for (int j = 0; j < g.size(); j++) {
+                if (g.get(j).mode() != modes.get(j) || g.get(j).depth() != g.getFirst().depth()) {
+                    throw new IllegalArgumentException("points must come in one group of " + modes + " per depth");
+                }
             }
-            t.add(naive.depth(), naive.parameters(), naive.peakBytes(), shared.peakBytes(), mib(naive.peakBytes()), mib(shared.peakBytes()),
-                    shared.peakBytes() / (double) naive.peakBytes(), naive.activationBytes(), shared.activationBytes(),
-                    mib(naive.activationBytes()), mib(shared.activationBytes()),
-                    mib(naive.predicted().activationBytes()), mib(shared.predicted().activationBytes()),
-                    naive.predicted().totalBytes(), shared.predicted().totalBytes());
+            List<Object> row = new ArrayList<>(List.of(g.getFirst().depth(), g.getFirst().parameters()));
+            for (Point p : g) row.add(p.peakBytes());
+            for (Point p : g) row.add(mib(p.peakBytes()));
+            for (Point p : g.subList(1, g.size())) row.add(p.peakBytes() / (double) g.getFirst().peakBytes());
+            for (Point p : g) row.add(p.activationBytes());
+            for (Point p : g) row.add(mib(p.activationBytes()));
+            for (Point p : g) row.add(mib(p.predicted().activationBytes()));
+            for (Point p : g) row.add(p.predicted().totalBytes());
+            t.add(row.toArray());
         }
         report.table("memory", t);
         return report;
@@ -95,19 +101,26 @@ public final class MemorySweep {
 
     public static void plot(Path png, List<Point> points, String family, int growth, int batch, int imageSize) throws IOException {
         List<LineChart.Series> series = new ArrayList<>();
-        for (MemoryMode mode : MemoryMode.values()) {
+        for (MemoryMode mode : points.stream().map(Point::mode).distinct().toList()) {
             List<Point> ps = points.stream().filter(p -> p.mode() == mode).toList();
             double[] x = new double[ps.size()], y = new double[ps.size()];
             for (int i = 0; i < x.length; i++) {
                 x[i] = ps.get(i).depth();
                 y[i] = mib(ps.get(i).peakBytes());
             }
-            series.add(mode == MemoryMode.NAIVE
-                    ? new LineChart.Series("naive (concatenation and BN output per layer)", LineChart.RED, x, y)
-                    : new LineChart.Series("shared (one storage per block, recomputed BN)", LineChart.BLUE, x, y));
+            series.add(switch (mode) {
+                case NAIVE -> new LineChart.Series("naive (concatenation and BN output per layer)", LineChart.RED, x, y);
+                case SHARED -> new LineChart.Series("shared (one storage per block, recomputed BN)", LineChart.BLUE, x, y);
+                case RECOMPUTE -> new LineChart.Series("recompute (shared, recomputed bottleneck too)", LineChart.GREEN, x, y);
+            });
         }
         String title = String.format(Locale.ROOT, "Peak training memory, %s (k=%d), batch %d, %dx%d", family, growth, batch, imageSize, imageSize);
         LineChart.write(png, 800, 520, List.of(new LineChart.Panel(title, "depth", "peak memory (MiB)", LineChart.Scale.FROM_ZERO, series)));
+    }
+
+    /** The modes worth measuring for this network: all of them, less recompute where no layer has a bottleneck. */
+    static List<MemoryMode> modes(DenseNetConfig config) {
+        return java.util.Arrays.stream(MemoryMode.values()).filter(m -> m.keepsBottleneck() || config.bottleneckChannels() > 0).toList();
     }
 
     private static double mib(long bytes) {

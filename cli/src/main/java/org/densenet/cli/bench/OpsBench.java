@@ -57,7 +57,7 @@ public final class OpsBench {
         Stats opSum = profile.total();
         Totals totals = new Totals(unprofiled, profiled, opSum, profile.callsPerStep());
 
-        Report report = new Report(info, "bench ops: " + w.modelName() + ", " + w.mode().name().toLowerCase(Locale.ROOT) + " memory, " + w.describe());
+        Report report = new Report(info, "bench ops: " + w.modelName() + ", " + w.mode().label() + " memory, " + w.describe());
         peaks.addNotes(report);
         report.note("step_ms", unprofiled.medianMillis(), "step: " + unprofiled.describeMillis() + ", without per-op timers");
         report.note("profiled_step_ms", profiled.medianMillis(), "profiled step: " + profiled.describeMillis() + ", with a timer around every op");

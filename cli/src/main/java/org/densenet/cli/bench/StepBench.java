@@ -64,7 +64,7 @@ public final class StepBench {
                 infer = Stats.timed(timer, w.warmup(), w.repeats(), step::inference);
                 inferPeak = backend.memoryStats().peakBytes() - base;
             }
-            String m = mode.name().toLowerCase(Locale.ROOT);
+            String m = mode.label();
             addRow(t, w, m, "forward (inference)", infer, inferPeak);
             addRow(t, w, m, "train step", train, trainPeak);
         }
@@ -92,8 +92,8 @@ public final class StepBench {
     }
 
     private static String modesText(List<MemoryMode> modes) {
-        StringBuilder sb = new StringBuilder();
-        for (MemoryMode m : modes) sb.append(sb.isEmpty() ? "" : " and ").append(m.name().toLowerCase(Locale.ROOT));
-        return sb.toString();
+        List<String> names = modes.stream().map(MemoryMode::label).toList();
+        return names.size() < 2 ? String.join("", names)
+                : String.join(", ", names.subList(0, names.size() - 1)) + " and " + names.getLast();
     }
 }

@@ -27,7 +27,9 @@ final class StepCommand implements Callable<Integer> {
     @Mixin
     StepOptions stepOptions;
 
-    @Option(names = "--compare-memory", description = "Run both memory modes (naive, then shared) side by side; --memory is then ignored.")
+    @Option(names = "--compare-memory",
+            description = "Run every memory mode (naive, shared, then recompute where the network has bottleneck layers) side by side; "
+                    + "--memory is then ignored.")
     boolean compare;
 
     @Option(names = "--peer", paramLabel = "PYTHON",
@@ -43,7 +45,7 @@ final class StepCommand implements Callable<Integer> {
     public Integer call() {
         Workload w = stepOptions.workload(model, common);
         Report.Format format = common.format();
-        List<MemoryMode> modes = compare ? List.of(MemoryMode.NAIVE, MemoryMode.SHARED) : List.of(w.mode());
+        List<MemoryMode> modes = compare ? MemorySweep.modes(w.config()) : List.of(w.mode());
         try (Backend backend = common.open(System.err)) {
             RunInfo info = RunInfo.collect(backend);
             List<Map<String, Object>> peer = List.of();

@@ -1,6 +1,5 @@
 package org.densenet.cli.bench;
 
-import java.util.Locale;
 import org.densenet.cli.Main;
 import org.densenet.cli.ModelOptions;
 import org.densenet.model.DenseNetConfig;
@@ -11,7 +10,8 @@ import picocli.CommandLine.Option;
 /** How a training-step benchmark repeats: memory mode, warm-up, timed repeats, rotated input batches. */
 public final class StepOptions {
     @Option(names = "--memory", paramLabel = "MODE", defaultValue = "shared",
-            description = "Dense-block memory mode: naive (concatenation and BN output per layer) or shared (default: ${DEFAULT-VALUE}).")
+            description = "Dense-block memory mode: naive (concatenation and BN output per layer), shared, or recompute (shared, and "
+                    + "bottleneck outputs recomputed in backward) (default: ${DEFAULT-VALUE}).")
     String memory;
 
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "3", description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
@@ -25,11 +25,11 @@ public final class StepOptions {
     int batches;
 
     MemoryMode mode() {
-        return switch (memory.strip().toLowerCase(Locale.ROOT)) {
-            case "naive" -> MemoryMode.NAIVE;
-            case "shared" -> MemoryMode.SHARED;
-            default -> throw new Main.UsageError("--memory must be naive or shared, got '" + memory + "'");
-        };
+        try {
+            return MemoryMode.parse(memory);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError("--memory: " + e.getMessage());
+        }
     }
 
     Workload workload(ModelOptions model, BenchOptions common) {

@@ -48,7 +48,7 @@ class BenchCommandTest {
 
     @Test
     @SuppressWarnings("unchecked")
-    void stepJsonCarriesTheRunHeaderAndBothModes() {
+    void stepJsonCarriesTheRunHeaderAndEveryMode() {
         Run r = run(args("step", "--compare-memory", "--json"));
         assertEquals(0, r.status(), r.err());
         Map<String, Object> doc = (Map<String, Object>) Json.parse(r.out().strip());
@@ -56,8 +56,8 @@ class BenchCommandTest {
         assertTrue(((String) runInfo.get("device")).startsWith("cpu"));
         assertTrue(runInfo.containsKey("commit") && runInfo.containsKey("date") && runInfo.containsKey("java"));
         List<Map<String, Object>> steps = (List<Map<String, Object>>) ((Map<String, Object>) doc.get("tables")).get("steps");
-        assertEquals(4, steps.size());
-        assertEquals(List.of("naive", "naive", "shared", "shared"), steps.stream().map(m -> m.get("mode")).toList());
+        assertEquals(6, steps.size());
+        assertEquals(List.of("naive", "naive", "shared", "shared", "recompute", "recompute"), steps.stream().map(m -> m.get("mode")).toList());
         for (Map<String, Object> s : steps) {
             assertEquals("densenet-bc-10-4", s.get("model"));
             assertTrue(((Number) s.get("median_ms")).doubleValue() > 0);
@@ -90,12 +90,18 @@ class BenchCommandTest {
                 "--plot", png.toString());
         assertEquals(0, r.status(), r.err());
         assertTrue(Files.size(png) > 1000);
-        assertTrue(r.out().contains("shared/naive"), r.out());
+        assertTrue(r.out().contains("shared/naive") && r.out().contains("recompute/naive"), r.out());
+        Run plain = run("bench", "memory", "--device", "cpu", "--model-family", "densenet", "--growth", "4", "--depths", "10,13", "-b", "2",
+                "--image-size", "8", "--no-plot");
+        assertEquals(0, plain.status(), plain.err());
+        assertTrue(plain.out().contains("shared/naive") && !plain.out().contains("recompute"), "no bottleneck, nothing to recompute: " + plain.out());
     }
 
     @Test
     void usageMistakesExitWithStatusTwo() {
-        assertEquals(2, run(args("step", "--memory", "sometimes")).status());
+        Run bad = run(args("step", "--memory", "sometimes"));
+        assertEquals(2, bad.status());
+        assertTrue(bad.err().contains("naive, shared or recompute"), bad.err());
         assertEquals(2, run(args("ops", "--json", "--csv")).status());
         assertEquals(2, run("bench", "memory", "--device", "cpu", "--depths", "10,12").status(), "12 is not 6n+4");
         assertEquals(2, run("bench", "memory", "--device", "cpu", "--depths", "16,10").status(), "depths must ascend");

@@ -125,13 +125,18 @@ class BenchMachineryTest {
             Report r = MemorySweep.report(pts, "densenet-bc", 6, 2, 8, info(cpu));
             assertEquals(depths.length, r.table("memory").size());
         }
-        long[] naive = new long[depths.length], shared = new long[depths.length];
+        long[] naive = new long[depths.length], shared = new long[depths.length], recompute = new long[depths.length];
         for (MemorySweep.Point p : pts) {
             int i = java.util.Arrays.binarySearch(depths, p.depth());
-            if (p.mode() == MemoryMode.NAIVE) naive[i] = p.peakBytes(); else shared[i] = p.peakBytes();
+            switch (p.mode()) {
+                case NAIVE -> naive[i] = p.peakBytes();
+                case SHARED -> shared[i] = p.peakBytes();
+                case RECOMPUTE -> recompute[i] = p.peakBytes();
+            }
         }
         for (int i = 0; i < depths.length; i++) {
             assertTrue(shared[i] < naive[i], "depth " + depths[i] + ": shared " + shared[i] + " < naive " + naive[i]);
+            assertTrue(recompute[i] > 0 && recompute[i] < shared[i], "depth " + depths[i] + ": recompute " + recompute[i] + " < shared " + shared[i]);
             if (i > 0) {
                 assertTrue(naive[i] > naive[i - 1], "naive grows with depth: " + java.util.Arrays.toString(naive));
                 assertTrue(shared[i] > shared[i - 1], "shared grows with depth: " + java.util.Arrays.toString(shared));

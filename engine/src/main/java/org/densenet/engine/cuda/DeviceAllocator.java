@@ -122,7 +122,7 @@ public final class DeviceAllocator implements AutoCloseable {
         long[] device = raw.deviceMemory();
         return new CudaOutOfMemoryException(String.format(
                 "CUDA out of memory: %s needs %s, but the GPU has %s free of %s; this program holds %s (%s in live tensors)."
-                        + " Use a smaller --batch-size, or --memory shared",
+                        + " Use a smaller --batch-size, or --memory shared (or recompute, the least memory)",
                 what, human(bytes), human(device[0]), human(device[1]), human(reservedBytes), human(liveBytes)));
     }
 
