@@ -19,11 +19,11 @@ final class Workspace implements AutoCloseable {
     enum Role {
         /** BN-ReLU output of a block-wide input: norm1 of a dense layer, a transition's norm, norm5 (shared mode). */
         NORM,
-        /** Gradient wrt a NORM output (both modes); also the gradient wrt the ImageNet stem's norm0 output. */
+        /** Gradient wrt a NORM output (every mode); also the gradient wrt the ImageNet stem's norm0 output. */
         NORM_GRAD,
         /** BN-ReLU output of a bottleneck (norm2), a transition's convolution output (shared mode). */
         INNER,
-        /** Gradient wrt an INNER output (both modes); also the gradient wrt the ImageNet stem's conv0 output. */
+        /** Gradient wrt an INNER output (every mode); also the gradient wrt the ImageNet stem's conv0 output. */
         INNER_GRAD,
         /** Gradient wrt a bottleneck conv1 output, or wrt a layer's pre-dropout output; in the shared forward, that pre-dropout output. */
         LAYER_GRAD,

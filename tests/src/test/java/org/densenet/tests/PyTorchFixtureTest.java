@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The Java DenseNet against PyTorch (scripts/fixtures/make_model_fixtures.py): torchvision's weights
  * load unchanged, and eval logits, training logits, loss, every gradient, five Nesterov SGD steps'
- * losses and the final weights and running statistics agree, in both memory modes. The fixtures are
+ * losses and the final weights and running statistics agree, in every memory mode. The fixtures are
  * float64; a float64 model must match to rounding, a float32 one to float32 accuracy.
  */
 class PyTorchFixtureTest {

@@ -8,7 +8,7 @@ import picocli.CommandLine.Spec;
 /** {@code densenet bench}: kernel-level and model-level benchmarks, the same output on the CPU and on a GPU. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Benchmarks on either backend: per-op times against the device's measured peaks (ops), "
-                + "whole-step throughput and peak memory (step), peak memory against depth in both memory modes (memory).",
+                + "whole-step throughput and peak memory (step), peak memory against depth in every memory mode (memory).",
                 "Every run prints the device, driver and library versions, the commit and the date; --json and --csv are for scripts."},
         subcommands = {OpsCommand.class, StepCommand.class, MemoryCommand.class})
 public final class BenchCommand implements Runnable {

@@ -13,10 +13,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code densenet bench memory}: peak training memory against depth in both memory modes, printed and plotted. */
+/** {@code densenet bench memory}: peak training memory against depth in every memory mode, printed and plotted. */
 @Command(name = "memory", mixinStandardHelpOptions = true,
-        description = {"Peak training memory against depth for CIFAR-style DenseNets in both memory modes (the figure of "
-                + "Pleiss et al., arXiv 1707.06990): quadratic growth for naive dense blocks, linear for shared ones.",
+        description = {"Peak training memory against depth for CIFAR-style DenseNets in every memory mode (the figure of "
+                + "Pleiss et al., arXiv 1707.06990): quadratic growth for naive dense blocks, linear for shared and recompute ones "
+                + "(recompute for densenet-bc only: without bottleneck layers it is shared).",
                 "Each point builds a fresh model and runs two training steps; the allocator's peak is counted from before "
                 + "the model is built. The model's own prediction (as 'densenet info' gives it) is shown beside it."})
 final class MemoryCommand implements Callable<Integer> {

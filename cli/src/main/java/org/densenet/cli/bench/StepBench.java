@@ -10,7 +10,7 @@ import org.densenet.model.MemoryMode;
 /**
  * {@code densenet bench step}: whole steps per second and images per second, for an inference
  * forward and for a training step (forward, loss, backward, update), with the peak memory of
- * each, in one or both memory modes. Columns and their keys follow scripts/bench/pytorch_step.py
+ * each, in one or more memory modes. Columns and their keys follow scripts/bench/pytorch_step.py
  * (median_ms, min_ms, p10_ms, p90_ms, max_ms, images_per_s, peak_memory_bytes), so the two can
  * be read side by side.
  *

@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Three training steps of tiny DenseNets on the GPU and on the CPU, from the same weights and
- * batches, in both memory modes: logits, loss, accuracy counts, every gradient, the weights and
+ * batches, in every memory mode: logits, loss, accuracy counts, every gradient, the weights and
  * running statistics after each SGD step, and eval logits at the end. Whole networks compound
  * float32 differences through batch norm, so the tolerance is 1e-3 relative (scale-floored).
  * Gradients and weights are also judged against a float64 CPU run of the same steps: a value that
