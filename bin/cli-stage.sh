@@ -51,7 +51,8 @@ stage_cli() {
   cat > "$stage/bin/densenet" <<'LAUNCHER'
 #!/bin/sh
 # Launcher of the bundled DenseNet engine: the bundled Java runtime runs the bundled jar.
-# DENSENET_JAVA_OPTS adds JVM options (e.g. -Xmx64g, -Ddensenet.cuda.tf32=true).
+# DENSENET_JAVA_OPTS adds JVM options (e.g. -Xmx64g, -Ddensenet.cuda.tf32=true). The heap may grow to
+# 75% of the machine's memory (the JVM's default is 25%): the CPU backend keeps tensors there.
 self="$0"
 while [ -h "$self" ]; do
   link="$(readlink "$self")"
@@ -59,7 +60,7 @@ while [ -h "$self" ]; do
 done
 home="$(cd "$(dirname "$self")/.." && pwd)"
 # shellcheck disable=SC2086
-exec "$home/runtime/bin/java" --enable-native-access=ALL-UNNAMED ${DENSENET_JAVA_OPTS:-} -jar "$home/lib/densenet.jar" "$@"
+exec "$home/runtime/bin/java" --enable-native-access=ALL-UNNAMED -XX:MaxRAMPercentage=75 ${DENSENET_JAVA_OPTS:-} -jar "$home/lib/densenet.jar" "$@"
 LAUNCHER
   chmod +x "$stage/bin/densenet"
 }

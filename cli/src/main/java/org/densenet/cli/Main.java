@@ -29,7 +29,16 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns its exit status (no System.exit), for tests and embedding. */
     public static int run(String... args) {
-        return commandLine().execute(args);
+        try {
+            return commandLine().execute(args);
+        } catch (OutOfMemoryError e) {
+            // the run checks its memory plan first; this is what the plan does not see (scratch arrays, data, the JIT)
+            System.err.println("error: out of memory: " + e.getMessage() + String.format(java.util.Locale.ROOT,
+                    " (Java heap limit %.1f GiB). Raise it with DENSENET_JAVA_OPTS=-Xmx<size>, or use --memory recompute or a smaller -b.",
+                    Runtime.getRuntime().maxMemory() / (double) (1L << 30)));
+            if (System.getenv("DENSENET_TRACE") != null) e.printStackTrace();
+            return EXIT_ERROR;
+        }
     }
 
     static CommandLine commandLine() {

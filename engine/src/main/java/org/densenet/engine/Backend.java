@@ -35,6 +35,16 @@ public interface Backend extends AutoCloseable {
     /** Starts a new peak-memory measurement at the current live size. */
     void resetPeakMemory();
 
+    /**
+     * About how many more bytes of tensors this backend could allocate now: for checking a memory
+     * plan before a run starts, not a promise. May be slow (the CPU backend collects garbage
+     * first): call it once per run, not per step.
+     */
+    long availableMemoryBytes();
+
+    /** Where {@link #availableMemoryBytes()} comes from and how to get more, for error messages: one short phrase. */
+    String memoryLimitNote();
+
     /** Waits until every queued op has finished. */
     void synchronize();
 

@@ -1,5 +1,8 @@
 package org.densenet.model;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import org.densenet.engine.DType;
 
 /**
@@ -112,6 +115,68 @@ public final class MemoryPlanner {
             grow(s, Workspace.Role.INNER_GRAD, stem);
         }
         return s;
+    }
+
+    /** A run whose predicted peak does not fit in what its device has available. */
+    public static final class NotEnoughMemoryException extends RuntimeException {
+        NotEnoughMemoryException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Checks, before anything large is allocated, that one training step (or inference forward)
+     * of this network at this batch fits in {@code availableBytes}, counting {@code bytesPerImage}
+     * more for each image of the batch (the input batch and its labels on the device). When it does
+     * not, the exception says how much it needs, what is available ({@code limitNote}: where that
+     * limit comes from), which other memory modes would fit, and the largest batch that would.
+     */
+    public static void requireFits(String modelName, DenseNetConfig config, MemoryMode mode, int batch, int height, int width, boolean training,
+                                   long bytesPerImage, long availableBytes, String limitNote) {
+        long need = need(config, mode, batch, height, width, training, bytesPerImage);
+        if (need <= availableBytes) return;
+        StringBuilder m = new StringBuilder(String.format(Locale.ROOT, "%s needs about %s to %s at batch %d on %dx%d images in %s memory mode, "
+                        + "more than the %s available (%s).", modelName, gib(need), training ? "train" : "run inference", batch, height, width,
+                mode.label(), gib(availableBytes), limitNote));
+        List<String> modes = new ArrayList<>();
+        for (MemoryMode other : MemoryMode.values()) {
+            if (other == mode || (!other.keepsBottleneck() && config.bottleneckChannels() == 0)) continue;
+            long n = need(config, other, batch, height, width, training, bytesPerImage);
+            if (n <= availableBytes) modes.add("--memory " + other.label() + " (" + gib(n) + ")");
+        }
+        if (!modes.isEmpty()) m.append(" It fits with ").append(String.join(" or ", modes)).append(".");
+        int largest = largestBatch(config, mode, batch - 1, height, width, training, bytesPerImage, availableBytes);
+        m.append(largest > 0 ? String.format(Locale.ROOT, " In %s mode the largest batch that fits is %d (-b %d).", mode.label(), largest, largest)
+                : " Not even one image fits in " + mode.label() + " mode.");
+        MemoryMode leanest = config.bottleneckChannels() > 0 ? MemoryMode.RECOMPUTE : MemoryMode.SHARED;
+        if (modes.isEmpty() && leanest != mode) {
+            int lean = largestBatch(config, leanest, batch - 1, height, width, training, bytesPerImage, availableBytes);
+            if (lean > largest) {
+                m.append(String.format(Locale.ROOT, " With --memory %s it is %d.", leanest.label(), lean));
+            }
+        }
+        throw new NotEnoughMemoryException(m.toString());
+    }
+
+    private static long need(DenseNetConfig config, MemoryMode mode, int batch, int height, int width, boolean training, long bytesPerImage) {
+        return plan(config, mode, DType.F32, batch, height, width, training).totalBytes() + batch * bytesPerImage;
+    }
+
+    /** The largest batch in [1, upTo] that fits, or 0. The need grows with the batch. */
+    private static int largestBatch(DenseNetConfig config, MemoryMode mode, int upTo, int height, int width, boolean training, long bytesPerImage,
+                                    long availableBytes) {
+        int lo = 0, hi = upTo;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (need(config, mode, mid, height, width, training, bytesPerImage) <= availableBytes) lo = mid;
+            else hi = mid - 1;
+        }
+        return lo;
+    }
+
+    private static String gib(long bytes) {
+        return bytes >= 1L << 30 ? String.format(Locale.ROOT, "%.2f GiB", bytes / (double) (1L << 30))
+                : String.format(Locale.ROOT, "%.0f MiB", bytes / (double) (1L << 20));
     }
 
     /** ImageNet stem: side of the 7x7/2, pad 3 convolution's output. */

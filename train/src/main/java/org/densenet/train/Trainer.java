@@ -11,6 +11,8 @@ import org.densenet.engine.LossResult;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
 import org.densenet.model.DenseNet;
+import org.densenet.model.DenseNetConfig;
+import org.densenet.model.MemoryPlanner;
 import org.densenet.model.Parameters;
 import org.densenet.train.data.Batch;
 import org.densenet.train.data.BatchLoader;
@@ -62,6 +64,7 @@ public final class Trainer {
             throw new IllegalArgumentException(trainSet.name() + " has " + trainSet.numClasses() + " classes, the model "
                     + cfg.model().numClasses());
         }
+        checkMemory();
         try (BatchLoader trainLoader = new BatchLoader(trainSet, Datasets.trainTransform(cfg.dataset(), trainSet, cfg.augment()),
                      cfg.batchSize(), cfg.workers());
              BatchLoader testLoader = new BatchLoader(testSet, Datasets.evalTransform(cfg.dataset(), testSet), cfg.batchSize(), cfg.workers());
@@ -86,6 +89,18 @@ public final class Trainer {
             }
             return loop(st, net, momentum, trainLoader, testLoader, run, dev);
         }
+    }
+
+    /**
+     * Fails before the first allocation when a training step cannot fit on the device, naming what
+     * would. Per image, besides the model's plan: the device batch (images, label, logits gradient),
+     * twice, since an epoch's last, smaller batch gets buffers of its own.
+     */
+    private void checkMemory() {
+        DenseNetConfig m = cfg.model();
+        long perImage = 2L * DType.F32.bytes() * ((long) m.inChannels() * cfg.imageSize() * cfg.imageSize() + 1 + m.numClasses());
+        MemoryPlanner.requireFits(cfg.modelName(), m, cfg.memory(), cfg.batchSize(), cfg.imageSize(), cfg.imageSize(), true, perImage,
+                backend.availableMemoryBytes(), backend.memoryLimitNote());
     }
 
     private Result loop(TrainState st, DenseNet net, Tensor momentum, BatchLoader trainLoader, BatchLoader testLoader,

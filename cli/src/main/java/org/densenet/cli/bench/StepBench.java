@@ -6,6 +6,7 @@ import java.util.Map;
 import org.densenet.engine.Backend;
 import org.densenet.engine.OpTimer;
 import org.densenet.model.MemoryMode;
+import org.densenet.model.MemoryPlanner;
 
 /**
  * {@code densenet bench step}: whole steps per second and images per second, for an inference
@@ -54,7 +55,16 @@ public final class StepBench {
             long base = backend.memoryStats().liveBytes();
             Stats train, infer;
             long trainPeak, inferPeak;
-            try (TrainingStep step = wm.open(backend); OpTimer timer = backend.newTimer()) {
+            TrainingStep opened;
+            try {
+                opened = wm.open(backend);
+            } catch (MemoryPlanner.NotEnoughMemoryException e) {
+                // one mode that does not fit leaves the others to compare; a single one is an error
+                if (modes.size() == 1 || (mode == modes.getLast() && t.size() == 0)) throw e;
+                report.note("skipped_" + mode.label(), e.getMessage(), mode.label() + " skipped: " + e.getMessage());
+                continue;
+            }
+            try (TrainingStep step = opened; OpTimer timer = backend.newTimer()) {
                 train = Stats.timed(timer, w.warmup(), w.repeats(), step::train);
                 step.lastLoss();
                 trainPeak = backend.memoryStats().peakBytes() - base;

@@ -3,6 +3,7 @@ package org.densenet.cli.bench;
 import org.densenet.engine.Backend;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
+import org.densenet.model.MemoryPlanner;
 import org.densenet.model.Stem;
 
 /**
@@ -31,7 +32,14 @@ public record Workload(String modelName, DenseNetConfig config, MemoryMode mode,
         return new Workload(modelName, config, m, batch, imageSize, warmup, repeats, batches, seed);
     }
 
+    /**
+     * The model and its input batches, after checking that a training step fits (the rotated input
+     * batches, labels and logits gradient counted besides the model's memory plan).
+     */
     public TrainingStep open(Backend backend) {
+        long perImage = 4L * batches * ((long) config.inChannels() * imageSize * imageSize + 1) + 4L * config.numClasses();
+        MemoryPlanner.requireFits(modelName, config, mode, batch, imageSize, imageSize, true, perImage, backend.availableMemoryBytes(),
+                backend.memoryLimitNote());
         return new TrainingStep(backend, config, mode, batch, imageSize, batches, seed);
     }
 

@@ -98,6 +98,19 @@ class BenchCommandTest {
     }
 
     @Test
+    void stepSkipsAModeThatDoesNotFitAndFailsWhenNoneDoes() {
+        // densenet-bc-190-40 at batch 1024: 363 GiB naive, 57 GiB shared, 32 GiB recompute; checked before anything is allocated
+        Run r = run("bench", "step", "--device", "cpu", "--model", "densenet-bc-190-40", "-b", "1024", "--memory", "naive");
+        assertEquals(1, r.status(), r.out() + r.err());
+        assertTrue(r.err().contains("needs about 362.") && r.err().contains("naive memory mode"), r.err());
+        long heap = Runtime.getRuntime().maxMemory();
+        org.junit.jupiter.api.Assumptions.assumeTrue(heap < 32L << 30, "the compare-memory case needs a heap below 32 GiB; this one is " + heap);
+        Run all = run("bench", "step", "--device", "cpu", "--model", "densenet-bc-190-40", "-b", "1024", "--compare-memory");
+        assertEquals(1, all.status(), all.out() + all.err());
+        assertTrue(all.err().contains("recompute memory mode"), "the last mode's reason: " + all.err());
+    }
+
+    @Test
     void usageMistakesExitWithStatusTwo() {
         Run bad = run(args("step", "--memory", "sometimes"));
         assertEquals(2, bad.status());

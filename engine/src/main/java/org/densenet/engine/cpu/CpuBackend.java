@@ -89,6 +89,21 @@ public final class CpuBackend implements Backend {
         allocator.resetPeak();
     }
 
+    /** The Java heap's limit less what is in use after a garbage collection. */
+    @Override
+    public long availableMemoryBytes() {
+        Runtime rt = Runtime.getRuntime();
+        if (rt.maxMemory() == Long.MAX_VALUE) return Long.MAX_VALUE;
+        System.gc();
+        return Math.max(0, rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()));
+    }
+
+    @Override
+    public String memoryLimitNote() {
+        return String.format(java.util.Locale.ROOT, "the Java heap's limit, %.1f GiB: raise it with DENSENET_JAVA_OPTS=-Xmx<size>",
+                Runtime.getRuntime().maxMemory() / (double) (1L << 30));
+    }
+
     @Override
     public void synchronize() {
         // every op has finished when it returns

@@ -156,6 +156,17 @@ public final class CudaBackend implements Backend {
         allocator.resetPeaks();
     }
 
+    /** Free device memory plus what this process's allocator holds cached for reuse. */
+    @Override
+    public long availableMemoryBytes() {
+        return ctx.freeBytes() + allocator.cachedBytes();
+    }
+
+    @Override
+    public String memoryLimitNote() {
+        return "free GPU memory; other processes on the GPU take from it";
+    }
+
     /** Bytes held from the device, cached blocks included (what nvidia-smi sees, less the context itself). */
     public long reservedBytes() {
         return allocator.reservedBytes();

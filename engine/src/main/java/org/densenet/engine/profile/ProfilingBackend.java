@@ -114,6 +114,16 @@ public final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public long availableMemoryBytes() {
+        return inner.availableMemoryBytes();
+    }
+
+    @Override
+    public String memoryLimitNote() {
+        return inner.memoryLimitNote();
+    }
+
+    @Override
     public void synchronize() {
         inner.synchronize();
     }

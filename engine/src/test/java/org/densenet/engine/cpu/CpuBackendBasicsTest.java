@@ -27,6 +27,20 @@ class CpuBackendBasicsTest {
     }
 
     @Test
+    void availableMemoryIsTheHeapLeftAndShrinksByWhatIsHeld() {
+        long max = Runtime.getRuntime().maxMemory();
+        long before = b.availableMemoryBytes();
+        assertTrue(before > 0 && before <= max, before + " of " + max);
+        long held;
+        try (Tensor t = b.allocate(DType.F32, 16 << 20)) {   // 64 MiB
+            held = before - b.availableMemoryBytes();
+        }
+        // after a collection the drop is the tensor, give or take what the rest of the JVM did meanwhile
+        assertEquals(64 << 20, held, 16 << 20, "available fell by " + held);
+        assertTrue(b.memoryLimitNote().contains("-Xmx"), b.memoryLimitNote());
+    }
+
+    @Test
     void liveBytesFollowAllocationsExactlyAndPeakIsTheMaximum() {
         MemoryStats start = b.memoryStats();
         Tensor a = b.allocate(DType.F32, 10, 10);

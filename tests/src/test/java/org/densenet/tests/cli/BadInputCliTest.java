@@ -47,6 +47,20 @@ class BadInputCliTest {
     }
 
     @Test
+    void aNetworkTooLargeForTheDeviceFailsBeforeTrainingWithWhatWouldFit() throws Exception {
+        // about 363 GiB naive, 32 GiB recompute at this batch: more than any test machine's default heap
+        Cli.Run r = Cli.run(dir, "train", "--dataset", "synthetic", "--model", "densenet-bc-190-40", "-b", "1024", "--memory", "naive",
+                "--device", "cpu", "--output", "big");
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.err().startsWith("error: densenet-bc-190-40 needs about 362."), r.err());
+        assertTrue(r.err().contains("GiB to train at batch 1024 on 32x32 images in naive memory mode, more than the")
+                && r.err().contains("the Java heap's limit") && r.err().contains("DENSENET_JAVA_OPTS=-Xmx"), r.err());
+        assertTrue(r.err().contains("the largest batch that fits is"), r.err());
+        assertTrue(!r.err().contains("Exception") && !r.err().contains("\tat "), "no stack trace: " + r.err());
+        assertTrue(!Files.exists(dir.resolve("big")), "nothing written before the check");
+    }
+
+    @Test
     void missingFolderSaysWhereItLookedAndWhatToPass() throws Exception {
         Cli.Run r = train(dir.resolve("nowhere"), "--dataset", "cifar10");
         assertEquals(1, r.exit(), r.all());

@@ -63,6 +63,7 @@ typedef struct {
 } CUDA_MEMCPY2D;
 
 static long live_allocations;
+static size_t live_bytes;
 long fake_live_allocations(void) { return live_allocations; }
 
 int cuDevicePrimaryCtxRetain(void **ctx, int dev) { *ctx = (void *) 0xC7C7; return dev == 0 ? 0 : 101; }
@@ -72,7 +73,8 @@ int cuStreamCreate(void **stream, unsigned flags) { *stream = (void *) 0x57AE; r
 int cuStreamSynchronize(void *stream) { return 0; }
 int cuCtxSynchronize(void) { return 0; }
 int cuStreamDestroy_v2(void *stream) { return 0; }
-int cuMemGetInfo_v2(size_t *free_bytes, size_t *total) { *free_bytes = (size_t) 80 << 30; *total = (size_t) 85 << 30; return 0; }
+/* 80 GiB free before the first allocation; what is allocated comes off it, as on a device */
+int cuMemGetInfo_v2(size_t *free_bytes, size_t *total) { *free_bytes = ((size_t) 80 << 30) - live_bytes; *total = (size_t) 85 << 30; return 0; }
 #ifdef DN_EMULATED_KERNELS
 /*
  * With the kernel emulator, each allocation ends flush against an inaccessible guard page (up to
@@ -81,7 +83,7 @@ int cuMemGetInfo_v2(size_t *free_bytes, size_t *total) { *free_bytes = (size_t) 
  */
 #include <sys/mman.h>
 #include <unistd.h>
-typedef struct { uintptr_t ptr, base; size_t span; } mapping_t;
+typedef struct { uintptr_t ptr, base; size_t span, bytes; } mapping_t;
 static mapping_t *mappings;
 static size_t mapping_count, mapping_capacity;
 
@@ -101,8 +103,9 @@ int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
         mapping_capacity = cap;
     }
     uintptr_t ptr = ((uintptr_t) guard - n) & ~(uintptr_t) 255;
-    mappings[mapping_count++] = (mapping_t) {ptr, (uintptr_t) base, span};
+    mappings[mapping_count++] = (mapping_t) {ptr, (uintptr_t) base, span, bytes};
     live_allocations++;
+    live_bytes += bytes;
     *p = (CUdeviceptr) ptr;
     return 0;
 }
@@ -110,6 +113,7 @@ int cuMemFree_v2(CUdeviceptr p) {
     for (size_t i = 0; i < mapping_count; i++) {
         if (mappings[i].ptr == (uintptr_t) p) {
             munmap((void *) mappings[i].base, mappings[i].span);
+            live_bytes -= mappings[i].bytes;
             mappings[i] = mappings[--mapping_count];
             live_allocations--;
             return 0;
@@ -118,15 +122,25 @@ int cuMemFree_v2(CUdeviceptr p) {
     return 1; /* CUDA_ERROR_INVALID_VALUE: not an allocation */
 }
 #else
+/* the size goes in the 256 bytes before the pointer handed out, which keeps the alignment */
 int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     void *m = NULL;
     if (bytes > ((size_t) 1 << 34)) return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
-    if (posix_memalign(&m, 256, bytes ? bytes : 1) != 0) return 2;
+    if (posix_memalign(&m, 256, 256 + (bytes ? bytes : 1)) != 0) return 2;
+    *(size_t *) m = bytes;
     live_allocations++;
-    *p = (CUdeviceptr) (uintptr_t) m;
+    live_bytes += bytes;
+    *p = (CUdeviceptr) (uintptr_t) ((char *) m + 256);
     return 0;
 }
-int cuMemFree_v2(CUdeviceptr p) { live_allocations--; free((void *) (uintptr_t) p); return 0; }
+int cuMemFree_v2(CUdeviceptr p) {
+    if (p == 0) return 0;
+    char *m = (char *) (uintptr_t) p - 256;
+    live_allocations--;
+    live_bytes -= *(size_t *) m;
+    free(m);
+    return 0;
+}
 #endif
 int cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) { memcpy((void *) (uintptr_t) dst, src, n); return 0; }
 int cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) { memcpy(dst, (const void *) (uintptr_t) src, n); return 0; }
