@@ -13,6 +13,7 @@ import org.densenet.engine.io.HostTensor;
 import org.densenet.engine.io.Json;
 import org.densenet.engine.io.SafeTensors;
 import org.densenet.model.DenseNet;
+import org.densenet.model.MemoryPlanner;
 import org.densenet.model.Weights;
 import org.densenet.train.Checkpoint;
 import org.densenet.train.Evaluator;
@@ -79,15 +80,20 @@ final class EvalCommand implements Callable<Integer> {
         Map<String, HostTensor> state = Checkpoint.weightsOnly(contents.tensors());
         boolean terminal = Progress.isTerminal() && !json;
         Evaluator.Metrics m;
-        try (Backend backend = device.open(System.err);
-             DenseNet net = new DenseNet(config, backend, device.memoryMode(), 0);
-             BatchLoader loader = new BatchLoader(test, Datasets.evalTransform(kind, test), batch, device.workerCount())) {
-            try {
-                net.parameters().loadStateDict(state);
-            } catch (IllegalArgumentException e) {
-                throw new IOException(weights + " does not fit " + name + ": " + e.getMessage(), e);
+        try (Backend backend = device.open(System.err)) {
+            // the device batch per image: images, label (twice: the last, smaller batch has buffers of its own)
+            int side = Datasets.evalSide(kind, test);
+            MemoryPlanner.requireFits(name, config, device.memoryMode(), batch, side, side, false,
+                    2L * 4 * ((long) config.inChannels() * side * side + 1), backend.availableMemoryBytes(), backend.memoryLimitNote());
+            try (DenseNet net = new DenseNet(config, backend, device.memoryMode(), 0);
+                 BatchLoader loader = new BatchLoader(test, Datasets.evalTransform(kind, test), batch, device.workerCount())) {
+                try {
+                    net.parameters().loadStateDict(state);
+                } catch (IllegalArgumentException e) {
+                    throw new IOException(weights + " does not fit " + name + ": " + e.getMessage(), e);
+                }
+                m = Evaluator.evaluate(net, loader, terminal ? new Progress(System.err, true, "eval", loader.batchesPerEpoch(), 30) : null);
             }
-            m = Evaluator.evaluate(net, loader, terminal ? new Progress(System.err, true, "eval", loader.batchesPerEpoch(), 30) : null);
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {

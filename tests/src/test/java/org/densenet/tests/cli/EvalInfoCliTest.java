@@ -37,6 +37,13 @@ class EvalInfoCliTest {
         Cli.Run plain = Cli.run(dir, "eval", "--weights", "run/best.safetensors", "--data", data.toString(), "--device", "cpu");
         assertEquals(0, plain.exit(), plain.all());
         assertTrue(plain.out().startsWith("densenet-bc-10-4 on cifar10 test: 30 images"), plain.out());
+        // a batch no device holds is refused before the model is built, with what would fit
+        Cli.Run big = Cli.run(dir, "eval", "--weights", "run/best.safetensors", "--data", data.toString(), "--device", "cpu",
+                "-b", "50000000");
+        assertEquals(1, big.exit(), big.all());
+        assertTrue(big.err().startsWith("error: densenet-bc-10-4 needs about ")
+                && big.err().contains("to run inference at batch 50000000 on 32x32 images in shared memory mode")
+                && big.err().contains("the largest batch that fits is"), big.err());
     }
 
     @Test

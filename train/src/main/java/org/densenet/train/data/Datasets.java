@@ -57,6 +57,11 @@ public final class Datasets {
         return PadCropFlip.eval(data.channels(), side(kind, data), normalization(kind));
     }
 
+    /** Side of the square images {@link #evalTransform} produces. */
+    public static int evalSide(DatasetKind kind, Dataset data) {
+        return kind == DatasetKind.IMAGENET ? IMAGENET_CROP : side(kind, data);
+    }
+
     private static int side(DatasetKind kind, Dataset data) {
         return switch (data) {
             case ArrayDataset a -> a.height();
