@@ -6,9 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.densenet.engine.DType;
+import org.densenet.engine.io.Json;
 import org.densenet.model.DenseNetConfig;
+import org.densenet.model.MemoryMode;
+import org.densenet.model.MemoryPlanner;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,12 +52,21 @@ class EvalInfoCliTest {
     }
 
     @Test
-    void infoReportsThePresetsParameterCountAndMemoryOfBothModes() throws Exception {
+    void infoReportsThePresetsParameterCountAndMemoryOfEveryMode() throws Exception {
         Cli.Run r = Cli.run(dir, "info", "--model", "densenet-bc-100-12", "-b", "64", "--json");
         assertEquals(0, r.exit(), r.all());
         assertEquals(DenseNetConfig.preset("densenet-bc-100-12").parameterCount(), (long) number(r.out(), "parameters"));
         assertEquals(769_162, (long) number(r.out(), "parameters"), "the paper's 0.8M");
-        assertTrue(r.out().contains("\"naive\":{\"total_bytes\"") && r.out().contains("\"shared\":{\"total_bytes\""), r.out());
+        @SuppressWarnings("unchecked")
+        Map<String, Map<String, Object>> mem = (Map<String, Map<String, Object>>)
+                ((Map<String, Object>) Json.parse(r.out().strip())).get("peak_training_memory");
+        assertEquals(List.of("naive", "shared", "recompute"), List.copyOf(mem.keySet()));
+        for (MemoryMode m : MemoryMode.values()) {
+            assertEquals(MemoryPlanner.plan(DenseNetConfig.preset("densenet-bc-100-12"), m, DType.F32,
+                    64, 32, 32, true).totalBytes(), ((Number) mem.get(m.label()).get("total_bytes")).longValue(), m.label());
+        }
+        Cli.Run plain = Cli.run(dir, "info", "--model", "densenet-40-12");
+        assertTrue(plain.out().contains("(as shared: no bottleneck layers to recompute)"), plain.out());
 
         Cli.Run table = Cli.run(dir, "info", "--model", "densenet121");
         assertEquals(0, table.exit(), table.all());
