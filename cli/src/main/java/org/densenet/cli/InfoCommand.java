@@ -117,10 +117,10 @@ final class InfoCommand implements Callable<Integer> {
         out.println();
         out.printf(Locale.ROOT, "predicted peak training memory, batch %d, float32:%n", batch);
         out.printf(Locale.ROOT, "  %-9s %12s %12s %12s%n", "mode", "total MiB", "activations", "model+optim");
-        boolean bottleneck = r.config().bottleneckChannels() > 0;
+        List<MemoryMode> distinct = MemoryMode.distinctFor(r.config());
         memory.forEach((m, p) -> out.printf(Locale.ROOT, "  %-9s %12.1f %12.1f %12.1f%s%n", m.label(),
                 mib(p.totalBytes()), mib(p.activationBytes()), mib(p.totalBytes() - p.activationBytes()),
-                !bottleneck && !m.keepsBottleneck() ? "  (as shared: no bottleneck layers to recompute)" : ""));
+                !distinct.contains(m) ? "  (as shared: no bottleneck layers to recompute)" : ""));
     }
 
     private static double mib(long bytes) {

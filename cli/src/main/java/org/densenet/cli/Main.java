@@ -33,9 +33,8 @@ public final class Main implements Runnable {
             return commandLine().execute(args);
         } catch (OutOfMemoryError e) {
             // the run checks its memory plan first; this is what the plan does not see (scratch arrays, data, the JIT)
-            System.err.println("error: out of memory: " + e.getMessage() + String.format(java.util.Locale.ROOT,
-                    " (Java heap limit %.1f GiB). Raise it with DENSENET_JAVA_OPTS=-Xmx<size>, or use --memory recompute or a smaller -b.",
-                    Runtime.getRuntime().maxMemory() / (double) (1L << 30)));
+            System.err.println("error: out of memory: " + e.getMessage() + " (" + org.densenet.engine.cpu.CpuBackend.heapLimitNote()
+                    + "). Or use --memory recompute or a smaller -b.");
             if (System.getenv("DENSENET_TRACE") != null) e.printStackTrace();
             return EXIT_ERROR;
         }

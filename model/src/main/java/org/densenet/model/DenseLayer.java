@@ -82,11 +82,10 @@ final class DenseLayer {
     void backward(Acts a, Grads g, Tensor dOut, Tensor dx, boolean accumulateDx, boolean recompute, boolean recomputeBottleneck,
                   long dropoutSeed) {
         if (recomputeBottleneck && !recompute) throw new IllegalArgumentException("the bottleneck is recomputed from a recomputed norm1 output");
-        boolean norm1Ready = false;
-        if (recomputeBottleneck && norm2 != null) {
+        boolean rebuildBottleneck = recomputeBottleneck && norm2 != null;
+        if (rebuildBottleneck) {
             norm1.apply(a.x, a.mean1, a.var1, a.norm1Out);
             conv1.forward(a.norm1Out, a.bottleneck);
-            norm1Ready = true;
         }
         Tensor d = dOut;
         if (dropout > 0) {
@@ -102,7 +101,7 @@ final class DenseLayer {
             norm2.backward(a.bottleneck, g.dNorm2Out, a.mean2, a.var2, g.dBottleneck, false);
             d = g.dBottleneck;
         }
-        if (recompute && !norm1Ready) norm1.apply(a.x, a.mean1, a.var1, a.norm1Out);
+        if (recompute && !rebuildBottleneck) norm1.apply(a.x, a.mean1, a.var1, a.norm1Out);
         conv1.backwardFilter(a.norm1Out, d);
         conv1.backwardData(d, g.dNorm1Out);
         norm1.backward(a.x, g.dNorm1Out, a.mean1, a.var1, dx, accumulateDx);

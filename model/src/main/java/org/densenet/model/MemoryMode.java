@@ -34,6 +34,14 @@ public enum MemoryMode {
         return this != RECOMPUTE;
     }
 
+    /**
+     * The modes that differ for this network, in declaration order: all of them, less
+     * {@link #RECOMPUTE} where no layer has a bottleneck (there it is {@link #SHARED}).
+     */
+    public static java.util.List<MemoryMode> distinctFor(DenseNetConfig config) {
+        return java.util.Arrays.stream(values()).filter(m -> m.keepsBottleneck() || config.bottleneckChannels() > 0).toList();
+    }
+
     /** The name used on the command line and in reports: "naive", "shared" or "recompute". */
     public String label() {
         return name().toLowerCase(java.util.Locale.ROOT);

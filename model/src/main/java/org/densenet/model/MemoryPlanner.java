@@ -139,8 +139,9 @@ public final class MemoryPlanner {
                         + "more than the %s available (%s).", modelName, gib(need), training ? "train" : "run inference", batch, height, width,
                 mode.label(), gib(availableBytes), limitNote));
         List<String> modes = new ArrayList<>();
-        for (MemoryMode other : MemoryMode.values()) {
-            if (other == mode || (!other.keepsBottleneck() && config.bottleneckChannels() == 0)) continue;
+        List<MemoryMode> distinct = MemoryMode.distinctFor(config);
+        for (MemoryMode other : distinct) {
+            if (other == mode) continue;
             long n = need(config, other, batch, height, width, training, bytesPerImage);
             if (n <= availableBytes) modes.add("--memory " + other.label() + " (" + gib(n) + ")");
         }
@@ -148,7 +149,7 @@ public final class MemoryPlanner {
         int largest = largestBatch(config, mode, batch - 1, height, width, training, bytesPerImage, availableBytes);
         m.append(largest > 0 ? String.format(Locale.ROOT, " In %s mode the largest batch that fits is %d (-b %d).", mode.label(), largest, largest)
                 : " Not even one image fits in " + mode.label() + " mode.");
-        MemoryMode leanest = config.bottleneckChannels() > 0 ? MemoryMode.RECOMPUTE : MemoryMode.SHARED;
+        MemoryMode leanest = distinct.getLast();
         if (modes.isEmpty() && leanest != mode) {
             int lean = largestBatch(config, leanest, batch - 1, height, width, training, bytesPerImage, availableBytes);
             if (lean > largest) {

@@ -30,7 +30,6 @@ final class SharedBlock extends DenseBlock {
     private DenseLayer.Acts[] acts;
     private DenseLayer.Grads[] grads;
     private final boolean keepBottleneck;
-    private boolean recomputeBottleneck;
 
     /** {@code keepBottleneck}: a training step keeps each layer's bottleneck output rather than recomputing it in backward. */
     SharedBlock(Backend backend, Parameters params, String name, DenseNetConfig config, int block, boolean keepBottleneck) {
@@ -47,7 +46,6 @@ final class SharedBlock extends DenseBlock {
         var = ws.kept(outChannels());
         acts = new DenseLayer.Acts[count];
         grads = new DenseLayer.Grads[count];
-        recomputeBottleneck = training && !keepBottleneck;
         for (int l = 0; l < count; l++) {
             DenseLayer layer = layers.get(l);
             int c = channelsBefore(l);
@@ -124,7 +122,7 @@ final class SharedBlock extends DenseBlock {
         for (int l = layers.size() - 1; l >= 0; l--) {
             int c = channelsBefore(l);
             layers.get(l).backward(acts[l], grads[l], storageGrad.channels(c, c + growth), storageGrad.channels(0, c), true, true,
-                    recomputeBottleneck, seeds.applyAsLong(l));
+                    !keepBottleneck, seeds.applyAsLong(l));
         }
     }
 }

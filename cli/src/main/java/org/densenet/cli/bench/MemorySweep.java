@@ -39,7 +39,7 @@ public final class MemorySweep {
         List<Point> points = new ArrayList<>();
         for (int depth : depths) {
             DenseNetConfig config = DenseNetConfig.cifar(depth, growth, bottleneck, bottleneck ? 0.5 : 1.0, 0.0, 10);
-            for (MemoryMode mode : modes(config)) {
+            for (MemoryMode mode : MemoryMode.distinctFor(config)) {
                 backend.synchronize();
                 backend.resetPeakMemory();
                 long base = backend.memoryStats().liveBytes();
@@ -116,11 +116,6 @@ public final class MemorySweep {
         }
         String title = String.format(Locale.ROOT, "Peak training memory, %s (k=%d), batch %d, %dx%d", family, growth, batch, imageSize, imageSize);
         LineChart.write(png, 800, 520, List.of(new LineChart.Panel(title, "depth", "peak memory (MiB)", LineChart.Scale.FROM_ZERO, series)));
-    }
-
-    /** The modes worth measuring for this network: all of them, less recompute where no layer has a bottleneck. */
-    static List<MemoryMode> modes(DenseNetConfig config) {
-        return java.util.Arrays.stream(MemoryMode.values()).filter(m -> m.keepsBottleneck() || config.bottleneckChannels() > 0).toList();
     }
 
     private static double mib(long bytes) {

@@ -45,7 +45,7 @@ final class StepCommand implements Callable<Integer> {
     public Integer call() {
         Workload w = stepOptions.workload(model, common);
         Report.Format format = common.format();
-        List<MemoryMode> modes = compare ? MemorySweep.modes(w.config()) : List.of(w.mode());
+        List<MemoryMode> modes = compare ? MemoryMode.distinctFor(w.config()) : List.of(w.mode());
         try (Backend backend = common.open(System.err)) {
             RunInfo info = RunInfo.collect(backend);
             List<Map<String, Object>> peer = List.of();

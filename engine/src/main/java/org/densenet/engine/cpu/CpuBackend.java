@@ -100,6 +100,11 @@ public final class CpuBackend implements Backend {
 
     @Override
     public String memoryLimitNote() {
+        return heapLimitNote();
+    }
+
+    /** The Java heap's limit and how to raise it: what bounds this backend's tensors, and anything else on the heap. */
+    public static String heapLimitNote() {
         return String.format(java.util.Locale.ROOT, "the Java heap's limit, %.1f GiB: raise it with DENSENET_JAVA_OPTS=-Xmx<size>",
                 Runtime.getRuntime().maxMemory() / (double) (1L << 30));
     }
