@@ -17,6 +17,7 @@ import org.densenet.engine.Tensor;
 import org.densenet.engine.cuda.ffm.CudaLibraries;
 import org.densenet.engine.cuda.ffm.Cudnn.ConvOp;
 import org.densenet.engine.cuda.ffm.LibraryLoader;
+import org.densenet.engine.cuda.kernels.KernelLauncher;
 
 /**
  * The GPU backend: float32 tensors in device memory from a caching allocator, every op queued on
@@ -92,7 +93,7 @@ public final class CudaBackend implements Backend {
             });
             conv = new Convolutions(toolkit.cudnn(), ctx, alloc, allowTf32);
             bl = new Blas(toolkit.cublas(), ctx, alloc, allowTf32);
-            this.kernels = KernelOps.load(this, ctx, alloc);
+            this.kernels = KernelOps.load(this, ctx, alloc, new KernelLauncher(driver.api().library()));
         } catch (RuntimeException | Error e) {
             if (bl != null) bl.close();
             if (conv != null) conv.close();

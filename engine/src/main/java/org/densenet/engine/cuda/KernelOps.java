@@ -1,14 +1,9 @@
 package org.densenet.engine.cuda;
 
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 
 import jcuda.Pointer;
-import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
-import jcuda.driver.CUstream;
-import jcuda.driver.JCudaDriver;
 import org.densenet.engine.DType;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.Pool2d;
@@ -19,7 +14,11 @@ import org.densenet.engine.cuda.kernels.BnStatsKernels;
 import org.densenet.engine.cuda.kernels.CudaCheck;
 import org.densenet.engine.cuda.kernels.DeviceSlice;
 import org.densenet.engine.cuda.kernels.ElementwiseKernels;
+import org.densenet.engine.cuda.kernels.KernelArgs;
+import org.densenet.engine.cuda.kernels.KernelLauncher;
 import org.densenet.engine.cuda.kernels.KernelModule;
+import org.densenet.engine.cuda.kernels.LaunchGeometry;
+import org.densenet.engine.cuda.kernels.LoadedModule;
 import org.densenet.engine.cuda.kernels.LossKernels;
 import org.densenet.engine.cuda.kernels.PoolKernels;
 import org.densenet.engine.cuda.kernels.SgdKernels;
@@ -37,7 +36,7 @@ final class KernelOps implements KernelModule, AutoCloseable {
     private final CudaContext ctx;
     private final DeviceAllocator allocator;
     private final CUmodule module;
-    private final Map<String, CUfunction> functions = new HashMap<>();
+    private final LoadedModule loaded;
     private final ElementwiseKernels elementwise = new ElementwiseKernels(this);
     private final BnStatsKernels stats = new BnStatsKernels(this);
     private final BnReluKernels bn = new BnReluKernels(this);
@@ -46,15 +45,16 @@ final class KernelOps implements KernelModule, AutoCloseable {
     private final SgdKernels sgd = new SgdKernels(this);
     private final DeviceAllocator.Block lossResult;
 
-    private KernelOps(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator, CUmodule module) {
+    private KernelOps(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator, CUmodule module, KernelLauncher launcher) {
         this.backend = backend;
         this.ctx = ctx;
         this.allocator = allocator;
         this.module = module;
+        this.loaded = new LoadedModule(module, launcher, ctx.streamAddress());
         this.lossResult = allocator.allocate(LossKernels.RESULT_BYTES, "the loss result buffer");
     }
 
-    static KernelOps load(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator) {
+    static KernelOps load(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator, KernelLauncher launcher) {
         byte[] image;
         try {
             image = KernelImage.fatbin();
@@ -63,7 +63,7 @@ final class KernelOps implements KernelModule, AutoCloseable {
         }
         CUmodule m = ctx.loadModule(image, "the project's CUDA kernels (" + KernelImage.FATBIN_RESOURCE + ")");
         try {
-            return new KernelOps(backend, ctx, allocator, m);
+            return new KernelOps(backend, ctx, allocator, m, launcher);
         } catch (RuntimeException e) {
             ctx.unloadModule(m);
             throw e;
@@ -73,20 +73,8 @@ final class KernelOps implements KernelModule, AutoCloseable {
     // ---- KernelModule ---------------------------------------------------------------------
 
     @Override
-    public CUfunction function(String name) {
-        CUfunction f = functions.get(name);
-        if (f == null) {
-            f = new CUfunction();
-            CudaCheck.check(JCudaDriver.cuModuleGetFunction(f, module, name), "kernel " + name,
-                    "cuModuleGetFunction (is " + KernelImage.FATBIN_RESOURCE + " older than its launchers?)");
-            functions.put(name, f);
-        }
-        return f;
-    }
-
-    @Override
-    public CUstream stream() {
-        return ctx.stream();
+    public void launch(String kernel, LaunchGeometry g, KernelArgs args) {
+        loaded.launch(kernel, g, args);
     }
 
     // ---- operands -------------------------------------------------------------------------

@@ -48,6 +48,12 @@ public final class EmulatedGpu {
         return lib;
     }
 
+    /** The emulating driver as the library search would report it, loading it first. */
+    public static synchronized CudaLibraries.Driver driver() {
+        loadDriver();
+        return driver;
+    }
+
     /**
      * A folder that makes the emulated device look installed to a whole program: libcuda.so.1 (the
      * emulator), libcudnn.so.9 and libcublas.so.13 (the stand-ins, under the sonames the library

@@ -237,8 +237,10 @@ class GpuElementwiseParityTest extends GpuParityTestBase {
             for (int i = 0; i < 10; i++) gpu.relu(a.gpu(), b.gpu());
             timer.stop();
             long ns = timer.elapsedNanos();
-            // 10 passes over 2 x 64 MiB take well over a microsecond and well under a second on any GPU
-            assertTrue(ns > 1_000 && ns < 1_000_000_000L, ns + " ns");
+            // 10 passes over 2 x 64 MiB take well over a microsecond and well under a second on any GPU;
+            // the emulated device runs them on the host's cores, one thread of a block after another
+            long most = org.densenet.engine.cuda.EmulatedGpu.requested() ? 600_000_000_000L : 1_000_000_000L;
+            assertTrue(ns > 1_000 && ns < most, ns + " ns");
         }
     }
 }

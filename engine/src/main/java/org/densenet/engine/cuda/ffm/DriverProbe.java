@@ -29,6 +29,7 @@ public final class DriverProbe {
         }
     }
 
+    private final NativeLibrary libcuda;
     private final MethodHandle cuInit;
     private final MethodHandle cuDriverGetVersion;
     private final MethodHandle cuDeviceGetCount;
@@ -40,6 +41,7 @@ public final class DriverProbe {
     private final MethodHandle cuGetErrorString;
 
     public DriverProbe(NativeLibrary libcuda) {
+        this.libcuda = libcuda;
         cuInit = libcuda.function("cuInit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
         cuDriverGetVersion = libcuda.function("cuDriverGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         cuDeviceGetCount = libcuda.function("cuDeviceGetCount", FunctionDescriptor.of(JAVA_INT, ADDRESS));
@@ -49,6 +51,11 @@ public final class DriverProbe {
         cuDeviceGetAttribute = libcuda.function("cuDeviceGetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
         cuGetErrorName = libcuda.function("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
         cuGetErrorString = libcuda.function("cuGetErrorString", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    }
+
+    /** The driver library the probe calls, for the bindings that follow it (kernel launches). */
+    public NativeLibrary library() {
+        return libcuda;
     }
 
     /** cuInit(0); a failure (no device, driver and kernel module out of step, ...) becomes one line. */

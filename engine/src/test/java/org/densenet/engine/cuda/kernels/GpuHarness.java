@@ -1,7 +1,6 @@
 package org.densenet.engine.cuda.kernels;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -9,9 +8,7 @@ import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdeviceptr;
-import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
-import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 import org.densenet.engine.cuda.ffm.CudaLibraries;
 import org.densenet.engine.cuda.ffm.LibraryLoader;
@@ -34,7 +31,7 @@ final class GpuHarness implements KernelModule, AutoCloseable {
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
     private final CUmodule module = new CUmodule();
-    private final Map<String, CUfunction> functions = new HashMap<>();
+    private final LoadedModule loaded;
     private final TreeMap<Long, DevicePointer> buffers = new TreeMap<>();
     private final List<DevicePointer> owned = new ArrayList<>();
 
@@ -58,20 +55,22 @@ final class GpuHarness implements KernelModule, AutoCloseable {
         check(JCudaDriver.cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
         check(JCudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent");
         check(JCudaDriver.cuModuleLoadData(module, KernelImage.fatbin()), "cuModuleLoadData(densenet.fatbin)");
+        loaded = new LoadedModule(module, new KernelLauncher(driver().api().library()), 0);
+    }
+
+    /** The driver the tests run on, as CudaBackend would get it. */
+    private static CudaLibraries.Driver driver() {
+        if (org.densenet.engine.cuda.EmulatedGpu.requested()) return org.densenet.engine.cuda.EmulatedGpu.driver();
+        try {
+            return CudaLibraries.driver();
+        } catch (LibraryLoader.NotLoadable e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
     }
 
     @Override
-    public CUfunction function(String name) {
-        return functions.computeIfAbsent(name, n -> {
-            CUfunction f = new CUfunction();
-            check(JCudaDriver.cuModuleGetFunction(f, module, n), "cuModuleGetFunction(" + n + ")");
-            return f;
-        });
-    }
-
-    @Override
-    public CUstream stream() {
-        return null;
+    public void launch(String kernel, LaunchGeometry g, KernelArgs args) {
+        loaded.launch(kernel, g, args);
     }
 
     /** A new device buffer of {@code bytes} (256-byte aligned, as cuMemAlloc returns). */

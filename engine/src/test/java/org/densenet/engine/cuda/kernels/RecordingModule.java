@@ -2,8 +2,6 @@ package org.densenet.engine.cuda.kernels;
 
 import java.util.ArrayList;
 import java.util.List;
-import jcuda.driver.CUfunction;
-import jcuda.driver.CUstream;
 
 /** A KernelModule that records launches instead of running them, for tests without a GPU. */
 final class RecordingModule implements KernelModule {
@@ -11,16 +9,6 @@ final class RecordingModule implements KernelModule {
     }
 
     final List<Launch> launches = new ArrayList<>();
-
-    @Override
-    public CUfunction function(String name) {
-        throw new UnsupportedOperationException("no GPU in this test");
-    }
-
-    @Override
-    public CUstream stream() {
-        return null;
-    }
 
     @Override
     public void launch(String kernel, LaunchGeometry g, KernelArgs args) {

@@ -144,8 +144,18 @@ int cuMemFree_v2(CUdeviceptr p) {
 #endif
 int cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) { memcpy((void *) (uintptr_t) dst, src, n); return 0; }
 int cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) { memcpy(dst, (const void *) (uintptr_t) src, n); return 0; }
+/*
+ * DN_NULL_DEVICE (with DN_EMULATED_KERNELS): work queued on the stream is checked and dropped
+ * (device-to-device copies, fills, kernel launches), so a program's time is its host side alone:
+ * what a real GPU would have to hide behind its own work. Host transfers still copy.
+ */
+#ifdef DN_NULL_DEVICE
+#define DN_QUEUED_WORK(work) do { } while (0)
+#else
+#define DN_QUEUED_WORK(work) do { work; } while (0)
+#endif
 int cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t n, void *stream) {
-    memmove((void *) (uintptr_t) dst, (const void *) (uintptr_t) src, n);
+    DN_QUEUED_WORK(memmove((void *) (uintptr_t) dst, (const void *) (uintptr_t) src, n));
     return 0;
 }
 int cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *c, void *stream) {
@@ -153,20 +163,20 @@ int cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *c, void *stream) {
     for (size_t r = 0; r < c->Height; r++) {
         const char *s = (const char *) (uintptr_t) c->srcDevice + c->srcXInBytes + (c->srcY + r) * c->srcPitch;
         char *d = (char *) (uintptr_t) c->dstDevice + c->dstXInBytes + (c->dstY + r) * c->dstPitch;
-        memmove(d, s, c->WidthInBytes);
+        DN_QUEUED_WORK(memmove(d, s, c->WidthInBytes));
     }
     return 0;
 }
 int cuMemsetD32Async(CUdeviceptr dst, unsigned int v, size_t n, void *stream) {
     uint32_t *p = (uint32_t *) (uintptr_t) dst;
-    for (size_t i = 0; i < n; i++) p[i] = v;
+    DN_QUEUED_WORK(for (size_t i = 0; i < n; i++) p[i] = v);
     return 0;
 }
 int cuMemsetD2D32Async(CUdeviceptr dst, size_t pitch, unsigned int v, size_t width, size_t height, void *stream) {
     if (pitch < width * 4) return 1;
     for (size_t r = 0; r < height; r++) {
         uint32_t *p = (uint32_t *) ((char *) (uintptr_t) dst + r * pitch);
-        for (size_t i = 0; i < width; i++) p[i] = v;
+        DN_QUEUED_WORK(for (size_t i = 0; i < width; i++) p[i] = v);
     }
     return 0;
 }
@@ -174,9 +184,20 @@ int cuModuleLoadData(void **module, const void *image) { *module = (void *) 0x30
 int cuModuleUnload(void *module) { return 0; }
 #ifndef DN_EMULATED_KERNELS /* cuda_emulator.cpp provides the kernels and cuLaunchKernel */
 int cuModuleGetFunction(void **f, void *module, const char *name) { return 500; /* CUDA_ERROR_NOT_FOUND */ }
+int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared_bytes,
+                   void *stream, void **params, void **extra) { return 400; /* CUDA_ERROR_INVALID_HANDLE: no function exists */ }
 #endif
-int cuEventCreate(void **e, unsigned flags) { *e = malloc(1); return 0; }
-int cuEventRecord(void *e, void *stream) { return 0; }
+/*
+ * Events hold the host's clock when recorded: work runs synchronously here, so the time between
+ * two events is what the calls between them took (with DN_NULL_DEVICE, their host side alone).
+ */
+#include <time.h>
+int cuEventCreate(void **e, unsigned flags) { *e = calloc(1, sizeof(struct timespec)); return *e ? 0 : 2; }
+int cuEventRecord(void *e, void *stream) { clock_gettime(CLOCK_MONOTONIC, (struct timespec *) e); return 0; }
 int cuEventSynchronize(void *e) { return 0; }
-int cuEventElapsedTime(float *ms, void *start, void *stop) { *ms = 1.5f; return 0; }
+int cuEventElapsedTime(float *ms, void *start, void *stop) {
+    const struct timespec *a = start, *b = stop;
+    *ms = (float) ((b->tv_sec - a->tv_sec) * 1e3 + (b->tv_nsec - a->tv_nsec) * 1e-6);
+    return 0;
+}
 int cuEventDestroy_v2(void *e) { free(e); return 0; }
