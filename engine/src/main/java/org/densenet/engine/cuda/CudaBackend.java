@@ -65,7 +65,7 @@ public final class CudaBackend implements Backend {
     private CudaBackend(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, boolean allowTf32) {
         this.tf32 = allowTf32;
         this.name = "cuda:" + ordinal + " " + driver.devices().get(ordinal).name();
-        this.ctx = new CudaContext(ordinal);
+        this.ctx = new CudaContext(ordinal, driver.api().library());
         DeviceAllocator alloc = null;
         Convolutions conv = null;
         Blas bl = null;
@@ -253,7 +253,7 @@ public final class CudaBackend implements Backend {
         TensorLayout.Rows rows = TensorLayout.rows(dst, false, "fill", "dst");
         int bits = dst.dtype() == DType.I32 ? (int) value : Float.floatToRawIntBits((float) value);
         ctx.bind();
-        ctx.fill32(s.pointer(dst.offset() * 4), rows.pitch() * 4, rows.rowElements(), rows.rows(), bits, "fill");
+        ctx.fill32(s.address() + dst.offset() * 4, rows.pitch() * 4, rows.rowElements(), rows.rows(), bits, "fill");
     }
 
     @Override
@@ -270,7 +270,7 @@ public final class CudaBackend implements Backend {
         }
         TensorLayout.Rows sr = TensorLayout.rows(src, true, op, "src");
         TensorLayout.Rows dr = TensorLayout.rows(dst, true, op, "dst");
-        ctx.copy2d(s.pointer(src.offset() * 4), sr.pitch() * 4, d.pointer(dst.offset() * 4), dr.pitch() * 4,
+        ctx.copy2d(s.address() + src.offset() * 4, sr.pitch() * 4, d.address() + dst.offset() * 4, dr.pitch() * 4,
                 dr.rowElements() * 4, dr.rows(), op);
     }
 

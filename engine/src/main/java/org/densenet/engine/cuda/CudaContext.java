@@ -1,14 +1,14 @@
 package org.densenet.engine.cuda;
 
 import jcuda.Pointer;
-import jcuda.driver.CUDA_MEMCPY2D;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUevent;
-import jcuda.driver.CUmemorytype;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
+import org.densenet.engine.cuda.ffm.NativeLibrary;
+import org.densenet.engine.cuda.ffm.StreamCopies;
 import org.densenet.engine.cuda.kernels.CudaCheck;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
@@ -42,10 +42,13 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
     private final RawStream stream = new RawStream();
+    private final StreamCopies copies;
     private volatile boolean closed;
 
-    CudaContext(int ordinal) {
+    /** Opens GPU {@code ordinal}; {@code libcuda} is the driver library, already loaded, for the calls made through FFM. */
+    CudaContext(int ordinal, NativeLibrary libcuda) {
         this.ordinal = ordinal;
+        this.copies = new StreamCopies(libcuda);
         try {
             JCudaDriver.setExceptionsEnabled(false);
         } catch (LinkageError e) {
@@ -98,7 +101,7 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
 
     @Override
     public void fill32(DeviceAllocator.Block block, long count, int bits, String op) {
-        fill32((CUdeviceptr) block.handle(), count * 4, count, 1, bits, op);
+        fill32(block.address(), count * 4, count, 1, bits, op);
     }
 
     /** Makes this context current on the calling thread; every entry point of the backend calls it first. */
@@ -152,30 +155,25 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
         check(JCudaDriver.cuMemcpyDtoH(host, src, bytes), op, "cuMemcpyDtoH");
     }
 
-    /** rows x rowBytes from src (rows srcPitch bytes apart) to dst (dstPitch apart), on the stream. */
-    void copy2d(CUdeviceptr src, long srcPitch, CUdeviceptr dst, long dstPitch, long rowBytes, long rows, String op) {
+    /** rows x rowBytes from device address src (rows srcPitch bytes apart) to dst (dstPitch apart), on the stream. */
+    void copy2d(long src, long srcPitch, long dst, long dstPitch, long rowBytes, long rows, String op) {
         if (rows == 1) {
-            check(JCudaDriver.cuMemcpyDtoDAsync(dst, src, rowBytes, stream), op, "cuMemcpyDtoDAsync");
+            int r = copies.copy(dst, src, rowBytes, stream.address());
+            if (r != 0) check(r, op, "cuMemcpyDtoDAsync");
             return;
         }
-        CUDA_MEMCPY2D c = new CUDA_MEMCPY2D();
-        c.srcMemoryType = CUmemorytype.CU_MEMORYTYPE_DEVICE;
-        c.srcDevice = src;
-        c.srcPitch = srcPitch;
-        c.dstMemoryType = CUmemorytype.CU_MEMORYTYPE_DEVICE;
-        c.dstDevice = dst;
-        c.dstPitch = dstPitch;
-        c.WidthInBytes = rowBytes;
-        c.Height = rows;
-        check(JCudaDriver.cuMemcpy2DAsync(c, stream), op, "cuMemcpy2DAsync");
+        int r = copies.copy2d(src, srcPitch, dst, dstPitch, rowBytes, rows, stream.address());
+        if (r != 0) check(r, op, "cuMemcpy2DAsync");
     }
 
-    /** rows x rowElements 32-bit words set to bits, rows pitchBytes apart, on the stream. */
-    void fill32(CUdeviceptr dst, long pitchBytes, long rowElements, long rows, int bits, String op) {
+    /** rows x rowElements 32-bit words from device address dst set to bits, rows pitchBytes apart, on the stream. */
+    void fill32(long dst, long pitchBytes, long rowElements, long rows, int bits, String op) {
         if (rows == 1) {
-            check(JCudaDriver.cuMemsetD32Async(dst, bits, rowElements, stream), op, "cuMemsetD32Async");
+            int r = copies.fill(dst, bits, rowElements, stream.address());
+            if (r != 0) check(r, op, "cuMemsetD32Async");
         } else {
-            check(JCudaDriver.cuMemsetD2D32Async(dst, pitchBytes, bits, rowElements, rows, stream), op, "cuMemsetD2D32Async");
+            int r = copies.fill2d(dst, pitchBytes, bits, rowElements, rows, stream.address());
+            if (r != 0) check(r, op, "cuMemsetD2D32Async");
         }
     }
 
