@@ -67,6 +67,18 @@ public final class EmulatedGpu {
         return dir;
     }
 
+    /**
+     * Like {@link #libraryFolder()}, but a null device (bin/host-overhead.sh builds the same): the
+     * libraries check every call, then drop its work, so whole-size networks run in the time the
+     * host takes to issue them. Only for child processes: this JVM may have loaded the emulator.
+     */
+    public static synchronized Path nullDeviceFolder() {
+        Path dir = FakeLibraries.emulatedDriver("null-device", "-DDN_NULL_DEVICE").getParent();
+        FakeLibraries.build(dir, "cudnn", "libcudnn.so.9", "-DDN_DEFAULT_ALGORITHM", "-DDN_NULL_DEVICE", "-Wl,-soname,libcudnn.so.9");
+        FakeLibraries.build(dir, "cublas", "libcublas.so.13", "-DDN_NULL_DEVICE", "-Wl,-soname,libcublas.so.13");
+        return dir;
+    }
+
     /** A CUDA backend on the emulated device, TF32 off, over {@link #libraryFolder()}'s stand-in cuDNN and cuBLAS. */
     public static synchronized CudaBackend open() {
         loadDriver();

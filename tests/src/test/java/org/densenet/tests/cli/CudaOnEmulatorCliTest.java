@@ -84,6 +84,20 @@ class CudaOnEmulatorCliTest {
         assertTrue(r.out().contains("CUDA emulator"), r.all());
     }
 
+    /**
+     * bin/host-overhead.sh's set-up: on the null device a full-size network's step benchmark
+     * finishes in seconds (the emulator would take hours), because every call is checked and its
+     * work dropped; the header still names the device the library search found.
+     */
+    @Test
+    void fullSizeStepBenchmarkRunsOnTheNullDevice() throws Exception {
+        String libs = EmulatedGpu.nullDeviceFolder().toString();
+        Cli.Run r = Cli.run(dir, Map.of("LD_LIBRARY_PATH", libs, "DENSENET_CUDA_LIBS", libs), "bench", "step", "--device", "cuda",
+                "--model", "densenet-bc-100-12", "-b", "64", "--warmup", "2", "--repeats", "3", "--json");
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.out().contains("CUDA emulator") && r.out().contains("densenet-bc-100-12") && r.out().contains("train step"), r.all());
+    }
+
     private static String[] args(String... extra) {
         return Stream.concat(Stream.of(RUN), Stream.of(extra)).toArray(String[]::new);
     }

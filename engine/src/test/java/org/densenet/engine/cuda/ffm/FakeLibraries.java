@@ -49,8 +49,16 @@ public final class FakeLibraries {
      * kernels/src/main/cuda as host C++ and run on the CPU by cuda_emulator.cpp (needs g++). Built
      * in its own folder: it must never be mistaken for the kernel-less stand-in of the same name.
      */
-    public static synchronized Path emulatedDriver() {
-        Path dir = folder().resolve("emulated"), out = dir.resolve("libcuda.so.1");
+    public static Path emulatedDriver() {
+        return emulatedDriver("emulated");
+    }
+
+    /**
+     * As {@link #emulatedDriver()}, built in folder {@code variant} with extra compiler arguments
+     * (e.g. -DDN_NULL_DEVICE: every launch, copy and fill checked, then dropped).
+     */
+    public static synchronized Path emulatedDriver(String variant, String... compilerArgs) {
+        Path dir = folder().resolve(variant), out = dir.resolve("libcuda.so.1");
         if (BUILT.contains(out)) return out;
         Path kernels = kernelSources();
         try {
@@ -61,9 +69,11 @@ public final class FakeLibraries {
         Path driver = copyResource("fake_cuda.c", dir);
         copyResource("cuda_emulator.h", dir);
         Path emulator = copyResource("cuda_emulator.cpp", dir);
-        compile(List.of("g++", "-shared", "-fPIC", "-O1", "-ffp-contract=off", "-Wall", "-Wl,-soname,libcuda.so.1",
-                "-Wl,--no-undefined", "-DDN_EMULATED_KERNELS", "-I" + kernels, "-o", out.toString(),
-                "-x", "c", driver.toString(), "-x", "c++", emulator.toString()), "a C++ compiler (g++) to build the CUDA kernel emulator");
+        List<String> cmd = new ArrayList<>(List.of("g++", "-shared", "-fPIC", "-O1", "-ffp-contract=off", "-Wall", "-Wl,-soname,libcuda.so.1",
+                "-Wl,--no-undefined", "-DDN_EMULATED_KERNELS", "-I" + kernels, "-o", out.toString()));
+        cmd.addAll(List.of(compilerArgs));
+        cmd.addAll(List.of("-x", "c", driver.toString(), "-x", "c++", emulator.toString()));
+        compile(cmd, "a C++ compiler (g++) to build the CUDA kernel emulator");
         BUILT.add(out);
         return out;
     }
