@@ -21,7 +21,7 @@ public final class StreamCopies {
     private static final int DEVICE = 2;
     /**
      * Byte offsets of the CUDA_MEMCPY2D fields we set (cuda.h, 64-bit; 128 bytes in all, the rest
-     * zero: no X/Y offsets, no host pointers or arrays). StreamCopiesLayoutTest checks them against cuda.h.
+     * zero: no X/Y offsets, no host pointers or arrays). DriverHeaderTest checks them against cuda.h.
      */
     private static final long SRC_TYPE = 16, SRC_DEVICE = 32, SRC_PITCH = 48;
     private static final long DST_TYPE = 72, DST_DEVICE = 88, DST_PITCH = 104;
