@@ -11,7 +11,9 @@ concatenation and BN-ReLU of each layer in backward; Pleiss et al., arXiv 1707.0
 Timing: `--warmup` steps are run and discarded, then `--steps` steps are timed one by one; the report
 gives the median and the spread (min, 10th/90th percentile, max) in milliseconds. On CPU a step is timed
 with time.perf_counter; on CUDA with a pair of CUDA events around each step (cudnn.benchmark on, so
-the warm-up also picks the convolution algorithms).
+the warm-up also picks the convolution algorithms). `host_median_ms` is the host's time to issue a
+step: time.perf_counter around the step, which reads nothing back and so never waits for the GPU
+(on CPU it is the step time itself).
 
 TF32: off unless `--tf32 on` (cudnn.allow_tf32 and cuda.matmul.allow_tf32 both set), as the engine's
 CUDA backend defaults to float32 math. PyTorch's own default allows TF32 in cuDNN convolutions, which
@@ -113,13 +115,16 @@ def worker(args, model_name, mode):
     for _ in range(args.warmup):
         step()
     times_ms = []
+    host_ms = []
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         for _ in range(args.steps):
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
-            step()
+            t0 = time.perf_counter()
+            step()  # nothing in it waits for the GPU: the loss is not read back
+            host_ms.append((time.perf_counter() - t0) * 1e3)
             end.record()
             end.synchronize()
             times_ms.append(start.elapsed_time(end))
@@ -131,6 +136,7 @@ def worker(args, model_name, mode):
             t0 = time.perf_counter()
             step()
             times_ms.append((time.perf_counter() - t0) * 1e3)
+        host_ms = times_ms
         rss_after_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         peak_bytes = (rss_after_kib - rss_before_kib) * 1024
         peak_method = "growth of peak RSS (ru_maxrss) from before model creation to after the last step"
@@ -156,6 +162,7 @@ def worker(args, model_name, mode):
         "p10_ms": _percentile(times_sorted, 0.10),
         "p90_ms": _percentile(times_sorted, 0.90),
         "max_ms": times_sorted[-1],
+        "host_median_ms": statistics.median(host_ms),
         "images_per_s": args.batch / (median / 1e3),
         "peak_memory_bytes": peak_bytes,
         "peak_memory_method": peak_method,

@@ -165,6 +165,16 @@ public interface Backend extends AutoCloseable {
         return OpTimer.host(this);
     }
 
+    /**
+     * Nanoseconds the host has spent blocked waiting for queued device work (stream
+     * synchronisation before a transfer, a loss read back, {@link #synchronize()}) since the
+     * backend opened. Wall time less the growth of this is the time the host took to issue the
+     * work. 0 for backends that finish each op before returning (the CPU): nothing is queued.
+     */
+    default long waitedNanos() {
+        return 0;
+    }
+
     /** Versions of what the backend runs on (driver, libraries), for benchmark reports; empty when none apply. */
     default Map<String, String> versions() {
         return Map.of();

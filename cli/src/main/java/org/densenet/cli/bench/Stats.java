@@ -2,6 +2,7 @@ package org.densenet.cli.bench;
 
 import java.util.Arrays;
 import java.util.Locale;
+import org.densenet.engine.Backend;
 import org.densenet.engine.OpTimer;
 
 /**
@@ -23,6 +24,31 @@ public record Stats(int count, double median, double p10, double p90, double min
         for (int i = 0; i < v.length; i++) v[i] = values[i];
         Arrays.sort(v);
         return new Stats(v.length, quantile(v, 0.5), quantile(v, 0.10), quantile(v, 0.90), v[0], v[v.length - 1]);
+    }
+
+    /** The device's time of each repeat and the host's: how long the calls took to issue, less any wait for the device. */
+    public record Timed(Stats device, Stats host) {
+    }
+
+    /**
+     * As {@link #timed}, also measuring each repeat's host time: the wall time of {@code op} less
+     * the time {@code backend} spent blocked waiting for the device within it
+     * ({@link Backend#waitedNanos()}). On a GPU, a host time close to the device time means the
+     * host, not the GPU, sets the pace; on the CPU the two are the same work.
+     */
+    public static Timed timedWithHost(OpTimer timer, Backend backend, int warmup, int repeats, Runnable op) {
+        if (warmup < 0 || repeats < 1) throw new IllegalArgumentException("need warm-up >= 0 and repeats >= 1, got " + warmup + " and " + repeats);
+        for (int i = 0; i < warmup; i++) op.run();
+        long[] ns = new long[repeats], host = new long[repeats];
+        for (int i = 0; i < repeats; i++) {
+            timer.start();
+            long waited = backend.waitedNanos(), t0 = System.nanoTime();
+            op.run();
+            host[i] = Math.max(0, System.nanoTime() - t0 - (backend.waitedNanos() - waited));
+            timer.stop();
+            ns[i] = timer.elapsedNanos();
+        }
+        return new Timed(of(ns), of(host));
     }
 
     /** Runs {@code op} {@code warmup} times untimed, then {@code repeats} times, each timed alone with {@code timer}. */

@@ -12,8 +12,9 @@ import org.densenet.model.MemoryPlanner;
  * {@code densenet bench step}: whole steps per second and images per second, for an inference
  * forward and for a training step (forward, loss, backward, update), with the peak memory of
  * each, in one or more memory modes. Columns and their keys follow scripts/bench/pytorch_step.py
- * (median_ms, min_ms, p10_ms, p90_ms, max_ms, images_per_s, peak_memory_bytes), so the two can
- * be read side by side.
+ * (median_ms, min_ms, p10_ms, p90_ms, max_ms, host_median_ms, images_per_s, peak_memory_bytes), so
+ * the two can be read side by side. host_median_ms is the host's time to issue a step (wall time
+ * less waits for the device): on a GPU, when it nears median_ms the host sets the pace.
  *
  * <p>Peak memory is what the backend's allocator held at most: for training, from before the
  * model is built to the end of the timed steps (weights, gradients, momentum, inputs,
@@ -44,6 +45,7 @@ public final class StepBench {
                 new Table.Column("p10_ms", "p10", "%.3f"),
                 new Table.Column("p90_ms", "p90", "%.3f"),
                 new Table.Column("max_ms", "max", "%.3f"),
+                new Table.Column("host_median_ms", "host ms", "%.3f"),
                 new Table.Column("steps_per_s", "steps/s", "%.2f"),
                 new Table.Column("images_per_s", "img/s", "%.1f"),
                 new Table.Column("peak_memory_bytes", null, "%d"),
@@ -53,7 +55,7 @@ public final class StepBench {
             backend.synchronize();
             backend.resetPeakMemory();
             long base = backend.memoryStats().liveBytes();
-            Stats train, infer;
+            Stats.Timed train, infer;
             long trainPeak, inferPeak;
             TrainingStep opened;
             try {
@@ -65,13 +67,13 @@ public final class StepBench {
                 continue;
             }
             try (TrainingStep step = opened; OpTimer timer = backend.newTimer()) {
-                train = Stats.timed(timer, w.warmup(), w.repeats(), step::train);
+                train = Stats.timedWithHost(timer, backend, w.warmup(), w.repeats(), step::train);
                 step.lastLoss();
                 trainPeak = backend.memoryStats().peakBytes() - base;
                 step.net().releaseActivations();
                 backend.synchronize();
                 backend.resetPeakMemory();
-                infer = Stats.timed(timer, w.warmup(), w.repeats(), step::inference);
+                infer = Stats.timedWithHost(timer, backend, w.warmup(), w.repeats(), step::inference);
                 inferPeak = backend.memoryStats().peakBytes() - base;
             }
             String m = mode.label();
@@ -82,7 +84,7 @@ public final class StepBench {
             double median = number(r, "median_ms");
             long peak = (long) number(r, "peak_memory_bytes");
             t.add(String.valueOf(r.get("framework")), w.modelName(), String.valueOf(r.get("mode")), "train step", w.batch(), median,
-                    number(r, "min_ms"), number(r, "p10_ms"), number(r, "p90_ms"), number(r, "max_ms"), 1e3 / median,
+                    number(r, "min_ms"), number(r, "p10_ms"), number(r, "p90_ms"), number(r, "max_ms"), optional(r, "host_median_ms"), 1e3 / median,
                     number(r, "images_per_s"), peak, peak / (double) (1 << 20));
             report.note("peer_memory_" + r.get("mode"), String.valueOf(r.get("peak_memory_method")),
                     "peak memory of " + r.get("framework") + " " + r.get("mode") + ": " + r.get("peak_memory_method"));
@@ -91,9 +93,15 @@ public final class StepBench {
         return report;
     }
 
-    private static void addRow(Table t, Workload w, String mode, String phase, Stats s, long peak) {
+    private static void addRow(Table t, Workload w, String mode, String phase, Stats.Timed timed, long peak) {
+        Stats s = timed.device();
         t.add(FRAMEWORK, w.modelName(), mode, phase, w.batch(), s.median() / 1e6, s.min() / 1e6, s.p10() / 1e6, s.p90() / 1e6, s.max() / 1e6,
-                1e9 / s.median(), w.batch() * 1e9 / s.median(), peak, peak / (double) (1 << 20));
+                timed.host().median() / 1e6, 1e9 / s.median(), w.batch() * 1e9 / s.median(), peak, peak / (double) (1 << 20));
+    }
+
+    /** A number the peer may leave out (older peer scripts have no host time): null, shown as "-". */
+    private static Double optional(Map<String, Object> r, String key) {
+        return r.get(key) instanceof Number n ? n.doubleValue() : null;
     }
 
     private static double number(Map<String, Object> r, String key) {

@@ -42,6 +42,7 @@ class PeerBenchTest {
                 rows = [dict(framework="pytorch test", mode=m, median_ms=10.0, min_ms=9.0, p10_ms=9.5, p90_ms=11.0, max_ms=12.0,
                              images_per_s=int(opt["--batch"]) * 100.0, peak_memory_bytes=1048576, peak_memory_method="stand-in",
                              args=" ".join(a)) for m in ("naive", "efficient")]
+                rows[1]["host_median_ms"] = 7.5
                 print(json.dumps({"results": rows}))
                 """);
         Workload w = workload("densenet-bc-10-4", DenseNetConfig.cifar(10, 4, true, 0.5, 0, 10));
@@ -56,6 +57,10 @@ class PeerBenchTest {
             assertEquals("efficient", t.cell(3, "mode"));
             assertEquals(100.0, (Double) t.cell(3, "steps_per_s"), 1e-12);
             assertEquals(1048576L, t.cell(3, "peak_memory_bytes"));
+            assertEquals(7.5, (Double) t.cell(3, "host_median_ms"), 1e-12);
+            assertEquals(null, t.cell(2, "host_median_ms"), "a peer without host times shows none");
+            // ours: the CPU finishes each op before returning, so the host time is the step's wall time
+            assertTrue((Double) t.cell(1, "host_median_ms") > 0, "host time of our train step");
         }
     }
 
@@ -74,7 +79,7 @@ class PeerBenchTest {
         List<Map<String, Object>> peer = PeerBench.run(TORCH_PYTHON.toString(), script, w, "cpu", false);
         assertEquals(List.of("naive", "efficient"), peer.stream().map(r -> r.get("mode")).toList());
         for (Map<String, Object> r : peer) {
-            for (String key : List.of("median_ms", "min_ms", "p10_ms", "p90_ms", "max_ms", "images_per_s", "peak_memory_bytes")) {
+            for (String key : List.of("median_ms", "min_ms", "p10_ms", "p90_ms", "max_ms", "host_median_ms", "images_per_s", "peak_memory_bytes")) {
                 assertTrue(r.get(key) instanceof Number, key + " in " + r);
             }
             assertEquals(1019722L, ((Number) r.get("parameters")).longValue(), "same network as ours");

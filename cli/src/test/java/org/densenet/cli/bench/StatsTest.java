@@ -2,6 +2,11 @@ package org.densenet.cli.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.reflect.Proxy;
+import org.densenet.engine.Backend;
+import org.densenet.engine.OpTimer;
 
 import org.junit.jupiter.api.Test;
 
@@ -25,6 +30,53 @@ class StatsTest {
         assertEquals(2.5, s.median());
         assertEquals(1.3, s.p10(), 1e-12);
         assertEquals(3.7, s.p90(), 1e-12);
+    }
+
+    /**
+     * A stand-in backend whose every step waits 300 ms for "the device" and spends about 2 ms
+     * issuing work: the host time must leave the wait out and keep the issuing.
+     */
+    @Test
+    void hostTimeLeavesOutWhatTheBackendWaited() {
+        long[] waited = {0};
+        Backend backend = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("waitedNanos")) return waited[0];
+                    throw new UnsupportedOperationException(method.getName());
+                });
+        OpTimer timer = new OpTimer() {
+            long t0, t1;
+
+            public void start() {
+                t0 = System.nanoTime();
+            }
+
+            public void stop() {
+                t1 = System.nanoTime();
+            }
+
+            public long elapsedNanos() {
+                return t1 - t0;
+            }
+        };
+        Stats.Timed t = Stats.timedWithHost(timer, backend, 1, 3, () -> {
+            sleep(2);
+            long w0 = System.nanoTime();
+            sleep(300);
+            waited[0] += System.nanoTime() - w0;
+        });
+        assertTrue(t.device().median() >= 302e6, "device (wall) time " + t.device().median());
+        // generous: a loaded machine may oversleep the 2 ms, but not by the 300 ms that a missed subtraction adds
+        assertTrue(t.host().median() >= 2e6 && t.host().median() < 150e6, "host time without the 300 ms wait: " + t.host().median());
+        assertEquals(3, t.host().count());
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
     }
 
     @Test

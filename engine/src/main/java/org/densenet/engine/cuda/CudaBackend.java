@@ -184,6 +184,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public long waitedNanos() {
+        return ctx.waitedNanos();
+    }
+
+    @Override
     public OpTimer newTimer() {
         return new CudaTimer(ctx);
     }

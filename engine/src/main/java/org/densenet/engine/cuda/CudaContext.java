@@ -44,6 +44,7 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
     private final RawStream stream = new RawStream();
     private final StreamCopies copies;
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicLong waited = new java.util.concurrent.atomic.AtomicLong();
 
     /** Opens GPU {@code ordinal}; {@code libcuda} is the driver library, already loaded, for the calls made through FFM. */
     CudaContext(int ordinal, NativeLibrary libcuda) {
@@ -116,8 +117,17 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
         CudaCheck.check(result, op, call);
     }
 
+    /** Waits for everything queued on the stream; the time blocked counts in {@link #waitedNanos()}. */
     void synchronize(String op) {
-        check(JCudaDriver.cuStreamSynchronize(stream), op, "cuStreamSynchronize");
+        long t0 = System.nanoTime();
+        int r = JCudaDriver.cuStreamSynchronize(stream);
+        waited.addAndGet(System.nanoTime() - t0);
+        check(r, op, "cuStreamSynchronize");
+    }
+
+    /** Nanoseconds spent in {@link #synchronize} since the context opened. */
+    long waitedNanos() {
+        return waited.get();
     }
 
     /** {free, total} bytes of the device. */

@@ -134,6 +134,11 @@ public final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public long waitedNanos() {
+        return inner.waitedNanos();
+    }
+
+    @Override
     public Map<String, String> versions() {
         return inner.versions();
     }
