@@ -3,16 +3,14 @@ package org.densenet.engine.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.util.Random;
 
 import org.densenet.engine.Tensor;
 import org.densenet.engine.cpu.CpuBackend;
 import org.densenet.engine.cuda.ffm.Cublas;
 import org.densenet.engine.cuda.ffm.FakeLibraries;
+import org.densenet.engine.cuda.ffm.FakeSlots;
 import org.densenet.engine.cuda.ffm.NativeLibrary;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -30,7 +28,7 @@ class BlasFakeTest {
     private static final int S_CREATED = 0, S_DESTROYED = 1, S_STREAM = 2, S_MATH = 3, S_GEMMS = 4;
 
     private final NativeLibrary lib = FakeLibraries.open("cublas", "libfake_cublas.so");
-    private final MethodHandle value = lib.function("fake_value", FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    private final FakeSlots slots = new FakeSlots(lib);
     private final Random rng = new Random(5);
 
     @AfterAll
@@ -39,12 +37,12 @@ class BlasFakeTest {
     }
 
     @BeforeEach
-    void reset() throws Throwable {
-        lib.function("fake_reset", FunctionDescriptor.ofVoid()).invokeExact();
+    void reset() {
+        slots.reset();
     }
 
-    private long value(int slot) throws Throwable {
-        return (long) value.invokeExact(slot);
+    private long value(int slot) {
+        return slots.get(slot);
     }
 
     private Tensor random(int... shape) {

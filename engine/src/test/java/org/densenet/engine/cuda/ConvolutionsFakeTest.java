@@ -19,6 +19,7 @@ import org.densenet.engine.cpu.CpuBackend;
 import org.densenet.engine.cuda.ffm.Cudnn;
 import org.densenet.engine.cuda.ffm.Cudnn.ConvOp;
 import org.densenet.engine.cuda.ffm.FakeLibraries;
+import org.densenet.engine.cuda.ffm.FakeSlots;
 import org.densenet.engine.cuda.ffm.NativeLibrary;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,7 +40,7 @@ class ConvolutionsFakeTest {
 
     private final NativeLibrary lib = FakeLibraries.open("cudnn", "libfake_cudnn.so");
     private final Cudnn cudnn = new Cudnn(lib);
-    private final MethodHandle value = lib.function("fake_value", FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    private final FakeSlots slots = new FakeSlots(lib);
     private final MethodHandle script = lib.function("fake_script_find", FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT,
             ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
     private final Random rng = new Random(3);
@@ -50,16 +51,12 @@ class ConvolutionsFakeTest {
     }
 
     @BeforeEach
-    void reset() throws Throwable {
-        lib.function("fake_reset", FunctionDescriptor.ofVoid()).invokeExact();
+    void reset() {
+        slots.reset();
     }
 
     private long value(int slot) {
-        try {
-            return (long) value.invokeExact(slot);
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        return slots.get(slot);
     }
 
     /** The next searches return these (algo, status, math type, workspace bytes) rows, fastest first. */
