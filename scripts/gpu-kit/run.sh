@@ -196,11 +196,26 @@ if ran tests; then
   fi
 fi
 
+# One line from a `bench step --json` result: each training row's median and host time, ours and the peer's.
+step_note() {
+  python3 - "$1" <<'PY' 2>/dev/null || true
+import json, sys
+rows = [r for r in json.load(open(sys.argv[1]))["tables"]["steps"] if r["phase"] == "train step"]
+def one(r):
+    host = r.get("host_median_ms")
+    return f'{r["framework"].split()[0]} {r["mode"]} {r["median_ms"]:.2f} ms' + (f' (host {host:.2f})' if host is not None else "")
+print("train: " + "; ".join(one(r) for r in rows))
+PY
+}
+
 peer=(--peer python3 --peer-script "$kit/scripts/bench/pytorch_step.py")
-step step-bc100 180 "$work/bench-step-densenet-bc-100-12.json" \
-  "$densenet" bench step --device cuda --model densenet-bc-100-12 -b 64 --compare-memory "${peer[@]}" --json
-step step-40 120 "$work/bench-step-densenet-40-12.json" \
-  "$densenet" bench step --device cuda --model densenet-40-12 -b 64 --compare-memory "${peer[@]}" --json
+for model in densenet-bc-100-12 densenet-40-12; do
+  name=step-40 cap=120
+  [ "$model" = densenet-bc-100-12 ] && name=step-bc100 cap=180
+  step "$name" "$cap" "$work/bench-step-$model.json" \
+    "$densenet" bench step --device cuda --model "$model" -b 64 --compare-memory "${peer[@]}" --json
+  if ran "$name" && [ "${statuses[-1]}" = ok ]; then set_last ok "$(step_note "$work/bench-step-$model.json")"; fi
+done
 step ops-bc100 120 - "$densenet" bench ops --device cuda --model densenet-bc-100-12 -b 64
 step memory 150 - "$densenet" bench memory --device cuda -b 64 --depths 40,100,160 --plot "$work/bench-memory.png"
 step train 120 - "$densenet" train --device cuda --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 2 \
