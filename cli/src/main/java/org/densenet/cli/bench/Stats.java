@@ -2,6 +2,7 @@ package org.densenet.cli.bench;
 
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.function.LongSupplier;
 import org.densenet.engine.Backend;
 import org.densenet.engine.OpTimer;
 
@@ -32,19 +33,19 @@ public record Stats(int count, double median, double p10, double p90, double min
 
     /**
      * As {@link #timed}, also measuring each repeat's host time: the wall time of {@code op} less
-     * the time {@code backend} spent blocked waiting for the device within it
-     * ({@link Backend#waitedNanos()}). On a GPU, a host time close to the device time means the
-     * host, not the GPU, sets the pace; on the CPU the two are the same work.
+     * the growth of {@code waitedNanos} within it (a backend's {@link Backend#waitedNanos()}, the
+     * time it spent blocked waiting for the device). On a GPU, a host time close to the device
+     * time means the host, not the GPU, sets the pace; on the CPU the two are the same work.
      */
-    public static Timed timedWithHost(OpTimer timer, Backend backend, int warmup, int repeats, Runnable op) {
+    public static Timed timedWithHost(OpTimer timer, LongSupplier waitedNanos, int warmup, int repeats, Runnable op) {
         if (warmup < 0 || repeats < 1) throw new IllegalArgumentException("need warm-up >= 0 and repeats >= 1, got " + warmup + " and " + repeats);
         for (int i = 0; i < warmup; i++) op.run();
         long[] ns = new long[repeats], host = new long[repeats];
         for (int i = 0; i < repeats; i++) {
             timer.start();
-            long waited = backend.waitedNanos(), t0 = System.nanoTime();
+            long waited = waitedNanos.getAsLong(), t0 = System.nanoTime();
             op.run();
-            host[i] = Math.max(0, System.nanoTime() - t0 - (backend.waitedNanos() - waited));
+            host[i] = Math.max(0, System.nanoTime() - t0 - (waitedNanos.getAsLong() - waited));
             timer.stop();
             ns[i] = timer.elapsedNanos();
         }
@@ -53,16 +54,7 @@ public record Stats(int count, double median, double p10, double p90, double min
 
     /** Runs {@code op} {@code warmup} times untimed, then {@code repeats} times, each timed alone with {@code timer}. */
     public static Stats timed(OpTimer timer, int warmup, int repeats, Runnable op) {
-        if (warmup < 0 || repeats < 1) throw new IllegalArgumentException("need warm-up >= 0 and repeats >= 1, got " + warmup + " and " + repeats);
-        for (int i = 0; i < warmup; i++) op.run();
-        long[] ns = new long[repeats];
-        for (int i = 0; i < repeats; i++) {
-            timer.start();
-            op.run();
-            timer.stop();
-            ns[i] = timer.elapsedNanos();
-        }
-        return of(ns);
+        return timedWithHost(timer, () -> 0, warmup, repeats, op).device();
     }
 
     /** Linear interpolation between order statistics (NumPy's default and the peer script's), over sorted values. */

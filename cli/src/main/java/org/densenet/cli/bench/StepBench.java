@@ -67,13 +67,13 @@ public final class StepBench {
                 continue;
             }
             try (TrainingStep step = opened; OpTimer timer = backend.newTimer()) {
-                train = Stats.timedWithHost(timer, backend, w.warmup(), w.repeats(), step::train);
+                train = Stats.timedWithHost(timer, backend::waitedNanos, w.warmup(), w.repeats(), step::train);
                 step.lastLoss();
                 trainPeak = backend.memoryStats().peakBytes() - base;
                 step.net().releaseActivations();
                 backend.synchronize();
                 backend.resetPeakMemory();
-                infer = Stats.timedWithHost(timer, backend, w.warmup(), w.repeats(), step::inference);
+                infer = Stats.timedWithHost(timer, backend::waitedNanos, w.warmup(), w.repeats(), step::inference);
                 inferPeak = backend.memoryStats().peakBytes() - base;
             }
             String m = mode.label();

@@ -1,5 +1,7 @@
 package org.densenet.engine.cuda;
 
+import java.util.concurrent.atomic.AtomicLong;
+
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
@@ -44,7 +46,7 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
     private final RawStream stream = new RawStream();
     private final StreamCopies copies;
     private volatile boolean closed;
-    private final java.util.concurrent.atomic.AtomicLong waited = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong waited = new AtomicLong();
 
     /** Opens GPU {@code ordinal}; {@code libcuda} is the driver library, already loaded, for the calls made through FFM. */
     CudaContext(int ordinal, NativeLibrary libcuda) {
@@ -84,10 +86,6 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
 
     int ordinal() {
         return ordinal;
-    }
-
-    CUstream stream() {
-        return stream;
     }
 
     @Override

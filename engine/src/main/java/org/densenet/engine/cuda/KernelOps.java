@@ -11,7 +11,6 @@ import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
 import org.densenet.engine.cuda.kernels.BnReluKernels;
 import org.densenet.engine.cuda.kernels.BnStatsKernels;
-import org.densenet.engine.cuda.kernels.CudaCheck;
 import org.densenet.engine.cuda.kernels.DeviceSlice;
 import org.densenet.engine.cuda.kernels.ElementwiseKernels;
 import org.densenet.engine.cuda.kernels.KernelArgs;

@@ -64,10 +64,9 @@ public final class KernelArgs {
     /** A struct of eight floats passed by value. */
     public KernelArgs f32x8(float[] v) {
         if (v.length != 8) throw new IllegalArgumentException("a by-value struct of 8 floats needs 8 values, got " + v.length);
-        int i = count;
-        add(Type.F32X8, 0);
-        if (structs == null || structs.length < types.length) structs = structs == null ? new float[types.length][] : Arrays.copyOf(structs, types.length);
-        structs[i] = v.clone();
+        add(Type.F32X8, 0); // grows structs, once there is one, with the other arrays
+        if (structs == null) structs = new float[types.length][];
+        structs[count - 1] = v.clone();
         return this;
     }
 
@@ -115,6 +114,7 @@ public final class KernelArgs {
         if (count == types.length) {
             types = Arrays.copyOf(types, 2 * count);
             bits = Arrays.copyOf(bits, 2 * count);
+            if (structs != null) structs = Arrays.copyOf(structs, 2 * count);
         }
         types[count] = t;
         bits[count] = value;

@@ -51,4 +51,11 @@ class KernelArgsTest {
         assertEquals(40, a.size());
         for (int i = 0; i < 40; i++) assertEquals(i * 3, (int) a.value(i));
     }
+
+    @Test
+    void structsSurviveTheListGrowing() {
+        KernelArgs a = new KernelArgs();
+        for (int i = 0; i < 40; i++) a.f32x8(new float[] {i, 1, 2, 3, 4, 5, 6, 7});
+        for (int i = 0; i < 40; i++) assertEquals(i, ((float[]) a.value(i))[0]);
+    }
 }
