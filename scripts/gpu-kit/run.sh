@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validates the engine on a GPU server in one go, with the GPU kit built by bin/make-gpu-kit.sh
 # (no Java, Maven or network needed there): system and library discovery, the gpu-tagged tests,
-# the training-step, per-op and memory benchmarks (the step ones beside PyTorch), a short
+# the training-step benchmarks beside PyTorch (float32, and densenet-bc-100-12 with TF32 on both
+# sides), the per-op and memory benchmarks, a short
 # training run on synthetic data, and the kernel parity tests under compute-sanitizer's memcheck
 # and racecheck.
 #
@@ -216,6 +217,10 @@ for model in densenet-bc-100-12 densenet-40-12; do
     "$densenet" bench step --device cuda --model "$model" -b 64 --compare-memory "${peer[@]}" --json
   if ran "$name" && [ "${statuses[-1]}" = ok ]; then set_last ok "$(step_note "$work/bench-step-$model.json")"; fi
 done
+# PyTorch's own default lets cuDNN convolutions use TF32: the same comparison with TF32 on both sides.
+step step-bc100-tf32 120 "$work/bench-step-bc100-tf32.json" \
+  "$densenet" bench step --device cuda --model densenet-bc-100-12 -b 64 --tf32 "${peer[@]}" --json
+if ran step-bc100-tf32 && [ "${statuses[-1]}" = ok ]; then set_last ok "$(step_note "$work/bench-step-bc100-tf32.json")"; fi
 step ops-bc100 120 - "$densenet" bench ops --device cuda --model densenet-bc-100-12 -b 64
 step memory 150 - "$densenet" bench memory --device cuda -b 64 --depths 40,100,160 --plot "$work/bench-memory.png"
 step train 120 - "$densenet" train --device cuda --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 2 \

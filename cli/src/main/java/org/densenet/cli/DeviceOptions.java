@@ -17,6 +17,9 @@ final class DeviceOptions {
                     + "or recompute (shared, and bottleneck outputs recomputed in backward: least memory, one more 1x1 convolution per layer).")
     String memory;
 
+    @Option(names = "--tf32", description = org.densenet.cli.bench.BenchOptions.TF32_HELP)
+    boolean tf32;
+
     @Option(names = {"-j", "--workers"}, paramLabel = "N",
             description = "Threads that read, decode and augment batches (default: the number of cores, at most 8).")
     Integer workers;
@@ -45,6 +48,6 @@ final class DeviceOptions {
 
     Backend open(PrintStream notes) {
         validate();
-        return Backends.create(device, notes);
+        return Backends.create(device, tf32, notes);
     }
 }

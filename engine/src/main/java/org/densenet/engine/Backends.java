@@ -56,22 +56,35 @@ public final class Backends {
         }
     }
 
-    /** The backend for a {@code --device} value; "auto" writes one line to {@code notes} when it falls back to the CPU. */
+    /**
+     * The backend for a {@code --device} value; "auto" writes one line to {@code notes} when it falls back to the CPU.
+     * TF32 as the system property {@value CudaBackend#TF32_PROPERTY} says (off unless set).
+     */
     public static Backend create(String spec, PrintStream notes) {
+        return create(spec, Boolean.getBoolean(CudaBackend.TF32_PROPERTY), notes);
+    }
+
+    /**
+     * As {@link #create(String, PrintStream)}, with TF32 allowed or not in a GPU's convolutions and
+     * matrix products; the CPU always computes in float32.
+     */
+    public static Backend create(String spec, boolean allowTf32, PrintStream notes) {
         Objects.requireNonNull(notes, "notes");
         Spec s = Spec.parse(spec);
-        return switch (s.kind()) {
+        Backend b = switch (s.kind()) {
             case CPU -> new CpuBackend();
-            case CUDA -> openCuda(s.index());
+            case CUDA -> openCuda(s.index(), allowTf32);
             case AUTO -> {
                 try {
-                    yield openCuda(0);
+                    yield openCuda(0, allowTf32);
                 } catch (CudaUnavailableException | CudaException e) {
                     notes.println("using the CPU: " + e.getMessage());
                     yield new CpuBackend();
                 }
             }
         };
+        if (allowTf32 && b instanceof CpuBackend) notes.println("TF32 has no effect on the CPU, which computes in float32");
+        return b;
     }
 
     /**
@@ -105,7 +118,7 @@ public final class Backends {
     }
 
     /** Checks that GPU {@code index} and the libraries are usable, then opens the backend on it. */
-    private static Backend openCuda(int index) {
+    private static Backend openCuda(int index, boolean allowTf32) {
         CudaLibraries.Driver driver;
         CudaLibraries.Toolkit toolkit;
         try {
@@ -119,6 +132,6 @@ public final class Backends {
             throw new CudaUnavailableException("cuda:" + index + " asked for, but the driver reports " + n + (n == 1 ? " GPU" : " GPUs")
                     + " (cuda:0" + (n > 1 ? " to cuda:" + (n - 1) : "") + ")");
         }
-        return CudaBackend.open(driver, toolkit, index);
+        return CudaBackend.open(driver, toolkit, index, allowTf32);
     }
 }

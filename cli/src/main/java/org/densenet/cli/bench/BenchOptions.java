@@ -8,9 +8,16 @@ import picocli.CommandLine.Option;
 
 /** Options every bench subcommand takes: where it runs, the batch shape, the seed and the output form. */
 public final class BenchOptions {
+    /** The help of {@code --tf32}, here and in train and eval. */
+    public static final String TF32_HELP = "Let cuDNN and cuBLAS round convolution and matrix-product inputs to TF32 on Ampere and newer GPUs"
+            + " (PyTorch's default for convolutions): faster, about 1e-3 relative difference. Default: float32 math. No effect on the CPU.";
+
     @Option(names = "--device", paramLabel = "DEV", defaultValue = "auto",
             description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}: the GPU when one is usable).")
     String device;
+
+    @Option(names = "--tf32", description = TF32_HELP)
+    boolean tf32;
 
     @Option(names = {"-b", "--batch-size"}, paramLabel = "N", defaultValue = "64", description = "Images per step (default: ${DEFAULT-VALUE}).")
     int batch;
@@ -47,7 +54,7 @@ public final class BenchOptions {
     /** Opens the backend; a fallback from "auto" to the CPU is said on {@code notes}. */
     Backend open(PrintStream notes) {
         try {
-            return Backends.create(device, notes);
+            return Backends.create(device, tf32, notes);
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError(e.getMessage());
         }

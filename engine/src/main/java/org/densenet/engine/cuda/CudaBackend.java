@@ -25,10 +25,10 @@ import org.densenet.engine.cuda.kernels.KernelLauncher;
  * through the driver's memset/memcpy, and everything else in the project's own kernels
  * ({@link KernelOps}).
  *
- * <p>TF32: off by default, so results match the CPU backend to float32 rounding. Setting the
- * system property {@value #TF32_PROPERTY}=true (or {@link #open(int, boolean)} with true) lets
- * cuDNN and cuBLAS round matrix inputs to TF32 on Ampere and newer GPUs: faster, about 1e-3
- * relative error.
+ * <p>TF32: off by default, so results match the CPU backend to float32 rounding. Opening with
+ * TF32 allowed (the command line's {@code --tf32}, or the system property {@value #TF32_PROPERTY}=true
+ * where no option is given) lets cuDNN and cuBLAS round matrix inputs to TF32 on Ampere and newer
+ * GPUs: faster, about 1e-3 relative error.
  */
 public final class CudaBackend implements Backend {
     public static final String TF32_PROPERTY = "densenet.cuda.tf32";
@@ -43,9 +43,9 @@ public final class CudaBackend implements Backend {
     private final Map<String, String> versions;
     private boolean closed;
 
-    /** Opens GPU {@code ordinal} with the libraries {@link org.densenet.engine.Backends} has checked; TF32 from the system property. */
-    public static CudaBackend open(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal) {
-        return new CudaBackend(driver, toolkit, ordinal, Boolean.getBoolean(TF32_PROPERTY));
+    /** Opens GPU {@code ordinal} with the libraries {@link org.densenet.engine.Backends} has checked. */
+    public static CudaBackend open(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, boolean allowTf32) {
+        return new CudaBackend(driver, toolkit, ordinal, allowTf32);
     }
 
     /** Opens GPU {@code ordinal}, finding the libraries first; throws {@link CudaUnavailableException} with the reason when it cannot. */

@@ -49,6 +49,20 @@ class BackendsTest {
         }
     }
 
+    @Test
+    void tf32OnTheCpuIsSaidToHaveNoEffect() {
+        ByteArrayOutputStream notes = new ByteArrayOutputStream();
+        try (Backend b = Backends.create("cpu", true, new PrintStream(notes, true, StandardCharsets.UTF_8))) {
+            assertInstanceOf(CpuBackend.class, b);
+        }
+        assertEquals("TF32 has no effect on the CPU, which computes in float32" + System.lineSeparator(), notes.toString(StandardCharsets.UTF_8));
+        ByteArrayOutputStream quiet = new ByteArrayOutputStream();
+        try (Backend b = Backends.create("cpu", false, new PrintStream(quiet, true, StandardCharsets.UTF_8))) {
+            assertInstanceOf(CpuBackend.class, b);
+        }
+        assertEquals("", quiet.toString(StandardCharsets.UTF_8));
+    }
+
     /** The rest holds on machines without a driver, such as CI; a GPU machine runs the gpu-tagged tests instead. */
     private static String noDriverReason() {
         try {

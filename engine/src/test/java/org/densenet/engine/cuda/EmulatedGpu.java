@@ -93,6 +93,6 @@ public final class EmulatedGpu {
                 throw new IllegalStateException(e.getMessage(), e);
             }
         }
-        return CudaBackend.open(driver, toolkit, 0);
+        return CudaBackend.open(driver, toolkit, 0, false);
     }
 }

@@ -42,7 +42,7 @@ public final class FakeGpuSession {
         Cublas cublas = new Cublas(blasLib);
         CudaLibraries.Toolkit toolkit = new CudaLibraries.Toolkit(cudnn, "fake cudnn", cudnn.version(), cublas, "fake cublas",
                 cublas.version(), "");
-        try (CpuBackend cpu = new CpuBackend(1); CudaBackend gpu = CudaBackend.open(driver, toolkit, 0)) {
+        try (CpuBackend cpu = new CpuBackend(1); CudaBackend gpu = CudaBackend.open(driver, toolkit, 0, false)) {
             check("name", "cuda:0 Fake H100 80GB HBM3".equals(gpu.name()), gpu.name());
             transfers(cpu, gpu);
             fillAndCopy(cpu, gpu);

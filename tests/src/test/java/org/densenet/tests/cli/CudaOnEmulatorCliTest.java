@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import org.densenet.engine.cuda.EmulatedGpu;
@@ -76,12 +77,14 @@ class CudaOnEmulatorCliTest {
         assertTrue(eval.out().contains("\"top1\""), eval.all());
     }
 
+    /** With --tf32, which reaches the backend: the run header says so. */
     @Test
     void stepBenchmarkRunsOnCuda() throws Exception {
         Cli.Run r = Cli.run(dir, env, "bench", "step", "--device", "cuda", "--depth", "10", "--growth", "4", "-b", "4",
-                "--image-size", "8", "--warmup", "1", "--repeats", "2", "--json");
+                "--image-size", "8", "--warmup", "1", "--repeats", "2", "--tf32", "--json");
         assertEquals(0, r.exit(), r.all());
         assertTrue(r.out().contains("CUDA emulator"), r.all());
+        assertTrue(TF32_ALLOWED.matcher(r.out()).find(), r.all());
     }
 
     /**
@@ -96,7 +99,10 @@ class CudaOnEmulatorCliTest {
                 "--model", "densenet-bc-100-12", "-b", "64", "--warmup", "2", "--repeats", "3", "--json");
         assertEquals(0, r.exit(), r.all());
         assertTrue(r.out().contains("CUDA emulator") && r.out().contains("densenet-bc-100-12") && r.out().contains("train step"), r.all());
+        assertTrue(Pattern.compile("\"tf32\"\\s*:\\s*\"off\"").matcher(r.out()).find(), "float32 math unless --tf32: " + r.all());
     }
+
+    private static final Pattern TF32_ALLOWED = Pattern.compile("\"tf32\"\\s*:\\s*\"allowed\"");
 
     private static String[] args(String... extra) {
         return Stream.concat(Stream.of(RUN), Stream.of(extra)).toArray(String[]::new);
