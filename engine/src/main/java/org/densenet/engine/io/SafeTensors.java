@@ -8,10 +8,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -98,34 +95,13 @@ public final class SafeTensors {
         // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
         int padded = (json.length + 7) / 8 * 8;
 
-        Path abs = file.toAbsolutePath();
-        Path dir = abs.getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
-                head.putLong(padded).put(json);
-                while (head.hasRemaining()) head.put((byte) ' ');
-                writeFully(ch, head.flip());
-                for (HostTensor t : tensors.values()) writeFully(ch, encode(t));
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-        // Make the rename itself durable. Some file systems cannot open a folder for syncing; the
-        // file's contents are already on disk then, so there is nothing better to do.
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException ignored) {
-            // see above
-        }
+        AtomicFile.write(file, ch -> {
+            ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+            head.putLong(padded).put(json);
+            while (head.hasRemaining()) head.put((byte) ' ');
+            AtomicFile.writeFully(ch, head.flip());
+            for (HostTensor t : tensors.values()) AtomicFile.writeFully(ch, encode(t));
+        });
     }
 
     private static ByteBuffer encode(HostTensor t) {
@@ -139,10 +115,6 @@ public final class SafeTensors {
             case I64 -> b.asLongBuffer().put(t.i64());
         }
         return b;
-    }
-
-    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) ch.write(b);
     }
 
     /** Dtypes a file may hold: the four of {@link HostTensor.Kind} plus the 16-bit floats read as F32. */

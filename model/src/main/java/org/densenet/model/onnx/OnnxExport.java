@@ -12,8 +12,8 @@ import org.densenet.model.DenseNetConfig;
 import org.densenet.model.Stem;
 
 /**
- * A DenseNet's inference graph as an ONNX model (IR version 7, operator set 13, so that ONNX
- * Runtime, TensorRT and other current runtimes load it), with the weights inside under
+ * A DenseNet's inference graph as an ONNX model (IR version 7, operator set 13, which current
+ * ONNX runtimes support; the tests run it in ONNX Runtime), with the weights inside under
  * torchvision's state-dict names. The graph is the network in evaluation mode, layer for layer:
  * BatchNormalization with the running statistics, Relu, Conv, Concat for each dense layer's
  * input, AveragePool in the transitions, then GlobalAveragePool, Flatten and Gemm; dropout is the

@@ -8,14 +8,14 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.geom.Path2D;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Locale;
 import java.util.TreeSet;
 import javax.imageio.ImageIO;
+import org.densenet.engine.io.AtomicFile;
 
 /**
  * Line charts with markers, one or more panels side by side, written as PNG through headless
@@ -82,16 +82,9 @@ public final class LineChart {
             throw new IOException("cannot draw " + file + ": Java 2-D graphics failed (" + e
                     + "); a server without fonts needs e.g. Debian's fonts-dejavu-core", e);
         }
-        Path parent = file.toAbsolutePath().getParent();
-        if (parent != null) Files.createDirectories(parent);
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try {
-            if (!ImageIO.write(img, "png", tmp.toFile())) throw new IOException("no PNG writer available for " + file);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
+        if (!ImageIO.write(img, "png", png)) throw new IOException("no PNG writer available for " + file);
+        AtomicFile.write(file, png.toByteArray());
     }
 
     private static BufferedImage draw(int width, int height, List<Panel> panels) {
