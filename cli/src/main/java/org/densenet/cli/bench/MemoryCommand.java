@@ -3,7 +3,6 @@ package org.densenet.cli.bench;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.densenet.cli.Main;
@@ -19,7 +18,8 @@ import picocli.CommandLine.Option;
                 + "Pleiss et al., arXiv 1707.06990): quadratic growth for naive dense blocks, linear for shared and recompute ones "
                 + "(recompute for densenet-bc only: without bottleneck layers it is shared).",
                 "Each point builds a fresh model and runs two training steps; the allocator's peak is counted from before "
-                + "the model is built. The model's own prediction (as 'densenet info' gives it) is shown beside it."})
+                + "the model is built. The model's own prediction (as 'densenet info' gives it) is shown beside it.",
+                "Each depth is checked against the device's memory first: the first one that would not fit ends the sweep, with a note."})
 final class MemoryCommand implements Callable<Integer> {
     @Mixin
     BenchOptions common;
@@ -64,11 +64,11 @@ final class MemoryCommand implements Callable<Integer> {
         String name = family.strip().toLowerCase(Locale.ROOT);
         try (Backend backend = common.open(System.err)) {
             RunInfo info = RunInfo.collect(backend);
-            List<MemorySweep.Point> points = MemorySweep.run(backend, bottleneck, growth, depths, batch, size, common.seed);
-            Report report = MemorySweep.report(points, name, growth, batch, size, info);
+            MemorySweep.Sweep sweep = MemorySweep.run(backend, bottleneck, growth, depths, batch, size, common.seed);
+            Report report = MemorySweep.report(sweep, name, growth, batch, size, info);
             if (!noPlot) {
                 try {
-                    MemorySweep.plot(plot, points, name, growth, batch, size);
+                    MemorySweep.plot(plot, sweep.points(), name, growth, batch, size);
                     report.note("plot", plot.toString(), "plot: " + plot.toAbsolutePath());
                 } catch (IOException e) {
                     // The table is the result; a plot that cannot be drawn must not lose it.

@@ -33,13 +33,41 @@ public final class MemorySweep {
     }
 
     /**
+     * The points measured, one per depth and mode; {@code stopped} says why the sweep ended before
+     * the last depth (a depth whose training step would not fit on the device in some mode), or is
+     * null when every depth was measured.
+     */
+    public record Sweep(List<Point> points, String stopped) {
+        public Sweep {
+            points = List.copyOf(points);
+        }
+    }
+
+    /**
+     * Each depth's modes are checked against the device's memory before any is measured; the first
+     * depth that does not fit ends the sweep (the larger ones would not fit either), and when not
+     * even the first depth fits that is an error ({@link MemoryPlanner.NotEnoughMemoryException}).
+     *
      * @param bottleneck densenet-bc (bottleneck layers, compression 0.5) when true, plain densenet otherwise
      */
-    public static List<Point> run(Backend backend, boolean bottleneck, int growth, int[] depths, int batch, int imageSize, long seed) {
+    public static Sweep run(Backend backend, boolean bottleneck, int growth, int[] depths, int batch, int imageSize, long seed) {
         List<Point> points = new ArrayList<>();
         for (int depth : depths) {
             DenseNetConfig config = DenseNetConfig.cifar(depth, growth, bottleneck, bottleneck ? 0.5 : 1.0, 0.0, 10);
-            for (MemoryMode mode : MemoryMode.distinctFor(config)) {
+            String name = (bottleneck ? "densenet-bc-" : "densenet-") + depth + "-" + growth;
+            List<Workload> work = new ArrayList<>();
+            try {
+                for (MemoryMode mode : MemoryMode.distinctFor(config)) {
+                    Workload w = new Workload(name, config, mode, batch, imageSize, 0, STEPS, 1, seed);
+                    w.requireFits(backend);
+                    work.add(w);
+                }
+            } catch (MemoryPlanner.NotEnoughMemoryException e) {
+                if (points.isEmpty()) throw e;
+                return new Sweep(points, "depth " + depth + " and beyond not measured: " + e.getMessage());
+            }
+            for (Workload w : work) {
+                MemoryMode mode = w.mode();
                 backend.synchronize();
                 backend.resetPeakMemory();
                 long base = backend.memoryStats().liveBytes();
@@ -55,12 +83,14 @@ public final class MemorySweep {
                 }
             }
         }
-        return points;
+        return new Sweep(points, null);
     }
 
-    public static Report report(List<Point> points, String family, int growth, int batch, int imageSize, RunInfo info) {
+    public static Report report(Sweep sweep, String family, int growth, int batch, int imageSize, RunInfo info) {
+        List<Point> points = sweep.points();
         Report report = new Report(info, "bench memory: " + family + ", growth " + growth + ", batch " + batch + ", " + imageSize + "x"
                 + imageSize + " images; peak over " + STEPS + " training steps from before the model is built");
+        if (sweep.stopped() != null) report.note("stopped", sweep.stopped(), "stopped: " + sweep.stopped());
         report.note("activations", "peak minus what was live after set-up",
                 "act: the peak above what was live once weights, gradients, momentum and inputs were set up; predicted: MemoryPlanner");
         List<MemoryMode> modes = points.stream().map(Point::mode).distinct().toList();

@@ -37,10 +37,15 @@ public record Workload(String modelName, DenseNetConfig config, MemoryMode mode,
      * batches, labels and logits gradient counted besides the model's memory plan).
      */
     public TrainingStep open(Backend backend) {
+        requireFits(backend);
+        return new TrainingStep(backend, config, mode, batch, imageSize, batches, seed);
+    }
+
+    /** Throws {@link MemoryPlanner.NotEnoughMemoryException}, saying what would fit, when a training step would not fit on the device. */
+    public void requireFits(Backend backend) {
         long perImage = 4L * batches * ((long) config.inChannels() * imageSize * imageSize + 1) + 4L * config.numClasses();
         MemoryPlanner.requireFits(modelName, config, mode, batch, imageSize, imageSize, true, perImage, backend.availableMemoryBytes(),
                 backend.memoryLimitNote());
-        return new TrainingStep(backend, config, mode, batch, imageSize, batches, seed);
     }
 
     /** Batch shape and repeats, for a report's title. */

@@ -96,6 +96,24 @@ class BenchCommandTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void memorySweepStopsAtTheFirstDepthThatDoesNotFitAndFailsWhenTheFirstDoesNot() {
+        // densenet-bc-1204-40 at batch 64 on 8x8 images: tens of GiB in naive mode, checked before anything is allocated
+        Run r = run("bench", "memory", "--device", "cpu", "--growth", "40", "--depths", "10,1204,2404", "-b", "64", "--image-size", "8",
+                "--no-plot", "--json");
+        assertEquals(0, r.status(), r.err());
+        Map<String, Object> doc = (Map<String, Object>) Json.parse(r.out().strip());
+        List<Map<String, Object>> rows = (List<Map<String, Object>>) ((Map<String, Object>) doc.get("tables")).get("memory");
+        assertEquals(List.of(10L), rows.stream().map(m -> ((Number) m.get("depth")).longValue()).toList(), "only depth 10 measured");
+        String stopped = (String) ((Map<String, Object>) doc.get("notes")).get("stopped");
+        assertTrue(stopped.startsWith("depth 1204 and beyond not measured: densenet-bc-1204-40 needs about"), stopped);
+
+        Run none = run("bench", "memory", "--device", "cpu", "--growth", "40", "--depths", "1204", "-b", "64", "--image-size", "8", "--no-plot");
+        assertEquals(1, none.status(), none.out() + none.err());
+        assertTrue(none.err().contains("densenet-bc-1204-40 needs about") && none.err().contains("naive memory mode"), none.err());
+    }
+
+    @Test
     void usageMistakesExitWithStatusTwo() {
         Run bad = run(args("step", "--memory", "sometimes"));
         assertEquals(2, bad.status());

@@ -1,6 +1,7 @@
 package org.densenet.cli.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -121,8 +122,10 @@ class BenchMachineryTest {
         int[] depths = {10, 16, 22, 28};
         List<MemorySweep.Point> pts;
         try (CpuBackend cpu = new CpuBackend(2)) {
-            pts = MemorySweep.run(cpu, true, 6, depths, 2, 8, 3);
-            Report r = MemorySweep.report(pts, "densenet-bc", 6, 2, 8, info(cpu));
+            MemorySweep.Sweep sweep = MemorySweep.run(cpu, true, 6, depths, 2, 8, 3);
+            assertNull(sweep.stopped(), "every depth fits");
+            pts = sweep.points();
+            Report r = MemorySweep.report(sweep, "densenet-bc", 6, 2, 8, info(cpu));
             assertEquals(depths.length, r.table("memory").size());
         }
         long[] naive = new long[depths.length], shared = new long[depths.length], recompute = new long[depths.length];
