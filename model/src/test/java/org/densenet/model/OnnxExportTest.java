@@ -121,6 +121,19 @@ class OnnxExportTest {
     }
 
     @Test
+    void densenet121AtFullSizeMatchesTheCpuBackend() throws OrtException {
+        // four blocks, 224 -> 112 -> 56 -> 28 -> 14 -> 7: the real ImageNet topology, one image
+        try (CpuBackend cpu = new CpuBackend(2); DenseNet net = new DenseNet(DenseNetConfig.preset("densenet121"), cpu, MemoryMode.SHARED, 41)) {
+            Map<String, HostTensor> state = randomState(net, 42);
+            float[] pixels = randomPixels(43, 3 * 224 * 224);
+            for (int i = 0; i < pixels.length; i++) pixels[i] = (pixels[i] - 0.5f) * 4;
+            byte[] model = OnnxExport.toBytes(net.config(), state, new OnnxExport.Options("densenet121", null, Map.of(), "1.0"));
+            ModelTesting.assertClose(ours(net, cpu, pixels, 1, 3, 224, 224), widen(runOnnx(model, pixels, 1, 3, 224, 224)), 1e-4,
+                    "densenet121, one 224-pixel image");
+        }
+    }
+
+    @Test
     void normalizationInTheGraphTakesPixelsInZeroOne() throws OrtException {
         DenseNetConfig config = ModelTesting.tinyBc();
         double[] mean = {0.49, 0.48, 0.45}, std = {0.25, 0.24, 0.26};
