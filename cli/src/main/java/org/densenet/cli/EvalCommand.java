@@ -70,7 +70,7 @@ final class EvalCommand implements Callable<Integer> {
         if (!model.given() && contents.metadata().containsKey("block_sizes")) {
             // Checkpoints and saved weights carry their network; the training run's name when there is one.
             config = Weights.readConfig(weights);
-            name = contents.metadata().getOrDefault("config.model", "densenet");
+            name = contents.metadata().getOrDefault("config.model", config.name());
         } else {
             int classes = kind.isImageNet() ? Math.max(test.numClasses(), classifierOutputs(contents.tensors())) : kind.classes();
             ModelOptions.Resolved r = model.resolve(data.defaultModel(), classes, test.channels());

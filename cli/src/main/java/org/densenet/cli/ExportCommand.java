@@ -93,7 +93,7 @@ final class ExportCommand implements Callable<Integer> {
         DenseNetConfig config;
         if (!model.given() && meta.containsKey("block_sizes")) {
             config = Weights.readConfig(weights);
-            name = meta.getOrDefault("config.model", "densenet");
+            name = meta.getOrDefault("config.model", config.name());
         } else if (model.given()) {
             int classes = shape(state, "classifier.bias", 0), channels = shape(state, "features.conv0.weight", 1);
             ModelOptions.Resolved r = model.resolve("densenet-bc-100-12", classes, channels);

@@ -201,6 +201,25 @@ public record DenseNetConfig(int[] blockSizes, int growthRate, int bnSize, doubl
         return p + 2 * f + f * numClasses + numClasses;
     }
 
+    /**
+     * The name this network goes by: the preset of the same shape (classes, input channels and
+     * dropout aside), e.g. "densenet121", or "densenet-bc-L-k" / "densenet-L-k" for Huang et al.'s
+     * CIFAR networks of any depth; "densenet" for other shapes.
+     */
+    public String name() {
+        for (Map.Entry<String, DenseNetConfig> e : PRESETS.entrySet()) {
+            if (e.getValue().withClasses(numClasses).withInChannels(inChannels).withDropout(dropout).equals(this)) return e.getKey();
+        }
+        if (stem == Stem.CIFAR && blockSizes.length == 3 && blockSizes[0] == blockSizes[1] && blockSizes[1] == blockSizes[2]) {
+            int n = blockSizes[0];
+            boolean bc = bnSize == 4 && compression == 0.5 && initFeatures == 2 * growthRate;
+            boolean plain = bnSize == 0 && compression == 1.0 && initFeatures == 16;
+            if (bc) return "densenet-bc-" + (6 * n + 4) + "-" + growthRate;
+            if (plain) return "densenet-" + (3 * n + 4) + "-" + growthRate;
+        }
+        return "densenet";
+    }
+
     /** Channels normalised by all BN layers together: the length of the running-mean (and running-var) buffers. */
     long normChannels() {
         long n = stem == Stem.IMAGENET ? initFeatures : 0;

@@ -60,6 +60,21 @@ class DenseNetConfigTest {
     }
 
     @Test
+    void aNetworkIsNamedByItsShape() {
+        for (String preset : DenseNetConfig.presetNames()) {
+            assertEquals(preset, DenseNetConfig.preset(preset).name(), "a preset is named as such");
+        }
+        // classes, input channels and dropout do not change the name
+        assertEquals("densenet169", DenseNetConfig.preset("densenet169").withClasses(17).withInChannels(1).withDropout(0.2).name());
+        assertEquals("densenet-bc-52-16", DenseNetConfig.preset("densenet-bc-52-16").withClasses(100).name());
+        assertEquals("densenet-13-5", DenseNetConfig.cifar(13, 5, false, 1.0, 0.0, 10).name());
+        // off Huang et al.'s rules: compression without bottleneck, unequal blocks, another initial width
+        assertEquals("densenet", DenseNetConfig.cifar(13, 5, false, 0.5, 0.0, 10).name());
+        assertEquals("densenet", new DenseNetConfig(new int[]{2, 3}, 4, 4, 0.5, 0.0, Stem.CIFAR, 8, 5, 3).name());
+        assertEquals("densenet", new DenseNetConfig(new int[]{2, 2, 2}, 4, 4, 0.5, 0.0, Stem.CIFAR, 9, 5, 3).name());
+    }
+
+    @Test
     void invalidDepthExplainsTheRule() {
         var e = assertThrows(IllegalArgumentException.class, () -> DenseNetConfig.cifar(41, 12, false, 1, 0, 10));
         assertTrue(e.getMessage().contains("depth 41 is not 3n+4"), e.getMessage());
