@@ -69,7 +69,7 @@ final class EvalCommand implements Callable<Integer> {
         org.densenet.model.DenseNetConfig config;
         if (!model.given() && contents.metadata().containsKey("block_sizes")) {
             // Checkpoints and saved weights carry their network; the training run's name when there is one.
-            config = Weights.readConfig(weights);
+            config = Weights.readConfig(weights, contents.metadata());
             name = contents.metadata().getOrDefault("config.model", config.name());
         } else {
             int classes = kind.isImageNet() ? Math.max(test.numClasses(), classifierOutputs(contents.tensors())) : kind.classes();

@@ -92,7 +92,7 @@ final class ExportCommand implements Callable<Integer> {
         String name;
         DenseNetConfig config;
         if (!model.given() && meta.containsKey("block_sizes")) {
-            config = Weights.readConfig(weights);
+            config = Weights.readConfig(weights, meta);
             name = meta.getOrDefault("config.model", config.name());
         } else if (model.given()) {
             int classes = shape(state, "classifier.bias", 0), channels = shape(state, "features.conv0.weight", 1);
@@ -205,7 +205,7 @@ final class ExportCommand implements Callable<Integer> {
     }
 
     private static String join(double[] v) {
-        return Arrays.stream(v).mapToObj(x -> String.format(Locale.ROOT, "%s", x)).collect(Collectors.joining(","));
+        return Arrays.stream(v).mapToObj(Double::toString).collect(Collectors.joining(","));
     }
 
     private static String size(Path file) throws IOException {

@@ -9,7 +9,7 @@ import org.densenet.engine.Tensor;
  * channel's once), and moves the running statistics as PyTorch does; inference uses the running ones.
  */
 final class BatchNorm {
-    static final double EPS = 1e-5;
+    static final double EPS = DenseNet.BATCH_NORM_EPS;
     static final double MOMENTUM = 0.1;
 
     private final Backend backend;

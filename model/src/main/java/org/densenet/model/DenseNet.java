@@ -22,6 +22,9 @@ import org.densenet.engine.profile.OpScope;
  * </pre>
  */
 public final class DenseNet implements AutoCloseable {
+    /** Every batch norm's epsilon: torchvision's BatchNorm2d default (exports use the same). */
+    public static final double BATCH_NORM_EPS = 1e-5;
+
     private final DenseNetConfig config;
     private final Backend backend;
     private final MemoryMode mode;

@@ -37,7 +37,11 @@ public final class Weights {
 
     /** The configuration stored by {@link #save}, or an error saying the file has none (e.g. one written by PyTorch). */
     public static DenseNetConfig readConfig(Path file) throws IOException {
-        Map<String, String> m = SafeTensors.readMetadata(file);
+        return readConfig(file, SafeTensors.readMetadata(file));
+    }
+
+    /** As {@link #readConfig(Path)}, from the metadata of {@code file} already read; the file names it in errors. */
+    public static DenseNetConfig readConfig(Path file, Map<String, String> m) {
         if (!m.containsKey("block_sizes")) {
             throw new IllegalArgumentException(file + " does not say which DenseNet it holds (no configuration in its metadata,"
                     + " as in files written by PyTorch); name the model explicitly");

@@ -51,7 +51,7 @@ public record Checkpoint(TrainConfig config, TrainState state, Map<String, HostT
         HostTensor mom = c.tensors().get(MOMENTUM);
         if (mom == null) throw new IOException(file + ": checkpoint has no " + MOMENTUM + " tensor");
         try {
-            return new Checkpoint(TrainConfig.fromMap(cfg, Weights.readConfig(file)), TrainState.fromMap(meta),
+            return new Checkpoint(TrainConfig.fromMap(cfg, Weights.readConfig(file, meta)), TrainState.fromMap(meta),
                     weightsOnly(c.tensors()), mom.toFloatArray());
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);

@@ -54,11 +54,10 @@ public final class MemorySweep {
         List<Point> points = new ArrayList<>();
         for (int depth : depths) {
             DenseNetConfig config = DenseNetConfig.cifar(depth, growth, bottleneck, bottleneck ? 0.5 : 1.0, 0.0, 10);
-            String name = (bottleneck ? "densenet-bc-" : "densenet-") + depth + "-" + growth;
             List<Workload> work = new ArrayList<>();
             try {
                 for (MemoryMode mode : MemoryMode.distinctFor(config)) {
-                    Workload w = new Workload(name, config, mode, batch, imageSize, 0, STEPS, 1, seed);
+                    Workload w = new Workload(config.name(), config, mode, batch, imageSize, 0, STEPS, 1, seed);
                     w.requireFits(backend);
                     work.add(w);
                 }

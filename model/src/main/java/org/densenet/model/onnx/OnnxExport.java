@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Objects;
 
 import org.densenet.engine.io.HostTensor;
+import org.densenet.model.DenseNet;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.Stem;
 
@@ -29,8 +30,6 @@ public final class OnnxExport {
     public static final String OUTPUT = "logits";
     public static final long IR_VERSION = 7;
     public static final long OPSET = 13;
-    /** torchvision's BatchNorm2d default, which the model uses. */
-    private static final float BN_EPS = 1e-5f;
 
     // onnx.proto's field numbers and enum values
     private static final int MODEL_IR_VERSION = 1, MODEL_PRODUCER_NAME = 2, MODEL_PRODUCER_VERSION = 3, MODEL_DOC = 6,
@@ -223,7 +222,7 @@ public final class OnnxExport {
         String bnRelu(String norm, String relu, String x, int channels) {
             for (String p : new String[] {".weight", ".bias", ".running_mean", ".running_var"}) weight(norm + p, channels);
             String y = node("BatchNormalization", norm, new String[] {x, norm + ".weight", norm + ".bias", norm + ".running_mean",
-                    norm + ".running_var"}, real("epsilon", BN_EPS));
+                    norm + ".running_var"}, real("epsilon", (float) DenseNet.BATCH_NORM_EPS));
             return node("Relu", relu, new String[] {y});
         }
 

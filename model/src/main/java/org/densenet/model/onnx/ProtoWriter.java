@@ -45,10 +45,6 @@ final class ProtoWriter {
         return this;
     }
 
-    int size() {
-        return out.size();
-    }
-
     byte[] toByteArray() {
         return out.toByteArray();
     }
