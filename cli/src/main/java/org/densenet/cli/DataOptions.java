@@ -5,8 +5,8 @@ import org.densenet.train.data.DatasetKind;
 import org.densenet.train.data.Datasets;
 import picocli.CommandLine.Option;
 
-/** Which dataset and where it is. Shared by train and eval. */
-final class DataOptions {
+/** Which dataset and where it is. Shared by train, eval and bench data. */
+public final class DataOptions {
     @Option(names = "--dataset", paramLabel = "NAME", defaultValue = "auto",
             description = "cifar10, cifar100, fashion-mnist, imagenet, synthetic, or auto: the one in --data, else CIFAR-10 in"
                     + " data/cifar10, else the installed Fashion-MNIST (default: ${DEFAULT-VALUE}).")
@@ -23,7 +23,7 @@ final class DataOptions {
     private DatasetKind resolved;
 
     /** The dataset named, or found (--dataset auto); a data error when auto finds nothing. */
-    DatasetKind kind() {
+    public DatasetKind kind() {
         if (resolved != null) return resolved;
         if (dataset.strip().equalsIgnoreCase("auto")) return resolved = Datasets.detect(data);
         try {
@@ -31,6 +31,16 @@ final class DataOptions {
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError(e.getMessage());
         }
+    }
+
+    /** The --data folder, or null for the dataset's default. */
+    public Path folder() {
+        return data;
+    }
+
+    /** Whether --download was given. */
+    public boolean download() {
+        return download;
     }
 
     /** Takes {@code kind} unless --dataset named one (a resumed run keeps its dataset). */

@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import org.densenet.cli.Main;
 import org.densenet.engine.Backend;
 import org.densenet.engine.Backends;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Options every bench subcommand takes: where it runs, the batch shape, the seed and the output form. */
@@ -29,15 +30,11 @@ public final class BenchOptions {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed of the weights and the random inputs (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--json", description = "Print one JSON object instead of tables.")
-    boolean json;
-
-    @Option(names = "--csv", description = "Print CSV (the run header and summary as '#' comment lines) instead of tables.")
-    boolean csv;
+    @Mixin
+    OutputOptions output;
 
     Report.Format format() {
-        if (json && csv) throw new Main.UsageError("give --json or --csv, not both");
-        return json ? Report.Format.JSON : csv ? Report.Format.CSV : Report.Format.TEXT;
+        return output.format();
     }
 
     int batch() {

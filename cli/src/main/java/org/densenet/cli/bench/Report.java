@@ -11,7 +11,15 @@ import org.densenet.engine.io.Json;
  * notes in '#' comment lines before each table; JSON is one object {run, title, notes, tables}.
  */
 public final class Report {
-    public enum Format { TEXT, CSV, JSON }
+    public enum Format {
+        TEXT, CSV, JSON;
+
+        /** The form --json and --csv ask for ({@link OutputOptions}); both at once is a usage error. */
+        static Format of(boolean json, boolean csv) {
+            if (json && csv) throw new org.densenet.cli.Main.UsageError("give --json or --csv, not both");
+            return json ? JSON : csv ? CSV : TEXT;
+        }
+    }
 
     private final RunInfo run;
     private final String title;

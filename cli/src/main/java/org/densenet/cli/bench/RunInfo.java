@@ -30,8 +30,13 @@ public record RunInfo(String device, Map<String, String> versions, String java, 
     }
 
     public static RunInfo collect(Backend backend) {
+        return collect(backend.name(), backend.versions());
+    }
+
+    /** For a benchmark that runs on no backend: {@code device} says what it runs on instead. */
+    public static RunInfo collect(String device, Map<String, String> versions) {
         double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-        return new RunInfo(backend.name(), backend.versions(),
+        return new RunInfo(device, versions,
                 System.getProperty("java.vm.name") + " " + Runtime.version(),
                 System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"),
                 cpuModel(), Runtime.getRuntime().availableProcessors(), load, gitCommit(),

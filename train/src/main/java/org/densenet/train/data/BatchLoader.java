@@ -63,6 +63,11 @@ public final class BatchLoader implements AutoCloseable {
         return batchSize;
     }
 
+    /** Threads preparing batches. */
+    public int workers() {
+        return workers;
+    }
+
     /** Batches per epoch, the last one possibly partial. */
     public int batchesPerEpoch() {
         return (data.size() + batchSize - 1) / batchSize;
