@@ -1,6 +1,10 @@
 package org.densenet.train.data;
 
+import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
+import java.awt.image.DataBufferByte;
+import java.awt.image.PixelInterleavedSampleModel;
+import java.awt.image.WritableRaster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -154,16 +158,56 @@ public final class ImageFolder implements Dataset {
             throw DataException.at(f, "undecodable image (" + e.getMessage() + ")");
         }
         if (img == null) throw DataException.at(f, "undecodable image (not a format javax.imageio reads)");
-        int w = img.getWidth(), h = img.getHeight();
-        byte[] px = new byte[3 * h * w];
+        return toImage(img);
+    }
+
+    /**
+     * The decoded samples as 8-bit RGB planes, as PIL's {@code convert("RGB")} gives them (what torchvision
+     * trains on): colour samples as stored, grey replicated into the three channels, alpha dropped. Byte
+     * rasters (the JPEG reader's colour and grey output, most PNGs) are read directly; anything else
+     * goes through {@link BufferedImage#getRGB}, which would also convert: grey through a linear colour
+     * space, so that 64 became 137.
+     */
+    static Image toImage(BufferedImage img) {
+        int w = img.getWidth(), h = img.getHeight(), plane = h * w;
+        byte[] px = new byte[3 * plane];
+        WritableRaster raster = img.getRaster();
+        int bands = raster.getNumBands();
+        if ((bands == 1 || bands == 3) && raster.getSampleModel() instanceof PixelInterleavedSampleModel sm
+                && raster.getDataBuffer() instanceof DataBufferByte db && db.getNumBanks() == 1
+                && raster.getSampleModelTranslateX() == 0 && raster.getSampleModelTranslateY() == 0
+                && img.getColorModel().getColorSpace().getType() == (bands == 1 ? ColorSpace.TYPE_GRAY : ColorSpace.TYPE_RGB)) {
+            byte[] d = db.getData();
+            int stride = sm.getScanlineStride(), step = sm.getPixelStride(), base = db.getOffset();
+            int[] band = sm.getBandOffsets();
+            if (bands == 1) {
+                for (int y = 0; y < h; y++) {
+                    int in = base + y * stride + band[0], out = y * w;
+                    for (int x = 0; x < w; x++, in += step) px[out + x] = d[in];
+                }
+                System.arraycopy(px, 0, px, plane, plane);
+                System.arraycopy(px, 0, px, 2 * plane, plane);
+            } else {
+                int r = band[0], g = band[1], b = band[2];
+                for (int y = 0; y < h; y++) {
+                    int in = base + y * stride, out = y * w;
+                    for (int x = 0; x < w; x++, in += step) {
+                        px[out + x] = d[in + r];
+                        px[plane + out + x] = d[in + g];
+                        px[2 * plane + out + x] = d[in + b];
+                    }
+                }
+            }
+            return new Image(3, h, w, px);
+        }
         int[] row = new int[w];
         for (int y = 0; y < h; y++) {
             img.getRGB(0, y, w, 1, row, 0, w);
             for (int x = 0; x < w; x++) {
                 int rgb = row[x];
                 px[y * w + x] = (byte) (rgb >> 16);
-                px[(h + y) * w + x] = (byte) (rgb >> 8);
-                px[(2 * h + y) * w + x] = (byte) rgb;
+                px[plane + y * w + x] = (byte) (rgb >> 8);
+                px[2 * plane + y * w + x] = (byte) rgb;
             }
         }
         return new Image(3, h, w, px);
