@@ -71,6 +71,7 @@ public final class RunFolder implements AutoCloseable {
         events.scalar("top1/val", r.epoch(), r.valTop1());
         events.scalar("top5/val", r.epoch(), r.valTop5());
         events.scalar("images_per_second", r.epoch(), r.imagesPerSecond());
+        if (!Double.isNaN(r.dataWaitSeconds())) events.scalar("data_wait_seconds", r.epoch(), r.dataWaitSeconds());
         try {
             writePlot(dir.resolve(PLOT), rows, title);
         } catch (IOException e) {

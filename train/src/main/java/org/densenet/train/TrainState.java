@@ -7,13 +7,14 @@ import java.util.Map;
  * Where a run stands, as saved in a checkpoint. The next step to run is batch {@code batch} of
  * epoch {@code epoch} (both 0-based; {@code batch} may equal the batches per epoch, meaning the
  * epoch's training is done and its evaluation is next). The partial sums of the current epoch's
- * training metrics are kept so that an interrupted epoch reports the same figures as an
- * uninterrupted one. Random state needs no more than this: sample order, augmentation and
- * dropout masks are counter-based functions of the seed, the epoch, the sample and the step.
+ * training metrics, its time and its time spent waiting for batches are kept so that an
+ * interrupted epoch reports the same figures as an uninterrupted one. Random state needs no more
+ * than this: sample order, augmentation and dropout masks are counter-based functions of the
+ * seed, the epoch, the sample and the step.
  */
 public record TrainState(int epoch, int batch, long globalStep, double bestTop1, int bestEpoch,
-                         double trainLossSum, long trainTop1, long trainSeen, double trainSeconds) {
-    public static final TrainState START = new TrainState(0, 0, 0, -1, 0, 0, 0, 0, 0);
+                         double trainLossSum, long trainTop1, long trainSeen, double trainSeconds, double dataWaitSeconds) {
+    public static final TrainState START = new TrainState(0, 0, 0, -1, 0, 0, 0, 0, 0, 0);
 
     public TrainState {
         if (epoch < 0 || batch < 0 || globalStep < 0 || trainSeen < 0) {
@@ -32,6 +33,7 @@ public record TrainState(int epoch, int batch, long globalStep, double bestTop1,
         m.put("state.train_top1", Long.toString(trainTop1));
         m.put("state.train_seen", Long.toString(trainSeen));
         m.put("state.train_seconds", Double.toString(trainSeconds));
+        m.put("state.data_wait_seconds", Double.toString(dataWaitSeconds));
         return m;
     }
 
@@ -39,6 +41,7 @@ public record TrainState(int epoch, int batch, long globalStep, double bestTop1,
         TrainConfig.Fields f = new TrainConfig.Fields(m);
         return new TrainState(f.integer("state.epoch"), f.integer("state.batch"), f.longValue("state.global_step"),
                 f.real("state.best_top1"), f.integer("state.best_epoch"), f.real("state.train_loss_sum"),
-                f.longValue("state.train_top1"), f.longValue("state.train_seen"), f.real("state.train_seconds"));
+                f.longValue("state.train_top1"), f.longValue("state.train_seen"), f.real("state.train_seconds"),
+                m.containsKey("state.data_wait_seconds") ? f.real("state.data_wait_seconds") : 0);  // absent before it was recorded
     }
 }

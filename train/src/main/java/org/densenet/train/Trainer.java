@@ -121,6 +121,7 @@ public final class Trainer {
             double lossSum = continuing ? st.trainLossSum() : 0;
             long top1 = continuing ? st.trainTop1() : 0, seen = continuing ? st.trainSeen() : 0;
             double trainSeconds = continuing ? st.trainSeconds() : 0;
+            long waitNanos = continuing ? Math.round(st.dataWaitSeconds() * 1e9) : 0;
             long seenHere = 0;
             double lr = cfg.schedule().lr(epoch, Math.min(first, steps - 1), steps);
             Progress bar = new Progress(out, terminal, String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, epochs), steps, logIntervalSeconds);
@@ -129,7 +130,9 @@ public final class Trainer {
                     BatchLoader.shuffled(trainLoader.dataset().size(), cfg.seed(), epoch), cfg.seed(), epoch, first)) {
                 int done = first;
                 while (batches.hasNext()) {
+                    long w0 = System.nanoTime();
                     Batch b = batches.next();
+                    waitNanos += System.nanoTime() - w0;
                     lr = cfg.schedule().lr(epoch, b.index(), steps);
                     Evaluator.DeviceBatches.Slot s = dev.upload(b);
                     Tensor logits = net.forward(s.images(), true);
@@ -160,7 +163,7 @@ public final class Trainer {
                     if (stop.get() || maxed) {
                         bar.finish();
                         double secs = trainSeconds + (System.nanoTime() - t0) / 1e9;
-                        new Checkpoint(cfg, new TrainState(epoch, b.index() + 1, step, best, bestEpoch, lossSum, top1, seen, secs),
+                        new Checkpoint(cfg, new TrainState(epoch, b.index() + 1, step, best, bestEpoch, lossSum, top1, seen, secs, waitNanos / 1e9),
                                 p.stateDict(), download(momentum)).save(run.last());
                         String how = maxed ? "stopped after " + step + " steps (--max-steps)" : "interrupted";
                         return new Result(maxed ? Outcome.MAX_STEPS : Outcome.INTERRUPTED, String.format(Locale.ROOT,
@@ -177,14 +180,14 @@ public final class Trainer {
             double evalSeconds = (System.nanoTime() - t1) / 1e9;
             double trainLoss = seen > 0 ? lossSum / seen : Double.NaN, trainTop1 = seen > 0 ? 100.0 * top1 / seen : Double.NaN;
             lastRow = new EpochRecord(epoch + 1, lr, trainLoss, trainTop1, m.loss(), m.top1(), m.top5(),
-                    seen / Math.max(trainSeconds, 1e-9), trainSeconds + evalSeconds);
+                    seen / Math.max(trainSeconds, 1e-9), trainSeconds + evalSeconds, waitNanos / 1e9);
             boolean improved = m.top1() > best;
             if (improved) {
                 best = m.top1();
                 bestEpoch = epoch + 1;
             }
             run.add(lastRow, cfg.modelName() + " on " + cfg.dataset().cliName());
-            Checkpoint ck = new Checkpoint(cfg, new TrainState(epoch + 1, 0, step, best, bestEpoch, 0, 0, 0, 0),
+            Checkpoint ck = new Checkpoint(cfg, new TrainState(epoch + 1, 0, step, best, bestEpoch, 0, 0, 0, 0, 0),
                     p.stateDict(), download(momentum));
             ck.save(run.last());
             if (improved) ck.save(run.best());
@@ -192,6 +195,8 @@ public final class Trainer {
             out.printf(Locale.ROOT, "epoch %d/%d  lr %.4g  train loss %.4f top-1 %.2f%%  val loss %.4f top-1 %.2f%% top-5 %.2f%%  %.1f img/s  %s%s%n",
                     epoch + 1, epochs, lr, trainLoss, trainTop1, m.loss(), m.top1(), m.top5(), lastRow.imagesPerSecond(),
                     Progress.duration(lastRow.seconds()), improved ? "  (best)" : "");
+            String waited = inputBoundNote(waitNanos / 1e9, trainSeconds, cfg.workers(), Runtime.getRuntime().availableProcessors());
+            if (waited != null) out.println(waited);
             int skipped = trainLoader.skippedImages() + testLoader.skippedImages();
             if (skipped > skippedBefore) {
                 out.printf(Locale.ROOT, "skipped %d undecodable image%s this epoch (first: %s)%n", skipped - skippedBefore,
@@ -202,6 +207,22 @@ public final class Trainer {
         String msg = String.format(Locale.ROOT, "done: best val top-1 %.2f%% at epoch %d; weights in %s and %s",
                 best, bestEpoch, run.last(), run.best());
         return new Result(Outcome.COMPLETED, msg, lastRow);
+    }
+
+    /** Share of an epoch's training time above which the epoch line is followed by a note that the loader held training back. */
+    static final double INPUT_BOUND_SHARE = 0.05;
+
+    /**
+     * The note printed after an epoch whose training waited for batches more than {@link #INPUT_BOUND_SHARE}
+     * of its time, with what would help; null when it did not.
+     */
+    static String inputBoundNote(double waitSeconds, double trainSeconds, int workers, int cores) {
+        if (!(trainSeconds > 0) || waitSeconds <= INPUT_BOUND_SHARE * trainSeconds) return null;
+        String help = workers < cores
+                ? String.format(Locale.ROOT, "more loader threads would help (-j %d now, %d cores)", workers, cores)
+                : String.format(Locale.ROOT, "the loader already has a thread per core (-j %d), so only a faster machine or storage would help", workers);
+        return String.format(Locale.ROOT, "input-bound: training waited %.0f%% of the epoch (%s) for the loader's batches; %s;"
+                + " 'densenet bench data' measures the loader", 100 * waitSeconds / trainSeconds, Progress.duration(waitSeconds), help);
     }
 
     private float[] download(Tensor t) {

@@ -33,7 +33,7 @@ class CheckpointTest {
     @Test
     void everySettingStateAndTensorSurvivesSaveAndLoad() throws IOException {
         TrainConfig cfg = config();
-        TrainState st = new TrainState(3, 17, 1234, 71.5, 2, 81.25, 600, 800, 12.5);
+        TrainState st = new TrainState(3, 17, 1234, 71.5, 2, 81.25, 600, 800, 12.5, 1.75);
         Map<String, HostTensor> w = new LinkedHashMap<>();
         w.put("features.conv0.weight", HostTensor.ofF32(new float[] {1.5f, -2f, Float.MIN_VALUE, 3e-38f}, 2, 2));
         w.put("features.norm5.num_batches_tracked", HostTensor.ofI64(new long[] {1234}));
@@ -52,6 +52,13 @@ class CheckpointTest {
         try (var s = Files.list(dir)) {
             assertEquals(1, s.count(), "no temporary file is left behind");
         }
+    }
+
+    @Test
+    void aCheckpointWrittenBeforeTheDataWaitWasKeptResumesWithNone() {
+        Map<String, String> m = new java.util.HashMap<>(new TrainState(3, 17, 1234, 71.5, 2, 81.25, 600, 800, 12.5, 1.75).toMap());
+        assertEquals("1.75", m.remove("state.data_wait_seconds"));
+        assertEquals(new TrainState(3, 17, 1234, 71.5, 2, 81.25, 600, 800, 12.5, 0), TrainState.fromMap(m));
     }
 
     @Test

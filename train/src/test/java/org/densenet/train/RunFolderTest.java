@@ -18,8 +18,8 @@ class RunFolderTest {
         // A directory where the PNG should go makes every plot write fail.
         Files.createDirectories(dir.resolve(RunFolder.PLOT).resolve("blocker"));
         try (RunFolder run = new RunFolder(dir, Map.of("model", "test"), 0)) {
-            run.add(new EpochRecord(1, 0.1, 2.0, 30, 1.8, 35, 80, 100, 10), "test");
-            run.add(new EpochRecord(2, 0.01, 1.2, 60, 1.1, 62, 95, 100, 10), "test");
+            run.add(new EpochRecord(1, 0.1, 2.0, 30, 1.8, 35, 80, 100, 10, 0.5), "test");
+            run.add(new EpochRecord(2, 0.01, 1.2, 60, 1.1, 62, 95, 100, 10, 0.5), "test");
         }
         List<String> lines = Files.readAllLines(dir.resolve(RunFolder.SUMMARY));
         assertEquals(EpochRecord.HEADER, lines.get(0));

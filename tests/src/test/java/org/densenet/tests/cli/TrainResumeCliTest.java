@@ -90,9 +90,14 @@ class TrainResumeCliTest {
         String args = Files.readString(run.resolve("args.json"));
         assertTrue(args.contains("\"dataset\":\"cifar10\"") && args.contains("\"model.dropout\":\"0.2\""), args);
         List<String> csv = Files.readAllLines(run.resolve("summary.csv"));
-        assertEquals("epoch,lr,train_loss,train_top1,val_loss,val_top1,val_top5,images_per_s,seconds", csv.get(0));
+        assertEquals("epoch,lr,train_loss,train_top1,val_loss,val_top1,val_top5,images_per_s,seconds,data_wait_s", csv.get(0));
         assertEquals(3, csv.size());
         assertTrue(csv.get(2).startsWith("2,0.0100000,"), "lr divided by 10 at 50% of 2 epochs: " + csv.get(2));
+        for (String row : csv.subList(1, 3)) {
+            String[] f = row.split(",");
+            double seconds = Double.parseDouble(f[8]), waited = Double.parseDouble(f[9]);
+            assertTrue(waited >= 0 && waited < seconds, "time waiting for batches is part of the epoch's: " + row);
+        }
         BufferedImage png = ImageIO.read(run.resolve("curves.png").toFile());
         assertEquals(1000, png.getWidth());
         try (Stream<Path> s = Files.list(run)) {

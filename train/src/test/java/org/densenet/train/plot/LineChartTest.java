@@ -23,9 +23,9 @@ class LineChartTest {
     @Test
     void runFolderDrawsEachTrainingCurveInItsColour(@TempDir Path dir) throws IOException {
         try (RunFolder run = new RunFolder(dir, Map.of("model", "test"), 0)) {
-            run.add(new EpochRecord(1, 0.1, 2.0, 30, 1.8, 35, 80, 100, 10), "test");
-            run.add(new EpochRecord(2, 0.1, 1.2, 60, 1.1, 62, 95, 100, 10), "test");
-            run.add(new EpochRecord(3, 0.01, 0.8, 75, 0.9, 70, 98, 100, 10), "test");
+            run.add(new EpochRecord(1, 0.1, 2.0, 30, 1.8, 35, 80, 100, 10, 0.5), "test");
+            run.add(new EpochRecord(2, 0.1, 1.2, 60, 1.1, 62, 95, 100, 10, 0.5), "test");
+            run.add(new EpochRecord(3, 0.01, 0.8, 75, 0.9, 70, 98, 100, 10, 0.5), "test");
         }
         BufferedImage img = ImageIO.read(dir.resolve(RunFolder.PLOT).toFile());
         assertEquals(1000, img.getWidth());
