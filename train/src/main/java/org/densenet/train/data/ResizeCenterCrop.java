@@ -29,7 +29,8 @@ public record ResizeCenterCrop(int resize, int crop, Normalization norm) impleme
         int rw = W <= H ? resize : (int) ((long) resize * W / H);
         int rh = W <= H ? (int) ((long) resize * H / W) : resize;
         double sx = (double) W / rw, sy = (double) H / rh;
-        int top = (int) Math.round((rh - crop) / 2.0), left = (int) Math.round((rw - crop) / 2.0);
+        // torchvision's CenterCrop uses Python's round(), which takes halves to the even neighbour: Math.rint, not Math.round.
+        int top = (int) Math.rint((rh - crop) / 2.0), left = (int) Math.rint((rw - crop) / 2.0);
         Resample.cropResize(src, left * sx, top * sy, crop * sx, crop * sy, crop, crop, false, norm, dst, offset);
     }
 }
