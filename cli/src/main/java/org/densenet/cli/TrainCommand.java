@@ -31,7 +31,8 @@ import picocli.CommandLine.Model.CommandSpec;
                 + " batch 256; SGD lr 0.1 divided by 10 at 50%% and 75%% of the epochs (ImageNet: 30 and 60), Nesterov momentum 0.9,"
                 + " weight decay 1e-4; standard augmentation.",
                 "Writes to the run folder: args.json, summary.csv, TensorBoard events, curves.png, last.safetensors and best.safetensors.",
-                "Ctrl-C finishes the current step, saves last.safetensors and exits with status 130; --resume continues exactly."})
+                "Ctrl-C finishes the current step, saves last.safetensors and exits with status 130; --resume continues exactly."
+                        + " Within an epoch, last.safetensors is also saved every --checkpoint-every minutes."})
 final class TrainCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -92,6 +93,11 @@ final class TrainCommand implements Callable<Integer> {
             description = "Stop after N optimizer steps in all, saving a checkpoint to resume from (default: 0, no limit).")
     long maxSteps;
 
+    @Option(names = "--checkpoint-every", paramLabel = "MINUTES", defaultValue = "30",
+            description = "Also save last.safetensors within an epoch when this many minutes have passed since the last save, so a crash"
+                    + " or a kill loses at most about that much training (default: ${DEFAULT-VALUE}; 0: only at the end of each epoch).")
+    double checkpointMinutes;
+
     @Option(names = "--log-interval", paramLabel = "SECONDS", defaultValue = "30",
             description = "Seconds between progress lines when output is not a terminal (default: ${DEFAULT-VALUE}).")
     double logInterval;
@@ -125,6 +131,7 @@ final class TrainCommand implements Callable<Integer> {
         device.validate();
         if (logInterval <= 0) throw new Main.UsageError("--log-interval must be > 0, got " + logInterval);
         if (maxSteps < 0) throw new Main.UsageError("--max-steps must be >= 0, got " + maxSteps);
+        if (!(checkpointMinutes >= 0)) throw new Main.UsageError("--checkpoint-every must be >= 0 minutes, got " + checkpointMinutes);
         Checkpoint ck = resume != null ? Checkpoint.load(resume) : null;
         if (ck != null) data.defaultTo(ck.config().dataset(), given("--dataset"));
         TrainConfig fresh = resolve();
@@ -144,7 +151,8 @@ final class TrainCommand implements Callable<Integer> {
         int[] signal = {0};
         Interrupts.install(stop, signal, System.err);
         try (Backend backend = device.open(System.err)) {
-            Trainer.Result r = new Trainer(cfg, backend, out, stop, org.densenet.train.Progress.isTerminal(), logInterval).run(ck);
+            Trainer.Result r = new Trainer(cfg, backend, out, stop, org.densenet.train.Progress.isTerminal(), logInterval,
+                    checkpointMinutes * 60).run(ck);
             switch (r.outcome()) {
                 case COMPLETED, MAX_STEPS -> {
                     out.println(r.message());

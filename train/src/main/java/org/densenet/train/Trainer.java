@@ -40,18 +40,24 @@ public final class Trainer {
     private final AtomicBoolean stop;
     private final boolean terminal;
     private final double logIntervalSeconds;
+    private final long checkpointNanos;
 
     /**
-     * @param stop     set (e.g. by Ctrl-C) to end the run after the current step, with a checkpoint
-     * @param terminal draw progress bars (else plain lines every {@code logIntervalSeconds})
+     * @param stop              set (e.g. by Ctrl-C) to end the run after the current step, with a checkpoint
+     * @param terminal          draw progress bars (else plain lines every {@code logIntervalSeconds})
+     * @param checkpointSeconds also save last.safetensors within an epoch once this long has passed since the last save,
+     *                          so a crash or a kill loses at most about this much training; 0: only at the end of epochs
      */
-    public Trainer(TrainConfig cfg, Backend backend, PrintStream out, AtomicBoolean stop, boolean terminal, double logIntervalSeconds) {
+    public Trainer(TrainConfig cfg, Backend backend, PrintStream out, AtomicBoolean stop, boolean terminal, double logIntervalSeconds,
+                   double checkpointSeconds) {
+        if (!(checkpointSeconds >= 0)) throw new IllegalArgumentException("checkpoint interval must be >= 0 seconds, got " + checkpointSeconds);
         this.cfg = cfg;
         this.backend = backend;
         this.out = out;
         this.stop = stop;
         this.terminal = terminal;
         this.logIntervalSeconds = logIntervalSeconds;
+        this.checkpointNanos = (long) Math.min(Long.MAX_VALUE, checkpointSeconds * 1e9);
     }
 
     /** Trains from scratch, or from {@code resume} when it is not null. */
@@ -115,6 +121,7 @@ public final class Trainer {
         String lastGood = st.globalStep() > 0 && Files.isRegularFile(run.last()) ? run.last().toString() : null;
         EpochRecord lastRow = null;
         int skippedBefore = 0;
+        long lastSave = System.nanoTime();
         for (int epoch = st.epoch(); epoch < epochs; epoch++) {
             boolean continuing = epoch == st.epoch();
             int first = continuing ? st.batch() : 0;
@@ -159,12 +166,17 @@ public final class Trainer {
                         run.stepScalar("step/lr", step, lr);
                     }
                     bar.update(done, done - first, seenHere, lossSum / seen, 100.0 * top1 / seen);
-                    boolean maxed = cfg.maxSteps() > 0 && step >= cfg.maxSteps();
-                    if (stop.get() || maxed) {
-                        bar.finish();
+                    boolean maxed = cfg.maxSteps() > 0 && step >= cfg.maxSteps(), stopping = stop.get();
+                    boolean due = checkpointNanos > 0 && System.nanoTime() - lastSave >= checkpointNanos && batches.hasNext();
+                    if (stopping || maxed || due) {
                         double secs = trainSeconds + (System.nanoTime() - t0) / 1e9;
                         new Checkpoint(cfg, new TrainState(epoch, b.index() + 1, step, best, bestEpoch, lossSum, top1, seen, secs, waitNanos / 1e9),
                                 p.stateDict(), download(momentum)).save(run.last());
+                        lastGood = run.last().toString();
+                        lastSave = System.nanoTime();
+                    }
+                    if (stopping || maxed) {
+                        bar.finish();
                         String how = maxed ? "stopped after " + step + " steps (--max-steps)" : "interrupted";
                         return new Result(maxed ? Outcome.MAX_STEPS : Outcome.INTERRUPTED, String.format(Locale.ROOT,
                                 "%s at epoch %d, batch %d; saved %s; continue with --resume %s", how, epoch + 1, b.index() + 1,
@@ -192,6 +204,7 @@ public final class Trainer {
             ck.save(run.last());
             if (improved) ck.save(run.best());
             lastGood = run.last().toString();
+            lastSave = System.nanoTime();
             out.printf(Locale.ROOT, "epoch %d/%d  lr %.4g  train loss %.4f top-1 %.2f%%  val loss %.4f top-1 %.2f%% top-5 %.2f%%  %.1f img/s  %s%s%n",
                     epoch + 1, epochs, lr, trainLoss, trainTop1, m.loss(), m.top1(), m.top5(), lastRow.imagesPerSecond(),
                     Progress.duration(lastRow.seconds()), improved ? "  (best)" : "");

@@ -121,6 +121,10 @@ class BadInputCliTest {
         assertEquals(2, device.exit(), device.all());
         assertTrue(device.err().contains("device 'tpu' is not one of auto, cpu, cuda, cuda:N"), device.err());
 
+        Cli.Run every = Cli.run(dir, "train", "--checkpoint-every", "-5");
+        assertEquals(2, every.exit(), every.all());
+        assertTrue(every.err().startsWith("error: --checkpoint-every must be >= 0 minutes, got -5.0"), every.err());
+
         Cli.Run none = Cli.run(dir);
         assertEquals(2, none.exit(), none.all());
         assertTrue(none.err().startsWith("no command given"), none.err());

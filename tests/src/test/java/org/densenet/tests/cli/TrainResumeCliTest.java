@@ -85,6 +85,38 @@ class TrainResumeCliTest {
     }
 
     @Test
+    void killedOutrightTheRunResumesFromItsLatestCheckpointWithinTheEpochAndEndsLikeTheStraightOne() throws Exception {
+        // --checkpoint-every of 6 ms: a save after every step, as a long epoch gets one every 30 minutes by default
+        Path out = dir.resolve("kill-out.txt"), err = dir.resolve("kill-err.txt");
+        Process p = Cli.start(dir, out, err, train("--output", "killed", "--checkpoint-every", "0.0001"));
+        Path last = dir.resolve("killed/last.safetensors");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (step(last) < 3 && System.nanoTime() < deadline && p.isAlive()) Thread.sleep(5);
+        long seen = step(last);
+        assertTrue(p.isAlive(), "the run should still be training: " + Files.readString(out) + Files.readString(err));
+        p.destroyForcibly();  // SIGKILL: nothing runs after it, no shutdown hook, no last save
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(137, p.exitValue(), "killed by signal 9");
+        assertTrue(seen >= 3 && seen < 14, "saved within the first epoch (14 steps), at step " + seen);
+        long savedAt = step(last);
+        assertTrue(savedAt >= seen && savedAt < 28, "the checkpoint the kill left, at step " + savedAt);
+
+        Cli.Run rest = Cli.run(dir, "train", "--resume", "killed/last.safetensors", "--device", "cpu");
+        assertEquals(0, rest.exit(), rest.all());
+        assertTrue(rest.out().contains("(step " + savedAt + ")"), rest.all());
+        assertSameWeights(dir.resolve("straight/last.safetensors"), last);
+    }
+
+    /** The step a checkpoint was saved at, -1 while there is none. */
+    private static long step(Path checkpoint) {
+        try {
+            return Long.parseLong(SafeTensors.readMetadata(checkpoint).get("state.global_step"));
+        } catch (java.io.IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    @Test
     void runFolderHoldsArgumentsSummaryEventsPlotAndCheckpoints() throws Exception {
         Path run = dir.resolve("straight");
         String args = Files.readString(run.resolve("args.json"));
