@@ -30,6 +30,7 @@ the allocator keeps, and it is an upper bound on what a step needs at once.
 Examples:
   /usr/bin/python3 scripts/bench/pytorch_step.py --steps 2 --warmup 1
   /usr/bin/python3 scripts/bench/pytorch_step.py --model densenet-bc-100-12,densenet-40-12 --device cuda --json out.json
+  /usr/bin/python3 scripts/bench/pytorch_step.py --model densenet121 --image-size 224 --classes 1000 --device cuda
 """
 import argparse
 import json
@@ -48,14 +49,14 @@ MODES = ("naive", "efficient")
 
 
 def parse_args(argv):
-    from densenet_ref import PRESETS, cifar_spec
+    from densenet_ref import IMAGENET_PRESETS, PRESETS, check_name
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__,
                                 allow_abbrev=False)
     p.add_argument("--model", default="densenet-bc-100-12",
-                   help=f"comma-separated list of: {', '.join(PRESETS)}, or any densenet-L-k / densenet-bc-L-k "
-                        "CIFAR network (default densenet-bc-100-12)")
+                   help=f"comma-separated list of: {', '.join([*PRESETS, *IMAGENET_PRESETS])}, or any densenet-L-k / "
+                        "densenet-bc-L-k CIFAR network (default densenet-bc-100-12)")
     p.add_argument("--mode", default="naive,efficient", help="comma-separated list of: naive, efficient")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--image-size", type=int, default=32)
@@ -71,7 +72,7 @@ def parse_args(argv):
     args = p.parse_args(argv)
     for m in args.model.split(","):
         try:
-            cifar_spec(m)
+            check_name(m)
         except SystemExit as e:
             p.error(str(e))
     for m in args.mode.split(","):
@@ -86,7 +87,7 @@ def worker(args, model_name, mode):
     """Runs in its own process; returns one result dict."""
     import torch
     import torch.nn.functional as F
-    from densenet_ref import cifar_preset, parameter_count
+    from densenet_ref import any_preset, parameter_count
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -100,7 +101,7 @@ def worker(args, model_name, mode):
     torch.manual_seed(0)
     rss_before_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
-    model = cifar_preset(model_name, args.classes, memory_efficient=(mode == "efficient")).to(device).train()
+    model = any_preset(model_name, args.classes, memory_efficient=(mode == "efficient")).to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=True)
     x = torch.randn(args.batch, 3, args.image_size, args.image_size, device=device)
     y = torch.randint(0, args.classes, (args.batch,), device=device)

@@ -2,9 +2,9 @@
 # Validates the engine on a GPU server in one go, with the GPU kit built by bin/make-gpu-kit.sh
 # (no Java, Maven or network needed there): system and library discovery, the gpu-tagged tests,
 # the training-step benchmarks beside PyTorch (float32, and densenet-bc-100-12 with TF32 on both
-# sides), the per-op and memory benchmarks, a short
-# training run on synthetic data, and the kernel parity tests under compute-sanitizer's memcheck
-# and racecheck.
+# sides; densenet121 at 224 pixels), the per-op and memory benchmarks, a short training run on
+# synthetic data, the input pipeline on generated JPEGs, and the kernel parity tests under
+# compute-sanitizer's memcheck and racecheck.
 #
 # Usage: run.sh [RESULTS_DIR]   (default: $OUT, else ./gpu-kit-results)
 #   KIT_BUDGET_S  seconds for everything (default 540): each step's time limit is cut to what is
@@ -221,10 +221,19 @@ done
 step step-bc100-tf32 120 "$work/bench-step-bc100-tf32.json" \
   "$densenet" bench step --device cuda --model densenet-bc-100-12 -b 64 --tf32 "${peer[@]}" --json
 if ran step-bc100-tf32 && [ "${statuses[-1]}" = ok ]; then set_last ok "$(step_note "$work/bench-step-bc100-tf32.json")"; fi
+# The ImageNet-sized network: densenet121 at 224 pixels, ours in every memory mode beside PyTorch's two.
+step step-121 150 "$work/bench-step-densenet121.json" \
+  "$densenet" bench step --device cuda --model densenet121 -b 64 --compare-memory "${peer[@]}" --json
+if ran step-121 && [ "${statuses[-1]}" = ok ]; then set_last ok "$(step_note "$work/bench-step-densenet121.json")"; fi
 step ops-bc100 120 - "$densenet" bench ops --device cuda --model densenet-bc-100-12 -b 64
 step memory 150 - "$densenet" bench memory --device cuda -b 64 --depths 40,100,160 --plot "$work/bench-memory.png"
 step train 120 - "$densenet" train --device cuda --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 2 \
   --log-interval 5 --output "$work/train-synthetic"
+# What the input pipeline feeds on this machine's cores: generated ImageNet-sized JPEGs (288), the training transform.
+step data 90 - bash -c '"$1" -cp "$2" MakeImageFolder "$3" 64 8 4 >/dev/null && "$4" bench data --dataset imagenet --data "$3" -b 64 \
+  --batches 8 -j "1,4,8,$(nproc)"' _ "$java" "$kit/scripts/bench" "$work/jpegs" "$densenet"
+if ran data && [ "${statuses[-1]}" = ok ]; then set_last ok "$(grep -m1 'fastest:' "$work/data.log" | sed 's/^ *//')"; fi
+rm -rf "$work/jpegs"
 for tool in memcheck racecheck; do
   step "$tool" 90 - bash -c "sanitized_kernel_tests $tool"
   if ran "$tool" && grep -q 'no compute-sanitizer on PATH' "$work/$tool.log"; then

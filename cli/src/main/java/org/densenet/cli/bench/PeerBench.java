@@ -24,7 +24,10 @@ public final class PeerBench {
         return backendName.startsWith("cuda") ? backendName.split(" ", 2)[0] : "cpu";
     }
 
-    /** One map per (model, mode) with the script's keys: mode, median_ms, min_ms, p10_ms, p90_ms, max_ms, images_per_s, peak_memory_bytes, framework. */
+    /**
+     * One map per (model, mode) with the script's keys: mode, median_ms, min_ms, p10_ms, p90_ms, max_ms, images_per_s,
+     * peak_memory_bytes, framework. A result whose parameter count differs from our network's is refused.
+     */
     @SuppressWarnings("unchecked")
     public static List<Map<String, Object>> run(String python, Path script, Workload w, String backendName, boolean tf32) {
         if (!Files.isRegularFile(script)) {
@@ -46,7 +49,14 @@ public final class PeerBench {
                         + Files.readString(log, StandardCharsets.UTF_8).strip());
             }
             Map<String, Object> doc = (Map<String, Object>) Json.parse(out.strip());
-            return new ArrayList<>((List<Map<String, Object>>) doc.get("results"));
+            List<Map<String, Object>> results = new ArrayList<>((List<Map<String, Object>>) doc.get("results"));
+            for (Map<String, Object> r : results) {
+                if (r.get("parameters") instanceof Number n && n.longValue() != w.config().parameterCount()) {
+                    throw new IllegalStateException("the PyTorch peer's " + w.modelName() + " (" + r.get("mode") + ") has " + n.longValue()
+                            + " parameters, ours " + w.config().parameterCount() + ": not the same network, so not a comparison");
+                }
+            }
+            return results;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot run the PyTorch peer with " + python + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {

@@ -88,15 +88,35 @@ class PeerBenchTest {
     }
 
     @Test
-    void theRealPeerScriptBuildsAnyCifarNameAsWeDo() {
+    void aPeerThatBuiltAnotherNetworkIsRefused(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(runs("python3", "-c", "pass"), "no python3 on PATH");
+        Path script = dir.resolve("peer.py");
+        Files.writeString(script, """
+                import json
+                print(json.dumps({"results": [dict(framework="pytorch test", mode="naive", parameters=12345, median_ms=1.0)]}))
+                """);
+        Workload w = workload("densenet-bc-10-4", DenseNetConfig.cifar(10, 4, true, 0.5, 0, 10));
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> PeerBench.run("python3", script, w, "cpu", false));
+        assertEquals("the PyTorch peer's densenet-bc-10-4 (naive) has 12345 parameters, ours " + w.config().parameterCount()
+                + ": not the same network, so not a comparison", e.getMessage());
+    }
+
+    @Test
+    void theRealPeerScriptBuildsAnyCifarNameAndTheImageNetPresetsAsWeDo() {
         Path script = Path.of("..", "scripts", "bench", "pytorch_step.py");
         Assumptions.assumeTrue(Files.isRegularFile(script), "peer script not found at " + script.toAbsolutePath());
         Assumptions.assumeTrue(runs(TORCH_PYTHON.toString(), "-c", "import torch"), "no PyTorch at " + TORCH_PYTHON);
-        for (String name : List.of("densenet-bc-16-6", "densenet-13-5")) {
+        // densenet121 is torchvision's own; densenet264, which torchvision lacks, is built from its DenseNet class.
+        // ImageNet networks at 32 pixels end on 1x1 maps; batch 2, as PyTorch refuses batch norm over one value per channel.
+        for (String name : List.of("densenet-bc-16-6", "densenet-13-5", "densenet121", "densenet264")) {
             DenseNetConfig c = DenseNetConfig.preset(name);
-            List<Map<String, Object>> peer = PeerBench.run(TORCH_PYTHON.toString(), script, workload(name, c), "cpu", false);
+            Workload w = name.startsWith("densenet-") ? workload(name, c) : new Workload(name, c, MemoryMode.SHARED, 2, 32, 0, 1, 1, 3);
+            List<Map<String, Object>> peer = PeerBench.run(TORCH_PYTHON.toString(), script, w, "cpu", false);
+            assertEquals(2, peer.size());
             for (Map<String, Object> r : peer) {
                 assertEquals(c.parameterCount(), ((Number) r.get("parameters")).longValue(), name + " " + r.get("mode") + ": same network as ours");
+                assertEquals((long) w.imageSize(), ((Number) r.get("image_size")).longValue());
             }
         }
     }
