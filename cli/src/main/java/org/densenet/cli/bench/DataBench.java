@@ -25,12 +25,17 @@ public final class DataBench {
      */
     public record Setup(Dataset data, Transform transform, String describe, int batch, int[] workers, int warmup, int batches, long seed) {
         public Setup {
+            check(batch, workers, warmup, batches);
+            workers = workers.clone();
+        }
+
+        /** The checks of the numbers, which a command can make before it opens a dataset (ImageNet's takes a while to list). */
+        public static void check(int batch, int[] workers, int warmup, int batches) {
             if (batch < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batch);
             if (workers.length == 0) throw new IllegalArgumentException("give at least one worker count");
             for (int w : workers) if (w < 1) throw new IllegalArgumentException("worker counts must be >= 1, got " + w);
             if (warmup < 0) throw new IllegalArgumentException("warm-up batches must be >= 0, got " + warmup);
             if (batches < 1) throw new IllegalArgumentException("timed batches must be >= 1, got " + batches);
-            workers = workers.clone();
         }
     }
 

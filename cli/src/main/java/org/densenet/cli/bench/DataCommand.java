@@ -72,15 +72,15 @@ final class DataCommand implements Callable<Integer> {
         DatasetKind kind = data.kind();
         int b = batch != null ? batch : Recipe.of(kind).batchSize();
         int[] counts = workers != null ? workers : defaultWorkers(Runtime.getRuntime().availableProcessors());
-        Dataset set = Datasets.open(kind, data.folder(), train, data.download(), imageSize, seed);
-        boolean augment = train && !noAugment;
-        Transform t = train ? Datasets.trainTransform(kind, set, augment) : Datasets.evalTransform(kind, set);
-        DataBench.Setup setup;
         try {
-            setup = new DataBench.Setup(set, t, describe(kind, augment), b, counts, warmup, batches, seed);
+            DataBench.Setup.check(b, counts, warmup, batches);
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError(e.getMessage());
         }
+        Dataset set = Datasets.open(kind, data.folder(), train, data.download(), imageSize, seed);
+        boolean augment = train && !noAugment;
+        Transform t = train ? Datasets.trainTransform(kind, set, augment) : Datasets.evalTransform(kind, set);
+        DataBench.Setup setup = new DataBench.Setup(set, t, describe(kind, augment), b, counts, warmup, batches, seed);
         int cores = Runtime.getRuntime().availableProcessors();
         RunInfo info = RunInfo.collect("cpu (" + cores + " core" + (cores == 1 ? "" : "s") + "; input pipeline only, no network)", Map.of());
         DataBench.run(setup, info).print(System.out, format);
