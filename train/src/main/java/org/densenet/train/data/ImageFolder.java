@@ -163,7 +163,8 @@ public final class ImageFolder implements Dataset {
 
     /**
      * The decoded samples as 8-bit RGB planes, as PIL's {@code convert("RGB")} gives them (what torchvision
-     * trains on): colour samples as stored, grey replicated into the three channels, alpha dropped. Byte
+     * trains on): colour samples as stored, grey replicated into the three channels, alpha dropped, CMYK
+     * by PIL's formula ({@link #cmykToRgb}). Byte
      * rasters (the JPEG reader's colour and grey output, most PNGs) are read directly; anything else
      * goes through {@link BufferedImage#getRGB}, which would also convert: grey through a linear colour
      * space, so that 64 became 137.
@@ -200,6 +201,13 @@ public final class ImageFolder implements Dataset {
             }
             return new Image(3, h, w, px);
         }
+        if (bands == 4 && raster.getSampleModel() instanceof PixelInterleavedSampleModel sm
+                && raster.getDataBuffer() instanceof DataBufferByte db && db.getNumBanks() == 1
+                && raster.getSampleModelTranslateX() == 0 && raster.getSampleModelTranslateY() == 0
+                && img.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_CMYK) {
+            cmykToRgb(db.getData(), db.getOffset(), sm.getScanlineStride(), sm.getPixelStride(), sm.getBandOffsets(), h, w, px);
+            return new Image(3, h, w, px);
+        }
         int[] row = new int[w];
         for (int y = 0; y < h; y++) {
             img.getRGB(0, y, w, 1, row, 0, w);
@@ -211,5 +219,27 @@ public final class ImageFolder implements Dataset {
             }
         }
         return new Image(3, h, w, px);
+    }
+
+    /**
+     * CMYK inks (the JPEG reader has already undone Adobe's inverted storage) to RGB planes with PIL's
+     * formula, without colour management: r = (255 - k) - c (255 - k) / 255, rounded as PIL's 8-bit
+     * MULDIV255. getRGB would convert through a CMYK colour profile instead, far from what
+     * torchvision sees.
+     */
+    private static void cmykToRgb(byte[] d, int base, int stride, int step, int[] band, int h, int w, byte[] px) {
+        int plane = h * w;
+        for (int y = 0; y < h; y++) {
+            int in = base + y * stride, out = y * w;
+            for (int x = 0; x < w; x++, in += step) {
+                int nk = 255 - (d[in + band[3]] & 0xFF);
+                for (int ch = 0; ch < 3; ch++) {
+                    int ink = d[in + band[ch]] & 0xFF;
+                    int t = ink * nk + 128;
+                    int v = nk - (((t >> 8) + t) >> 8);
+                    px[ch * plane + out + x] = (byte) Math.max(0, v);
+                }
+            }
+        }
     }
 }

@@ -110,6 +110,22 @@ class ImageFolderDecodeTest {
     }
 
     @Test
+    void cmykJpegBecomesRgbAsPilConvertsIt(@TempDir Path dir) throws Exception {
+        // cmyk.jpg and PIL's RGB of it: scripts/fixtures/make_cmyk_fixture.py
+        Path jpeg = Path.of(ImageFolderDecodeTest.class.getResource("cmyk.jpg").toURI());
+        Path expected = Path.of(ImageFolderDecodeTest.class.getResource("cmyk-rgb.safetensors").toURI());
+        Files.copy(jpeg, classDir(dir).resolve("cmyk.JPEG"));
+        float[] rgb = org.densenet.engine.io.SafeTensors.read(expected).get("rgb").toFloatArray();
+        Image img = folder(dir).image(0);
+        assertEquals(3, img.channels());
+        assertEquals(6, img.height());
+        assertEquals(10, img.width());
+        for (int i = 0; i < rgb.length; i++) {
+            assertEquals((int) rgb[i], img.pixels()[i] & 0xFF, "sample " + i + " (channel " + i / 60 + ")");
+        }
+    }
+
+    @Test
     void alphaAndPaletteImagesGiveTheirColoursWithoutAlpha(@TempDir Path dir) throws IOException {
         Path c = classDir(dir);
         BufferedImage argb = new BufferedImage(4, 3, BufferedImage.TYPE_INT_ARGB);
