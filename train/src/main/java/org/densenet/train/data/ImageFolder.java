@@ -173,15 +173,18 @@ public final class ImageFolder implements Dataset {
         int w = img.getWidth(), h = img.getHeight(), plane = h * w;
         byte[] px = new byte[3 * plane];
         WritableRaster raster = img.getRaster();
-        int bands = raster.getNumBands();
-        if ((bands == 1 || bands == 3) && raster.getSampleModel() instanceof PixelInterleavedSampleModel sm
+        int bands = raster.getNumBands(), space = img.getColorModel().getColorSpace().getType();
+        boolean direct = (bands == 1 && space == ColorSpace.TYPE_GRAY) || (bands == 3 && space == ColorSpace.TYPE_RGB)
+                || (bands == 4 && space == ColorSpace.TYPE_CMYK);
+        if (direct && raster.getSampleModel() instanceof PixelInterleavedSampleModel sm
                 && raster.getDataBuffer() instanceof DataBufferByte db && db.getNumBanks() == 1
-                && raster.getSampleModelTranslateX() == 0 && raster.getSampleModelTranslateY() == 0
-                && img.getColorModel().getColorSpace().getType() == (bands == 1 ? ColorSpace.TYPE_GRAY : ColorSpace.TYPE_RGB)) {
+                && raster.getSampleModelTranslateX() == 0 && raster.getSampleModelTranslateY() == 0) {
             byte[] d = db.getData();
             int stride = sm.getScanlineStride(), step = sm.getPixelStride(), base = db.getOffset();
             int[] band = sm.getBandOffsets();
-            if (bands == 1) {
+            if (bands == 4) {
+                cmykToRgb(d, base, stride, step, band, h, w, px);
+            } else if (bands == 1) {
                 for (int y = 0; y < h; y++) {
                     int in = base + y * stride + band[0], out = y * w;
                     for (int x = 0; x < w; x++, in += step) px[out + x] = d[in];
@@ -199,13 +202,6 @@ public final class ImageFolder implements Dataset {
                     }
                 }
             }
-            return new Image(3, h, w, px);
-        }
-        if (bands == 4 && raster.getSampleModel() instanceof PixelInterleavedSampleModel sm
-                && raster.getDataBuffer() instanceof DataBufferByte db && db.getNumBanks() == 1
-                && raster.getSampleModelTranslateX() == 0 && raster.getSampleModelTranslateY() == 0
-                && img.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_CMYK) {
-            cmykToRgb(db.getData(), db.getOffset(), sm.getScanlineStride(), sm.getPixelStride(), sm.getBandOffsets(), h, w, px);
             return new Image(3, h, w, px);
         }
         int[] row = new int[w];
