@@ -166,22 +166,18 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
     /** rows x rowBytes from device address src (rows srcPitch bytes apart) to dst (dstPitch apart), on the stream. */
     void copy2d(long src, long srcPitch, long dst, long dstPitch, long rowBytes, long rows, String op) {
         if (rows == 1) {
-            int r = copies.copy(dst, src, rowBytes, stream.address());
-            if (r != 0) check(r, op, "cuMemcpyDtoDAsync");
+            check(copies.copy(dst, src, rowBytes, stream.address()), op, "cuMemcpyDtoDAsync");
             return;
         }
-        int r = copies.copy2d(src, srcPitch, dst, dstPitch, rowBytes, rows, stream.address());
-        if (r != 0) check(r, op, "cuMemcpy2DAsync");
+        check(copies.copy2d(src, srcPitch, dst, dstPitch, rowBytes, rows, stream.address()), op, "cuMemcpy2DAsync");
     }
 
     /** rows x rowElements 32-bit words from device address dst set to bits, rows pitchBytes apart, on the stream. */
     void fill32(long dst, long pitchBytes, long rowElements, long rows, int bits, String op) {
         if (rows == 1) {
-            int r = copies.fill(dst, bits, rowElements, stream.address());
-            if (r != 0) check(r, op, "cuMemsetD32Async");
+            check(copies.fill(dst, bits, rowElements, stream.address()), op, "cuMemsetD32Async");
         } else {
-            int r = copies.fill2d(dst, pitchBytes, bits, rowElements, rows, stream.address());
-            if (r != 0) check(r, op, "cuMemsetD2D32Async");
+            check(copies.fill2d(dst, pitchBytes, bits, rowElements, rows, stream.address()), op, "cuMemsetD2D32Async");
         }
     }
 
