@@ -143,6 +143,16 @@ public interface Backend extends AutoCloseable {
      */
     LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits);
 
+    /**
+     * {@link #softmaxCrossEntropy} without waiting for its numbers: dlogits is written in queue
+     * order like any op's output, and the loss is read when the caller asks, typically after it
+     * has queued the rest of the step. A backend that computes as it is called (the CPU's) returns
+     * the finished result. A label out of range may throw here or from {@link PendingLoss#get}.
+     */
+    default PendingLoss softmaxCrossEntropyAsync(Tensor logits, Tensor labels, Tensor dlogits) {
+        return PendingLoss.of(softmaxCrossEntropy(logits, labels, dlogits));
+    }
+
     // ---- dropout ------------------------------------------------------------------------
 
     /**

@@ -5,6 +5,7 @@ import java.util.Map;
 import org.densenet.engine.Backend;
 import org.densenet.engine.DType;
 import org.densenet.engine.LossResult;
+import org.densenet.engine.PendingLoss;
 import org.densenet.engine.Tensor;
 import org.densenet.model.DenseNet;
 import org.densenet.train.data.Batch;
@@ -20,25 +21,43 @@ public final class Evaluator {
     }
 
     public static Metrics evaluate(DenseNet net, BatchLoader loader, Progress progress) {
-        double lossSum = 0;
-        long top1 = 0, top5 = 0, seen = 0;
+        Sums sums = new Sums(progress);
         try (DeviceBatches dev = new DeviceBatches(net.backend(), loader, 0);
              BatchLoader.Epoch epoch = loader.epoch(BatchLoader.identity(loader.dataset().size()), 0, 0, 0)) {
-            int done = 0;
+            PendingLoss queued = null;
             while (epoch.hasNext()) {
                 Batch b = epoch.next();
                 DeviceBatches.Slot s = dev.upload(b);
-                LossResult r = net.backend().softmaxCrossEntropy(net.forward(s.images(), false), s.labels(), null);
-                lossSum += r.loss() * r.count();
-                top1 += r.top1Correct();
-                top5 += r.top5Correct();
-                seen += r.count();
-                done++;
-                if (progress != null) progress.update(done, done, seen, lossSum / seen, 100.0 * top1 / seen);
+                PendingLoss next = net.backend().softmaxCrossEntropyAsync(net.forward(s.images(), false), s.labels(), null);
+                // The previous batch's numbers are read with this batch queued behind them, so the device never waits for the host.
+                if (queued != null) sums.add(queued.get());
+                queued = next;
             }
+            if (queued != null) sums.add(queued.get());
         }
         if (progress != null) progress.finish();
-        return new Metrics(lossSum / seen, 100.0 * top1 / seen, 100.0 * top5 / seen, seen);
+        return new Metrics(sums.lossSum / sums.seen, 100.0 * sums.top1 / sums.seen, 100.0 * sums.top5 / sums.seen, sums.seen);
+    }
+
+    /** Loss and hit counts summed over the batches read so far, shown on the progress bar as they come. */
+    private static final class Sums {
+        private final Progress progress;
+        double lossSum;
+        long top1, top5, seen;
+        int batches;
+
+        Sums(Progress progress) {
+            this.progress = progress;
+        }
+
+        void add(LossResult r) {
+            lossSum += r.loss() * r.count();
+            top1 += r.top1Correct();
+            top5 += r.top5Correct();
+            seen += r.count();
+            batches++;
+            if (progress != null) progress.update(batches, batches, seen, lossSum / seen, 100.0 * top1 / seen);
+        }
     }
 
     /**

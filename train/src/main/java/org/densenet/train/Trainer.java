@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.densenet.engine.Backend;
 import org.densenet.engine.DType;
 import org.densenet.engine.LossResult;
+import org.densenet.engine.PendingLoss;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
 import org.densenet.model.DenseNet;
@@ -125,17 +126,16 @@ public final class Trainer {
         for (int epoch = st.epoch(); epoch < epochs; epoch++) {
             boolean continuing = epoch == st.epoch();
             int first = continuing ? st.batch() : 0;
-            double lossSum = continuing ? st.trainLossSum() : 0;
-            long top1 = continuing ? st.trainTop1() : 0, seen = continuing ? st.trainSeen() : 0;
+            Tally tally = continuing ? new Tally(st.trainLossSum(), st.trainTop1(), st.trainSeen()) : new Tally(0, 0, 0);
             double trainSeconds = continuing ? st.trainSeconds() : 0;
             long waitNanos = continuing ? Math.round(st.dataWaitSeconds() * 1e9) : 0;
-            long seenHere = 0;
             double lr = cfg.schedule().lr(epoch, Math.min(first, steps - 1), steps);
             Progress bar = new Progress(out, terminal, String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, epochs), steps, logIntervalSeconds);
             long t0 = System.nanoTime();
             try (BatchLoader.Epoch batches = trainLoader.epoch(
                     BatchLoader.shuffled(trainLoader.dataset().size(), cfg.seed(), epoch), cfg.seed(), epoch, first)) {
                 int done = first;
+                Queued queued = null;
                 while (batches.hasNext()) {
                     long w0 = System.nanoTime();
                     Batch b = batches.next();
@@ -143,35 +143,25 @@ public final class Trainer {
                     lr = cfg.schedule().lr(epoch, b.index(), steps);
                     Evaluator.DeviceBatches.Slot s = dev.upload(b);
                     Tensor logits = net.forward(s.images(), true);
-                    Tensor dLogits = s.dLogits();
-                    LossResult r = backend.softmaxCrossEntropy(logits, s.labels(), dLogits);
-                    if (!Double.isFinite(r.loss())) {
-                        bar.finish();
-                        String msg = String.format(Locale.ROOT, "training diverged: the loss is %s at epoch %d, batch %d (step %d). %s",
-                                r.loss(), epoch + 1, b.index() + 1, step + 1, lastGood != null
-                                        ? "The last good checkpoint is " + lastGood + " (try a lower --lr, resuming from it with a new run)."
-                                        : "No checkpoint was saved yet (try a lower --lr).");
-                        return new Result(Outcome.DIVERGED, msg, lastRow);
-                    }
-                    net.backward(dLogits);
+                    PendingLoss loss = backend.softmaxCrossEntropyAsync(logits, s.labels(), s.dLogits());
+                    net.backward(s.dLogits());
                     backend.sgdStep(p.values(), p.grads(), momentum, new SgdParams(lr, cfg.momentum(), cfg.weightDecay(), cfg.nesterov()));
                     step++;
                     done++;
-                    lossSum += r.loss() * r.count();
-                    top1 += r.top1Correct();
-                    seen += r.count();
-                    seenHere += r.count();
-                    if (step % STEP_SCALAR_EVERY == 0) {
-                        run.stepScalar("step/loss", step, r.loss());
-                        run.stepScalar("step/lr", step, lr);
-                    }
-                    bar.update(done, done - first, seenHere, lossSum / seen, 100.0 * top1 / seen);
+                    // The previous step's loss is read only now, with this whole step queued behind it: on a GPU
+                    // the host never waits for a step it has not yet queued the next one after.
+                    Result diverged = settle(queued, tally, run, bar, epoch, lastGood, lastRow);
+                    if (diverged != null) return diverged;
+                    queued = new Queued(loss, b.index(), step, lr, done, done - first);
                     boolean maxed = cfg.maxSteps() > 0 && step >= cfg.maxSteps(), stopping = stop.get();
                     boolean due = checkpointNanos > 0 && System.nanoTime() - lastSave >= checkpointNanos && batches.hasNext();
                     if (stopping || maxed || due) {
+                        diverged = settle(queued, tally, run, bar, epoch, lastGood, lastRow);
+                        if (diverged != null) return diverged;
+                        queued = null;
                         double secs = trainSeconds + (System.nanoTime() - t0) / 1e9;
-                        new Checkpoint(cfg, new TrainState(epoch, b.index() + 1, step, best, bestEpoch, lossSum, top1, seen, secs, waitNanos / 1e9),
-                                p.stateDict(), download(momentum)).save(run.last());
+                        new Checkpoint(cfg, new TrainState(epoch, b.index() + 1, step, best, bestEpoch, tally.lossSum, tally.top1, tally.seen, secs,
+                                waitNanos / 1e9), p.stateDict(), download(momentum)).save(run.last());
                         lastGood = run.last().toString();
                         lastSave = System.nanoTime();
                     }
@@ -183,6 +173,8 @@ public final class Trainer {
                                 run.last(), run.last()), lastRow);
                     }
                 }
+                Result diverged = settle(queued, tally, run, bar, epoch, lastGood, lastRow);
+                if (diverged != null) return diverged;
             }
             bar.finish();
             trainSeconds += (System.nanoTime() - t0) / 1e9;
@@ -190,7 +182,8 @@ public final class Trainer {
             Evaluator.Metrics m = Evaluator.evaluate(net, testLoader,
                     new Progress(out, terminal, "  eval", testLoader.batchesPerEpoch(), logIntervalSeconds));
             double evalSeconds = (System.nanoTime() - t1) / 1e9;
-            double trainLoss = seen > 0 ? lossSum / seen : Double.NaN, trainTop1 = seen > 0 ? 100.0 * top1 / seen : Double.NaN;
+            long seen = tally.seen;
+            double trainLoss = seen > 0 ? tally.lossSum / seen : Double.NaN, trainTop1 = seen > 0 ? 100.0 * tally.top1 / seen : Double.NaN;
             lastRow = new EpochRecord(epoch + 1, lr, trainLoss, trainTop1, m.loss(), m.top1(), m.top5(),
                     seen / Math.max(trainSeconds, 1e-9), trainSeconds + evalSeconds, waitNanos / 1e9);
             boolean improved = m.top1() > best;
@@ -220,6 +213,51 @@ public final class Trainer {
         String msg = String.format(Locale.ROOT, "done: best val top-1 %.2f%% at epoch %d; weights in %s and %s",
                 best, bestEpoch, run.last(), run.best());
         return new Result(Outcome.COMPLETED, msg, lastRow);
+    }
+
+    /** Running sums of an epoch's training loss and top-1 hits; {@code seenHere} counts only this process's images (for the progress bar's rate). */
+    private static final class Tally {
+        double lossSum;
+        long top1;
+        long seen;
+        long seenHere;
+
+        Tally(double lossSum, long top1, long seen) {
+            this.lossSum = lossSum;
+            this.top1 = top1;
+            this.seen = seen;
+        }
+    }
+
+    /** A step whose loss has not been read yet: its batch, its number, its learning rate, and the progress bar's counts after it. */
+    private record Queued(PendingLoss loss, int batch, long step, double lr, int done, int doneHere) {
+    }
+
+    /**
+     * Reads a queued step's loss into the epoch's sums, the step scalars and the progress bar; the
+     * result that ends the run when the loss is not finite, else null (also for no step).
+     */
+    private Result settle(Queued q, Tally t, RunFolder run, Progress bar, int epoch, String lastGood, EpochRecord lastRow) throws IOException {
+        if (q == null) return null;
+        LossResult r = q.loss().get();
+        if (!Double.isFinite(r.loss())) {
+            bar.finish();
+            String msg = String.format(Locale.ROOT, "training diverged: the loss is %s at epoch %d, batch %d (step %d). %s",
+                    r.loss(), epoch + 1, q.batch() + 1, q.step(), lastGood != null
+                            ? "The last good checkpoint is " + lastGood + " (try a lower --lr, resuming from it with a new run)."
+                            : "No checkpoint was saved yet (try a lower --lr).");
+            return new Result(Outcome.DIVERGED, msg, lastRow);
+        }
+        t.lossSum += r.loss() * r.count();
+        t.top1 += r.top1Correct();
+        t.seen += r.count();
+        t.seenHere += r.count();
+        if (q.step() % STEP_SCALAR_EVERY == 0) {
+            run.stepScalar("step/loss", q.step(), r.loss());
+            run.stepScalar("step/lr", q.step(), q.lr());
+        }
+        bar.update(q.done(), q.doneHere(), t.seenHere, t.lossSum / t.seen, 100.0 * t.top1 / t.seen);
+        return null;
     }
 
     /** Share of an epoch's training time above which the epoch line is followed by a note that the loader held training back. */

@@ -4,6 +4,7 @@ import java.util.SplittableRandom;
 import org.densenet.engine.Backend;
 import org.densenet.engine.DType;
 import org.densenet.engine.LossResult;
+import org.densenet.engine.PendingLoss;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
 import org.densenet.engine.profile.OpScope;
@@ -28,7 +29,7 @@ public final class TrainingStep implements AutoCloseable {
     private final Tensor dLogits;
     private final Tensor momentum;
     private int next;
-    private LossResult last;
+    private PendingLoss last;
 
     /**
      * @param batches how many input batches to rotate through (>= 1)
@@ -80,7 +81,7 @@ public final class TrainingStep implements AutoCloseable {
             logits = net.forward(images[i], true);
         }
         try (var s = OpScope.enter("loss")) {
-            last = backend.softmaxCrossEntropy(logits, labels[i], dLogits);
+            last = backend.softmaxCrossEntropyAsync(logits, labels[i], dLogits);
         }
         try (var s = OpScope.enter("bwd")) {
             net.backward(dLogits);
@@ -98,12 +99,18 @@ public final class TrainingStep implements AutoCloseable {
         }
     }
 
-    /** The loss of the last training step; throws if training diverged, which would make the timings meaningless. */
+    /**
+     * The loss of the last training step (read back only here: a step itself never waits for the
+     * device, as the PyTorch peer's does not); throws if training diverged, which would make the
+     * timings meaningless.
+     */
     public LossResult lastLoss() {
-        if (last != null && !Double.isFinite(last.loss())) {
-            throw new IllegalStateException("the benchmark's training step diverged (loss " + last.loss() + "); timings of NaN arithmetic are not representative");
+        if (last == null) return null;
+        LossResult r = last.get();
+        if (!Double.isFinite(r.loss())) {
+            throw new IllegalStateException("the benchmark's training step diverged (loss " + r.loss() + "); timings of NaN arithmetic are not representative");
         }
-        return last;
+        return r;
     }
 
     private int advance() {

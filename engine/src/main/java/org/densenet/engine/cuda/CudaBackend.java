@@ -1,5 +1,6 @@
 package org.densenet.engine.cuda;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -11,6 +12,7 @@ import org.densenet.engine.DType;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.MemoryStats;
 import org.densenet.engine.OpTimer;
+import org.densenet.engine.PendingLoss;
 import org.densenet.engine.Pool2d;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
@@ -38,6 +40,7 @@ public final class CudaBackend implements Backend {
     private final Convolutions convolutions;
     private final Blas blas;
     private final KernelOps kernels;
+    private final PinnedStaging staging;
     private final String name;
     private final boolean tf32;
     private final Map<String, String> versions;
@@ -104,6 +107,7 @@ public final class CudaBackend implements Backend {
         this.allocator = alloc;
         this.convolutions = conv;
         this.blas = bl;
+        this.staging = new PinnedStaging(ctx);
         Map<String, String> v = new LinkedHashMap<>();
         v.put("device", driver.devices().get(ordinal).describe());
         v.put("driver", driver.describeVersion());
@@ -197,7 +201,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void upload(float[] src, Tensor dst) {
-        transfer("upload", dst, DType.F32, src.length, Pointer.to(src), true);
+        uploadAsync("upload", dst, DType.F32, src.length, MemorySegment.ofArray(src));
     }
 
     @Override
@@ -207,12 +211,12 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void upload(int[] src, Tensor dst) {
-        transfer("upload", dst, DType.I32, src.length, Pointer.to(src), true);
+        uploadAsync("upload", dst, DType.I32, src.length, MemorySegment.ofArray(src));
     }
 
     @Override
     public void download(Tensor src, float[] dst) {
-        transfer("download", src, DType.F32, dst.length, Pointer.to(dst), false);
+        download("download", src, DType.F32, dst.length, Pointer.to(dst));
     }
 
     @Override
@@ -222,21 +226,26 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void download(Tensor src, int[] dst) {
-        transfer("download", src, DType.I32, dst.length, Pointer.to(dst), false);
+        download("download", src, DType.I32, dst.length, Pointer.to(dst));
     }
 
     /**
-     * Copies between a dense host array and a device tensor, one row at a time for channel slices.
-     * The stream is drained first: downloads must see every queued op, and an upload must not
-     * overwrite memory a queued op still reads.
+     * Queues the copy of a dense host array into a device tensor, one row at a time for channel
+     * slices, through page-locked staging ({@link PinnedStaging}): stream order keeps it behind the
+     * queued ops that still read the tensor, so nothing waits for the GPU, and the array may be
+     * reused when this returns.
      */
-    private void transfer(String op, Tensor t, DType dtype, int hostLength, Pointer host, boolean up) {
-        CudaStorage s = storage(op, "tensor", t);
-        if (t.dtype() != dtype) throw new IllegalArgumentException(op + ": tensor is " + t.dtype() + ", the host array " + dtype);
-        if (hostLength != t.numel()) {
-            throw new IllegalArgumentException(op + ": host array has " + hostLength + " elements, tensor " + Arrays.toString(t.shape())
-                    + " has " + t.numel());
-        }
+    private void uploadAsync(String op, Tensor t, DType dtype, int hostLength, MemorySegment host) {
+        CudaStorage s = checkTransfer(op, t, dtype, hostLength);
+        TensorLayout.Rows rows = TensorLayout.rows(t, false, op, "tensor");
+        long bytes = dtype.bytes();
+        ctx.bind();
+        staging.upload(host, s.address() + t.offset() * bytes, rows.pitch() * bytes, rows.rowElements() * bytes, rows.rows(), op);
+    }
+
+    /** Copies a device tensor into a dense host array, one row at a time for channel slices, after every queued op. */
+    private void download(String op, Tensor t, DType dtype, int hostLength, Pointer host) {
+        CudaStorage s = checkTransfer(op, t, dtype, hostLength);
         TensorLayout.Rows rows = TensorLayout.rows(t, false, op, "tensor");
         int bytes = dtype.bytes();
         long rowBytes = rows.rowElements() * bytes;
@@ -245,9 +254,18 @@ public final class CudaBackend implements Backend {
         for (long r = 0; r < rows.rows(); r++) {
             var device = s.pointer((t.offset() + r * rows.pitch()) * bytes);
             Pointer h = r == 0 ? host : host.withByteOffset(r * rowBytes);
-            if (up) ctx.upload(h, device, rowBytes, op);
-            else ctx.download(device, h, rowBytes, op);
+            ctx.download(device, h, rowBytes, op);
         }
+    }
+
+    private CudaStorage checkTransfer(String op, Tensor t, DType dtype, int hostLength) {
+        CudaStorage s = storage(op, "tensor", t);
+        if (t.dtype() != dtype) throw new IllegalArgumentException(op + ": tensor is " + t.dtype() + ", the host array " + dtype);
+        if (hostLength != t.numel()) {
+            throw new IllegalArgumentException(op + ": host array has " + hostLength + " elements, tensor " + Arrays.toString(t.shape())
+                    + " has " + t.numel());
+        }
+        return s;
     }
 
     // ---- elementwise --------------------------------------------------------------------
@@ -440,8 +458,13 @@ public final class CudaBackend implements Backend {
 
     @Override
     public LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits) {
+        return softmaxCrossEntropyAsync(logits, labels, dlogits).get();
+    }
+
+    @Override
+    public PendingLoss softmaxCrossEntropyAsync(Tensor logits, Tensor labels, Tensor dlogits) {
         ctx.bind();
-        return kernels.softmaxCrossEntropy(logits, labels, dlogits);
+        return kernels.softmaxCrossEntropyAsync(logits, labels, dlogits);
     }
 
     @Override
@@ -515,6 +538,7 @@ public final class CudaBackend implements Backend {
         ctx.bind();
         try {
             ctx.synchronize("closing " + name);
+            staging.close();
             kernels.close();
             convolutions.close();
             blas.close();

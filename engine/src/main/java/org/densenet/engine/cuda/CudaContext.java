@@ -9,6 +9,7 @@ import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUevent;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
+import org.densenet.engine.cuda.ffm.HostCopies;
 import org.densenet.engine.cuda.ffm.NativeLibrary;
 import org.densenet.engine.cuda.ffm.StreamCopies;
 import org.densenet.engine.cuda.kernels.CudaCheck;
@@ -45,6 +46,7 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
     private final CUcontext context = new CUcontext();
     private final RawStream stream = new RawStream();
     private final StreamCopies copies;
+    private final HostCopies hostCopies;
     private volatile boolean closed;
     private final AtomicLong waited = new AtomicLong();
 
@@ -52,6 +54,7 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
     CudaContext(int ordinal, NativeLibrary libcuda) {
         this.ordinal = ordinal;
         this.copies = new StreamCopies(libcuda);
+        this.hostCopies = new HostCopies(libcuda);
         try {
             JCudaDriver.setExceptionsEnabled(false);
         } catch (LinkageError e) {
@@ -153,14 +156,31 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
 
     // ---- copies and fills (addresses are JCuda pointers with their byte offsets) ------------
 
-    /** Host to device, synchronous: the array may be reused when this returns. */
-    void upload(Pointer host, CUdeviceptr dst, long bytes, String op) {
-        check(JCudaDriver.cuMemcpyHtoD(dst, host, bytes), op, "cuMemcpyHtoD");
-    }
-
     /** Device to host, synchronous. */
     void download(CUdeviceptr src, Pointer host, long bytes, String op) {
         check(JCudaDriver.cuMemcpyDtoH(host, src, bytes), op, "cuMemcpyDtoH");
+    }
+
+    /** Page-locked host memory of {@code bytes}; its address. */
+    long allocatePinned(long bytes, String op) {
+        long[] address = new long[1];
+        check(hostCopies.allocate(bytes, address), op + " (allocating " + DeviceAllocator.human(bytes) + " of page-locked host memory)",
+                "cuMemAllocHost");
+        return address[0];
+    }
+
+    void freePinned(long address, String op) {
+        check(hostCopies.free(address), op, "cuMemFreeHost");
+    }
+
+    /** From page-locked host memory to the device, queued on the stream. */
+    void uploadAsync(long host, long dst, long bytes, String op) {
+        check(hostCopies.toDevice(dst, host, bytes, stream.address()), op, "cuMemcpyHtoDAsync");
+    }
+
+    /** From the device to page-locked host memory, queued on the stream: the data is there once an event recorded after it has passed. */
+    void downloadAsync(long src, long host, long bytes, String op) {
+        check(hostCopies.toHost(host, src, bytes, stream.address()), op, "cuMemcpyDtoHAsync");
     }
 
     /** rows x rowBytes from device address src (rows srcPitch bytes apart) to dst (dstPitch apart), on the stream. */
@@ -199,8 +219,27 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
         return e;
     }
 
+    /** An event that only marks a point in the stream (no timing, which makes recording and waiting cheaper). */
+    CUevent newMarker() {
+        CUevent e = new CUevent();
+        check(JCudaDriver.cuEventCreate(e, jcuda.driver.CUevent_flags.CU_EVENT_DISABLE_TIMING), "creating a CUDA event", "cuEventCreate");
+        return e;
+    }
+
     void record(CUevent e) {
-        check(JCudaDriver.cuEventRecord(e, stream), "timing GPU work", "cuEventRecord");
+        record(e, "timing GPU work");
+    }
+
+    void record(CUevent e, String op) {
+        check(JCudaDriver.cuEventRecord(e, stream), op, "cuEventRecord");
+    }
+
+    /** Waits until the stream has passed event e; the time blocked counts in {@link #waitedNanos()}. */
+    void waitFor(CUevent e, String op) {
+        long t0 = System.nanoTime();
+        int r = JCudaDriver.cuEventSynchronize(e);
+        waited.addAndGet(System.nanoTime() - t0);
+        check(r, op, "cuEventSynchronize");
     }
 
     /** Milliseconds between two recorded events; waits for the second. */

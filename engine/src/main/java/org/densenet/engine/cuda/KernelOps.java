@@ -5,7 +5,7 @@ import java.util.Arrays;
 import jcuda.Pointer;
 import jcuda.driver.CUmodule;
 import org.densenet.engine.DType;
-import org.densenet.engine.LossResult;
+import org.densenet.engine.PendingLoss;
 import org.densenet.engine.Pool2d;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
@@ -42,7 +42,7 @@ final class KernelOps implements KernelModule, AutoCloseable {
     private final PoolKernels pool = new PoolKernels(this);
     private final LossKernels loss = new LossKernels(this);
     private final SgdKernels sgd = new SgdKernels(this);
-    private final DeviceAllocator.Block lossResult;
+    private final LossReadback lossReadback;
 
     private KernelOps(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator, CUmodule module, KernelLauncher launcher) {
         this.backend = backend;
@@ -50,7 +50,7 @@ final class KernelOps implements KernelModule, AutoCloseable {
         this.allocator = allocator;
         this.module = module;
         this.loaded = new LoadedModule(module, launcher, ctx.streamAddress());
-        this.lossResult = allocator.allocate(LossKernels.RESULT_BYTES, "the loss result buffer");
+        this.lossReadback = new LossReadback(ctx, allocator);
     }
 
     static KernelOps load(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator, KernelLauncher launcher) {
@@ -189,19 +189,16 @@ final class KernelOps implements KernelModule, AutoCloseable {
         pool.globalAvgBackward(operand(op, "dy", dy, DType.F32, sdx.n(), sdx.c()), sdx, accumulate);
     }
 
-    /** Queues the loss kernel, then waits for its four numbers: the one op that returns a value to the host. */
-    LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits) {
+    /** Queues the loss kernel and the copy of its four numbers back to the host; reading them waits for the copy only. */
+    PendingLoss softmaxCrossEntropyAsync(Tensor logits, Tensor labels, Tensor dlogits) {
         String op = "softmax cross-entropy";
         if (logits == null || logits.rank() != 2) throw new IllegalArgumentException(op + ": logits must be [N, K], got " + logits);
         int n = logits.dim(0), k = logits.dim(1);
         long l = operand(op, "logits", logits, DType.F32, n, k);
         long lab = operand(op, "labels", labels, DType.I32, n);
         long d = dlogits == null ? 0 : operand(op, "dlogits", dlogits, DType.F32, n, k);
-        loss.softmaxCrossEntropy(l, lab, d, n, k, lossResult.address());
-        double[] result = new double[LossKernels.RESULT_DOUBLES];
-        ctx.synchronize(op);
-        ctx.download((jcuda.driver.CUdeviceptr) lossResult.handle(), Pointer.to(result), LossKernels.RESULT_BYTES, op);
-        return LossKernels.decode(result, n);
+        loss.softmaxCrossEntropy(l, lab, d, n, k, lossReadback.nextSlot());
+        return lossReadback.queued(n);
     }
 
     void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed) {
@@ -224,7 +221,7 @@ final class KernelOps implements KernelModule, AutoCloseable {
 
     @Override
     public void close() {
-        allocator.free(lossResult);
+        lossReadback.close();
         ctx.unloadModule(module);
     }
 }

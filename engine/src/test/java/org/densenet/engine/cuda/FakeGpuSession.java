@@ -53,6 +53,8 @@ public final class FakeGpuSession {
         }
         long live = (long) cuda.function("fake_live_allocations", FunctionDescriptor.of(ValueLayout.JAVA_LONG)).invokeExact();
         check("every cuMemAlloc freed at close", live == 0, live + " still allocated");
+        long pinned = (long) cuda.function("fake_live_host_allocations", FunctionDescriptor.of(ValueLayout.JAVA_LONG)).invokeExact();
+        check("every cuMemAllocHost (upload staging, loss read-back) freed at close", pinned == 0, pinned + " still allocated");
         System.out.println("ALL OK");
     }
 

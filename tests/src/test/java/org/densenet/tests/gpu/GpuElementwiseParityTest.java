@@ -9,6 +9,7 @@ import java.util.Random;
 
 import org.densenet.engine.DType;
 import org.densenet.engine.LossResult;
+import org.densenet.engine.PendingLoss;
 import org.densenet.engine.Pool2d;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
@@ -177,6 +178,85 @@ class GpuElementwiseParityTest extends GpuParityTestBase {
             gpu.upload(labels, l.gpu());
             assertThrows(IllegalArgumentException.class, () -> gpu.softmaxCrossEntropy(logits.gpu(), l.gpu(), d.gpu()),
                     "a label outside [0, K) throws");
+        }
+    }
+
+    /**
+     * Losses queued without being read (more than the backend has result slots, so early ones are
+     * settled when their slots are reused) each match the CPU's when read at the end, in any
+     * order; a bad label is reported by its own result, every time it is read, and by no other.
+     */
+    @Test
+    void queuedLossesAreReadLaterEachMatchingTheCpu() {
+        int n = 19, k = 7, batches = 9, bad = 3;
+        Tensor[] logits = new Tensor[batches], labels = new Tensor[batches];
+        LossResult[] expected = new LossResult[batches];
+        PendingLoss[] pending = new PendingLoss[batches];
+        try (Twin scratchLogits = random(n, k); Twin scratchLabels = Twin.ints(cpu, gpu, new int[n], n)) {
+            for (int b = 0; b < batches; b++) {
+                float[] v = new float[n * k];
+                for (int i = 0; i < v.length; i++) v[i] = (rng.nextFloat() - 0.5f) * 8;
+                int[] y = new int[n];
+                for (int i = 0; i < n; i++) y[i] = rng.nextInt(k);
+                if (b == bad) y[11] = -1;
+                logits[b] = gpu.allocate(DType.F32, n, k);
+                labels[b] = gpu.allocate(DType.I32, n);
+                gpu.upload(v, logits[b]);
+                gpu.upload(y, labels[b]);
+                pending[b] = gpu.softmaxCrossEntropyAsync(logits[b], labels[b], null);
+                if (b != bad) {
+                    cpu.upload(v, scratchLogits.cpu());
+                    cpu.upload(y, scratchLabels.cpu());
+                    expected[b] = cpu.softmaxCrossEntropy(scratchLogits.cpu(), scratchLabels.cpu(), null);
+                }
+            }
+            for (int b = batches - 1; b >= 0; b--) {
+                if (b == bad) {
+                    PendingLoss p = pending[b];
+                    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, p::get, "the batch with a label of -1");
+                    assertTrue(e.getMessage().contains("row 11"), e.getMessage());
+                    assertThrows(IllegalArgumentException.class, p::get, "read again");
+                    continue;
+                }
+                LossResult r = pending[b].get();
+                assertEquals(expected[b].loss(), r.loss(), 1e-5 * Math.abs(expected[b].loss()), "loss of batch " + b);
+                assertEquals(expected[b].top1Correct(), r.top1Correct(), "top-1 of batch " + b);
+                assertEquals(expected[b].top5Correct(), r.top5Correct(), "top-5 of batch " + b);
+                assertEquals(r, pending[b].get(), "a result reads the same twice");
+            }
+        } finally {
+            for (Tensor t : logits) if (t != null) t.close();
+            for (Tensor t : labels) if (t != null) t.close();
+        }
+    }
+
+    /**
+     * Uploads are queued, not waited for: each one into the same tensor must land after the op
+     * queued before it has read the previous contents, and the host array may be overwritten as
+     * soon as the call returns. Many rounds with nothing read back in between, on tensors large
+     * enough that a GPU is still busy when the host queues the next round.
+     */
+    @Test
+    void queuedUploadsKeepStreamOrderAndFreeTheHostArrayAtOnce() {
+        int rounds = 11, count = 1 << 20;
+        float[] host = new float[count];
+        Tensor[] seen = new Tensor[rounds];
+        try (Tensor input = gpu.allocate(DType.F32, count)) {
+            for (int r = 0; r < rounds; r++) {
+                java.util.Arrays.fill(host, r + 0.25f);
+                gpu.upload(host, input);
+                java.util.Arrays.fill(host, -1f);  // must not reach the device
+                seen[r] = gpu.allocate(DType.F32, count);
+                gpu.relu(input, seen[r]);
+            }
+            float[] back = new float[count];
+            for (int r = 0; r < rounds; r++) {
+                gpu.download(seen[r], back);
+                for (int i = 0; i < count; i += 4099) assertEquals(r + 0.25f, back[i], "round " + r + ", element " + i);
+                assertEquals(r + 0.25f, back[count - 1], "round " + r + ", last element");
+            }
+        } finally {
+            for (Tensor t : seen) if (t != null) t.close();
         }
     }
 

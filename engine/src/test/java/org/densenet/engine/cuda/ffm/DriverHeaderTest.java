@@ -45,7 +45,7 @@ class DriverHeaderTest {
     }
 
     /**
-     * The per-op driver calls bound through FFM (StreamCopies, KernelLauncher) exist under these
+     * The per-op driver calls bound through FFM (StreamCopies, HostCopies, KernelLauncher) exist under these
      * names in cuda.h with the C types their FunctionDescriptors stand for: handles and device
      * pointers as 64-bit integers, sizes as size_t, counts and dimensions as unsigned int.
      */
@@ -63,6 +63,10 @@ class DriverHeaderTest {
                 CUresult (*copy2d)(const CUDA_MEMCPY2D *, CUstream) = cuMemcpy2DAsync_v2;
                 CUresult (*fill)(CUdeviceptr, unsigned, size_t, CUstream) = cuMemsetD32Async;
                 CUresult (*fill2d)(CUdeviceptr, size_t, unsigned, size_t, size_t, CUstream) = cuMemsetD2D32Async;
+                CUresult (*allocHost)(void **, size_t) = cuMemAllocHost_v2;
+                CUresult (*freeHost)(void *) = cuMemFreeHost;
+                CUresult (*toDevice)(CUdeviceptr, const void *, size_t, CUstream) = cuMemcpyHtoDAsync_v2;
+                CUresult (*toHost)(void *, CUdeviceptr, size_t, CUstream) = cuMemcpyDtoHAsync_v2;
                 """);
         run(List.of("cc", "-c", "-Werror=incompatible-pointer-types", "-Werror=implicit-function-declaration", "-I" + include,
                 "-o", dir.resolve("signatures.o").toString(), c.toString()));

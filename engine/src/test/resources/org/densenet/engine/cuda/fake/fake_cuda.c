@@ -144,6 +144,23 @@ int cuMemFree_v2(CUdeviceptr p) {
 #endif
 int cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) { memcpy((void *) (uintptr_t) dst, src, n); return 0; }
 int cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) { memcpy(dst, (const void *) (uintptr_t) src, n); return 0; }
+/* page-locked host memory is plain host memory here; the asynchronous host copies complete at once */
+static long live_host_allocations;
+long fake_live_host_allocations(void) { return live_host_allocations; }
+int cuMemAllocHost_v2(void **p, size_t bytes) {
+    if (bytes > ((size_t) 1 << 34)) return 2;
+    if (posix_memalign(p, 4096, bytes ? bytes : 1) != 0) return 2;
+    live_host_allocations++;
+    return 0;
+}
+int cuMemFreeHost(void *p) {
+    if (p == NULL) return 1;
+    live_host_allocations--;
+    free(p);
+    return 0;
+}
+int cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t n, void *stream) { memcpy((void *) (uintptr_t) dst, src, n); return 0; }
+int cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t n, void *stream) { memcpy(dst, (const void *) (uintptr_t) src, n); return 0; }
 /*
  * DN_NULL_DEVICE (with DN_EMULATED_KERNELS): work queued on the stream is checked and dropped
  * (device-to-device copies, fills, kernel launches), so a program's time is its host side alone:
