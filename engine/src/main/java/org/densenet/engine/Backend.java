@@ -56,6 +56,15 @@ public interface Backend extends AutoCloseable {
 
     void upload(int[] src, Tensor dst);
 
+    /**
+     * Uploads a batch of 8-bit images and normalises it on the way: dst[n, c, y, x] =
+     * {@link ImageNormalization#apply}(src[((n * C + c) * H + y) * W + x], c), reading the first
+     * dst.numel() bytes of src as unsigned. dst is a contiguous float32 [N, C, H, W] with C the
+     * normalisation's channel count. A quarter of the bytes of uploading floats, and the
+     * normalising is not the host's work. The array may be reused when this returns.
+     */
+    void uploadImages(byte[] src, Tensor dst, ImageNormalization norm);
+
     void download(Tensor src, float[] dst);
 
     void download(Tensor src, double[] dst);
@@ -193,4 +202,22 @@ public interface Backend extends AutoCloseable {
     /** Frees what the backend holds (pools, handles). Tensors of a closed backend are invalid. */
     @Override
     void close();
+
+    /**
+     * Checks an {@link #uploadImages} call: dst contiguous float32 [N, C, H, W] with C the
+     * normalisation's channels, and at least dst.numel() source bytes. Returns C.
+     */
+    static int checkImageBatch(String op, int srcBytes, Tensor dst, ImageNormalization norm) {
+        if (dst == null || norm == null) throw new IllegalArgumentException(op + ": dst and the normalisation must not be null");
+        if (dst.dtype() != DType.F32 || dst.rank() != 4 || !dst.isContiguous()) {
+            throw new IllegalArgumentException(op + ": dst must be a contiguous float32 [N, C, H, W], got " + dst);
+        }
+        if (dst.dim(1) != norm.channels()) {
+            throw new IllegalArgumentException(op + ": dst has " + dst.dim(1) + " channels, the normalisation " + norm.channels());
+        }
+        if (srcBytes < dst.numel()) {
+            throw new IllegalArgumentException(op + ": " + srcBytes + " bytes of pixels for " + dst.numel() + " values");
+        }
+        return norm.channels();
+    }
 }

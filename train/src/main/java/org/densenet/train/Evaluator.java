@@ -4,6 +4,7 @@ import java.util.HashMap;
 import java.util.Map;
 import org.densenet.engine.Backend;
 import org.densenet.engine.DType;
+import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.PendingLoss;
 import org.densenet.engine.Tensor;
@@ -62,15 +63,17 @@ public final class Evaluator {
 
     /**
      * Device tensors for batches, one set per batch size (the last batch of an epoch may be
-     * smaller), and host staging arrays of exactly the uploaded length.
+     * smaller). Images go up as 8-bit pixels and are normalised by the backend; labels through a
+     * host array of exactly the uploaded length.
      */
     static final class DeviceBatches implements AutoCloseable {
-        /** Device images [n, C, H, W] and labels [n]; dLogits [n, classes] for training (else null); host staging when n is not the batch capacity. */
-        record Slot(Tensor images, Tensor labels, Tensor dLogits, float[] hostImages, int[] hostLabels) {
+        /** Device images [n, C, H, W] and labels [n]; dLogits [n, classes] for training (else null); host labels when n is not the batch capacity. */
+        record Slot(Tensor images, Tensor labels, Tensor dLogits, int[] hostLabels) {
         }
 
         private final Backend backend;
         private final int c, h, w, classes;
+        private final ImageNormalization norm;
         private final Map<Integer, Slot> slots = new HashMap<>();
 
         /** {@code classes} > 0 also allocates gradient buffers for the logits. */
@@ -80,20 +83,14 @@ public final class Evaluator {
             this.c = loader.transform().channels();
             this.h = loader.transform().height();
             this.w = loader.transform().width();
+            this.norm = loader.transform().normalization().forUpload();
         }
 
         Slot upload(Batch b) {
             int n = b.size();
             Slot s = slots.computeIfAbsent(n, k -> new Slot(backend.allocate(DType.F32, k, c, h, w), backend.allocate(DType.I32, k),
-                    classes > 0 ? backend.allocate(DType.F32, k, classes) : null,
-                    b.images().length == (long) k * c * h * w ? null : new float[k * c * h * w],
-                    b.labels().length == k ? null : new int[k]));
-            if (s.hostImages() == null) {
-                backend.upload(b.images(), s.images());
-            } else {
-                System.arraycopy(b.images(), 0, s.hostImages(), 0, s.hostImages().length);
-                backend.upload(s.hostImages(), s.images());
-            }
+                    classes > 0 ? backend.allocate(DType.F32, k, classes) : null, b.labels().length == k ? null : new int[k]));
+            backend.uploadImages(b.pixels(), s.images(), norm);
             if (s.hostLabels() == null) {
                 backend.upload(b.labels(), s.labels());
             } else {

@@ -101,11 +101,13 @@ public final class Trainer {
     /**
      * Fails before the first allocation when a training step cannot fit on the device, naming what
      * would. Per image, besides the model's plan: the device batch (images, label, logits gradient),
-     * twice, since an epoch's last, smaller batch gets buffers of its own.
+     * twice, since an epoch's last, smaller batch gets buffers of its own, and the 8-bit pixels the
+     * images are normalised from.
      */
     private void checkMemory() {
         DenseNetConfig m = cfg.model();
-        long perImage = 2L * DType.F32.bytes() * ((long) m.inChannels() * cfg.imageSize() * cfg.imageSize() + 1 + m.numClasses());
+        long pixels = (long) m.inChannels() * cfg.imageSize() * cfg.imageSize();
+        long perImage = 2L * DType.F32.bytes() * (pixels + 1 + m.numClasses()) + pixels;
         MemoryPlanner.requireFits(cfg.modelName(), m, cfg.memory(), cfg.batchSize(), cfg.imageSize(), cfg.imageSize(), true, perImage,
                 backend.availableMemoryBytes(), backend.memoryLimitNote());
     }

@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
 
 /** {@code densenet bench data}: the input pipeline's images per second, per stage and per number of loader threads. */
 @Command(name = "data", mixinStandardHelpOptions = true,
-        description = {"How fast the input pipeline prepares batches (read, decode, augment, normalise), with no network: each stage "
+        description = {"How fast the input pipeline prepares batches (read, decode, augment; the backend normalises them on upload), with no network: each stage "
                 + "alone on one thread, then the training loader with each number of worker threads, drained as fast as it delivers.",
                 "A training step cannot go faster than its loader: compare the images per second with 'bench step'. "
                         + "Files read once come from the operating system's cache afterwards."})
@@ -97,9 +97,9 @@ final class DataCommand implements Callable<Integer> {
 
     private static String describe(DatasetKind kind, boolean augment) {
         if (kind.isImageNet()) {
-            return augment ? "random-resized crop to " + Datasets.IMAGENET_CROP + " (scale 0.08-1, aspect 3/4-4/3), flip, normalise"
-                    : "resize to " + Datasets.IMAGENET_RESIZE + ", centre crop " + Datasets.IMAGENET_CROP + ", normalise";
+            return augment ? "random-resized crop to " + Datasets.IMAGENET_CROP + " (scale 0.08-1, aspect 3/4-4/3), flip"
+                    : "resize to " + Datasets.IMAGENET_RESIZE + ", centre crop " + Datasets.IMAGENET_CROP;
         }
-        return augment ? "pad 4, random crop, flip, normalise" : "normalise";
+        return augment ? "pad 4, random crop, flip" : "as stored";
     }
 }

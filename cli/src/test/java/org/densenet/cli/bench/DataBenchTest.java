@@ -28,7 +28,7 @@ class DataBenchTest {
     void drainCountsTheImagesOfTheTimedBatchesAcrossEpochs() {
         // 10 images in batches of 4: 4, 4, 2 per epoch. One warm-up batch, then five timed:
         // epoch 0's second and third (4 + 2), epoch 1's three (4 + 4 + 2) = 16 images.
-        var setup = new DataBench.Setup(tiny(10), PadCropFlip.eval(3, 8, Normalization.HALF), "normalise", 4, new int[] {1}, 1, 5, 7);
+        var setup = new DataBench.Setup(tiny(10), PadCropFlip.eval(3, 8, Normalization.HALF), "as stored", 4, new int[] {1}, 1, 5, 7);
         try (BatchLoader loader = new BatchLoader(setup.data(), setup.transform(), 4, 2)) {
             DataBench.Throughput t = DataBench.drain(loader, setup);
             assertEquals(2, t.workers());
@@ -82,7 +82,7 @@ class DataBenchTest {
         assertEquals(1024L, ((Number) notes.get("images")).longValue(), "the synthetic training split");
         Map<String, Object> tables = (Map<String, Object>) doc.get("tables");
         List<Map<String, Object>> stages = (List<Map<String, Object>>) tables.get("stages");
-        assertEquals(List.of("load (read, decode)", "transform (augment, normalise)", "both"), stages.stream().map(m -> m.get("stage")).toList());
+        assertEquals(List.of("load (read, decode)", "transform (augment)", "both"), stages.stream().map(m -> m.get("stage")).toList());
         double load = ((Number) stages.get(0).get("ms_per_image")).doubleValue(), transform = ((Number) stages.get(1).get("ms_per_image")).doubleValue();
         assertEquals(load + transform, ((Number) stages.get(2).get("ms_per_image")).doubleValue(), 1e-9);
         List<Map<String, Object>> loader = (List<Map<String, Object>>) tables.get("loader");
@@ -100,7 +100,7 @@ class DataBenchTest {
         Run text = InProcess.run("bench", "data", "--dataset", "synthetic", "--image-size", "8", "--split", "test", "-b", "8", "-j", "1",
                 "--batches", "2");
         assertEquals(0, text.status(), text.all());
-        assertTrue(text.out().contains("bench data: synthetic test, 256 images, batch 8") && text.out().contains("output: float32 3x8x8 per image: normalise"),
+        assertTrue(text.out().contains("bench data: synthetic test, 256 images, batch 8") && text.out().contains("output: 8-bit 3x8x8 per image: as stored (normalised on upload)"),
                 text.out());
     }
 

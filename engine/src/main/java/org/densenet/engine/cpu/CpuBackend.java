@@ -11,6 +11,7 @@ import java.util.Arrays;
 import org.densenet.engine.Backend;
 import org.densenet.engine.Conv2d;
 import org.densenet.engine.DType;
+import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.MemoryStats;
 import org.densenet.engine.Pool2d;
@@ -129,6 +130,11 @@ public final class CpuBackend implements Backend {
     @Override
     public void upload(int[] src, Tensor dst) {
         transfers.upload(src, dst);
+    }
+
+    @Override
+    public void uploadImages(byte[] src, Tensor dst, ImageNormalization norm) {
+        transfers.uploadImages(src, dst, norm);
     }
 
     @Override

@@ -3,7 +3,9 @@ package org.densenet.engine.cpu;
 import static org.densenet.engine.cpu.Checks.fail;
 import static org.densenet.engine.cpu.Checks.runnable;
 
+import org.densenet.engine.Backend;
 import org.densenet.engine.DType;
+import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.Tensor;
 
 /**
@@ -47,6 +49,17 @@ final class Transfers {
         check("upload", src.length, dst, false);
         backend.forRuns(dst, (r, s, len) ->
                 System.arraycopy(src, hostIndex(dst, r, s), CpuBackend.i32(dst), CpuBackend.runOffset(dst, r) + s, len));
+    }
+
+    void uploadImages(byte[] src, Tensor dst, ImageNormalization norm) {
+        String op = "uploadImages";
+        int c = Backend.checkImageBatch(op, src.length, dst, norm);
+        float[] d = CpuBackend.f32(dst);
+        int plane = dst.dim(2) * dst.dim(3), base = Math.toIntExact(dst.offset());
+        backend.par().run(dst.dim(0) * c, (r, worker) -> {
+            int ch = r % c, from = r * plane;
+            for (int i = 0; i < plane; i++) d[base + from + i] = norm.apply(src[from + i] & 0xFF, ch);
+        });
     }
 
     void download(Tensor src, float[] dst) {

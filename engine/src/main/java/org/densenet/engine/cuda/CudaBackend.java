@@ -9,6 +9,7 @@ import jcuda.Pointer;
 import org.densenet.engine.Backend;
 import org.densenet.engine.Conv2d;
 import org.densenet.engine.DType;
+import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.MemoryStats;
 import org.densenet.engine.OpTimer;
@@ -41,6 +42,8 @@ public final class CudaBackend implements Backend {
     private final Blas blas;
     private final KernelOps kernels;
     private final PinnedStaging staging;
+    /** Device bytes that {@link #uploadImages} stages 8-bit images in; null until first used. */
+    private DeviceAllocator.Block imageBytes;
     private final String name;
     private final boolean tf32;
     private final Map<String, String> versions;
@@ -212,6 +215,27 @@ public final class CudaBackend implements Backend {
     @Override
     public void upload(int[] src, Tensor dst) {
         uploadAsync("upload", dst, DType.I32, src.length, MemorySegment.ofArray(src));
+    }
+
+    /**
+     * The bytes go through the staging buffers into a device byte buffer kept for the purpose
+     * (grown to the largest batch), and the augment kernel normalises them into dst; stream order
+     * keeps the next upload into that buffer behind the kernel that reads it.
+     */
+    @Override
+    public void uploadImages(byte[] src, Tensor dst, ImageNormalization norm) {
+        String op = "uploadImages";
+        storage(op, "dst", dst);
+        Backend.checkImageBatch(op, src.length, dst, norm);
+        long n = dst.numel();
+        ctx.bind();
+        if (imageBytes == null || imageBytes.bytes() < n) {
+            if (imageBytes != null) allocator.free(imageBytes);
+            imageBytes = null;
+            imageBytes = allocator.allocate(n, "the 8-bit image upload buffer");
+        }
+        staging.upload(MemorySegment.ofArray(src), imageBytes.address(), n, n, 1, op);
+        kernels.normalizeImages(imageBytes.address(), dst, norm);
     }
 
     @Override
@@ -539,6 +563,8 @@ public final class CudaBackend implements Backend {
         try {
             ctx.synchronize("closing " + name);
             staging.close();
+            if (imageBytes != null) allocator.free(imageBytes);
+            imageBytes = null;
             kernels.close();
             convolutions.close();
             blas.close();

@@ -5,10 +5,13 @@ import java.util.Arrays;
 import jcuda.Pointer;
 import jcuda.driver.CUmodule;
 import org.densenet.engine.DType;
+import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.PendingLoss;
 import org.densenet.engine.Pool2d;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
+import org.densenet.engine.cuda.kernels.AugmentKernels;
+import org.densenet.engine.cuda.kernels.Augmentation;
 import org.densenet.engine.cuda.kernels.BnReluKernels;
 import org.densenet.engine.cuda.kernels.BnStatsKernels;
 import org.densenet.engine.cuda.kernels.DeviceSlice;
@@ -42,6 +45,7 @@ final class KernelOps implements KernelModule, AutoCloseable {
     private final PoolKernels pool = new PoolKernels(this);
     private final LossKernels loss = new LossKernels(this);
     private final SgdKernels sgd = new SgdKernels(this);
+    private final AugmentKernels augment = new AugmentKernels(this);
     private final LossReadback lossReadback;
 
     private KernelOps(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator, CUmodule module, KernelLauncher launcher) {
@@ -199,6 +203,13 @@ final class KernelOps implements KernelModule, AutoCloseable {
         long d = dlogits == null ? 0 : operand(op, "dlogits", dlogits, DType.F32, n, k);
         loss.softmaxCrossEntropy(l, lab, d, n, k, lossReadback.nextSlot());
         return lossReadback.queued(n);
+    }
+
+    /** dst (contiguous float32 [N, C, H, W]) = the normalised 8-bit images at device address src, in the same order. */
+    void normalizeImages(long src, Tensor dst, ImageNormalization norm) {
+        String op = "uploadImages";
+        long d = operand(op, "dst", dst, DType.F32, dst.shape());
+        augment.cropFlipNormalize(src, false, dst.dim(0), dst.dim(1), dst.dim(2), dst.dim(3), Augmentation.normalizeOnly(norm), 0, 0, d);
     }
 
     void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed) {

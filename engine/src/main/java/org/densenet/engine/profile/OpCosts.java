@@ -161,6 +161,12 @@ public final class OpCosts {
         return new OpCost(0, eb * Tensor.numel(shape));
     }
 
+    /** An 8-bit image batch uploaded and normalised: a byte in and a float out per value, a division, a subtraction and a division. */
+    public static OpCost imageUpload(int[] shape) {
+        long n = Tensor.numel(shape);
+        return new OpCost(3 * n, 5 * n);
+    }
+
     private static long acc(int[] shape, boolean accumulate) {
         return accumulate ? Tensor.numel(shape) : 0;
     }

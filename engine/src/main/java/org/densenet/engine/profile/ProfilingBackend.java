@@ -7,6 +7,7 @@ import java.util.Map;
 import org.densenet.engine.Backend;
 import org.densenet.engine.Conv2d;
 import org.densenet.engine.DType;
+import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.MemoryStats;
 import org.densenet.engine.OpTimer;
@@ -172,6 +173,13 @@ public final class ProfilingBackend implements Backend {
         OpTimer t = begin();
         inner.upload(src, dst);
         if (t != null) end(t, "upload", OpCosts.transfer(dst.shape(), eb(dst)), dst);
+    }
+
+    @Override
+    public void uploadImages(byte[] src, Tensor dst, ImageNormalization norm) {
+        OpTimer t = begin();
+        inner.uploadImages(src, dst, norm);
+        if (t != null) end(t, "upload_images", OpCosts.imageUpload(dst.shape()), dst);
     }
 
     @Override

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.densenet.engine.CounterRng;
 import org.densenet.engine.DType;
+import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.MemoryStats;
 import org.densenet.engine.Pool2d;
@@ -38,6 +39,44 @@ class CpuBackendBasicsTest {
         // after a collection the drop is the tensor, give or take what the rest of the JVM did meanwhile
         assertEquals(64 << 20, held, 16 << 20, "available fell by " + held);
         assertTrue(b.memoryLimitNote().contains("-Xmx"), b.memoryLimitNote());
+    }
+
+    /**
+     * 8-bit images uploaded as torchvision's ToTensor then Normalize compute them in float32:
+     * (v / 255 - mean) / std, per channel, every byte read as unsigned, only the first numel bytes.
+     */
+    @Test
+    void uploadImagesNormalisesEachChannelAsTorchvisionDoes() {
+        int n = 2, c = 3, h = 5, w = 4, count = n * c * h * w;
+        byte[] px = new byte[count + 7];
+        java.util.Random rng = new java.util.Random(3);
+        rng.nextBytes(px);
+        px[0] = (byte) 255;
+        px[1] = 0;
+        ImageNormalization norm = new ImageNormalization(new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f});
+        try (Tensor t = b.allocate(DType.F32, n, c, h, w)) {
+            b.uploadImages(px, t, norm);
+            float[] got = new float[count];
+            b.download(t, got);
+            for (int i = 0; i < count; i++) {
+                int ch = i / (h * w) % c, v = px[i] & 0xFF;
+                float want = ((float) v / 255f - norm.mean()[ch]) / norm.std()[ch];
+                assertEquals(want, got[i], 0f, "element " + i);
+                assertEquals((v / 255.0 - norm.mean()[ch]) / norm.std()[ch], got[i], 1e-6, "element " + i + " against double arithmetic");
+            }
+            assertEquals((1 - 0.485f) / 0.229f, got[0], 1e-6, "255 is 1 before normalising");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.uploadImages(new byte[count - 1], t, norm));
+            assertTrue(e.getMessage().contains((count - 1) + " bytes"), e.getMessage());
+            ImageNormalization grey = new ImageNormalization(new float[] {0.5f}, new float[] {0.5f});
+            e = assertThrows(IllegalArgumentException.class, () -> b.uploadImages(px, t, grey));
+            assertTrue(e.getMessage().contains("3 channels"), e.getMessage());
+            try (Tensor slice = t.narrow(1, 0, 1)) {
+                e = assertThrows(IllegalArgumentException.class, () -> b.uploadImages(px, slice, grey));
+                assertTrue(e.getMessage().contains("contiguous"), e.getMessage());
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> new ImageNormalization(new float[] {0.5f}, new float[] {0f}));
+        assertThrows(IllegalArgumentException.class, () -> new ImageNormalization(new float[5], new float[5]));
     }
 
     @Test

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Random;
 
 import org.densenet.engine.DType;
+import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.PendingLoss;
 import org.densenet.engine.Pool2d;
@@ -58,6 +59,24 @@ class GpuElementwiseParityTest extends GpuParityTestBase {
             int[] back = new int[5];
             gpu.download(labels, back);
             assertEquals(java.util.Arrays.toString(l), java.util.Arrays.toString(back));
+        }
+    }
+
+    /** 8-bit images normalised on the way up: bit for bit the CPU's, which is torchvision's float32 formula. */
+    @Test
+    void uploadImagesMatchesTheCpuExactly() {
+        int n = 5, c = 3, h = 13, w = 11;
+        byte[] px = new byte[n * c * h * w];
+        rng.nextBytes(px);
+        ImageNormalization norm = new ImageNormalization(new float[] {0.4914f, 0.4822f, 0.4465f}, new float[] {0.2470f, 0.2435f, 0.2616f});
+        try (Twin images = poisoned(n, c, h, w); Twin smaller = poisoned(n - 2, c, h, w)) {
+            cpu.uploadImages(px, images.cpu(), norm);
+            gpu.uploadImages(px, images.gpu(), norm);
+            assertClose("normalised images", images, 0);
+            // a smaller batch after a larger one reads the first bytes only (the staging buffers stay as they are)
+            cpu.uploadImages(px, smaller.cpu(), norm);
+            gpu.uploadImages(px, smaller.gpu(), norm);
+            assertClose("a smaller batch", smaller, 0);
         }
     }
 

@@ -1,22 +1,24 @@
 package org.densenet.train.data;
 
 /**
- * One prepared batch: images as float32 [size, C, H, W] at the front of {@code images}, labels
- * in the first {@code size} entries of {@code labels}. Buffers are reused by the loader.
+ * One prepared batch: 8-bit images [size, C, H, W] at the front of {@code pixels}, to be
+ * normalised as they are uploaded ({@code Backend.uploadImages}), labels in the first
+ * {@code size} entries of {@code labels}. Buffers are reused by the loader.
  */
 public final class Batch {
-    final float[] images;
+    final byte[] pixels;
     final int[] labels;
     int size;
     int index;
 
-    Batch(int capacity, int sampleFloats) {
-        images = new float[capacity * sampleFloats];
+    Batch(int capacity, int samplePixels) {
+        pixels = new byte[capacity * samplePixels];
         labels = new int[capacity];
     }
 
-    public float[] images() {
-        return images;
+    /** The images' pixels, sample after sample; only the first size() samples belong to this batch. */
+    public byte[] pixels() {
+        return pixels;
     }
 
     public int[] labels() {

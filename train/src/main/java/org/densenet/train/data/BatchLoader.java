@@ -14,9 +14,10 @@ import org.densenet.engine.CounterRng;
 
 /**
  * Prepares batches on background threads ahead of the step that needs them: the samples of a
- * batch are split among the worker threads (read, decode, augment, normalise), and the next
- * {@value #PREFETCH} batches are prepared while the trainer uses the current one. Results do not depend on the number of workers or on timing: sample
- * order and augmentation are functions of (seed, epoch, sample).
+ * batch are split among the worker threads (read, decode, augment into 8-bit pixels; the backend
+ * normalises them on upload), and the next {@value #PREFETCH} batches are prepared while the
+ * trainer uses the current one. Results do not depend on the number of workers or on timing:
+ * sample order and augmentation are functions of (seed, epoch, sample).
  *
  * <p>An image that cannot be decoded (only file-backed datasets have them) is skipped: the next
  * sample of the dataset takes its place, and the skip is counted and reported.
@@ -131,8 +132,8 @@ public final class BatchLoader implements AutoCloseable {
             this.total = (order.length + batchSize - 1) / batchSize;
             if (firstBatch < 0 || firstBatch > total) throw new IllegalArgumentException("batch " + firstBatch + " of " + total);
             this.nextToSubmit = firstBatch;
-            int sampleFloats = transform.channels() * transform.height() * transform.width();
-            for (int i = 0; i <= PREFETCH; i++) free.add(new Batch(batchSize, sampleFloats));
+            int samplePixels = transform.channels() * transform.height() * transform.width();
+            for (int i = 0; i <= PREFETCH; i++) free.add(new Batch(batchSize, samplePixels));
             for (int i = 0; i < PREFETCH; i++) submitNext();
         }
 
@@ -179,7 +180,7 @@ public final class BatchLoader implements AutoCloseable {
 
         /** Samples [from, to) of the batch that starts at position {@code start} of the epoch's order. */
         private void fill(Batch b, int start, int from, int to) {
-            int floats = transform.channels() * transform.height() * transform.width();
+            int pixels = transform.channels() * transform.height() * transform.width();
             for (int i = from; i < to; i++) {
                 int sample = order[start + i];
                 Image img = null;
@@ -194,7 +195,7 @@ public final class BatchLoader implements AutoCloseable {
                     }
                 }
                 b.labels[i] = data.label(sample);
-                transform.apply(img, Transform.key(seed, epoch, sample), b.images, i * floats);
+                transform.apply(img, Transform.key(seed, epoch, sample), b.pixels, i * pixels);
             }
         }
 

@@ -2,7 +2,8 @@ package org.densenet.train.data;
 
 /**
  * A labelled image collection, read by index from any thread. Images come out as 8-bit
- * channel-major pixels ({@link Image}); the transforms turn them into normalised floats.
+ * channel-major pixels ({@link Image}); the transforms crop, resize and flip them, and the backend
+ * normalises them as it uploads a batch.
  */
 public interface Dataset {
     /** Short name for messages and logs, e.g. "cifar10 train". */

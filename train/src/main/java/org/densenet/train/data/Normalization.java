@@ -1,6 +1,7 @@
 package org.densenet.train.data;
 
 import java.util.Arrays;
+import org.densenet.engine.ImageNormalization;
 
 /** Per-channel mean and standard deviation of pixel values scaled to [0, 1]: x = (p / 255 - mean) / std. */
 public record Normalization(double[] mean, double[] std) {
@@ -33,12 +34,13 @@ public record Normalization(double[] mean, double[] std) {
         return new Normalization(m, s);
     }
 
-    /** Multiplier that turns a raw pixel value of channel c into its normalised value, with {@link #shift}. */
-    float scale(int c) {
-        return (float) (1.0 / (255.0 * std[c]));
-    }
-
-    float shift(int c) {
-        return (float) (-mean[c] / std[c]);
+    /** As the backends apply it when a batch is uploaded: float32 means and stds. */
+    public ImageNormalization forUpload() {
+        float[] m = new float[mean.length], s = new float[std.length];
+        for (int c = 0; c < m.length; c++) {
+            m[c] = (float) mean[c];
+            s[c] = (float) std[c];
+        }
+        return new ImageNormalization(m, s);
     }
 }

@@ -1,11 +1,12 @@
 package org.densenet.train.data;
 
+import java.util.Arrays;
 import org.densenet.engine.CounterRng;
 
 /**
  * The paper's standard CIFAR augmentation ("C10+"): zero-pad by {@code pad} pixels, take a random
- * crop of the original size, flip horizontally with probability 1/2, normalise. With pad 0 and no
- * flip it is the plain normalisation used for evaluation.
+ * crop of the original size, flip horizontally with probability 1/2 (the normalisation follows on
+ * the device). With pad 0 and no flip it is the identity used for evaluation.
  */
 public record PadCropFlip(int channels, int height, int width, int pad, boolean flip, Normalization norm) implements Transform {
     public PadCropFlip {
@@ -18,7 +19,12 @@ public record PadCropFlip(int channels, int height, int width, int pad, boolean 
     }
 
     @Override
-    public void apply(Image src, long key, float[] dst, int offset) {
+    public Normalization normalization() {
+        return norm;
+    }
+
+    @Override
+    public void apply(Image src, long key, byte[] dst, int offset) {
         if (src.channels() != channels || src.height() != height || src.width() != width) {
             throw new IllegalArgumentException("expected a " + channels + "x" + height + "x" + width + " image, got "
                     + src.channels() + "x" + src.height() + "x" + src.width());
@@ -32,19 +38,22 @@ public record PadCropFlip(int channels, int height, int width, int pad, boolean 
         if (flip) mirror = CounterRng.uniform(key, 2) < 0.5f;
         byte[] px = src.pixels();
         for (int c = 0; c < channels; c++) {
-            float scale = norm.scale(c), shift = norm.shift(c);
             int plane = c * height * width;
             for (int y = 0; y < height; y++) {
                 int sy = y + dy;
                 int o = offset + plane + y * width;
                 if (sy < 0 || sy >= height) {
-                    for (int x = 0; x < width; x++) dst[o + x] = shift;
+                    Arrays.fill(dst, o, o + width, (byte) 0);
                     continue;
                 }
                 int row = plane + sy * width;
+                if (!mirror && dx == 0) {
+                    System.arraycopy(px, row, dst, o, width);
+                    continue;
+                }
                 for (int x = 0; x < width; x++) {
                     int sx = (mirror ? width - 1 - x : x) + dx;
-                    dst[o + x] = sx < 0 || sx >= width ? shift : (px[row + sx] & 0xFF) * scale + shift;
+                    dst[o + x] = sx < 0 || sx >= width ? 0 : px[row + sx];
                 }
             }
         }

@@ -4,7 +4,7 @@ import org.densenet.engine.CounterRng;
 
 /**
  * ImageNet training augmentation as torchvision's RandomResizedCrop(size, scale=(0.08, 1),
- * ratio=(3/4, 4/3)) followed by RandomHorizontalFlip and normalisation.
+ * ratio=(3/4, 4/3)) followed by RandomHorizontalFlip (the normalisation follows on the device).
  */
 public record RandomResizedCrop(int size, double minScale, Normalization norm) implements Transform {
     private static final int ATTEMPTS = 10;
@@ -32,7 +32,12 @@ public record RandomResizedCrop(int size, double minScale, Normalization norm) i
     }
 
     @Override
-    public void apply(Image src, long key, float[] dst, int offset) {
+    public Normalization normalization() {
+        return norm;
+    }
+
+    @Override
+    public void apply(Image src, long key, byte[] dst, int offset) {
         int W = src.width(), H = src.height();
         double area = (double) W * H;
         int k = 0;
@@ -44,7 +49,7 @@ public record RandomResizedCrop(int size, double minScale, Normalization norm) i
             float u = CounterRng.uniform(key, k++), v = CounterRng.uniform(key, k++);
             if (w > 0 && w <= W && h > 0 && h <= H) {
                 int top = (int) (u * (H - h + 1)), left = (int) (v * (W - w + 1));
-                Resample.cropResize(src, left, top, w, h, size, size, flip(key), norm, dst, offset);
+                Resample.cropResize(src, left, top, w, h, size, size, flip(key), dst, offset);
                 return;
             }
         }
@@ -57,7 +62,7 @@ public record RandomResizedCrop(int size, double minScale, Normalization norm) i
         }
         h = Math.min(h, H);
         w = Math.min(w, W);
-        Resample.cropResize(src, (W - w) / 2, (H - h) / 2, w, h, size, size, flip(key), norm, dst, offset);
+        Resample.cropResize(src, (W - w) / 2, (H - h) / 2, w, h, size, size, flip(key), dst, offset);
     }
 
     private static boolean flip(long key) {

@@ -5,7 +5,9 @@ import java.util.Arrays;
 /**
  * Crops a box of an image (source pixel coordinates, fractional) and resizes it with a triangle
  * filter whose support widens when shrinking, as PIL's bilinear resize does, so that downscaling
- * a large photo averages its pixels instead of aliasing. Then flips and normalises into floats.
+ * a large photo averages its pixels instead of aliasing. Then flips, and rounds to 8 bits as PIL
+ * does (half up, clamped to [0, 255]; PIL also rounds between its two passes, which this keeps in
+ * float).
  */
 final class Resample {
     private Resample() {
@@ -51,10 +53,10 @@ final class Resample {
 
     /**
      * Writes the box (x0, y0, w, h) of {@code src}, resized to outH x outW, mirrored when {@code flip},
-     * normalised, as float [C, outH, outW] at dst[offset...].
+     * as 8-bit [C, outH, outW] at dst[offset...].
      */
     static void cropResize(Image src, double x0, double y0, double w, double h, int outH, int outW, boolean flip,
-                           Normalization norm, float[] dst, int offset) {
+                           byte[] dst, int offset) {
         int sw = src.width(), sh = src.height();
         Taps tx = taps(x0, w, sw, outW);
         Taps ty = taps(y0, h, sh, outH);
@@ -78,7 +80,6 @@ final class Resample {
                     tmp[r * outW + o] = acc;
                 }
             }
-            float scale = norm.scale(c), shift = norm.shift(c);
             int outPlane = offset + c * outH * outW;
             for (int oy = 0; oy < outH; oy++) {
                 int s = ty.start()[oy] - rowLo, n = ty.count()[oy], wb = oy * ty.taps();
@@ -91,11 +92,16 @@ final class Resample {
                 }
                 int o = outPlane + oy * outW;
                 if (flip) {
-                    for (int ox = 0; ox < outW; ox++) dst[o + outW - 1 - ox] = Math.min(255f, Math.max(0f, sums[ox])) * scale + shift;
+                    for (int ox = 0; ox < outW; ox++) dst[o + outW - 1 - ox] = toByte(sums[ox]);
                 } else {
-                    for (int ox = 0; ox < outW; ox++) dst[o + ox] = Math.min(255f, Math.max(0f, sums[ox])) * scale + shift;
+                    for (int ox = 0; ox < outW; ox++) dst[o + ox] = toByte(sums[ox]);
                 }
             }
         }
+    }
+
+    /** v rounded half up and clamped to [0, 255], as PIL's 8-bit resampling stores a sum. */
+    static byte toByte(float v) {
+        return (byte) (int) Math.min(255f, Math.max(0f, v + 0.5f));
     }
 }

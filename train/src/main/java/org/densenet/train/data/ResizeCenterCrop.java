@@ -1,6 +1,6 @@
 package org.densenet.train.data;
 
-/** ImageNet evaluation: resize the shorter side to {@code resize}, take the centre {@code crop} square, normalise. */
+/** ImageNet evaluation: resize the shorter side to {@code resize}, take the centre {@code crop} square (the normalisation follows on the device). */
 public record ResizeCenterCrop(int resize, int crop, Normalization norm) implements Transform {
     public ResizeCenterCrop {
         if (crop < 1 || resize < crop) throw new IllegalArgumentException("need 1 <= crop <= resize, got crop " + crop + ", resize " + resize);
@@ -23,7 +23,12 @@ public record ResizeCenterCrop(int resize, int crop, Normalization norm) impleme
     }
 
     @Override
-    public void apply(Image src, long key, float[] dst, int offset) {
+    public Normalization normalization() {
+        return norm;
+    }
+
+    @Override
+    public void apply(Image src, long key, byte[] dst, int offset) {
         int W = src.width(), H = src.height();
         // Size of the resized image, as torchvision computes it, then the crop box mapped back to source pixels.
         int rw = W <= H ? resize : (int) ((long) resize * W / H);
@@ -31,6 +36,6 @@ public record ResizeCenterCrop(int resize, int crop, Normalization norm) impleme
         double sx = (double) W / rw, sy = (double) H / rh;
         // torchvision's CenterCrop uses Python's round(), which takes halves to the even neighbour: Math.rint, not Math.round.
         int top = (int) Math.rint((rh - crop) / 2.0), left = (int) Math.rint((rw - crop) / 2.0);
-        Resample.cropResize(src, left * sx, top * sy, crop * sx, crop * sy, crop, crop, false, norm, dst, offset);
+        Resample.cropResize(src, left * sx, top * sy, crop * sx, crop * sy, crop, crop, false, dst, offset);
     }
 }

@@ -3,7 +3,9 @@ package org.densenet.train.data;
 import org.densenet.engine.CounterRng;
 
 /**
- * Turns one image into normalised float32 [C, H, W] at a fixed output size. Random choices come
+ * Turns one image into 8-bit pixels [C, H, W] at a fixed output size (crop, resize, flip); the
+ * backend normalises them as it uploads a batch ({@code Backend.uploadImages} with
+ * {@link #normalization()}), as torchvision's ToTensor and Normalize do. Random choices come
  * from {@code CounterRng.uniform(key, k)} for k = 0, 1, ...: the key is derived from the run's seed,
  * the epoch and the sample, so a sample looks the same whichever worker thread prepares it, and
  * a resumed run sees the same augmentations as an uninterrupted one.
@@ -15,8 +17,11 @@ public interface Transform {
 
     int width();
 
-    /** Writes channels() * height() * width() floats at dst[offset...]. */
-    void apply(Image src, long key, float[] dst, int offset);
+    /** What the pixels become on the device: per-channel (v / 255 - mean) / std. */
+    Normalization normalization();
+
+    /** Writes channels() * height() * width() pixels at dst[offset...]. */
+    void apply(Image src, long key, byte[] dst, int offset);
 
     /** The random key of sample {@code index} in epoch {@code epoch} of a run seeded with {@code seed}. */
     static long key(long seed, int epoch, int index) {

@@ -22,14 +22,14 @@ class BatchLoaderTest {
     private static final ArrayDataset DATA = new ArrayDataset("t", 10, 3, 32, 32,
             TestData.randomPixels(N, 3072, 1), TestData.randomLabels(N, 10, 2));
 
-    private static List<float[]> epoch(int workers, int epoch, int first, List<int[]> labelsOut) {
-        List<float[]> out = new ArrayList<>();
+    private static List<byte[]> epoch(int workers, int epoch, int first, List<int[]> labelsOut) {
+        List<byte[]> out = new ArrayList<>();
         Transform t = new PadCropFlip(3, 32, 32, 4, true, Normalization.CIFAR10);
         try (BatchLoader l = new BatchLoader(DATA, t, 8, workers);
              BatchLoader.Epoch e = l.epoch(BatchLoader.shuffled(N, 42, epoch), 42, epoch, first)) {
             while (e.hasNext()) {
                 Batch b = e.next();
-                out.add(Arrays.copyOf(b.images(), b.size() * 3072));
+                out.add(Arrays.copyOf(b.pixels(), b.size() * 3072));
                 labelsOut.add(Arrays.copyOf(b.labels(), b.size()));
             }
         }
@@ -39,9 +39,9 @@ class BatchLoaderTest {
     @Test
     void batchesDoNotDependOnWorkerCountAndResumeMidEpochExactly() {
         List<int[]> l1 = new ArrayList<>(), l3 = new ArrayList<>(), lr = new ArrayList<>();
-        List<float[]> one = epoch(1, 3, 0, l1);
-        List<float[]> three = epoch(3, 3, 0, l3);
-        List<float[]> resumed = epoch(2, 3, 4, lr);
+        List<byte[]> one = epoch(1, 3, 0, l1);
+        List<byte[]> three = epoch(3, 3, 0, l3);
+        List<byte[]> resumed = epoch(2, 3, 4, lr);
         assertEquals(7, one.size());
         assertEquals(5, one.get(6).length / 3072, "last batch holds the remainder");
         for (int i = 0; i < one.size(); i++) {

@@ -1,6 +1,7 @@
 package org.densenet.engine.cuda.kernels;
 
 import org.densenet.engine.CounterRng;
+import org.densenet.engine.ImageNormalization;
 
 /**
  * The CPU twin of augment.cu, written the same way step by step so the two produce the same floats
@@ -37,7 +38,7 @@ public final class AugmentReference {
             throw new IllegalArgumentException("augment: a batch of " + n + "x" + c + "x" + h + "x" + w + " needs " + total
                     + " elements, src has " + src.length + ", dst " + dst.length);
         }
-        float[] mean = aug.mean(), std = aug.std();
+        ImageNormalization norm = aug.norm();
         for (int s = 0; s < n; s++) {
             long bits = CounterRng.bits(seed, firstIndex + s);
             int offY = offsetY(bits, aug.pad()), offX = offsetX(bits, aug.pad());
@@ -54,7 +55,7 @@ public final class AugmentReference {
                             int pix = sy * w + sx;
                             v = Byte.toUnsignedInt(src[img + (nhwc ? pix * c + ch : ch * (int) plane + pix)]);
                         }
-                        dst[out + y * w + x] = ((float) v / 255.0f - mean[ch]) / std[ch];
+                        dst[out + y * w + x] = norm.apply(v, ch);
                     }
                 }
             }
