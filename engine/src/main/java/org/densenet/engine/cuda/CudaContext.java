@@ -120,13 +120,18 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
 
     /** Waits for everything queued on the stream; the time blocked counts in {@link #waitedNanos()}. */
     void synchronize(String op) {
-        long t0 = System.nanoTime();
-        int r = JCudaDriver.cuStreamSynchronize(stream);
-        waited.addAndGet(System.nanoTime() - t0);
-        check(r, op, "cuStreamSynchronize");
+        check(blocking(() -> JCudaDriver.cuStreamSynchronize(stream)), op, "cuStreamSynchronize");
     }
 
-    /** Nanoseconds spent in {@link #synchronize} since the context opened. */
+    /** Runs a driver call that blocks the host until the GPU gets somewhere, counting the time in {@link #waitedNanos()}. */
+    private int blocking(java.util.function.IntSupplier call) {
+        long t0 = System.nanoTime();
+        int r = call.getAsInt();
+        waited.addAndGet(System.nanoTime() - t0);
+        return r;
+    }
+
+    /** Nanoseconds spent blocked in {@link #synchronize} and {@link #waitFor} since the context opened. */
     long waitedNanos() {
         return waited.get();
     }
@@ -236,10 +241,7 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
 
     /** Waits until the stream has passed event e; the time blocked counts in {@link #waitedNanos()}. */
     void waitFor(CUevent e, String op) {
-        long t0 = System.nanoTime();
-        int r = JCudaDriver.cuEventSynchronize(e);
-        waited.addAndGet(System.nanoTime() - t0);
-        check(r, op, "cuEventSynchronize");
+        check(blocking(() -> JCudaDriver.cuEventSynchronize(e)), op, "cuEventSynchronize");
     }
 
     /** Milliseconds between two recorded events; waits for the second. */

@@ -2,7 +2,6 @@ package org.densenet.engine.cuda;
 
 import java.util.Arrays;
 
-import jcuda.Pointer;
 import jcuda.driver.CUmodule;
 import org.densenet.engine.DType;
 import org.densenet.engine.ImageNormalization;

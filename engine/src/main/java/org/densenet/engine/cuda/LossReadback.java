@@ -24,6 +24,8 @@ final class LossReadback implements AutoCloseable {
     private final DeviceAllocator allocator;
     private final DeviceAllocator.Block device;
     private final long host;
+    /** The page-locked result slots, as the host reads them. */
+    private final MemorySegment hostView;
     private final CUevent[] arrived = new CUevent[SLOTS];
     private final Pending[] holder = new Pending[SLOTS];
     private int next;
@@ -43,6 +45,7 @@ final class LossReadback implements AutoCloseable {
             throw e;
         }
         this.host = h;
+        this.hostView = MemorySegment.ofAddress(h).reinterpret((long) SLOTS * LossKernels.RESULT_BYTES);
     }
 
     /** The device address the next loss kernel writes its result to; settles the slot's previous result first. */
@@ -100,8 +103,7 @@ final class LossReadback implements AutoCloseable {
             ctx.waitFor(arrived[slot], OP);
             holder[slot] = null;
             double[] r = new double[LossKernels.RESULT_DOUBLES];
-            MemorySegment.copy(MemorySegment.ofAddress(host).reinterpret((long) SLOTS * LossKernels.RESULT_BYTES),
-                    ValueLayout.JAVA_DOUBLE, (long) slot * LossKernels.RESULT_BYTES, r, 0, r.length);
+            MemorySegment.copy(hostView, ValueLayout.JAVA_DOUBLE, (long) slot * LossKernels.RESULT_BYTES, r, 0, r.length);
             try {
                 result = LossKernels.decode(r, rows);
             } catch (IllegalArgumentException e) {

@@ -60,13 +60,6 @@ final class PinnedStaging implements AutoCloseable {
         queued[i] = true;
     }
 
-    /** Bytes of page-locked memory held. */
-    long bytes() {
-        long sum = 0;
-        for (long c : capacity) sum += c;
-        return sum;
-    }
-
     /** Waits for the queued copies, then frees the buffers and events. */
     @Override
     public void close() {
