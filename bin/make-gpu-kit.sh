@@ -73,6 +73,9 @@ JLINK_COMPRESS=zip-0 stage_cli "$kit/densenet" "$kit/test/junit-platform-console
 cp scripts/gpu-kit/run.sh "$kit/run.sh"
 cp -r scripts/bench "$kit/scripts/bench"
 rm -rf "$kit/scripts/bench/__pycache__"
+# The peer builds its networks with the fixtures' reference module (it puts ../fixtures on sys.path).
+mkdir -p "$kit/scripts/fixtures"
+cp scripts/fixtures/densenet_ref.py "$kit/scripts/fixtures/"
 # The JPEG generator of the kit's `data` step, compiled: the kit's runtime has no compiler.
 "$JAVA_HOME/bin/javac" --release 25 -d "$kit/scripts/bench" scripts/bench/MakeImageFolder.java
 {
