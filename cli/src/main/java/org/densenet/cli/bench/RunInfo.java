@@ -13,14 +13,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import org.densenet.cli.BuildInfo;
 import org.densenet.engine.Backend;
 
 /**
  * What a benchmark ran on, printed at the top of every run so a number can be traced: the
  * device and what the backend reports of its driver and libraries, the Java runtime, the host
  * processor and its load when the run began (a loaded machine gives slow numbers), the commit
- * and the date.
+ * and the date. The commit is the one the jar was built from ({@link BuildInfo}), not that of the
+ * working directory, which on a machine that received only the jar is unrelated or stale; no git
+ * is asked at run time, and classes not built by Maven report "unknown".
  */
 public record RunInfo(String device, Map<String, String> versions, String java, String os, String cpu, int cores,
                       double loadAverage, String commit, String date) {
@@ -39,7 +41,7 @@ public record RunInfo(String device, Map<String, String> versions, String java, 
         return new RunInfo(device, versions,
                 System.getProperty("java.vm.name") + " " + Runtime.version(),
                 System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"),
-                cpuModel(), Runtime.getRuntime().availableProcessors(), load, gitCommit(),
+                cpuModel(), Runtime.getRuntime().availableProcessors(), load, BuildInfo.ofThisJar().commit(),
                 ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'")));
     }
 
@@ -77,30 +79,5 @@ public record RunInfo(String device, Map<String, String> versions, String java, 
             // not Linux, or not readable: the architecture is what remains to say
         }
         return System.getProperty("os.arch");
-    }
-
-    /** Short hash of HEAD of the working directory's git checkout, "+dirty" when it has uncommitted changes; "unknown" without git. */
-    static String gitCommit() {
-        String head = git("rev-parse", "--short", "HEAD");
-        if (head == null || head.isEmpty()) return "unknown";
-        String status = git("status", "--porcelain", "--untracked-files=no");
-        return status != null && !status.isEmpty() ? head + "+dirty" : head;
-    }
-
-    private static String git(String... args) {
-        try {
-            String[] cmd = new String[args.length + 1];
-            cmd[0] = "git";
-            System.arraycopy(args, 0, cmd, 1, args.length);
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(false).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            byte[] out = p.getInputStream().readAllBytes();
-            if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) return null;
-            return new String(out, StandardCharsets.UTF_8).strip();
-        } catch (IOException e) {
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        }
     }
 }
