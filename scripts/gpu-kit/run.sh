@@ -2,14 +2,15 @@
 # Validates the engine on a GPU server in one go, with the GPU kit built by bin/make-gpu-kit.sh
 # (no Java, Maven or network needed there): system and library discovery, the gpu-tagged tests,
 # the training-step benchmarks beside PyTorch (float32, and densenet-bc-100-12 with TF32 on both
-# sides; densenet121 at 224 pixels), the per-op and memory benchmarks, a short training run on
-# synthetic data, the input pipeline on generated JPEGs, and the kernel parity tests under
-# compute-sanitizer's memcheck and racecheck.
+# sides; densenet121 at 224 pixels), the per-op benchmarks (densenet-bc-100-12, densenet121), the
+# memory benchmark, a short training run on synthetic data, the input pipeline on generated JPEGs,
+# and the kernel parity tests under compute-sanitizer's memcheck and racecheck.
 #
 # Usage: run.sh [RESULTS_DIR]   (default: $OUT, else ./gpu-kit-results)
 #   KIT_BUDGET_S  seconds for everything (default 540): each step's time limit is cut to what is
 #                 left, so the whole run ends inside a 10-minute command
 #   KIT_STEPS     the steps to run, e.g. "system,devices,tests" (default: all, in the order below)
+#   KIT_REPEATS   timed steps of each `bench step` (default 20; the peer times as many)
 #
 # Every step runs under `timeout` with its output in its own log; a failed step does not stop the
 # next. RESULTS_DIR ends up with three files: summary.txt (step -> status table, test counts,
@@ -209,23 +210,24 @@ print("train: " + "; ".join(one(r) for r in rows))
 PY
 }
 
-peer=(--peer python3 --peer-script "$kit/scripts/bench/pytorch_step.py")
+step_args=(--peer python3 --peer-script "$kit/scripts/bench/pytorch_step.py" --repeats "${KIT_REPEATS:-20}")
 for model in densenet-bc-100-12 densenet-40-12; do
   name=step-40 cap=120
   [ "$model" = densenet-bc-100-12 ] && name=step-bc100 cap=180
   step "$name" "$cap" "$work/bench-step-$model.json" \
-    "$densenet" bench step --device cuda --model "$model" -b 64 --compare-memory "${peer[@]}" --json
+    "$densenet" bench step --device cuda --model "$model" -b 64 --compare-memory "${step_args[@]}" --json
   if ran "$name" && [ "${statuses[-1]}" = ok ]; then set_last ok "$(step_note "$work/bench-step-$model.json")"; fi
 done
 # PyTorch's own default lets cuDNN convolutions use TF32: the same comparison with TF32 on both sides.
 step step-bc100-tf32 120 "$work/bench-step-bc100-tf32.json" \
-  "$densenet" bench step --device cuda --model densenet-bc-100-12 -b 64 --tf32 "${peer[@]}" --json
+  "$densenet" bench step --device cuda --model densenet-bc-100-12 -b 64 --tf32 "${step_args[@]}" --json
 if ran step-bc100-tf32 && [ "${statuses[-1]}" = ok ]; then set_last ok "$(step_note "$work/bench-step-bc100-tf32.json")"; fi
 # The ImageNet-sized network: densenet121 at 224 pixels, ours in every memory mode beside PyTorch's two.
 step step-121 150 "$work/bench-step-densenet121.json" \
-  "$densenet" bench step --device cuda --model densenet121 -b 64 --compare-memory "${peer[@]}" --json
+  "$densenet" bench step --device cuda --model densenet121 -b 64 --compare-memory "${step_args[@]}" --json
 if ran step-121 && [ "${statuses[-1]}" = ok ]; then set_last ok "$(step_note "$work/bench-step-densenet121.json")"; fi
 step ops-bc100 120 - "$densenet" bench ops --device cuda --model densenet-bc-100-12 -b 64
+step ops-121 120 - "$densenet" bench ops --device cuda --model densenet121 -b 64
 step memory 150 - "$densenet" bench memory --device cuda -b 64 --depths 40,100,160 --plot "$work/bench-memory.png"
 step train 120 - "$densenet" train --device cuda --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 2 \
   --log-interval 5 --output "$work/train-synthetic"

@@ -1,35 +1,51 @@
-// Batch-norm statistics of a channel slice x [N, C, H, W] (batch stride xns):
-//   bn_stats_f32:          mean[c] and biased var[c] over (N, H, W), one block per channel.
+// Batch-norm statistics of a channel slice x [N, C, H, W] (batch stride xns), in two launches so
+// that every channel's reduction is spread over many blocks (a 56x56 plane of 64 samples is 200k
+// values; one block per channel left most of a large GPU idle while a few SMs reduced them):
+//   bn_stats_partial_f32:  block (chunk j, channel ch) sums the shifted values d and d^2 of the
+//                          samples [j * spc, min(n, (j + 1) * spc)) into partial[ch][j][0..1].
+//   bn_stats_finalize_f32: one thread per channel adds its chunks' partials in chunk order and
+//                          writes mean[c] and the biased var[c] over (N, H, W).
 //   bn_running_update_f32: running = (1 - m) * running + m * batch, the variance made unbiased by
 //                          count / (count - 1) (PyTorch's rule), in double like the CPU backend.
-// Numerics: each channel's values are shifted by its first element and the shifted sum and sum of
-// squares are accumulated in double, so var = E[d^2] - E[d]^2 loses nothing to cancellation at
-// float32 precision. Block shape: blockDim.x walks pixels, blockDim.y walks samples.
+// Numerics: each channel's values are shifted by its first element (sample 0, pixel 0: the same
+// shift in every chunk) and the shifted sums are accumulated in double, so var = E[d^2] - E[d]^2
+// loses nothing to cancellation at float32 precision. The chunking depends on the shape only and
+// every sum runs in a fixed order: the result does not depend on scheduling.
+// Block shape: blockDim.x walks pixels, blockDim.y the samples of the chunk.
 #include "common.cuh"
 
-extern "C" __global__ void bn_stats_f32(const float* x, long long xns, int n, int c, long long hw,
-                                        float* mean, float* var) {
-    for (int ch = blockIdx.x; ch < c; ch += gridDim.x) {
+extern "C" __global__ void bn_stats_partial_f32(const float* x, long long xns, int n, int c, long long hw,
+                                                int spc, int chunks, double* partial) {
+    for (int ch = blockIdx.y; ch < c; ch += gridDim.y) {
         const float* xc = x + (long long) ch * hw;                 // sample 0 of this channel
         const double shift = (double) xc[0];
-        double s1 = 0.0, s2 = 0.0;
-        for (int s = threadIdx.y; s < n; s += blockDim.y) {
-            const float* row = xc + (long long) s * xns;
-            for (long long p = threadIdx.x; p < hw; p += blockDim.x) {
-                double d = (double) row[p] - shift;
-                s1 += d;
-                s2 += d * d;
+        for (int j = blockIdx.x; j < chunks; j += gridDim.x) {
+            const int end = min(n, (j + 1) * spc);
+            double s1 = 0.0, s2 = 0.0;
+            for (int s = j * spc + threadIdx.y; s < end; s += blockDim.y) {
+                const float* row = xc + (long long) s * xns;
+                for (long long p = threadIdx.x; p < hw; p += blockDim.x) {
+                    const double d = (double) row[p] - shift;
+                    s1 += d;
+                    s2 += d * d;
+                }
             }
+            dn_store_chunk_sums(s1, s2, partial, ch, chunks, j);
         }
-        s1 = dn_block_sum(s1);
-        s2 = dn_block_sum(s2);
-        if (threadIdx.x == 0 && threadIdx.y == 0) {
-            const double m = (double) n * (double) hw;
-            const double mu = s1 / m;
-            const double v = s2 / m - mu * mu;
-            mean[ch] = (float) (shift + mu);
-            var[ch] = (float) (v > 0.0 ? v : 0.0);
-        }
+    }
+}
+
+extern "C" __global__ void bn_stats_finalize_f32(const double* partial, const float* x, int n, int c, long long hw,
+                                                 int chunks, float* mean, float* var) {
+    for (int ch = blockIdx.x * blockDim.x + threadIdx.x; ch < c; ch += gridDim.x * blockDim.x) {
+        double s1, s2;
+        dn_load_chunk_sums(partial, ch, chunks, &s1, &s2);
+        const double shift = (double) x[(long long) ch * hw];
+        const double m = (double) n * (double) hw;
+        const double mu = s1 / m;
+        const double v = s2 / m - mu * mu;
+        mean[ch] = (float) (shift + mu);
+        var[ch] = (float) (v > 0.0 ? v : 0.0);
     }
 }
 

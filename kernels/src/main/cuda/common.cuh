@@ -30,10 +30,25 @@ __device__ __forceinline__ float dn_rng_uniform(unsigned long long seed, unsigne
     return (float) (dn_rng_bits(seed, index) >> 40) * 5.9604644775390625e-08f;
 }
 
+// Sample s and channel ch of row r of an [N, C] grid of planes; a 32-bit division whenever r fits
+// (always, for any real batch), the 64-bit one otherwise.
+__device__ __forceinline__ void dn_row_split(long long r, int c, long long* s, int* ch) {
+    if (r <= 0x7fffffffLL) {
+        const int q = (int) r / c;
+        *s = q;
+        *ch = (int) r - q * c;
+    } else {
+        *s = r / c;
+        *ch = (int) (r - *s * c);
+    }
+}
+
 // Offset in elements of row r of a channel slice viewed as N * C rows of hw pixels.
 __device__ __forceinline__ long long dn_row_offset(long long row, int c, long long hw, long long ns) {
-    long long s = row / c;
-    return s * ns + (row - s * c) * hw;
+    long long s;
+    int ch;
+    dn_row_split(row, c, &s, &ch);
+    return s * ns + ch * hw;
 }
 
 __device__ __forceinline__ float dn_warp_sum(float v) {
@@ -68,6 +83,31 @@ __device__ T dn_block_sum(T v) {
     // Every thread adds the warp partials in the same fixed order: identical result everywhere.
     for (int i = 0; i < warps; i++) total += scratch[i];
     return total;
+}
+
+// Chunked per-channel reductions (bn_stats_partial_f32, bn_backward_reduce_f32 and their
+// finalising kernels): partial[ch][j][0..1] holds chunk j's two sums of channel ch.
+// Ends block (chunk j, channel ch): sums a and b over the block and stores them. Every thread calls it.
+__device__ __forceinline__ void dn_store_chunk_sums(double a, double b, double* partial, int ch, int chunks, int j) {
+    a = dn_block_sum(a);
+    b = dn_block_sum(b);
+    if (threadIdx.x == 0 && threadIdx.y == 0) {
+        double* out = partial + 2 * ((long long) ch * chunks + j);
+        out[0] = a;
+        out[1] = b;
+    }
+}
+
+// Channel ch's two sums over all its chunks, added in chunk order (one thread per channel).
+__device__ __forceinline__ void dn_load_chunk_sums(const double* partial, int ch, int chunks, double* a, double* b) {
+    const double* in = partial + 2 * (long long) ch * chunks;
+    double s1 = 0.0, s2 = 0.0;
+    for (int j = 0; j < chunks; j++) {
+        s1 += in[2 * j];
+        s2 += in[2 * j + 1];
+    }
+    *a = s1;
+    *b = s2;
 }
 
 // Integer sum over a warp (the result is meaningful in lane 0).

@@ -33,6 +33,9 @@ import org.densenet.kernels.KernelImage;
  * checked here, naming the op.
  */
 final class KernelOps implements KernelModule, AutoCloseable {
+    /** Smallest scratch block: the partial sums of 256 channels in 16 chunks, so most ops never grow it. */
+    private static final long MIN_SCRATCH = 64 << 10;
+
     private final CudaBackend backend;
     private final CudaContext ctx;
     private final DeviceAllocator allocator;
@@ -46,6 +49,8 @@ final class KernelOps implements KernelModule, AutoCloseable {
     private final SgdKernels sgd = new SgdKernels(this);
     private final AugmentKernels augment = new AugmentKernels(this);
     private final LossReadback lossReadback;
+    /** The launchers' scratch (partial sums, per-channel constants): kept and grown, never shrunk. */
+    private DeviceAllocator.Block scratch;
 
     private KernelOps(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator, CUmodule module, KernelLauncher launcher) {
         this.backend = backend;
@@ -77,6 +82,18 @@ final class KernelOps implements KernelModule, AutoCloseable {
     @Override
     public void launch(String kernel, LaunchGeometry g, KernelArgs args) {
         loaded.launch(kernel, g, args);
+    }
+
+    @Override
+    public long scratch(long bytes) {
+        if (bytes < 1) throw new IllegalArgumentException("scratch size must be >= 1 byte, got " + bytes);
+        if (scratch == null || scratch.bytes() < bytes) {
+            // stream order makes the swap safe: work still queued on the old block runs before anything reuses it
+            if (scratch != null) allocator.free(scratch);
+            scratch = null;
+            scratch = allocator.allocate(Math.max(bytes, MIN_SCRATCH), "the kernels' scratch");
+        }
+        return scratch.address();
     }
 
     // ---- operands -------------------------------------------------------------------------
@@ -231,6 +248,8 @@ final class KernelOps implements KernelModule, AutoCloseable {
 
     @Override
     public void close() {
+        if (scratch != null) allocator.free(scratch);
+        scratch = null;
         lossReadback.close();
         ctx.unloadModule(module);
     }

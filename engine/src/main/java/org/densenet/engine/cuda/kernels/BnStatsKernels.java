@@ -6,11 +6,13 @@ import java.util.Objects;
 
 /**
  * Launchers of kernels/src/main/cuda/bn_stats.cu: per-channel batch mean and biased variance of a
- * channel slice, and PyTorch's running-statistics update. Per-channel vectors are contiguous
- * float32 [C] device buffers given by address.
+ * channel slice (a chunked reduction into the module's scratch, then one thread per channel), and
+ * PyTorch's running-statistics update. Per-channel vectors are contiguous float32 [C] device
+ * buffers given by address.
  */
 public final class BnStatsKernels {
-    public static final String STATS = "bn_stats_f32";
+    public static final String STATS_PARTIAL = "bn_stats_partial_f32";
+    public static final String STATS_FINALIZE = "bn_stats_finalize_f32";
     public static final String RUNNING_UPDATE = "bn_running_update_f32";
 
     private final KernelModule module;
@@ -22,8 +24,17 @@ public final class BnStatsKernels {
     /** mean[c], var[c] (biased) over (N, H, W) of x. */
     public void statistics(DeviceSlice x, long mean, long var) {
         requireVectors(mean, var);
-        module.launch(STATS, LaunchGeometry.perChannel(x.c(), x.hw()),
-                new KernelArgs().ptr(x.address()).i64(x.ns()).i32(x.n()).i32(x.c()).i64(x.hw()).ptr(mean).ptr(var));
+        LaunchGeometry.Chunks k = LaunchGeometry.chunks(x.n(), x.hw());
+        long partial = module.scratch(partialBytes(x.c(), k));
+        module.launch(STATS_PARTIAL, LaunchGeometry.perChannelChunks(x.c(), x.hw(), k), new KernelArgs().ptr(x.address()).i64(x.ns())
+                .i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.samplesPerChunk()).i32(k.count()).ptr(partial));
+        module.launch(STATS_FINALIZE, LaunchGeometry.linear(x.c()), new KernelArgs().ptr(partial).ptr(x.address())
+                .i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.count()).ptr(mean).ptr(var));
+    }
+
+    /** Bytes of the partial sums of a chunked reduction: two doubles per channel and chunk. */
+    static long partialBytes(int channels, LaunchGeometry.Chunks k) {
+        return 16L * channels * k.count();
     }
 
     /**

@@ -46,14 +46,40 @@ public record LaunchGeometry(int gridX, int gridY, int gridZ, int blockX, int bl
     }
 
     /**
-     * One block per channel for the per-channel reductions (bn_stats, bn_backward): threadIdx.x
-     * walks the hw pixels of a plane, threadIdx.y the samples; the channel loop strides by gridDim.x.
+     * How a per-channel reduction over n samples of hw pixels is split among blocks: chunks of
+     * {@code samplesPerChunk} whole samples (the last may be shorter), {@code count} of them.
      */
-    public static LaunchGeometry perChannel(int channels, long hw) {
+    public record Chunks(int samplesPerChunk, int count) {
+    }
+
+    /** Values one block of a chunked reduction aims at: 16 a thread at 256 threads. */
+    public static final long CHUNK_VALUES = 4096;
+    /** Most chunks per channel: bounds the partial sums a channel's finalising thread adds. */
+    public static final int MAX_CHUNKS = 64;
+
+    /**
+     * Chunks of about {@link #CHUNK_VALUES} values each, at most {@link #MAX_CHUNKS} and at most one
+     * per sample. It depends on the shape only, so a reduction's order, and its result, is fixed.
+     */
+    public static Chunks chunks(int n, long hw) {
+        positive(n, "samples");
+        positive(hw, "plane size");
+        long wanted = Math.max(1, Math.ceilDiv(Math.multiplyExact((long) n, hw), CHUNK_VALUES));
+        int count = (int) Math.min(wanted, Math.min(n, MAX_CHUNKS));
+        int perChunk = Math.ceilDiv(n, count);
+        return new Chunks(perChunk, Math.ceilDiv(n, perChunk));
+    }
+
+    /**
+     * Chunked per-channel reductions (bn_stats_partial, bn_backward_reduce): blockIdx.x is the chunk,
+     * blockIdx.y the channel (grid-stride beyond 65535 channels); threadIdx.x walks the hw pixels of
+     * a plane, threadIdx.y the samples of the chunk.
+     */
+    public static LaunchGeometry perChannelChunks(int channels, long hw, Chunks chunks) {
         positive(channels, "channels");
         positive(hw, "plane size");
         int bx = blockWidth(hw);
-        return new LaunchGeometry(channels, 1, 1, bx, THREADS / bx, 1, 0);
+        return new LaunchGeometry(chunks.count(), Math.min(channels, MAX_GRID_YZ), 1, bx, THREADS / bx, 1, 0);
     }
 
     /** One warp per row, eight rows per block (global average pooling): blockX is exactly 32. */

@@ -9,10 +9,11 @@ import jcuda.driver.JCudaDriver;
 import org.densenet.kernels.KernelImage;
 
 /**
- * A loaded CUDA module as the launchers see it: entry points looked up once by name, every launch
- * queued through {@link KernelLauncher} on one stream.
+ * A loaded CUDA module: entry points looked up once by name, every launch queued through
+ * {@link KernelLauncher} on one stream. The {@link KernelModule}s of the backend and of the kernel
+ * tests launch through it and add the scratch memory it does not own.
  */
-public final class LoadedModule implements KernelModule {
+public final class LoadedModule {
     /** cuModuleGetFunction writes the handle into this object; the launcher needs it as a number. */
     private static final class RawFunction extends CUfunction {
         long address() {
@@ -45,7 +46,7 @@ public final class LoadedModule implements KernelModule {
         return f;
     }
 
-    @Override
+    /** Queues {@code kernel}; a failure names the kernel, the geometry and the driver's message. */
     public void launch(String kernel, LaunchGeometry g, KernelArgs args) {
         int rc = launcher.launch(function(kernel), g, stream, args);
         if (rc != 0) CudaCheck.check(rc, "kernel " + kernel, "cuLaunchKernel(" + g + ")");

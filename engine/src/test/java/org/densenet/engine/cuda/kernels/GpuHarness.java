@@ -73,6 +73,18 @@ final class GpuHarness implements KernelModule, AutoCloseable {
         loaded.launch(kernel, g, args);
     }
 
+    private long scratch, scratchBytes;
+
+    /** Grows by allocating anew; the old buffers stay owned until close, as a test's are. */
+    @Override
+    public long scratch(long bytes) {
+        if (bytes > scratchBytes) {
+            scratch = allocate(bytes);
+            scratchBytes = bytes;
+        }
+        return scratch;
+    }
+
     /** A new device buffer of {@code bytes} (256-byte aligned, as cuMemAlloc returns). */
     long allocate(long bytes) {
         DevicePointer p = new DevicePointer();

@@ -158,7 +158,13 @@ class KernelParityGpuTest {
 
     @Test
     void batchNormMatchesTheCpuBackend() {
-        int n = 6, ctot = 20, c = 7, h = 9, w = 11;
+        batchNormMatches(6, 9, 11);       // one chunk a channel
+        batchNormMatches(10, 33, 33);     // three chunks (4, 4 and 2 samples): partial sums across blocks
+    }
+
+    private void batchNormMatches(int n, int h, int w) {
+        int ctot = 20, c = 7;
+        String shape = " (" + n + " x " + h + "x" + w + ", " + LaunchGeometry.chunks(n, (long) h * w) + ")";
         float[] data = random(n * ctot * h * w, 2);
         for (int i = 0; i < data.length; i++) data[i] += 3f;   // off zero, so the statistics' cancellation is exercised
         Twin s = twin(data, n, ctot, h, w);
@@ -166,15 +172,15 @@ class KernelParityGpuTest {
         Twin mean = poisoned(c), var = poisoned(c), rm = twin(random(c, 1), c), rv = twin(positive(c), c);
         cpu.batchNormStatistics(x, mean.host, var.host);
         new BnStatsKernels(gpu).statistics(s.on(x), mean.device, var.device);
-        assertClose(mean.cpuValues(), mean.gpuValues(), 1e-6, 1e-7, "mean");
-        assertClose(var.cpuValues(), var.gpuValues(), 1e-6, 0, "var");
+        assertClose(mean.cpuValues(), mean.gpuValues(), 1e-6, 1e-7, "mean" + shape);
+        assertClose(var.cpuValues(), var.gpuValues(), 1e-6, 0, "var" + shape);
         // from here on both sides use the CPU's statistics, so the elementwise parts can be exact
         Twin m = twin(mean.cpuValues(), c), v = twin(var.cpuValues(), c);
         long count = (long) n * h * w;
         cpu.batchNormUpdateRunning(m.host, v.host, count, 0.1, rm.host, rv.host);
         new BnStatsKernels(gpu).updateRunning(c, m.device, v.device, count, 0.1, rm.device, rv.device);
-        assertSame(rm, "running mean");
-        assertSame(rv, "running var");
+        assertSame(rm, "running mean" + shape);
+        assertSame(rv, "running var" + shape);
 
         Twin gamma = twin(positive(c), c), beta = twin(random(c, 0.5), c);
         Twin out = poisoned(n, c + 3, h, w);
@@ -183,7 +189,7 @@ class KernelParityGpuTest {
         for (boolean relu : new boolean[] {false, true}) {
             cpu.batchNormApply(x, m.host, v.host, gamma.host, beta.host, 1e-5, relu, y);
             bn.apply(s.on(x), m.device, v.device, gamma.device, beta.device, 1e-5, relu, out.on(y));
-            assertSame(out, "apply relu=" + relu);
+            assertSame(out, "apply relu=" + relu + shape);
         }
         Twin dy = twin(random(n * c * h * w, 1), n, c, h, w), dx = twin(random(n * ctot * h * w, 1), n, ctot, h, w);
         Tensor dxs = dx.host.channels(2, 2 + c);
@@ -192,9 +198,9 @@ class KernelParityGpuTest {
             cpu.batchNormBackward(x, dy.host, m.host, v.host, gamma.host, beta.host, 1e-5, true, dxs, accumulate, dgamma.host, dbeta.host);
             bn.backward(s.on(x), dy.on(dy.host), m.device, v.device, gamma.device, beta.device, 1e-5, true, dx.on(dxs), accumulate,
                     dgamma.device, dbeta.device);
-            assertClose(dbeta.cpuValues(), dbeta.gpuValues(), 1e-5, 1e-5, "dbeta");
-            assertClose(dgamma.cpuValues(), dgamma.gpuValues(), 1e-5, 1e-5, "dgamma");
-            assertClose(dx.cpuValues(), dx.gpuValues(), 1e-5, 1e-6, "dx accumulate=" + accumulate);
+            assertClose(dbeta.cpuValues(), dbeta.gpuValues(), 1e-5, 1e-5, "dbeta" + shape);
+            assertClose(dgamma.cpuValues(), dgamma.gpuValues(), 1e-5, 1e-5, "dgamma" + shape);
+            assertClose(dx.cpuValues(), dx.gpuValues(), 1e-5, 1e-6, "dx accumulate=" + accumulate + shape);
             // continue from identical dx so the accumulating pass compares one step only
             dx = twin(dx.cpuValues(), n, ctot, h, w);
             dxs = dx.host.channels(2, 2 + c);

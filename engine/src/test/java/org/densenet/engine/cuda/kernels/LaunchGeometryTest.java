@@ -33,18 +33,46 @@ class LaunchGeometryTest {
         assertEquals(LaunchGeometry.GRID_CAP, g.gridY());
         LaunchGeometry l = LaunchGeometry.linear(5_000_000_000L);
         assertEquals(LaunchGeometry.GRID_CAP, l.gridX());
-        LaunchGeometry c = LaunchGeometry.perChannel(Integer.MAX_VALUE, 3L << 33);
-        assertEquals(Integer.MAX_VALUE, c.gridX());
+        LaunchGeometry c = LaunchGeometry.perChannelChunks(Integer.MAX_VALUE, 3L << 33, LaunchGeometry.chunks(1024, 3L << 33));
+        assertEquals(LaunchGeometry.MAX_GRID_YZ, c.gridY(), "channels beyond 65535 are strided");
+        assertEquals(LaunchGeometry.MAX_CHUNKS, c.gridX());
         assertEquals(256, c.threads());
     }
 
     @Test
-    void perChannelBlocksAreWholeWarpsFor64BitPlanes() {
+    void perChannelChunkBlocksAreWholeWarpsFor64BitPlanes() {
         for (long hw : new long[] {1, 7, 49, 64, 100, 1024, 50176, 1L << 35}) {
-            LaunchGeometry g = LaunchGeometry.perChannel(10, hw);
-            assertEquals(0, g.threads() % 32, "hw " + hw);
+            LaunchGeometry.Chunks k = LaunchGeometry.chunks(64, hw);
+            LaunchGeometry g = LaunchGeometry.perChannelChunks(10, hw, k);
             assertEquals(256, g.threads(), "hw " + hw);
+            assertEquals(k.count(), g.gridX(), "hw " + hw);
+            assertEquals(10, g.gridY(), "hw " + hw);
         }
+    }
+
+    @Test
+    void chunksHoldAboutFourThousandValuesAndCoverEverySampleOnce() {
+        // CIFAR 32x32, batch 64: 65,536 values a channel in 16 chunks of 4 samples
+        assertEquals(new LaunchGeometry.Chunks(4, 16), LaunchGeometry.chunks(64, 32 * 32));
+        // ImageNet 56x56: one chunk would be 200,704 values; 2 samples (6,272 values) each
+        assertEquals(new LaunchGeometry.Chunks(2, 32), LaunchGeometry.chunks(64, 56 * 56));
+        // 8x8 planes: 4,096 values a channel, one chunk
+        assertEquals(new LaunchGeometry.Chunks(64, 1), LaunchGeometry.chunks(64, 8 * 8));
+        // at most one chunk a sample, and at most MAX_CHUNKS
+        assertEquals(new LaunchGeometry.Chunks(1, 3), LaunchGeometry.chunks(3, 112 * 112));
+        assertEquals(new LaunchGeometry.Chunks(8, 64), LaunchGeometry.chunks(512, 56 * 56));
+        // a shorter last chunk: 10 samples of 33x33 in chunks of 4, 4 and 2
+        assertEquals(new LaunchGeometry.Chunks(4, 3), LaunchGeometry.chunks(10, 33 * 33));
+        for (int n : new int[] {1, 2, 5, 9, 63, 64, 65, 127, 1000}) {
+            for (long hw : new long[] {1, 49, 784, 1089, 3136, 50176}) {
+                LaunchGeometry.Chunks k = LaunchGeometry.chunks(n, hw);
+                assertTrue(k.count() >= 1 && k.count() <= LaunchGeometry.MAX_CHUNKS && k.count() <= n, n + " x " + hw + ": " + k);
+                assertTrue((long) k.samplesPerChunk() * k.count() >= n, "every sample in a chunk: " + n + " x " + hw + ": " + k);
+                assertTrue((long) k.samplesPerChunk() * (k.count() - 1) < n, "no empty chunk: " + n + " x " + hw + ": " + k);
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> LaunchGeometry.chunks(0, 10));
+        assertThrows(IllegalArgumentException.class, () -> LaunchGeometry.chunks(10, 0));
     }
 
     @Test

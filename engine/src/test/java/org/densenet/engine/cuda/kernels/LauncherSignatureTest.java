@@ -125,6 +125,29 @@ class LauncherSignatureTest {
     }
 
     @Test
+    void batchNormKernelsShareTheirScratchInStreamOrder() {
+        RecordingModule m = new RecordingModule();
+        DeviceSlice x = slice(A, 64, 40, 32, 32, 100 * 1024), dy = slice(A + (64 << 20), 64, 40, 32, 32, 40 * 1024);
+        new BnStatsKernels(m).statistics(x, A, A + 256);
+        // partial sums: 40 channels x 16 chunks x two doubles
+        assertEquals(List.of(40L * 16 * 16), m.scratchRequests);
+        assertEquals(new LaunchGeometry(16, 40, 1, 256, 1, 1, 0), m.launches.get(0).geometry());
+        KernelArgs partial = m.launches.get(0).args();
+        assertEquals(List.of(4, 16, RecordingModule.SCRATCH), List.of(partial.value(5), partial.value(6), partial.value(7)));
+        assertEquals(RecordingModule.SCRATCH, m.launches.get(1).args().value(0), "the finish reads the partial sums");
+
+        new BnReluKernels(m).backward(x, dy, A, A + 256, A + 512, A + 768, 1e-5, true, dy, true, A + 1024, A + 1280);
+        // partial sums, then the per-channel constants from the next 256-byte boundary: 10240 + 40 x 16
+        assertEquals(10240L + 640, m.scratchRequests.get(1));
+        assertEquals(List.of(BnReluKernels.BACKWARD_REDUCE, BnReluKernels.BACKWARD_FINALIZE, BnReluKernels.BACKWARD_DX),
+                m.launches.subList(2, 5).stream().map(RecordingModule.Launch::kernel).toList());
+        assertEquals(RecordingModule.SCRATCH, m.launches.get(2).args().value(15));
+        assertEquals(RecordingModule.SCRATCH + 10240, m.launches.get(3).args().value(12), "finalize writes the constants");
+        assertEquals(RecordingModule.SCRATCH + 10240, m.launches.get(4).args().value(10), "dx reads them");
+        assertEquals(new LaunchGeometry(4, 64 * 40, 1, 256, 1, 1, 0), m.launches.get(4).geometry());
+    }
+
+    @Test
     void shapeMismatchesAreRejectedBeforeAnyLaunch() {
         RecordingModule m = new RecordingModule();
         DeviceSlice x = slice(A, 2, 3, 8, 8, 192), wrong = slice(A, 2, 4, 8, 8, 256);
@@ -136,5 +159,6 @@ class LauncherSignatureTest {
         assertThrows(IllegalArgumentException.class, () -> new LossKernels(m).softmaxCrossEntropy(A, A, 0, 4, 10, A + 4));
         assertThrows(IllegalArgumentException.class, () -> new BnStatsKernels(m).statistics(x, 0, A));
         assertFalse(m.launches.iterator().hasNext(), "nothing may be launched for a rejected call");
+        assertFalse(m.scratchRequests.iterator().hasNext(), "nor scratch asked for");
     }
 }

@@ -189,10 +189,14 @@ constexpr int arity_of(void (*)(A...)) { return (int) sizeof...(A); }
     Entry{#k, [](void **p) { call_with(k, p, std::make_index_sequence<arity_of(k)>{}); }, arity_of(k)}
 
 const Entry KERNELS[] = {
-    DN_KERNEL(bn_stats_f32),
+    DN_KERNEL(bn_stats_partial_f32),
+    DN_KERNEL(bn_stats_finalize_f32),
     DN_KERNEL(bn_running_update_f32),
+    DN_KERNEL(bn_scale_shift_f32),
     DN_KERNEL(bn_apply_f32),
-    DN_KERNEL(bn_backward_f32),
+    DN_KERNEL(bn_backward_reduce_f32),
+    DN_KERNEL(bn_backward_finalize_f32),
+    DN_KERNEL(bn_backward_dx_f32),
     DN_KERNEL(fill_f32),
     DN_KERNEL(copy_f32),
     DN_KERNEL(relu_f32),
