@@ -1,14 +1,20 @@
 package org.densenet.engine;
 
-/** {@link OpTimer#host(Backend)}: System.nanoTime around a region, with the backend synchronised at both ends. */
+/**
+ * {@link OpTimer#host(Backend)}: System.nanoTime around a region, with the backend synchronised at
+ * both ends; {@link OpTimer#issue(Backend)}: synchronised at the start only, so the time is what
+ * the host spends queueing the region's work.
+ */
 final class HostOpTimer implements OpTimer {
     private final Backend backend;
+    private final boolean waitAtStop;
     private long begin;
     private long end;
     private boolean running;
 
-    HostOpTimer(Backend backend) {
+    HostOpTimer(Backend backend, boolean waitAtStop) {
         this.backend = backend;
+        this.waitAtStop = waitAtStop;
     }
 
     @Override
@@ -21,7 +27,7 @@ final class HostOpTimer implements OpTimer {
     @Override
     public void stop() {
         if (!running) throw new IllegalStateException("timer stopped without a start");
-        backend.synchronize();
+        if (waitAtStop) backend.synchronize();
         end = System.nanoTime();
         running = false;
     }

@@ -25,6 +25,15 @@ public interface OpTimer extends AutoCloseable {
      * time is that of the ops and not of queueing them. On a synchronous backend the waits are free.
      */
     static OpTimer host(Backend backend) {
-        return new HostOpTimer(backend);
+        return new HostOpTimer(backend, true);
+    }
+
+    /**
+     * Host clock around the queueing of a region: start waits for the queue to drain, stop does not
+     * wait, so the time is what the host spends issuing the region's work (driver and library calls
+     * included) and never includes waiting for a full queue.
+     */
+    static OpTimer issue(Backend backend) {
+        return new HostOpTimer(backend, false);
     }
 }

@@ -28,21 +28,26 @@ public final class OpProfile {
 
     public OpProfile(List<List<OpSample>> repeats) {
         if (repeats.isEmpty()) throw new IllegalArgumentException("a profile needs at least one repeat");
-        List<OpSample> first = repeats.getFirst();
         for (int r = 1; r < repeats.size(); r++) {
-            List<OpSample> other = repeats.get(r);
-            if (other.size() != first.size()) {
-                throw new IllegalStateException("repeat " + (r + 1) + " issued " + other.size() + " ops, repeat 1 issued " + first.size());
-            }
-            for (int i = 0; i < first.size(); i++) {
-                OpSample a = first.get(i), b = other.get(i);
-                if (!a.op().equals(b.op()) || !a.scope().equals(b.scope()) || !a.shapes().equals(b.shapes())) {
-                    throw new IllegalStateException("call " + (i + 1) + " differs between repeats: " + a.op() + " " + a.shapes()
-                            + " in '" + a.scope() + "' vs " + b.op() + " " + b.shapes() + " in '" + b.scope() + "'");
-                }
-            }
+            requireSame(repeats.getFirst(), repeats.get(r), "repeat 1", "repeat " + (r + 1));
         }
         this.repeats = List.copyOf(repeats);
+    }
+
+    /** Fails unless {@code other} recorded the same calls (op, scope, shapes) in the same order. */
+    public void requireSameCalls(OpProfile other) {
+        requireSame(repeats.getFirst(), other.repeats.getFirst(), "this profile", "the other profile");
+    }
+
+    private static void requireSame(List<OpSample> a, List<OpSample> b, String aName, String bName) {
+        if (a.size() != b.size()) throw new IllegalStateException(bName + " issued " + b.size() + " ops, " + aName + " issued " + a.size());
+        for (int i = 0; i < a.size(); i++) {
+            OpSample x = a.get(i), y = b.get(i);
+            if (!x.op().equals(y.op()) || !x.scope().equals(y.scope()) || !x.shapes().equals(y.shapes())) {
+                throw new IllegalStateException("call " + (i + 1) + " differs between " + aName + " and " + bName + ": " + x.op() + " " + x.shapes()
+                        + " in '" + x.scope() + "' vs " + y.op() + " " + y.shapes() + " in '" + y.scope() + "'");
+            }
+        }
     }
 
     public int callsPerStep() {

@@ -54,6 +54,8 @@ class BenchMachineryTest {
                 Map<String, Integer> calls = new HashMap<>();
                 for (int i = 0; i < t.size(); i++) {
                     String scope = (String) t.cell(i, "scope"), op = (String) t.cell(i, "op");
+                    double hostMs = (Double) t.cell(i, "host_ms");
+                    assertTrue(hostMs >= 0 && hostMs < 10_000, mode + ": host issue time of " + scope + " " + op + ": " + hostMs + " ms");
                     String phase = scope.contains("/") ? scope.substring(0, scope.indexOf('/')) : scope;
                     for (String key : new TreeSet<>(List.of(phase + " " + op, scope + " " + op))) {
                         flops.merge(key, (Long) t.cell(i, "flops"), Long::sum);
@@ -98,6 +100,9 @@ class BenchMachineryTest {
                     + " ns: differ by more than the " + outsideOps + " ns outside the ops (+ spread " + noise + " ns)");
             // and most of the profiled step is in ops: no op goes untimed
             assertTrue(ops >= 0.5 * profiled, "ops cover " + ops / profiled + " of the profiled step");
+            // the CPU backend computes while it issues, so issuing an op takes about as long as running it
+            double issued = t.issueSum().median();
+            assertTrue(issued >= 0.25 * ops && issued <= 4 * profiled, "issue time " + issued + " ns vs ops " + ops + " ns on a synchronous backend");
         }
     }
 

@@ -19,7 +19,9 @@ import org.densenet.engine.Tensor;
  * A {@link Backend} that forwards every call to another and, while recording, times each op with
  * the inner backend's {@link Backend#newTimer() timer} and notes its name, {@link OpScope scope},
  * shapes and {@link OpCosts cost}. Results pass through unchanged. Timers are reused from one
- * {@link #collect()} to the next, so a repeated step creates no new device events.
+ * {@link #collect()} to the next, so a repeated step creates no new device events. With
+ * {@link #setIssueTiming issue timing} on, each op is timed instead by the host's clock around
+ * the call, the queue drained first ({@link OpTimer#issue}): what issuing the op costs the host.
  */
 public final class ProfilingBackend implements Backend {
     private record Pending(String op, String scope, Tensor[] operands, OpCost cost, OpTimer timer) {
@@ -28,7 +30,9 @@ public final class ProfilingBackend implements Backend {
     private final Backend inner;
     private final List<OpTimer> timers = new ArrayList<>();
     private final List<Pending> pending = new ArrayList<>();
+    private final List<OpTimer> issueTimers = new ArrayList<>();
     private boolean recording;
+    private boolean issueTiming;
 
     public ProfilingBackend(Backend inner) {
         if (inner == null) throw new IllegalArgumentException("the profiled backend must not be null");
@@ -48,6 +52,12 @@ public final class ProfilingBackend implements Backend {
         return recording;
     }
 
+    /** Times each recorded op by its host issue time instead of its device time; switch only with nothing pending. */
+    public void setIssueTiming(boolean on) {
+        if (!pending.isEmpty()) throw new IllegalStateException("collect() the " + pending.size() + " pending samples before switching the timing");
+        issueTiming = on;
+    }
+
     /** Waits for the queued ops, returns the samples recorded since the last collect, in call order, and clears them. */
     public List<OpSample> collect() {
         inner.synchronize();
@@ -61,12 +71,13 @@ public final class ProfilingBackend implements Backend {
 
     private OpTimer begin() {
         if (!recording) return null;
+        List<OpTimer> pool = issueTiming ? issueTimers : timers;
         OpTimer t;
-        if (pending.size() < timers.size()) {
-            t = timers.get(pending.size());
+        if (pending.size() < pool.size()) {
+            t = pool.get(pending.size());
         } else {
-            t = inner.newTimer();
-            timers.add(t);
+            t = issueTiming ? OpTimer.issue(inner) : inner.newTimer();
+            pool.add(t);
         }
         t.start();
         return t;

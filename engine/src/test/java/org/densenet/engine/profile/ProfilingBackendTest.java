@@ -3,6 +3,7 @@ package org.densenet.engine.profile;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.reflect.Proxy;
@@ -34,6 +35,7 @@ class ProfilingBackendTest {
         final List<Call> calls = new ArrayList<>();
         final LossResult loss = new LossResult(2.5, 8, 3, 6);
         int timersMade;
+        long fillSleepMillis;
         final Backend backend = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
                 (proxy, m, args) -> {
                     calls.add(new Call(m.getName(), args == null ? new Object[0] : args));
@@ -41,6 +43,10 @@ class ProfilingBackendTest {
                         case "name" -> "recorder";
                         case "softmaxCrossEntropy" -> loss;
                         case "versions" -> Map.of("lib", "1.0");
+                        case "fill" -> {
+                            Thread.sleep(fillSleepMillis);
+                            yield null;
+                        }
                         case "newTimer" -> {
                             timersMade++;
                             yield new OpTimer() {
@@ -163,5 +169,35 @@ class ProfilingBackendTest {
             assertEquals(5, prof.collect().size());
         }
         assertEquals(5, rec.timersMade);
+    }
+
+    @Test
+    void issueTimingDrainsTheQueueBeforeEachOpAndTimesTheCallOnTheHostClock() {
+        Recorder rec = new Recorder();
+        ProfilingBackend prof = new ProfilingBackend(rec.backend);
+        Tensor x = tensor(rec.backend, 16);
+        prof.setRecording(true);
+        prof.fill(x, 1.0);
+        assertThrows(IllegalStateException.class, () -> prof.setIssueTiming(true), "a pending device-timed sample must be collected first");
+        prof.collect();
+        int deviceTimers = rec.timersMade;
+
+        prof.setIssueTiming(true);
+        rec.fillSleepMillis = 20;
+        rec.calls.clear();
+        prof.fill(x, 1.0);
+        prof.relu(x, x);
+        List<String> order = rec.calls.stream().map(Call::method).toList();
+        // the queue is drained before each op, never after it: the time is the issuing alone
+        assertEquals(List.of("synchronize", "fill", "synchronize", "relu"), order);
+        List<OpSample> got = prof.collect();
+        assertEquals(2, got.size());
+        assertTrue(got.get(0).nanos() >= 20_000_000L, "the 20 ms call is timed by the host clock: " + got.get(0).nanos() + " ns");
+        assertTrue(got.get(1).nanos() < 20_000_000L, "relu returned at once: " + got.get(1).nanos() + " ns");
+        assertEquals(deviceTimers, rec.timersMade, "no device timer is made for issue timing");
+
+        prof.setIssueTiming(false);
+        prof.fill(x, 1.0);
+        assertEquals(1234, prof.collect().getFirst().nanos(), "back on the device timer");
     }
 }
