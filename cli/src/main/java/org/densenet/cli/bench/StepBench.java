@@ -16,10 +16,12 @@ import org.densenet.model.MemoryPlanner;
  * the two can be read side by side. host_median_ms is the host's time to issue a step (wall time
  * less waits for the device): on a GPU, when it nears median_ms the host sets the pace.
  *
- * <p>Peak memory is what the backend's allocator held at most: for training, from before the
- * model is built to the end of the timed steps (weights, gradients, momentum, inputs,
- * activations, workspaces); for inference, the training activations are released first and
- * the peak is taken over the inference forwards alone, on top of what stays allocated.
+ * <p>Peak memory is what the backend's allocator held at most over the timed steps, counted from
+ * before the model is built (weights, gradients, momentum, inputs, activations, workspaces), as
+ * the PyTorch peer counts its own: the warm-up steps, and with them the first step's cuDNN
+ * algorithm search and its borrowed scratch memory, are left out. For inference, the training
+ * activations are released first and the peak is taken over the inference forwards alone, on
+ * top of what stays allocated.
  */
 public final class StepBench {
     static final String FRAMEWORK = "densenet-java";
@@ -67,13 +69,11 @@ public final class StepBench {
                 continue;
             }
             try (TrainingStep step = opened; OpTimer timer = backend.newTimer()) {
-                train = Stats.timedWithHost(timer, backend::waitedNanos, w.warmup(), w.repeats(), step::train);
+                train = timedAfterWarmup(backend, timer, w.warmup(), w.repeats(), step::train);
                 step.lastLoss();
                 trainPeak = backend.memoryStats().peakBytes() - base;
                 step.net().releaseActivations();
-                backend.synchronize();
-                backend.resetPeakMemory();
-                infer = Stats.timedWithHost(timer, backend::waitedNanos, w.warmup(), w.repeats(), step::inference);
+                infer = timedAfterWarmup(backend, timer, w.warmup(), w.repeats(), step::inference);
                 inferPeak = backend.memoryStats().peakBytes() - base;
             }
             String m = mode.label();
@@ -91,6 +91,18 @@ public final class StepBench {
         }
         report.table("steps", t);
         return report;
+    }
+
+    /**
+     * The warm-up runs, then the peak is reset, then the timed repeats: the peak is that of the
+     * timed steps, as the PyTorch peer measures its own, and leaves out the first step's one-off
+     * allocations (cuDNN's algorithm search borrows scratch memory while it times algorithms).
+     */
+    static Stats.Timed timedAfterWarmup(Backend backend, OpTimer timer, int warmup, int repeats, Runnable op) {
+        for (int i = 0; i < warmup; i++) op.run();
+        backend.synchronize();
+        backend.resetPeakMemory();
+        return Stats.timedWithHost(timer, backend::waitedNanos, 0, repeats, op);
     }
 
     private static void addRow(Table t, Workload w, String mode, String phase, Stats.Timed timed, long peak) {

@@ -10,6 +10,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import org.densenet.engine.DType;
+import org.densenet.engine.OpTimer;
+import org.densenet.engine.Tensor;
 import org.densenet.engine.cpu.CpuBackend;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
@@ -103,6 +106,25 @@ class BenchMachineryTest {
             // the CPU backend computes while it issues, so issuing an op takes about as long as running it
             double issued = t.issueSum().median();
             assertTrue(issued >= 0.25 * ops && issued <= 4 * profiled, "issue time " + issued + " ns vs ops " + ops + " ns on a synchronous backend");
+        }
+    }
+
+    @Test
+    void stepPeaksLeaveOutTheWarmUpsOneOffAllocations() {
+        try (CpuBackend cpu = new CpuBackend(1); OpTimer timer = OpTimer.host(cpu)) {
+            int[] calls = {0};
+            Runnable step = () -> {
+                // the first call borrows 4 MiB and gives it back, as cuDNN's algorithm search does on a GPU
+                if (calls[0]++ == 0) cpu.allocate(DType.F32, 1 << 20).close();
+                try (Tensor t = cpu.allocate(DType.F32, 1000)) {
+                    cpu.fill(t, 1.0);
+                }
+            };
+            long base = cpu.memoryStats().liveBytes();
+            Stats.Timed timed = StepBench.timedAfterWarmup(cpu, timer, 1, 3, step);
+            assertEquals(4, calls[0]);
+            assertEquals(3, timed.device().count());
+            assertEquals(4_000L, cpu.memoryStats().peakBytes() - base, "the timed steps' peak, not the warm-up's 4 MiB");
         }
     }
 
