@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import org.densenet.engine.Backend;
 import org.densenet.engine.Backends;
 import org.densenet.model.MemoryMode;
+import org.densenet.train.data.DatasetKind;
 import picocli.CommandLine.Option;
 
 /** Where and how the network runs. Shared by train and eval. */
@@ -21,7 +22,8 @@ final class DeviceOptions {
     boolean tf32;
 
     @Option(names = {"-j", "--workers"}, paramLabel = "N",
-            description = "Threads that read, decode and augment batches (default: the number of cores, at most 8).")
+            description = "Threads that read, decode and augment batches (default: ImageNet, whose JPEG decoding limits a GPU run, "
+                    + "every core but one, at most 32; other datasets the number of cores, at most 8).")
     Integer workers;
 
     MemoryMode memoryMode() {
@@ -32,9 +34,18 @@ final class DeviceOptions {
         }
     }
 
-    int workerCount() {
+    int workerCount(DatasetKind kind) {
         if (workers != null && workers < 1) throw new Main.UsageError("--workers must be >= 1, got " + workers);
-        return workers != null ? workers : Math.min(8, Runtime.getRuntime().availableProcessors());
+        return workers != null ? workers : defaultWorkers(kind, Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * Loader threads when -j is not given. ImageNet's JPEG decoding runs at about 100 images/s a
+     * thread (docs/BENCHMARKS.md, input pipeline), below what one GPU trains, so it gets every core
+     * but the one that issues the GPU's work; the in-memory datasets need few.
+     */
+    static int defaultWorkers(DatasetKind kind, int cores) {
+        return kind.isImageNet() ? Math.clamp(cores - 1, 1, 32) : Math.min(8, cores);
     }
 
     /** Checks the spelling of --device before any work starts. */

@@ -86,7 +86,7 @@ final class EvalCommand implements Callable<Integer> {
             MemoryPlanner.requireFits(name, config, device.memoryMode(), batch, side, side, false,
                     2L * 4 * ((long) config.inChannels() * side * side + 1), backend.availableMemoryBytes(), backend.memoryLimitNote());
             try (DenseNet net = new DenseNet(config, backend, device.memoryMode(), 0);
-                 BatchLoader loader = new BatchLoader(test, Datasets.evalTransform(kind, test), batch, device.workerCount())) {
+                 BatchLoader loader = new BatchLoader(test, Datasets.evalTransform(kind, test), batch, device.workerCount(kind))) {
                 try {
                     net.parameters().loadStateDict(state);
                 } catch (IllegalArgumentException e) {

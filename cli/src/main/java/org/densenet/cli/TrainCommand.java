@@ -140,7 +140,7 @@ final class TrainCommand implements Callable<Integer> {
             checkUnchanged(fresh, ck.config());
             TrainConfig old = ck.config();
             Path out = output != null ? output : resume.toAbsolutePath().getParent();
-            cfg = old.withRuntime(device.device, device.workerCount(), out, maxSteps);
+            cfg = old.withRuntime(device.device, device.workerCount(old.dataset()), out, maxSteps);
             cfg = new TrainConfig(cfg.modelName(), cfg.model(), given("--memory") ? device.memoryMode() : old.memory(), cfg.dataset(),
                     data.data != null ? data.data : old.dataDir(), data.download, cfg.augment(), cfg.imageSize(), cfg.batchSize(),
                     cfg.schedule(), cfg.momentum(), cfg.weightDecay(), cfg.nesterov(), cfg.seed(), cfg.device(), cfg.workers(),
@@ -199,7 +199,7 @@ final class TrainCommand implements Callable<Integer> {
                     + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
             return new TrainConfig(m.name(), m.config(), device.memoryMode(), kind, data.data, data.download, !noAugment, imageSize, b, s,
                     momentum != null ? momentum : recipe.momentum(), weightDecay != null ? weightDecay : recipe.weightDecay(),
-                    nesterov, seed, device.device, device.workerCount(), out, maxSteps);
+                    nesterov, seed, device.device, device.workerCount(kind), out, maxSteps);
         } catch (IllegalArgumentException ex) {
             throw new Main.UsageError(ex.getMessage());
         }
