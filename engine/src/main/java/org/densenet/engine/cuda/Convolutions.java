@@ -19,8 +19,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * inputs and outputs may be channel slices. The first call of each {@link ConvKey} builds its
  * descriptors and lets cuDNN time every algorithm on the real buffers (FindConvolution*Ex); the
  * fastest one that keeps float32 arithmetic (unless TF32 is allowed) is cached with its
- * descriptors. One workspace serves every call and only grows. An accumulating call (beta = 1)
- * is made after its search, and the search's writes to the output are undone first.
+ * descriptors. One workspace serves every call and only grows. When the device cannot hold the
+ * workspace the chosen algorithm wants (the memory check before training counts activations, not
+ * workspaces), the next fastest algorithm that wants less is used from then on, as PyTorch's
+ * cuDNN benchmark mode does; only when none fits does the out-of-memory error reach the caller.
+ * An accumulating call (beta = 1) is made after its search, and the search's writes to the
+ * output are undone first.
  */
 final class Convolutions implements AutoCloseable {
     /** Most workspace one algorithm search may use, and at most half of what is free. */
@@ -34,8 +38,16 @@ final class Convolutions implements AutoCloseable {
     private record Choice(int algo, int mathType, long workspaceBytes) {
     }
 
+    /** Descriptors and the usable algorithms, fastest first; {@code current} indexes the one in use. */
     private record Plan(MemorySegment inDesc, MemorySegment filterDesc, MemorySegment convDesc, MemorySegment outDesc,
-                        int algo, long workspaceBytes) {
+                        List<Choice> choices, int current) {
+        Choice choice() {
+            return choices.get(current);
+        }
+
+        Plan using(int index) {
+            return new Plan(inDesc, filterDesc, convDesc, outDesc, choices, index);
+        }
     }
 
     private final Cudnn cudnn;
@@ -48,6 +60,7 @@ final class Convolutions implements AutoCloseable {
     private final MemorySegment zero;
     private final Map<ConvKey, Plan> plans = new HashMap<>();
     private DeviceAllocator.Block workspace;
+    private int fallbacks;
 
     Convolutions(Cudnn cudnn, DeviceQueue device, DeviceAllocator allocator, boolean tf32) {
         this.cudnn = cudnn;
@@ -75,24 +88,62 @@ final class Convolutions implements AutoCloseable {
             plan = plan(key, in, filter, out, accumulate ? preserver : null);
             plans.put(key, plan);
         }
-        long ws = 0;
-        if (plan.workspaceBytes() > 0) {
-            if (workspace == null || workspace.bytes() < plan.workspaceBytes()) {
-                if (workspace != null) allocator.free(workspace);
-                workspace = null;
-                workspace = allocator.allocate(plan.workspaceBytes(), "the cuDNN workspace of " + key);
-            }
-            ws = workspace.address();
+        long ws;
+        try {
+            ws = workspace(plan.choice().workspaceBytes(), key);
+        } catch (CudaOutOfMemoryException e) {
+            plan = fallBack(key, plan, e);
+            plans.put(key, plan);
+            ws = workspace(plan.choice().workspaceBytes(), key);
         }
+        Choice c = plan.choice();
         MemorySegment beta = accumulate ? one : zero;
         switch (key.op()) {
             case FORWARD -> cudnn.run(handle, key.op(), one, plan.inDesc(), in, plan.filterDesc(), filter, plan.convDesc(),
-                    plan.algo(), ws, plan.workspaceBytes(), beta, plan.outDesc(), out, key);
+                    c.algo(), ws, c.workspaceBytes(), beta, plan.outDesc(), out, key);
             case BACKWARD_DATA -> cudnn.run(handle, key.op(), one, plan.filterDesc(), filter, plan.outDesc(), out, plan.convDesc(),
-                    plan.algo(), ws, plan.workspaceBytes(), beta, plan.inDesc(), in, key);
+                    c.algo(), ws, c.workspaceBytes(), beta, plan.inDesc(), in, key);
             case BACKWARD_FILTER -> cudnn.run(handle, key.op(), one, plan.inDesc(), in, plan.outDesc(), out, plan.convDesc(),
-                    plan.algo(), ws, plan.workspaceBytes(), beta, plan.filterDesc(), filter, key);
+                    c.algo(), ws, c.workspaceBytes(), beta, plan.filterDesc(), filter, key);
         }
+    }
+
+    /** The shared workspace, grown to at least {@code bytes}; 0 (no pointer) when none is wanted. */
+    private long workspace(long bytes, ConvKey key) {
+        if (bytes == 0) return 0;
+        if (workspace == null || workspace.bytes() < bytes) {
+            if (workspace != null) allocator.free(workspace);
+            workspace = null;
+            workspace = allocator.allocate(bytes, "the cuDNN workspace of " + key);
+        }
+        return workspace.address();
+    }
+
+    /**
+     * The plan switched to the fastest later algorithm whose smaller workspace can be had, which
+     * is then allocated; {@code failed} when none can.
+     */
+    private Plan fallBack(ConvKey key, Plan plan, CudaOutOfMemoryException failed) {
+        long refused = plan.choice().workspaceBytes();
+        for (int i = plan.current() + 1; i < plan.choices().size(); i++) {
+            Choice next = plan.choices().get(i);
+            if (next.workspaceBytes() >= refused) continue;
+            try {
+                workspace(next.workspaceBytes(), key);
+            } catch (CudaOutOfMemoryException again) {
+                refused = next.workspaceBytes();
+                continue;
+            }
+            if (tf32) cudnn.setConvolutionMathType(plan.convDesc(), next.mathType(), key.toString());
+            fallbacks++;
+            return plan.using(i);
+        }
+        throw failed;
+    }
+
+    /** How many convolution shapes had to give up their fastest algorithm for want of workspace memory. */
+    int fallbacks() {
+        return fallbacks;
     }
 
     private Plan plan(ConvKey key, long in, long filter, long out, Preserver preserver) {
@@ -128,10 +179,10 @@ final class Convolutions implements AutoCloseable {
                 need = Math.max(need, cudnn.workspaceSizeOrMinusOne(handle, key.op(), aDesc, bDesc, convDesc, resDesc, algo));
             }
             long searchBytes = Math.min(need, Math.min(SEARCH_WORKSPACE_CAP, device.freeBytes() / 2));
-            Choice chosen = search(key, aDesc, a, bDesc, b, convDesc, resDesc, res, count, searchBytes, preserver);
+            List<Choice> usable = search(key, aDesc, a, bDesc, b, convDesc, resDesc, res, count, searchBytes, preserver);
             // With TF32 allowed the descriptor takes the math type the algorithm was timed with, as PyTorch does.
-            if (tf32) cudnn.setConvolutionMathType(convDesc, chosen.mathType(), what);
-            return new Plan(inDesc, filterDesc, convDesc, outDesc, chosen.algo(), chosen.workspaceBytes());
+            if (tf32) cudnn.setConvolutionMathType(convDesc, usable.getFirst().mathType(), what);
+            return new Plan(inDesc, filterDesc, convDesc, outDesc, usable, 0);
         } catch (RuntimeException e) {
             for (int i = undo.size() - 1; i >= 0; i--) {
                 try {
@@ -149,8 +200,8 @@ final class Convolutions implements AutoCloseable {
         return new int[] {(int) batchStride, h * w, w, 1};
     }
 
-    /** Times the algorithms and picks the fastest that ran and keeps to the math policy. */
-    private Choice search(ConvKey key, MemorySegment aDesc, long a, MemorySegment bDesc, long b, MemorySegment convDesc,
+    /** Times the algorithms: those that ran and keep to the math policy, fastest first (at least one). */
+    private List<Choice> search(ConvKey key, MemorySegment aDesc, long a, MemorySegment bDesc, long b, MemorySegment convDesc,
                          MemorySegment resDesc, long res, int count, long searchBytes, Preserver preserver) {
         DeviceAllocator.Block scratch = null;
         // A search with less workspace only leaves out the hungriest algorithms: halve it rather than fail.
@@ -166,6 +217,7 @@ final class Convolutions implements AutoCloseable {
             int returned = cudnn.find(handle, key.op(), aDesc, a, bDesc, b, convDesc, resDesc, res, perf,
                     scratch == null ? 0 : scratch.address(), searchBytes, key);
             StringBuilder tried = new StringBuilder();
+            List<Choice> usable = new ArrayList<>();
             for (int i = 0; i < returned; i++) {
                 long at = i * Cudnn.ALGO_PERF.byteSize();
                 int algo = perf.get(JAVA_INT, at + Cudnn.PERF_ALGO);
@@ -174,11 +226,13 @@ final class Convolutions implements AutoCloseable {
                 long memory = perf.get(JAVA_LONG, at + Cudnn.PERF_MEMORY);
                 boolean tensorOps = math == Cudnn.TENSOR_OP_MATH || math == Cudnn.TENSOR_OP_MATH_ALLOW_CONVERSION;
                 if (status == Cudnn.STATUS_SUCCESS && (tf32 || !tensorOps)) {
-                    return new Choice(algo, math, memory);
+                    usable.add(new Choice(algo, math, memory));
+                    continue;
                 }
                 tried.append(tried.isEmpty() ? "" : ", ").append("algo ").append(algo).append(": ")
                         .append(status == Cudnn.STATUS_SUCCESS ? "tensor-op math, which TF32-off excludes" : cudnn.describe(status));
             }
+            if (!usable.isEmpty()) return List.copyOf(usable);
             throw new IllegalStateException(key + ": cuDNN found no usable algorithm (" + (tried.isEmpty() ? "none returned" : tried) + ")");
         } catch (RuntimeException e) {
             throw e;

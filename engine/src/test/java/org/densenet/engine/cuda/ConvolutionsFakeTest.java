@@ -182,6 +182,52 @@ class ConvolutionsFakeTest {
     }
 
     @Test
+    void aWorkspaceTheGpuCannotHoldFallsBackToTheNextFastestAlgorithmThatFits() throws Throwable {
+        // fastest first: algorithm 4 wants 1 MiB, 3 wants 64 KiB, 2 wants 2 KiB, 0 none
+        script(new int[] {4, 0, Cudnn.FMA_MATH, 1 << 20}, new int[] {3, 0, Cudnn.FMA_MATH, 64 << 10},
+                new int[] {2, 0, Cudnn.FMA_MATH, 2048}, new int[] {0, 0, Cudnn.FMA_MATH, 0});
+        try (HostDevice device = new HostDevice(); DeviceAllocator alloc = new DeviceAllocator(device); Arena arena = Arena.ofConfined();
+             Tensor x = random(2, 3, 6, 6); Tensor w = random(4, 3, 3, 3); Tensor y = random(2, 4, 6, 6)) {
+            device.largestAllocation = 4096;   // the search shrinks to fit; then 1 MiB and 64 KiB are refused
+            Convolutions convs = new Convolutions(cudnn, device, alloc, false);
+            MemorySegment mx = HostDevice.mirror(arena, CPU, x), mw = HostDevice.mirror(arena, CPU, w), my = HostDevice.mirror(arena, CPU, y);
+            Conv2d conv = new Conv2d(1, 1);
+            ConvKey key = ConvKey.of(ConvOp.FORWARD, x, w, y, conv, mx.address(), mw.address(), my.address());
+            for (int call = 0; call < 2; call++) {
+                CPU.convForward(x, w, y, conv, false);
+                convs.run(key, mx.address(), mw.address(), my.address(), false, null);
+                assertEquals(2, value(S_LAST_ALGO), "call " + call + ": the fastest algorithm whose workspace fits");
+                assertEquals(2048, value(S_LAST_WS_BYTES));
+                assertTrue(value(S_LAST_WS) != 0);
+                assertClose("call " + call, values(y), HostDevice.values(my));
+            }
+            assertEquals(1, value(S_FIND_CALLS), "the fallback is kept: no second search");
+            assertEquals(1, convs.fallbacks());
+            convs.close();
+            assertEquals(0, alloc.liveBytes());
+        }
+    }
+
+    @Test
+    void whenNoAlgorithmsWorkspaceFitsTheOutOfMemoryErrorSaysWhatWasAsked() throws Throwable {
+        script(new int[] {4, 0, Cudnn.FMA_MATH, 1 << 20}, new int[] {3, 0, Cudnn.FMA_MATH, 1 << 20});
+        try (HostDevice device = new HostDevice(); DeviceAllocator alloc = new DeviceAllocator(device); Arena arena = Arena.ofConfined();
+             Tensor x = random(1, 2, 4, 4); Tensor w = random(2, 2, 3, 3); Tensor y = random(1, 2, 4, 4)) {
+            device.largestAllocation = 4096;
+            Convolutions convs = new Convolutions(cudnn, device, alloc, false);
+            MemorySegment mx = HostDevice.mirror(arena, CPU, x), mw = HostDevice.mirror(arena, CPU, w), my = HostDevice.mirror(arena, CPU, y);
+            Conv2d conv = new Conv2d(1, 1);
+            CudaOutOfMemoryException e = assertThrows(CudaOutOfMemoryException.class, () -> convs.run(
+                    ConvKey.of(ConvOp.FORWARD, x, w, y, conv, mx.address(), mw.address(), my.address()), mx.address(), mw.address(),
+                    my.address(), false, null));
+            assertTrue(e.getMessage().contains("the cuDNN workspace of") && e.getMessage().contains("1.0 MiB"), e.getMessage());
+            assertEquals(0, value(S_RUN_CALLS), "nothing ran");
+            assertEquals(0, convs.fallbacks());
+            convs.close();
+        }
+    }
+
+    @Test
     void aSearchWorkspaceTheGpuCannotHoldShrinksInsteadOfFailing() throws Throwable {
         script(new int[] {0, 0, Cudnn.FMA_MATH, 0});
         try (HostDevice device = new HostDevice(); DeviceAllocator alloc = new DeviceAllocator(device); Arena arena = Arena.ofConfined();
