@@ -2,6 +2,7 @@ package org.densenet.engine.cuda;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.function.Supplier;
 
 import org.densenet.engine.cuda.ffm.Cublas;
 import org.densenet.engine.cuda.ffm.GemmCall;
@@ -17,18 +18,19 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 final class Blas implements AutoCloseable {
     private final Cublas cublas;
     private final DeviceQueue device;
-    private final DeviceAllocator allocator;
     private final MemorySegment handle;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment one;
     private final MemorySegment zero;
-    private DeviceAllocator.Block ones;
+    private static final Supplier<String> ONES = () -> "a vector of ones for the linear layer";
+
+    private final GrowingBlock ones;
     private long onesCount;
 
     Blas(Cublas cublas, DeviceQueue device, DeviceAllocator allocator, boolean tf32) {
         this.cublas = cublas;
         this.device = device;
-        this.allocator = allocator;
+        this.ones = new GrowingBlock(allocator);
         this.one = arena.allocateFrom(JAVA_FLOAT, 1f);
         this.zero = arena.allocateFrom(JAVA_FLOAT, 0f);
         this.handle = cublas.createHandle();
@@ -38,14 +40,12 @@ final class Blas implements AutoCloseable {
 
     /** A device vector of at least n float ones (grown, never shrunk). */
     private long ones(int n) {
-        if (ones == null || onesCount < n) {
-            if (ones != null) allocator.free(ones);
-            ones = null;
-            ones = allocator.allocate(4L * n, "a vector of ones for the linear layer");
+        if (onesCount < n) {
+            onesCount = 0;   // until filled: a failed allocation leaves no block, so the next call starts over
+            device.fill32(ones.atLeast(4L * n, ONES), n, Float.floatToRawIntBits(1f), "filling a vector of ones");
             onesCount = n;
-            device.fill32(ones, n, Float.floatToRawIntBits(1f), "filling a vector of ones");
         }
-        return ones.address();
+        return ones.atLeast(4L * onesCount, ONES).address();
     }
 
     /** y [n, o] = x [n, f] w [o, f]^T + b [o]; all contiguous. */
@@ -63,8 +63,7 @@ final class Blas implements AutoCloseable {
 
     @Override
     public void close() {
-        if (ones != null) allocator.free(ones);
-        ones = null;
+        ones.close();
         cublas.destroyHandle(handle);
         arena.close();
     }

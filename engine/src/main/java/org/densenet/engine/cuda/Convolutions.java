@@ -59,13 +59,13 @@ final class Convolutions implements AutoCloseable {
     private final MemorySegment one;
     private final MemorySegment zero;
     private final Map<ConvKey, Plan> plans = new HashMap<>();
-    private DeviceAllocator.Block workspace;
-    private int fallbacks;
+    private final GrowingBlock workspace;
 
     Convolutions(Cudnn cudnn, DeviceQueue device, DeviceAllocator allocator, boolean tf32) {
         this.cudnn = cudnn;
         this.device = device;
         this.allocator = allocator;
+        this.workspace = new GrowingBlock(allocator);
         this.tf32 = tf32;
         this.one = arena.allocateFrom(JAVA_FLOAT, 1f);
         this.zero = arena.allocateFrom(JAVA_FLOAT, 0f);
@@ -110,13 +110,7 @@ final class Convolutions implements AutoCloseable {
 
     /** The shared workspace, grown to at least {@code bytes}; 0 (no pointer) when none is wanted. */
     private long workspace(long bytes, ConvKey key) {
-        if (bytes == 0) return 0;
-        if (workspace == null || workspace.bytes() < bytes) {
-            if (workspace != null) allocator.free(workspace);
-            workspace = null;
-            workspace = allocator.allocate(bytes, "the cuDNN workspace of " + key);
-        }
-        return workspace.address();
+        return bytes == 0 ? 0 : workspace.atLeast(bytes, () -> "the cuDNN workspace of " + key).address();
     }
 
     /**
@@ -135,7 +129,6 @@ final class Convolutions implements AutoCloseable {
                 continue;
             }
             if (tf32) cudnn.setConvolutionMathType(plan.convDesc(), next.mathType(), key.toString());
-            fallbacks++;
             return plan.using(i);
         }
         throw failed;
@@ -143,7 +136,7 @@ final class Convolutions implements AutoCloseable {
 
     /** How many convolution shapes had to give up their fastest algorithm for want of workspace memory. */
     int fallbacks() {
-        return fallbacks;
+        return (int) plans.values().stream().filter(p -> p.current() > 0).count();
     }
 
     private Plan plan(ConvKey key, long in, long filter, long out, Preserver preserver) {
@@ -256,8 +249,7 @@ final class Convolutions implements AutoCloseable {
             cudnn.destroyConvolutionDescriptor(p.convDesc());
         }
         plans.clear();
-        if (workspace != null) allocator.free(workspace);
-        workspace = null;
+        workspace.close();
         cudnn.destroyHandle(handle);
         arena.close();
     }

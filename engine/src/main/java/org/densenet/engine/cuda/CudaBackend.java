@@ -42,8 +42,8 @@ public final class CudaBackend implements Backend {
     private final Blas blas;
     private final KernelOps kernels;
     private final PinnedStaging staging;
-    /** Device bytes that {@link #uploadImages} stages 8-bit images in; null until first used. */
-    private DeviceAllocator.Block imageBytes;
+    /** Device bytes that {@link #uploadImages} stages 8-bit images in. */
+    private final GrowingBlock imageBytes;
     private final String name;
     private final boolean tf32;
     private final Map<String, String> versions;
@@ -111,6 +111,7 @@ public final class CudaBackend implements Backend {
         this.convolutions = conv;
         this.blas = bl;
         this.staging = new PinnedStaging(ctx);
+        this.imageBytes = new GrowingBlock(alloc);
         Map<String, String> v = new LinkedHashMap<>();
         v.put("device", driver.devices().get(ordinal).describe());
         v.put("driver", driver.describeVersion());
@@ -229,13 +230,9 @@ public final class CudaBackend implements Backend {
         Backend.checkImageBatch(op, src.length, dst, norm);
         long n = dst.numel();
         ctx.bind();
-        if (imageBytes == null || imageBytes.bytes() < n) {
-            if (imageBytes != null) allocator.free(imageBytes);
-            imageBytes = null;
-            imageBytes = allocator.allocate(n, "the 8-bit image upload buffer");
-        }
-        staging.upload(MemorySegment.ofArray(src), imageBytes.address(), n, n, 1, op);
-        kernels.normalizeImages(imageBytes.address(), dst, norm);
+        long bytes = imageBytes.atLeast(n, () -> "the 8-bit image upload buffer").address();
+        staging.upload(MemorySegment.ofArray(src), bytes, n, n, 1, op);
+        kernels.normalizeImages(bytes, dst, norm);
     }
 
     @Override
@@ -563,8 +560,7 @@ public final class CudaBackend implements Backend {
         try {
             ctx.synchronize("closing " + name);
             staging.close();
-            if (imageBytes != null) allocator.free(imageBytes);
-            imageBytes = null;
+            imageBytes.close();
             kernels.close();
             convolutions.close();
             blas.close();

@@ -38,7 +38,6 @@ final class KernelOps implements KernelModule, AutoCloseable {
 
     private final CudaBackend backend;
     private final CudaContext ctx;
-    private final DeviceAllocator allocator;
     private final CUmodule module;
     private final LoadedModule loaded;
     private final ElementwiseKernels elementwise = new ElementwiseKernels(this);
@@ -49,16 +48,16 @@ final class KernelOps implements KernelModule, AutoCloseable {
     private final SgdKernels sgd = new SgdKernels(this);
     private final AugmentKernels augment = new AugmentKernels(this);
     private final LossReadback lossReadback;
-    /** The launchers' scratch (partial sums, per-channel constants): kept and grown, never shrunk. */
-    private DeviceAllocator.Block scratch;
+    /** The launchers' scratch (partial sums, per-channel constants). */
+    private final GrowingBlock scratch;
 
     private KernelOps(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator, CUmodule module, KernelLauncher launcher) {
         this.backend = backend;
         this.ctx = ctx;
-        this.allocator = allocator;
         this.module = module;
         this.loaded = new LoadedModule(module, launcher, ctx.streamAddress());
         this.lossReadback = new LossReadback(ctx, allocator);
+        this.scratch = new GrowingBlock(allocator);
     }
 
     static KernelOps load(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator, KernelLauncher launcher) {
@@ -87,13 +86,7 @@ final class KernelOps implements KernelModule, AutoCloseable {
     @Override
     public long scratch(long bytes) {
         if (bytes < 1) throw new IllegalArgumentException("scratch size must be >= 1 byte, got " + bytes);
-        if (scratch == null || scratch.bytes() < bytes) {
-            // stream order makes the swap safe: work still queued on the old block runs before anything reuses it
-            if (scratch != null) allocator.free(scratch);
-            scratch = null;
-            scratch = allocator.allocate(Math.max(bytes, MIN_SCRATCH), "the kernels' scratch");
-        }
-        return scratch.address();
+        return scratch.atLeast(Math.max(bytes, MIN_SCRATCH), () -> "the kernels' scratch").address();
     }
 
     // ---- operands -------------------------------------------------------------------------
@@ -248,8 +241,7 @@ final class KernelOps implements KernelModule, AutoCloseable {
 
     @Override
     public void close() {
-        if (scratch != null) allocator.free(scratch);
-        scratch = null;
+        scratch.close();
         lossReadback.close();
         ctx.unloadModule(module);
     }
