@@ -75,9 +75,7 @@ public final class MemorySweep {
                 try (TrainingStep step = new TrainingStep(backend, config, mode, batch, imageSize, 1, seed)) {
                     backend.synchronize();
                     long setUp = backend.memoryStats().liveBytes();
-                    step.train();
-                    backend.synchronize();
-                    backend.resetPeakMemory();
+                    StepBench.warmUp(backend, 1, step::train);
                     for (int i = 0; i < STEPS; i++) step.train();
                     step.lastLoss();
                     backend.synchronize();

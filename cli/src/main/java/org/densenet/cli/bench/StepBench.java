@@ -93,16 +93,21 @@ public final class StepBench {
         return report;
     }
 
-    /**
-     * The warm-up runs, then the peak is reset, then the timed repeats: the peak is that of the
-     * timed steps, as the PyTorch peer measures its own, and leaves out the first step's one-off
-     * allocations (cuDNN's algorithm search borrows scratch memory while it times algorithms).
-     */
+    /** The warm-up runs, then the timed repeats, with the peak memory that of the timed steps ({@link #warmUp}). */
     static Stats.Timed timedAfterWarmup(Backend backend, OpTimer timer, int warmup, int repeats, Runnable op) {
-        for (int i = 0; i < warmup; i++) op.run();
+        warmUp(backend, warmup, op);
+        return Stats.timedWithHost(timer, backend::waitedNanos, 0, repeats, op);
+    }
+
+    /**
+     * Runs {@code op} {@code steps} times, then resets the peak: what is measured next leaves out
+     * the first steps' one-off allocations (cuDNN's algorithm search borrows scratch memory while
+     * it times algorithms), as the PyTorch peer leaves out its own.
+     */
+    static void warmUp(Backend backend, int steps, Runnable op) {
+        for (int i = 0; i < steps; i++) op.run();
         backend.synchronize();
         backend.resetPeakMemory();
-        return Stats.timedWithHost(timer, backend::waitedNanos, 0, repeats, op);
     }
 
     private static void addRow(Table t, Workload w, String mode, String phase, Stats.Timed timed, long peak) {
