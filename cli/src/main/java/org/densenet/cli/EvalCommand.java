@@ -63,7 +63,7 @@ final class EvalCommand implements Callable<Integer> {
         if (batch < 1) throw new Main.UsageError("--batch-size must be >= 1, got " + batch);
         if (!Files.isRegularFile(weights)) throw new IOException(weights + ": weights file not found");
         DatasetKind kind = data.kind();
-        SafeTensors.Contents contents = SafeTensors.load(weights);
+        SafeTensors.Contents contents = Weights.readStateDict(weights);
         Dataset test = Datasets.open(kind, data.data, false, data.download, imageSize, 1);
         String name;
         org.densenet.model.DenseNetConfig config;

@@ -86,7 +86,7 @@ final class ExportCommand implements Callable<Integer> {
         if (Files.exists(out) && !force) throw new Main.UsageError(out + " exists; pass --force to replace it");
         if (normalize && fmt != Format.ONNX) throw new Main.UsageError("--normalize applies to --format onnx");
 
-        SafeTensors.Contents contents = SafeTensors.load(weights);
+        SafeTensors.Contents contents = Weights.readStateDict(weights);
         Map<String, String> meta = contents.metadata();
         Map<String, HostTensor> state = Checkpoint.weightsOnly(contents.tensors());
         String name;

@@ -35,6 +35,15 @@ public final class Weights {
         }
     }
 
+    /**
+     * Any weights file a user may hold, as one state dict under this project's (torchvision's) names,
+     * with the metadata the file carries (none for files written by PyTorch). Eval, export, predict and
+     * {@code train --pretrained} all read weights through here.
+     */
+    public static SafeTensors.Contents readStateDict(Path file) throws IOException {
+        return SafeTensors.load(file);
+    }
+
     /** The configuration stored by {@link #save}, or an error saying the file has none (e.g. one written by PyTorch). */
     public static DenseNetConfig readConfig(Path file) throws IOException {
         return readConfig(file, SafeTensors.readMetadata(file));
