@@ -25,9 +25,18 @@ public final class DataOptions {
     /** The dataset named, or found (--dataset auto); a data error when auto finds nothing. */
     public DatasetKind kind() {
         if (resolved != null) return resolved;
-        if (dataset.strip().equalsIgnoreCase("auto")) return resolved = Datasets.detect(data);
+        DatasetKind named = namedKind();
+        return resolved = named != null ? named : Datasets.detect(data);
+    }
+
+    /**
+     * The dataset --dataset names, null for auto; a usage error for an unknown name. Reads nothing, so
+     * commands call it to report usage errors before any dataset is looked for.
+     */
+    public DatasetKind namedKind() {
+        if (dataset.strip().equalsIgnoreCase("auto")) return null;
         try {
-            return resolved = DatasetKind.parse(dataset);
+            return DatasetKind.parse(dataset);
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError(e.getMessage());
         }
@@ -50,6 +59,11 @@ public final class DataOptions {
 
     /** The preset used when no model is given. */
     String defaultModel() {
-        return kind().isImageNet() ? "densenet121" : "densenet-bc-100-12";
+        return defaultModel(kind());
+    }
+
+    /** The preset used for {@code kind} when no model is given. */
+    static String defaultModel(DatasetKind kind) {
+        return kind.isImageNet() ? "densenet121" : "densenet-bc-100-12";
     }
 }

@@ -61,6 +61,8 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         device.validate();
         if (batch < 1) throw new Main.UsageError("--batch-size must be >= 1, got " + batch);
+        DatasetKind named = data.namedKind();
+        model.resolve(DataOptions.defaultModel(named != null ? named : DatasetKind.CIFAR10), 10, 3);  // usage errors before any file is read
         if (!Files.isRegularFile(weights)) throw new IOException(weights + ": weights file not found");
         DatasetKind kind = data.kind();
         SafeTensors.Contents contents = Weights.readStateDict(weights);

@@ -115,10 +115,9 @@ final class TrainCommand implements Callable<Integer> {
         RUN_DEFINING.put("augment", List.of("--no-augment"));
         RUN_DEFINING.put("image_size", List.of("--image-size"));
         RUN_DEFINING.put("batch_size", List.of("--batch-size"));
-        RUN_DEFINING.put("epochs", List.of("--epochs"));
         RUN_DEFINING.put("schedule", List.of("--schedule"));
         RUN_DEFINING.put("lr", List.of("--lr"));
-        RUN_DEFINING.put("milestones", List.of("--milestones", "--epochs"));
+        RUN_DEFINING.put("milestones", List.of("--milestones"));
         RUN_DEFINING.put("warmup_epochs", List.of("--warmup"));
         RUN_DEFINING.put("momentum", List.of("--momentum"));
         RUN_DEFINING.put("weight_decay", List.of("--wd"));
@@ -132,19 +131,25 @@ final class TrainCommand implements Callable<Integer> {
         if (logInterval <= 0) throw new Main.UsageError("--log-interval must be > 0, got " + logInterval);
         if (maxSteps < 0) throw new Main.UsageError("--max-steps must be >= 0, got " + maxSteps);
         if (!(checkpointMinutes >= 0)) throw new Main.UsageError("--checkpoint-every must be >= 0 minutes, got " + checkpointMinutes);
+        // Every usage error before any file is opened or any dataset looked for: the options resolved against the
+        // named dataset, or CIFAR-10's recipe when it is still to be found (its 300 epochs are the most any recipe has,
+        // so nothing is refused here that the real recipe would accept).
+        DatasetKind named = data.namedKind();
+        resolve(named != null ? named : DatasetKind.CIFAR10, 10);
         Checkpoint ck = resume != null ? Checkpoint.load(resume) : null;
         if (ck != null) data.defaultTo(ck.config().dataset(), given("--dataset"));
-        TrainConfig fresh = resolve();
+        DatasetKind kind = data.kind();
+        TrainConfig fresh = resolve(kind, kind.isImageNet() && data.data != null ? imagenetClasses() : kind.classes());
         TrainConfig cfg = fresh;
         if (ck != null) {
             checkUnchanged(fresh, ck.config());
             TrainConfig old = ck.config();
             Path out = output != null ? output : resume.toAbsolutePath().getParent();
-            cfg = old.withRuntime(device.device, device.workerCount(old.dataset()), out, maxSteps);
-            cfg = new TrainConfig(cfg.modelName(), cfg.model(), given("--memory") ? device.memoryMode() : old.memory(), cfg.dataset(),
-                    data.data != null ? data.data : old.dataDir(), data.download, cfg.augment(), cfg.imageSize(), cfg.batchSize(),
-                    cfg.schedule(), cfg.momentum(), cfg.weightDecay(), cfg.nesterov(), cfg.seed(), cfg.device(), cfg.workers(),
-                    cfg.output(), cfg.maxSteps());
+            LrSchedule schedule = given("--epochs") ? extendedSchedule(old, ck.state().epoch(), fresh.epochs()) : old.schedule();
+            cfg = new TrainConfig(old.modelName(), old.model(), given("--memory") ? device.memoryMode() : old.memory(), old.dataset(),
+                    data.data != null ? data.data : old.dataDir(), data.download, old.augment(), old.imageSize(), old.batchSize(),
+                    schedule, old.momentum(), old.weightDecay(), old.nesterov(), old.seed(), device.device,
+                    device.workerCount(old.dataset()), out, maxSteps);
         }
         PrintStream out = System.out;
         AtomicBoolean stop = new AtomicBoolean();
@@ -172,13 +177,11 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** The configuration the options describe, recipe defaults filled in. */
-    private TrainConfig resolve() {
-        DatasetKind kind = data.kind();
+    /** The configuration the options describe for {@code kind} with {@code classes} classes, recipe defaults filled in. */
+    private TrainConfig resolve(DatasetKind kind, int classes) {
         Recipe recipe = Recipe.of(kind);
-        int classes = kind.isImageNet() && data.data != null ? imagenetClasses() : kind.classes();
         int channels = kind == DatasetKind.FASHION_MNIST ? 1 : 3;
-        ModelOptions.Resolved m = model.resolve(data.defaultModel(), classes, channels);
+        ModelOptions.Resolved m = model.resolve(DataOptions.defaultModel(kind), classes, channels);
         int e = epochs != null ? epochs : recipe.epochs();
         if (e < 1) throw new Main.UsageError("--epochs must be >= 1, got " + e);
         int b = batch != null ? batch : recipe.batchSize();
@@ -217,20 +220,68 @@ final class TrainCommand implements Callable<Integer> {
         return spec.commandLine().getParseResult().hasMatchedOption(option);
     }
 
+    /**
+     * Refuses options that would change a resumed run, one entry per option. --epochs is not among them:
+     * it extends (or shortens) the run, see {@link #extendedSchedule}.
+     */
     private void checkUnchanged(TrainConfig fresh, TrainConfig saved) {
         Map<String, String> a = fresh.toMap(), b = saved.toMap();
-        List<String> changed = new ArrayList<>();
+        Map<String, String> changed = new LinkedHashMap<>();
         a.keySet().forEach(key -> {
-            List<String> options = RUN_DEFINING.get(key.startsWith("model.") ? "model" : key);
-            if (options != null && !a.get(key).equals(b.get(key)) && options.stream().anyMatch(this::given)) {
-                String opts = String.join("/", options.stream().filter(this::given).toList());
-                String entry = opts + " (" + key + " " + b.get(key) + " in the checkpoint, " + a.get(key) + " given)";
-                if (!changed.contains(entry)) changed.add(entry);
-            }
+            String group = key.startsWith("model.") ? "model" : key;
+            List<String> options = RUN_DEFINING.get(group);
+            if (options == null || a.get(key).equals(b.get(key))) return;
+            if (group.equals("milestones") && given("--epochs")) return;
+            String opts = String.join("/", options.stream().filter(this::given).toList());
+            if (opts.isEmpty() || changed.containsKey(opts)) return;
+            // The network differs in many entries; its name says it in one.
+            String k = group.equals("model") && !a.get("model").equals(b.get("model")) ? "model" : key;
+            changed.put(opts, opts + " (" + k + " " + shown(b.get(k)) + " in the checkpoint, " + shown(a.get(k)) + " given)");
         });
         if (!changed.isEmpty()) {
-            throw new Main.UsageError("--resume continues a run with its own settings; these options differ from it: "
-                    + String.join("; ", changed) + ". Drop them, or start a new run without --resume");
+            throw new Main.UsageError("--resume continues a run with its own settings; "
+                    + (changed.size() == 1 ? "this option differs" : "these options differ") + " from it: "
+                    + String.join("; ", changed.values()) + ". Drop " + (changed.size() == 1 ? "it" : "them")
+                    + ", or start a new run without --resume (--epochs may change: it extends the run)");
         }
+    }
+
+    private static String shown(String value) {
+        return value == null || value.isEmpty() ? "none" : value;
+    }
+
+    /**
+     * The saved schedule stretched to {@code epochs}, as PyTorch's ImageNet example and timm continue a
+     * resumed run with a larger --epochs: the step schedule's milestones are the ones given, else the recipe's
+     * fractions of the new length when the run used them, else the run's own; cosine spans the new length.
+     * The epochs already trained followed the old schedule, so a note says the result differs from a straight run.
+     */
+    private LrSchedule extendedSchedule(TrainConfig saved, int epochsDone, int epochs) {
+        LrSchedule old = saved.schedule();
+        if (epochs == old.epochs() && milestones == null) return old;
+        if (epochs <= epochsDone) {
+            throw new Main.UsageError("the checkpoint has already trained " + epochsDone + " of its " + old.epochs()
+                    + " epochs; give --epochs above " + epochsDone + " to train further");
+        }
+        LrSchedule s;
+        try {
+            if (old.kind() == LrSchedule.Kind.COSINE) {
+                s = LrSchedule.cosine(old.baseLr(), epochs, old.warmupEpochs());
+            } else if (milestones != null) {
+                s = new LrSchedule(LrSchedule.Kind.STEP, old.baseLr(), epochs, milestones, old.gamma(), old.warmupEpochs());
+            } else {
+                double[] fractions = Recipe.of(saved.dataset()).milestoneFractions();
+                boolean recipe = java.util.Arrays.equals(old.milestones(),
+                        LrSchedule.step(old.baseLr(), old.epochs(), fractions, old.warmupEpochs()).milestones());
+                s = recipe ? LrSchedule.step(old.baseLr(), epochs, fractions, old.warmupEpochs())
+                        : new LrSchedule(LrSchedule.Kind.STEP, old.baseLr(), epochs, old.milestones(), old.gamma(), old.warmupEpochs());
+            }
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError(e.getMessage());
+        }
+        System.out.println("note: --epochs " + epochs + " changes this " + old.epochs() + "-epoch run to " + epochs + " epochs; the learning"
+                + " rate now follows " + s + "; the " + epochsDone + " epoch" + (epochsDone == 1 ? "" : "s")
+                + " already trained followed the old schedule, so the result will differ from a straight " + epochs + "-epoch run");
+        return s;
     }
 }

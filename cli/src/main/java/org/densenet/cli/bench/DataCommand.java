@@ -69,14 +69,13 @@ final class DataCommand implements Callable<Integer> {
         };
         if (noAugment && !train) throw new Main.UsageError("--no-augment applies to the train split only; the test split is never augmented");
         if (imageSize < 1) throw new Main.UsageError("image size must be >= 1, got " + imageSize);
+        int[] counts = workers != null ? workers : defaultWorkers(Runtime.getRuntime().availableProcessors());
+        // Usage errors before the dataset is looked for (listing ImageNet alone reads a million names).
+        DatasetKind named = data.namedKind();
+        check(batch != null ? batch : Recipe.of(named != null ? named : DatasetKind.CIFAR10).batchSize(), counts);
         DatasetKind kind = data.kind();
         int b = batch != null ? batch : Recipe.of(kind).batchSize();
-        int[] counts = workers != null ? workers : defaultWorkers(Runtime.getRuntime().availableProcessors());
-        try {
-            DataBench.Setup.check(b, counts, warmup, batches);
-        } catch (IllegalArgumentException e) {
-            throw new Main.UsageError(e.getMessage());
-        }
+        check(b, counts);
         Dataset set = Datasets.open(kind, data.folder(), train, data.download(), imageSize, seed);
         boolean augment = train && !noAugment;
         Transform t = train ? Datasets.trainTransform(kind, set, augment) : Datasets.evalTransform(kind, set);
@@ -101,5 +100,13 @@ final class DataCommand implements Callable<Integer> {
                     : "resize to " + Datasets.IMAGENET_RESIZE + ", centre crop " + Datasets.IMAGENET_CROP;
         }
         return augment ? "pad 4, random crop, flip" : "as stored";
+    }
+
+    private void check(int b, int[] counts) {
+        try {
+            DataBench.Setup.check(b, counts, warmup, batches);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError(e.getMessage());
+        }
     }
 }

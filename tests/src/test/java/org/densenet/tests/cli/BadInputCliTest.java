@@ -113,6 +113,13 @@ class BadInputCliTest {
         assertTrue(depth.err().startsWith("error: depth 11 is not 6n+4"), depth.err());
         assertTrue(depth.err().contains("Usage: densenet train"), depth.err());
 
+        // Usage errors come before any dataset is looked for or file read, whatever this machine has installed.
+        Cli.Run evalDepth = Cli.run(dir, "eval", "--weights", "no-such.safetensors", "--depth", "11");
+        assertEquals(2, evalDepth.exit(), evalDepth.all());
+        assertTrue(evalDepth.err().startsWith("error: depth 11 is not 6n+4"), evalDepth.err());
+        Cli.Run dataBatch = Cli.run(dir, "bench", "data", "--data", dir.resolve("nowhere").toString(), "-b", "0");
+        assertEquals(2, dataBatch.exit(), dataBatch.all());
+
         Cli.Run dataset = Cli.run(dir, "train", "--dataset", "mnist");
         assertEquals(2, dataset.exit(), dataset.all());
         assertTrue(dataset.err().startsWith("error: unknown dataset 'mnist'; choose one of cifar10, cifar100, fashion-mnist"), dataset.err());

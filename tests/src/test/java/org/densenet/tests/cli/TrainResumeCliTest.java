@@ -117,6 +117,40 @@ class TrainResumeCliTest {
     }
 
     @Test
+    void resumingAFinishedRunWithMoreEpochsExtendsItAndSaysTheScheduleChanged() throws Exception {
+        Cli.Run one = Cli.run(dir, "train", "--data", data.toString(), "--depth", "10", "--growth", "4", "-b", "24", "--epochs", "1",
+                "--device", "cpu", "-j", "2", "--seed", "3", "--output", "extend");
+        assertEquals(0, one.exit(), one.all());
+        Cli.Run more = Cli.run(dir, "train", "--resume", "extend/last.safetensors", "--epochs", "2", "--device", "cpu");
+        assertEquals(0, more.exit(), more.all());
+        assertTrue(more.out().contains("note: --epochs 2 changes this 1-epoch run to 2 epochs; the learning rate now follows step: lr 0.1"
+                + " x0.1 at epochs [1]; the 1 epoch already trained followed the old schedule"), more.out());
+        assertTrue(more.out().contains("epoch 2/2"), more.out());
+        List<String> csv = Files.readAllLines(dir.resolve("extend/summary.csv"));
+        assertEquals(3, csv.size(), csv.toString());
+        assertTrue(csv.get(2).startsWith("2,0.0100000,"), "the recipe's milestone at 50% of the new 2 epochs: " + csv.get(2));
+        assertEquals("2", SafeTensors.readMetadata(dir.resolve("extend/last.safetensors")).get("config.epochs"));
+
+        Cli.Run fewer = Cli.run(dir, "train", "--resume", "extend/last.safetensors", "--epochs", "2", "--device", "cpu");
+        assertEquals(0, fewer.exit(), fewer.all());
+        assertTrue(!fewer.out().contains("note: --epochs"), "the same --epochs changes nothing: " + fewer.out());
+        Cli.Run done = Cli.run(dir, "train", "--resume", "extend/last.safetensors", "--epochs", "1", "--device", "cpu");
+        assertEquals(2, done.exit(), done.all());
+        assertTrue(done.err().startsWith("error: the checkpoint has already trained 2 of its 2 epochs; give --epochs above 2"), done.err());
+    }
+
+    @Test
+    void aChangedSettingOnResumeIsRefusedOnceByItsOption() throws Exception {
+        Cli.Run r = Cli.run(dir, "train", "--resume", "straight/last.safetensors", "--lr", "0.5", "--growth", "6", "--depth", "10",
+                "--device", "cpu");
+        assertEquals(2, r.exit(), r.all());
+        assertEquals("error: --resume continues a run with its own settings; these options differ from it:"
+                + " --depth/--growth (model densenet-bc-10-4 in the checkpoint, densenet-bc-10-6 given);"
+                + " --lr (lr 0.1 in the checkpoint, 0.5 given). Drop them, or start a new run without --resume (--epochs may change:"
+                + " it extends the run)", r.err().lines().findFirst().orElse(""));
+    }
+
+    @Test
     void runFolderHoldsArgumentsSummaryEventsPlotAndCheckpoints() throws Exception {
         Path run = dir.resolve("straight");
         String args = Files.readString(run.resolve("args.json"));
