@@ -89,20 +89,9 @@ final class ExportCommand implements Callable<Integer> {
         SafeTensors.Contents contents = Weights.readStateDict(weights);
         Map<String, String> meta = contents.metadata();
         Map<String, HostTensor> state = Checkpoint.weightsOnly(contents.tensors());
-        String name;
-        DenseNetConfig config;
-        if (!model.given() && meta.containsKey("block_sizes")) {
-            config = Weights.readConfig(weights, meta);
-            name = meta.getOrDefault("config.model", config.name());
-        } else if (model.given()) {
-            int classes = shape(state, "classifier.bias", 0), channels = shape(state, "features.conv0.weight", 1);
-            ModelOptions.Resolved r = model.resolve("densenet-bc-100-12", classes, channels);
-            name = r.name();
-            config = r.config();
-        } else {
-            throw new Main.UsageError(weights + " does not say which DenseNet it holds (no configuration in its metadata, as in files"
-                    + " written by PyTorch); name it with --model or --depth");
-        }
+        ModelOptions.Resolved held = model.forWeights(weights, contents);
+        String name = held.name();
+        DenseNetConfig config = held.config();
         DatasetKind kind = datasetKind(meta);
         if (normalize && kind == null) {
             throw new Main.UsageError("--normalize needs the dataset's statistics: " + weights + " does not name its dataset; give --dataset");
@@ -124,6 +113,7 @@ final class ExportCommand implements Callable<Integer> {
             Map<String, String> m = Weights.metadata(config);
             m.put("config.model", name);
             if (kind != null) m.put("config.dataset", kind.cliName());
+            if (meta.containsKey(Checkpoint.CLASS_NAMES)) m.put(Checkpoint.CLASS_NAMES, meta.get(Checkpoint.CLASS_NAMES));
             SafeTensors.write(out, checked, m);
             w.printf(Locale.ROOT, "wrote %s (%s): %s, %,d parameters under torchvision's names, no optimizer state%n", out,
                     size(out), name, config.parameterCount());
@@ -196,12 +186,6 @@ final class ExportCommand implements Callable<Integer> {
             if (dataset != null) throw new Main.UsageError(e.getMessage());
             throw new IOException(weights + ": its metadata names an unknown dataset: " + e.getMessage(), e);
         }
-    }
-
-    private int shape(Map<String, HostTensor> state, String key, int dim) throws IOException {
-        HostTensor t = state.get(key);
-        if (t == null || t.rank() <= dim) throw new IOException(weights + " has no " + key + ": not DenseNet weights under torchvision's names");
-        return t.shape()[dim];
     }
 
     private static String join(double[] v) {

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "densenet", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Trains and evaluates DenseNets (Huang et al., arXiv 1608.06993) on the CPU or an NVIDIA GPU.",
-        subcommands = {TrainCommand.class, EvalCommand.class, ExportCommand.class, InfoCommand.class, DevicesCommand.class, BenchCommand.class,
+        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, ExportCommand.class, InfoCommand.class, DevicesCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     public static final int EXIT_ERROR = 1;

@@ -1,7 +1,13 @@
 package org.densenet.cli;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
+import org.densenet.engine.io.HostTensor;
+import org.densenet.engine.io.SafeTensors;
 import org.densenet.model.DenseNetConfig;
+import org.densenet.model.Weights;
 import picocli.CommandLine.Option;
 
 /** Which network: a preset by name, or a CIFAR-style DenseNet from depth and growth. Shared by train, eval and info. */
@@ -62,6 +68,34 @@ public final class ModelOptions {
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError(e.getMessage());
         }
+    }
+
+    /**
+     * The network a weights file holds: the one its metadata describes (files written here), unless
+     * --model or --depth names one, sized by the file's classifier and first convolution. A file
+     * without a description (one written by PyTorch) needs the option.
+     */
+    Resolved forWeights(Path file, SafeTensors.Contents contents) throws IOException {
+        Map<String, String> meta = contents.metadata();
+        if (!given() && meta.containsKey("block_sizes")) {
+            try {
+                DenseNetConfig c = Weights.readConfig(file, meta);
+                return new Resolved(meta.getOrDefault("config.model", c.name()), c);
+            } catch (IllegalArgumentException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+        }
+        if (!given()) {
+            throw new Main.UsageError(file + " does not say which DenseNet it holds (no configuration in its metadata, as in files"
+                    + " written by PyTorch); name it with --model or --depth");
+        }
+        return resolve("densenet-bc-100-12", shape(file, contents, "classifier.bias", 0), shape(file, contents, "features.conv0.weight", 1));
+    }
+
+    private static int shape(Path file, SafeTensors.Contents contents, String key, int dim) throws IOException {
+        HostTensor t = contents.tensors().get(key);
+        if (t == null || t.rank() <= dim) throw new IOException(file + " has no " + key + ": not DenseNet weights under torchvision's names");
+        return t.shape()[dim];
     }
 
     boolean given() {

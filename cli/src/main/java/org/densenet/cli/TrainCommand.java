@@ -2,6 +2,7 @@ package org.densenet.cli;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -12,6 +13,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.densenet.engine.Backend;
+import org.densenet.engine.io.HostTensor;
+import org.densenet.engine.io.SafeTensors;
+import org.densenet.model.Weights;
 import org.densenet.train.Checkpoint;
 import org.densenet.train.LrSchedule;
 import org.densenet.train.Recipe;
@@ -86,6 +90,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--output", paramLabel = "DIR", description = "Run folder (default: runs/<dataset>-<model>-<date>; with --resume, the checkpoint's folder).")
     Path output;
 
+    @Option(names = "--pretrained", paramLabel = "FILE",
+            description = "Start from these weights (fine-tuning): a checkpoint or weights file of ours, or a PyTorch/torchvision file"
+                    + " (.pth, .pt, .pth.tar, .safetensors). A classifier for another number of classes is re-created, saying so.")
+    Path pretrained;
+
     @Option(names = "--resume", paramLabel = "PATH", description = "Continue the run saved in this checkpoint (last.safetensors), with its settings.")
     Path resume;
 
@@ -104,6 +113,9 @@ final class TrainCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    /** The --pretrained file's contents, read once. */
+    private SafeTensors.Contents start;
 
     /** Config keys and the options that set them, to refuse a changed setting on --resume. */
     private static final Map<String, List<String>> RUN_DEFINING = new LinkedHashMap<>();
@@ -136,8 +148,15 @@ final class TrainCommand implements Callable<Integer> {
         // so nothing is refused here that the real recipe would accept).
         DatasetKind named = data.namedKind();
         resolve(named != null ? named : DatasetKind.CIFAR10, 10);
+        if (pretrained != null && resume != null) {
+            throw new Main.UsageError("--pretrained starts a new run from weights, --resume continues a run: give one of them");
+        }
         Checkpoint ck = resume != null ? Checkpoint.load(resume) : null;
         if (ck != null) data.defaultTo(ck.config().dataset(), given("--dataset"));
+        if (pretrained != null) {
+            if (!Files.isRegularFile(pretrained)) throw new IOException(pretrained + ": weights file not found");
+            start = Weights.readStateDict(pretrained);
+        }
         DatasetKind kind = data.kind();
         TrainConfig fresh = resolve(kind, kind.isImageNet() && data.data != null ? imagenetClasses() : kind.classes());
         TrainConfig cfg = fresh;
@@ -149,15 +168,20 @@ final class TrainCommand implements Callable<Integer> {
             cfg = new TrainConfig(old.modelName(), old.model(), given("--memory") ? device.memoryMode() : old.memory(), old.dataset(),
                     data.data != null ? data.data : old.dataDir(), data.download, old.augment(), old.imageSize(), old.batchSize(),
                     schedule, old.momentum(), old.weightDecay(), old.nesterov(), old.seed(), device.device,
-                    device.workerCount(old.dataset()), out, maxSteps);
+                    device.workerCount(old.dataset()), out, maxSteps, old.pretrained());
         }
         PrintStream out = System.out;
         AtomicBoolean stop = new AtomicBoolean();
         int[] signal = {0};
         Interrupts.install(stop, signal, System.err);
         try (Backend backend = device.open(System.err)) {
-            Trainer.Result r = new Trainer(cfg, backend, out, stop, org.densenet.train.Progress.isTerminal(), logInterval,
-                    checkpointMinutes * 60).run(ck);
+            Trainer trainer = new Trainer(cfg, backend, out, stop, org.densenet.train.Progress.isTerminal(), logInterval,
+                    checkpointMinutes * 60);
+            if (start != null) {
+                Map<String, HostTensor> weights = new LinkedHashMap<>(Checkpoint.weightsOnly(start.tensors()));
+                trainer.startingFrom(weights, Pretrained.adapt(pretrained, weights, cfg.model(), out));
+            }
+            Trainer.Result r = trainer.run(ck);
             switch (r.outcome()) {
                 case COMPLETED, MAX_STEPS -> {
                     out.println(r.message());
@@ -181,7 +205,9 @@ final class TrainCommand implements Callable<Integer> {
     private TrainConfig resolve(DatasetKind kind, int classes) {
         Recipe recipe = Recipe.of(kind);
         int channels = kind == DatasetKind.FASHION_MNIST ? 1 : 3;
-        ModelOptions.Resolved m = model.resolve(DataOptions.defaultModel(kind), classes, channels);
+        ModelOptions.Resolved m = start != null && !model.given() && start.metadata().containsKey("block_sizes")
+                ? Pretrained.network(pretrained, start.metadata(), classes, channels)
+                : model.resolve(DataOptions.defaultModel(kind), classes, channels);
         int e = epochs != null ? epochs : recipe.epochs();
         if (e < 1) throw new Main.UsageError("--epochs must be >= 1, got " + e);
         int b = batch != null ? batch : recipe.batchSize();
@@ -202,7 +228,8 @@ final class TrainCommand implements Callable<Integer> {
                     + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
             return new TrainConfig(m.name(), m.config(), device.memoryMode(), kind, data.data, data.download, !noAugment, imageSize, b, s,
                     momentum != null ? momentum : recipe.momentum(), weightDecay != null ? weightDecay : recipe.weightDecay(),
-                    nesterov, seed, device.device, device.workerCount(kind), out, maxSteps);
+                    nesterov, seed, device.device, device.workerCount(kind), out, maxSteps,
+                    pretrained == null ? "" : pretrained.toAbsolutePath().normalize().toString());
         } catch (IllegalArgumentException ex) {
             throw new Main.UsageError(ex.getMessage());
         }

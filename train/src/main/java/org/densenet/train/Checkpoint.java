@@ -3,10 +3,12 @@ package org.densenet.train;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.densenet.engine.io.HostTensor;
 import org.densenet.engine.io.SafeTensors;
 import org.densenet.model.Weights;
+import org.densenet.train.data.ClassNames;
 
 /**
  * A training checkpoint: one safetensors file holding the model's weights under torchvision's
@@ -14,12 +16,15 @@ import org.densenet.model.Weights;
  * settings ({@link TrainConfig}), its position ({@link TrainState}) and the random-stream
  * positions. The network's configuration is stored as {@link Weights} stores it, so
  * {@code Weights.readConfig} reads it from a checkpoint too. Written atomically (temporary file, fsync, rename) by {@link SafeTensors#write}.
+ * The names of the dataset's classes (null where it has none) are kept as {@value #CLASS_NAMES}, for {@code densenet predict}.
  * Loading the weights into PyTorch: drop the keys that start with {@value #OPTIMIZER_PREFIX}.
  */
-public record Checkpoint(TrainConfig config, TrainState state, Map<String, HostTensor> weights, float[] momentum) {
+public record Checkpoint(TrainConfig config, TrainState state, Map<String, HostTensor> weights, float[] momentum, List<String> classNames) {
     public static final String FORMAT = "densenet-checkpoint/1";
     public static final String OPTIMIZER_PREFIX = "optimizer.";
     public static final String MOMENTUM = OPTIMIZER_PREFIX + "momentum_buffer";
+    /** Metadata key of the class names, one a line; weights files written by export keep it. */
+    public static final String CLASS_NAMES = "class_names";
 
     public void save(Path file) throws IOException {
         Map<String, HostTensor> tensors = new LinkedHashMap<>(weights);
@@ -29,6 +34,7 @@ public record Checkpoint(TrainConfig config, TrainState state, Map<String, HostT
         meta.putAll(Weights.metadata(config.model()));
         config.toMap().forEach((k, v) -> meta.put("config." + k, v));
         meta.putAll(state.toMap());
+        if (classNames != null) meta.put(CLASS_NAMES, ClassNames.join(classNames));
         // Sample order, augmentation and dropout are counter-based: these are their streams' keys and positions.
         meta.put("rng.seed", Long.toString(config.seed()));
         meta.put("rng.shuffle_epoch", Integer.toString(state.epoch()));
@@ -52,7 +58,7 @@ public record Checkpoint(TrainConfig config, TrainState state, Map<String, HostT
         if (mom == null) throw new IOException(file + ": checkpoint has no " + MOMENTUM + " tensor");
         try {
             return new Checkpoint(TrainConfig.fromMap(cfg, Weights.readConfig(file, meta)), TrainState.fromMap(meta),
-                    weightsOnly(c.tensors()), mom.toFloatArray());
+                    weightsOnly(c.tensors()), mom.toFloatArray(), ClassNames.split(meta.get(CLASS_NAMES)));
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }

@@ -19,12 +19,14 @@ import org.densenet.train.data.DatasetKind;
  * @param imageSize   side of the synthetic images (other datasets have their own size)
  * @param workers     loader threads
  * @param maxSteps    stop after this many optimizer steps in all, saving a checkpoint (0: run to the end)
+ * @param pretrained  the weights file the run started from ("" for none), recorded so a checkpoint says where its weights came from
  */
 public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode memory,
                           DatasetKind dataset, Path dataDir, boolean download, boolean augment, int imageSize,
                           int batchSize, LrSchedule schedule, double momentum, double weightDecay, boolean nesterov,
-                          long seed, String device, int workers, Path output, long maxSteps) {
+                          long seed, String device, int workers, Path output, long maxSteps, String pretrained) {
     public TrainConfig {
+        pretrained = pretrained == null ? "" : pretrained;
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         if (!(momentum >= 0 && momentum < 1)) throw new IllegalArgumentException("momentum must be in [0, 1), got " + momentum);
         if (nesterov && momentum == 0) throw new IllegalArgumentException("Nesterov momentum needs momentum > 0 (use --no-nesterov)");
@@ -64,6 +66,7 @@ public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode mem
         m.put("workers", Integer.toString(workers));
         m.put("output", output.toString());
         m.put("max_steps", Long.toString(maxSteps));
+        m.put("pretrained", pretrained);
         return m;
     }
 
@@ -79,12 +82,8 @@ public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode mem
         return new TrainConfig(f.text("model"), model, MemoryMode.parse(f.text("memory")), DatasetKind.parse(f.text("dataset")),
                 data.isEmpty() ? null : Path.of(data), f.bool("download"), f.bool("augment"), f.integer("image_size"),
                 f.integer("batch_size"), schedule, f.real("momentum"), f.real("weight_decay"), f.bool("nesterov"),
-                f.longValue("seed"), f.text("device"), f.integer("workers"), Path.of(f.text("output")), f.longValue("max_steps"));
-    }
-
-    public TrainConfig withRuntime(String device, int workers, Path output, long maxSteps) {
-        return new TrainConfig(modelName, model, memory, dataset, dataDir, download, augment, imageSize, batchSize, schedule,
-                momentum, weightDecay, nesterov, seed, device, workers, output, maxSteps);
+                f.longValue("seed"), f.text("device"), f.integer("workers"), Path.of(f.text("output")), f.longValue("max_steps"),
+                m.getOrDefault("pretrained", ""));  // absent before --pretrained existed
     }
 
     private static String join(int[] v) {

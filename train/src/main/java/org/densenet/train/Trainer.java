@@ -3,7 +3,11 @@ package org.densenet.train;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.densenet.engine.Backend;
 import org.densenet.engine.DType;
@@ -11,12 +15,14 @@ import org.densenet.engine.LossResult;
 import org.densenet.engine.PendingLoss;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
+import org.densenet.engine.io.HostTensor;
 import org.densenet.model.DenseNet;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryPlanner;
 import org.densenet.model.Parameters;
 import org.densenet.train.data.Batch;
 import org.densenet.train.data.BatchLoader;
+import org.densenet.train.data.ClassNames;
 import org.densenet.train.data.Dataset;
 import org.densenet.train.data.Datasets;
 
@@ -42,6 +48,9 @@ public final class Trainer {
     private final boolean terminal;
     private final double logIntervalSeconds;
     private final long checkpointNanos;
+    private Map<String, HostTensor> pretrained;
+    private Set<String> keptFresh = Set.of();
+    private List<String> classNames;
 
     /**
      * @param stop              set (e.g. by Ctrl-C) to end the run after the current step, with a checkpoint
@@ -61,6 +70,17 @@ public final class Trainer {
         this.checkpointNanos = (long) Math.min(Long.MAX_VALUE, checkpointSeconds * 1e9);
     }
 
+    /**
+     * A fresh run starts from these weights (fine-tuning) instead of a random initialisation. Every
+     * tensor of the network must be among them but those named in {@code keptFresh} (a re-created
+     * classifier) and the num_batches_tracked counters, which start at 0 as in PyTorch's load_state_dict.
+     */
+    public Trainer startingFrom(Map<String, HostTensor> weights, Set<String> keptFresh) {
+        this.pretrained = weights;
+        this.keptFresh = Set.copyOf(keptFresh);
+        return this;
+    }
+
     /** Trains from scratch, or from {@code resume} when it is not null. */
     public Result run(Checkpoint resume) throws IOException {
         TrainState st = resume != null ? resume.state() : TrainState.START;
@@ -72,6 +92,7 @@ public final class Trainer {
                     + cfg.model().numClasses());
         }
         checkMemory();
+        classNames = trainSet.classNames() != null ? trainSet.classNames() : ClassNames.of(cfg.dataset());
         try (BatchLoader trainLoader = new BatchLoader(trainSet, Datasets.trainTransform(cfg.dataset(), trainSet, cfg.augment()),
                      cfg.batchSize(), cfg.workers());
              BatchLoader testLoader = new BatchLoader(testSet, Datasets.evalTransform(cfg.dataset(), testSet), cfg.batchSize(), cfg.workers());
@@ -85,6 +106,7 @@ public final class Trainer {
                 backend.upload(resume.momentum(), momentum);
                 net.setTrainingStep(st.globalStep());
             } else {
+                if (pretrained != null) loadPretrained(p);
                 backend.fill(momentum, 0);
             }
             out.printf(Locale.ROOT, "%s %s: %,d parameters, %s memory, on %s%s%n", cfg.modelName(), cfg.model(), cfg.model().parameterCount(),
@@ -95,6 +117,24 @@ public final class Trainer {
                 out.printf(Locale.ROOT, "resuming at epoch %d, batch %d (step %d)%n", st.epoch() + 1, st.batch(), st.globalStep());
             }
             return loop(st, net, momentum, trainLoader, testLoader, run, dev);
+        }
+    }
+
+    private void loadPretrained(Parameters p) {
+        Map<String, HostTensor> merged = p.stateDict();
+        List<String> missing = new ArrayList<>();
+        for (String k : merged.keySet()) {
+            if (!pretrained.containsKey(k) && !keptFresh.contains(k) && !k.endsWith(".num_batches_tracked")) missing.add(k);
+        }
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(cfg.pretrained() + " does not fit " + cfg.modelName() + ": missing keys (" + missing.size()
+                    + "): " + String.join(", ", missing.subList(0, Math.min(8, missing.size()))) + (missing.size() > 8 ? ", ..." : ""));
+        }
+        merged.putAll(pretrained);
+        try {
+            p.loadStateDict(merged);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(cfg.pretrained() + " does not fit " + cfg.modelName() + ": " + e.getMessage(), e);
         }
     }
 
@@ -163,7 +203,7 @@ public final class Trainer {
                         queued = null;
                         double secs = trainSeconds + (System.nanoTime() - t0) / 1e9;
                         new Checkpoint(cfg, new TrainState(epoch, b.index() + 1, step, best, bestEpoch, tally.lossSum, tally.top1, tally.seen, secs,
-                                waitNanos / 1e9), p.stateDict(), download(momentum)).save(run.last());
+                                waitNanos / 1e9), p.stateDict(), download(momentum), classNames).save(run.last());
                         lastGood = run.last().toString();
                         lastSave = System.nanoTime();
                     }
@@ -195,7 +235,7 @@ public final class Trainer {
             }
             run.add(lastRow, cfg.modelName() + " on " + cfg.dataset().cliName());
             Checkpoint ck = new Checkpoint(cfg, new TrainState(epoch + 1, 0, step, best, bestEpoch, 0, 0, 0, 0, 0),
-                    p.stateDict(), download(momentum));
+                    p.stateDict(), download(momentum), classNames);
             ck.save(run.last());
             if (improved) ck.save(run.best());
             lastGood = run.last().toString();

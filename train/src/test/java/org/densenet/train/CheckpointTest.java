@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.densenet.engine.io.HostTensor;
 import org.densenet.engine.io.SafeTensors;
@@ -27,7 +28,7 @@ class CheckpointTest {
     private static TrainConfig config() {
         DenseNetConfig model = DenseNetConfig.cifar(16, 6, true, 0.5, 0.2, 100).withInChannels(1);
         return new TrainConfig("densenet-bc-16-6", model, MemoryMode.NAIVE, DatasetKind.CIFAR100, Path.of("/data/c100"), true, false, 32, 48,
-                LrSchedule.cosine(0.05, 7, 0.5), 0.85, 5e-4, false, -42, "cuda:1", 3, Path.of("runs/x"), 99);
+                LrSchedule.cosine(0.05, 7, 0.5), 0.85, 5e-4, false, -42, "cuda:1", 3, Path.of("runs/x"), 99, "/w/densenet121.pth");
     }
 
     @Test
@@ -39,13 +40,14 @@ class CheckpointTest {
         w.put("features.norm5.num_batches_tracked", HostTensor.ofI64(new long[] {1234}));
         float[] mom = {0.25f, -0.125f, 7f};
         Path f = dir.resolve("last.safetensors");
-        new Checkpoint(cfg, st, w, mom).save(f);
+        new Checkpoint(cfg, st, w, mom, List.of("cat", "dog 2", "n01440764")).save(f);
 
         Checkpoint back = Checkpoint.load(f);
         assertEquals(cfg.toMap(), back.config().toMap());
         assertEquals(cfg.model(), back.config().model());
         assertEquals(st, back.state());
         assertArrayEquals(mom, back.momentum());
+        assertEquals(List.of("cat", "dog 2", "n01440764"), back.classNames());
         assertEquals(w.keySet(), back.weights().keySet(), "optimizer entries are not weights");
         assertArrayEquals(w.get("features.conv0.weight").toFloatArray(), back.weights().get("features.conv0.weight").toFloatArray());
         assertEquals(cfg.model(), Weights.readConfig(f), "the model's own reader understands a checkpoint");

@@ -24,6 +24,11 @@ public interface Dataset {
      */
     Image image(int index);
 
+    /** The classes' names, index by label, where the data itself names them (an ImageNet folder's class folders); else null. */
+    default java.util.List<String> classNames() {
+        return null;
+    }
+
     /** True when an image that fails to decode should be skipped (counted and reported) rather than stop the run. */
     default boolean skipsUndecodable() {
         return false;

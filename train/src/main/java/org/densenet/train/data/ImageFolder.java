@@ -25,12 +25,21 @@ public final class ImageFolder implements Dataset {
     private final Path[] files;
     private final int[] labels;
     private final int numClasses;
+    private final List<String> classNames;
 
-    private ImageFolder(String name, Path[] files, int[] labels, int numClasses) {
+    private ImageFolder(String name, Path[] files, int[] labels, int numClasses, List<String> classNames) {
         this.name = name;
         this.files = files;
         this.labels = labels;
         this.numClasses = numClasses;
+        this.classNames = classNames;
+    }
+
+    /** Loose image files, each its own label (its index), for prediction: decoded as the training images are. */
+    public static ImageFolder ofFiles(List<Path> files) {
+        int[] labels = new int[files.size()];
+        for (int i = 0; i < labels.length; i++) labels[i] = i;
+        return new ImageFolder("images", files.toArray(Path[]::new), labels, Math.max(1, labels.length), null);
     }
 
     public static ImageFolder load(Path root, String split) {
@@ -64,7 +73,8 @@ public final class ImageFolder implements Dataset {
         }
         if (files.isEmpty()) throw DataException.at(dir, "has class folders but no .JPEG/.jpg/.png images in them");
         return new ImageFolder("imagenet " + split, files.toArray(Path[]::new),
-                labels.stream().mapToInt(Integer::intValue).toArray(), classes.size());
+                labels.stream().mapToInt(Integer::intValue).toArray(), classes.size(),
+                classes.stream().map(c -> c.getFileName().toString()).toList());
     }
 
     private static ImageFolder fromList(String split, Path dir, Path list) {
@@ -94,7 +104,7 @@ public final class ImageFolder implements Dataset {
         }
         if (files.isEmpty()) throw DataException.at(list, "lists no images");
         return new ImageFolder("imagenet " + split, files.toArray(Path[]::new),
-                labels.stream().mapToInt(Integer::intValue).toArray(), max + 1);
+                labels.stream().mapToInt(Integer::intValue).toArray(), max + 1, null);
     }
 
     /** Number of classes of a split without listing its images: class folders, or the largest label of the list file + 1. */
@@ -126,6 +136,11 @@ public final class ImageFolder implements Dataset {
     @Override
     public int numClasses() {
         return numClasses;
+    }
+
+    @Override
+    public List<String> classNames() {
+        return classNames;
     }
 
     @Override
