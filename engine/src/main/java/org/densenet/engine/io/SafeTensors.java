@@ -91,7 +91,7 @@ public final class SafeTensors {
             header.put(name, entry);
             offset += bytes;
         }
-        byte[] json = Json.write(header).getBytes(StandardCharsets.UTF_8);
+        byte[] json = JsonCodec.write(header).getBytes(StandardCharsets.UTF_8);
         // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
         int padded = (json.length + 7) / 8 * 8;
 
@@ -157,9 +157,9 @@ public final class SafeTensors {
             }
             Object parsed;
             try {
-                parsed = Json.parse(text);
+                parsed = JsonCodec.parse(text);
             } catch (IllegalArgumentException e) {
-                throw fail("header is not valid JSON: " + e.getMessage());
+                throw fail("header is " + e.getMessage());
             }
             if (!(parsed instanceof Map<?, ?> root)) throw fail("header must be a JSON object");
 
