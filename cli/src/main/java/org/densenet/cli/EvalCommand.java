@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.densenet.engine.Backend;
 import org.densenet.engine.io.HostTensor;
-import org.densenet.engine.io.Json;
+import org.densenet.engine.io.JsonCodec;
 import org.densenet.engine.io.SafeTensors;
 import org.densenet.model.DenseNet;
 import org.densenet.model.MemoryPlanner;
@@ -108,7 +108,7 @@ final class EvalCommand implements Callable<Integer> {
             o.put("loss", m.loss());
             o.put("top1", m.top1());
             o.put("top5", m.top5());
-            out.println(Json.write(o));
+            out.println(JsonCodec.write(o));
         } else {
             out.printf(Locale.ROOT, "%s on %s: %,d images  loss %.4f  top-1 %.2f%%  top-5 %.2f%%%n", name, test.name(), m.count(),
                     m.loss(), m.top1(), m.top5());

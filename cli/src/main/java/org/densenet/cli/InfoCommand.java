@@ -8,7 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.densenet.engine.DType;
-import org.densenet.engine.io.Json;
+import org.densenet.engine.io.JsonCodec;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
 import org.densenet.model.MemoryPlanner;
@@ -61,7 +61,7 @@ final class InfoCommand implements Callable<Integer> {
         for (MemoryMode m : MemoryMode.values()) memory.put(m, MemoryPlanner.plan(r.config(), m, DType.F32, batch, size, size, true));
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            out.println(Json.write(toJson(r, rep, size, memory)));
+            out.println(JsonCodec.write(toJson(r, rep, size, memory)));
         } else {
             print(out, r, rep, size, memory);
         }

@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.densenet.engine.io.AtomicFile;
-import org.densenet.engine.io.Json;
+import org.densenet.engine.io.JsonCodec;
 import org.densenet.train.plot.LineChart;
 
 /**
@@ -31,7 +31,7 @@ public final class RunFolder implements AutoCloseable {
      */
     public RunFolder(Path dir, Map<String, String> args, int keepEpochs) throws IOException {
         this.dir = Files.createDirectories(dir);
-        writeAtomically(dir.resolve(ARGS), Json.write(args) + "\n");
+        writeAtomically(dir.resolve(ARGS), JsonCodec.write(args) + "\n");
         Path csv = dir.resolve(SUMMARY);
         if (keepEpochs > 0 && Files.isRegularFile(csv)) {
             for (String line : Files.readAllLines(csv)) {

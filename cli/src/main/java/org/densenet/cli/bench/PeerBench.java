@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.densenet.engine.io.Json;
+import org.densenet.engine.io.JsonCodec;
 
 /**
  * Runs the PyTorch peer of {@code bench step}, scripts/bench/pytorch_step.py, with the same model,
@@ -48,7 +48,7 @@ public final class PeerBench {
                 throw new IllegalStateException("the PyTorch peer (" + String.join(" ", cmd) + ") failed with exit status " + status + ":\n"
                         + Files.readString(log, StandardCharsets.UTF_8).strip());
             }
-            Map<String, Object> doc = (Map<String, Object>) Json.parse(out.strip());
+            Map<String, Object> doc = (Map<String, Object>) JsonCodec.parse(out.strip());
             List<Map<String, Object>> results = new ArrayList<>((List<Map<String, Object>>) doc.get("results"));
             for (Map<String, Object> r : results) {
                 if (r.get("parameters") instanceof Number n && n.longValue() != w.config().parameterCount()) {

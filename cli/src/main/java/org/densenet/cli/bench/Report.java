@@ -3,7 +3,7 @@ package org.densenet.cli.bench;
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.densenet.engine.io.Json;
+import org.densenet.engine.io.JsonCodec;
 
 /**
  * The output of one bench run: the {@link RunInfo} header, summary notes (name -> value) and
@@ -95,7 +95,7 @@ public final class Report {
         Map<String, Object> t = new LinkedHashMap<>();
         for (var e : tables.entrySet()) t.put(e.getKey(), e.getValue().toRecords());
         m.put("tables", t);
-        return Json.write(m);
+        return JsonCodec.write(m);
     }
 
     private static String csvNote(Object v) {

@@ -104,7 +104,7 @@ public final class Table {
         return sb.toString();
     }
 
-    /** One map per row, keyed by column key, for {@link org.densenet.engine.io.Json#write}; NaN and infinities become null. */
+    /** One map per row, keyed by column key, for {@link org.densenet.engine.io.JsonCodec#write}; NaN and infinities become null. */
     public List<Map<String, Object>> toRecords() {
         List<Map<String, Object>> out = new ArrayList<>(rows.size());
         for (Object[] row : rows) {

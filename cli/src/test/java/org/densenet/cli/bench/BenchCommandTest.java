@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.densenet.cli.InProcess;
 import org.densenet.cli.InProcess.Run;
-import org.densenet.engine.io.Json;
+import org.densenet.engine.io.JsonCodec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,7 +36,7 @@ class BenchCommandTest {
     void stepJsonCarriesTheRunHeaderAndEveryMode() {
         Run r = run(args("step", "--compare-memory", "--json"));
         assertEquals(0, r.status(), r.err());
-        Map<String, Object> doc = (Map<String, Object>) Json.parse(r.out().strip());
+        Map<String, Object> doc = (Map<String, Object>) JsonCodec.parse(r.out().strip());
         Map<String, Object> runInfo = (Map<String, Object>) doc.get("run");
         assertTrue(((String) runInfo.get("device")).startsWith("cpu"));
         assertTrue(runInfo.containsKey("commit") && runInfo.containsKey("date") && runInfo.containsKey("java"));
@@ -102,7 +102,7 @@ class BenchCommandTest {
         Run r = run("bench", "memory", "--device", "cpu", "--growth", "40", "--depths", "10,1204,2404", "-b", "64", "--image-size", "8",
                 "--no-plot", "--json");
         assertEquals(0, r.status(), r.err());
-        Map<String, Object> doc = (Map<String, Object>) Json.parse(r.out().strip());
+        Map<String, Object> doc = (Map<String, Object>) JsonCodec.parse(r.out().strip());
         List<Map<String, Object>> rows = (List<Map<String, Object>>) ((Map<String, Object>) doc.get("tables")).get("memory");
         assertEquals(List.of(10L), rows.stream().map(m -> ((Number) m.get("depth")).longValue()).toList(), "only depth 10 measured");
         String stopped = (String) ((Map<String, Object>) doc.get("notes")).get("stopped");

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.densenet.cli.InProcess;
 import org.densenet.cli.InProcess.Run;
-import org.densenet.engine.io.Json;
+import org.densenet.engine.io.JsonCodec;
 import org.densenet.train.data.ArrayDataset;
 import org.densenet.train.data.BatchLoader;
 import org.densenet.train.data.Normalization;
@@ -75,7 +75,7 @@ class DataBenchTest {
         Run r = InProcess.run("bench", "data", "--dataset", "synthetic", "--image-size", "16", "-b", "16", "-j", "1,2",
                 "--warmup", "1", "--batches", "3", "--json");
         assertEquals(0, r.status(), r.all());
-        Map<String, Object> doc = (Map<String, Object>) Json.parse(r.out().strip());
+        Map<String, Object> doc = (Map<String, Object>) JsonCodec.parse(r.out().strip());
         assertTrue(((String) ((Map<String, Object>) doc.get("run")).get("device")).contains("input pipeline only"));
         Map<String, Object> notes = (Map<String, Object>) doc.get("notes");
         assertEquals("3x16x16", notes.get("output"));

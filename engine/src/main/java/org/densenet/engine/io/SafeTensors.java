@@ -25,8 +25,8 @@ import java.util.Map;
  */
 public final class SafeTensors {
     private static final String METADATA = "__metadata__";
-    /** The reference implementation refuses headers above 100 MB; so do we, before allocating. */
-    private static final long MAX_HEADER = 100L << 20;
+    /** The reference implementation refuses headers above 100 MB (10^8 bytes); so do we, before allocating. */
+    static final long MAX_HEADER = 100_000_000L;
 
     private SafeTensors() {
     }
@@ -91,7 +91,7 @@ public final class SafeTensors {
             header.put(name, entry);
             offset += bytes;
         }
-        byte[] json = Json.write(header).getBytes(StandardCharsets.UTF_8);
+        byte[] json = JsonCodec.write(header).getBytes(StandardCharsets.UTF_8);
         // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
         int padded = (json.length + 7) / 8 * 8;
 
@@ -142,10 +142,12 @@ public final class SafeTensors {
             if (size < 8) throw fail("truncated: " + size + " bytes, but a safetensors file starts with an 8-byte header length");
             ByteBuffer lenBuf = readAt(0, 8);
             long n = lenBuf.order(ByteOrder.LITTLE_ENDIAN).getLong();
-            if (n < 0 || n > size - 8) {
-                throw fail("header length " + Long.toUnsignedString(n) + " goes beyond the end of the file (" + size + " bytes)");
+            // first, as the reference does: a file that is long enough must not make us allocate the header
+            if (n < 0 || n > MAX_HEADER) {
+                throw fail("header length " + Long.toUnsignedString(n) + " is above the format's limit of " + MAX_HEADER
+                        + " bytes (100 MB); not a safetensors file?");
             }
-            if (n > MAX_HEADER) throw fail("header length " + n + " is above the 100 MB limit");
+            if (n > size - 8) throw fail("header length " + n + " goes beyond the end of the file (" + size + " bytes)");
             String text;
             try {
                 CharBuffer cb = StandardCharsets.UTF_8.newDecoder()
@@ -157,9 +159,9 @@ public final class SafeTensors {
             }
             Object parsed;
             try {
-                parsed = Json.parse(text);
+                parsed = JsonCodec.parse(text);
             } catch (IllegalArgumentException e) {
-                throw fail("header is not valid JSON: " + e.getMessage());
+                throw fail("header is " + e.getMessage());
             }
             if (!(parsed instanceof Map<?, ?> root)) throw fail("header must be a JSON object");
 
@@ -172,7 +174,7 @@ public final class SafeTensors {
                 if (name.equals(METADATA)) {
                     if (!(e.getValue() instanceof Map<?, ?> m)) throw fail("__metadata__ must be an object of strings");
                     for (Map.Entry<?, ?> me : m.entrySet()) {
-                        if (!(me.getValue() instanceof String s)) throw fail("__metadata__ value of '" + me.getKey() + "' is not a string");
+                        if (!(me.getValue() instanceof String s)) throw fail("__metadata__ value of '" + JsonCodec.excerpt(me.getKey()) + "' is not a string");
                         metadata.put((String) me.getKey(), s);
                     }
                 } else {
@@ -184,36 +186,37 @@ public final class SafeTensors {
         }
 
         private Entry entry(String name, Object value, long dataSize) throws IOException {
-            if (!(value instanceof Map<?, ?> m)) throw fail("tensor '" + name + "' must be described by a JSON object");
-            if (!(m.get("dtype") instanceof String dt)) throw fail("tensor '" + name + "' has no dtype");
+            String quoted = JsonCodec.excerpt(name); // a hostile name can be megabytes long
+            if (!(value instanceof Map<?, ?> m)) throw fail("tensor '" + quoted + "' must be described by a JSON object");
+            if (!(m.get("dtype") instanceof String dt)) throw fail("tensor '" + quoted + "' has no dtype");
             FileDType dtype;
             try {
                 dtype = FileDType.valueOf(dt);
             } catch (IllegalArgumentException ex) {
-                throw fail("tensor '" + name + "' has unknown or unsupported dtype " + dt + " (readable: F32, F64, I32, I64, F16, BF16)");
+                throw fail("tensor '" + quoted + "' has unknown or unsupported dtype " + JsonCodec.excerpt(dt) + " (readable: F32, F64, I32, I64, F16, BF16)");
             }
-            if (!(m.get("shape") instanceof List<?> sl)) throw fail("tensor '" + name + "' has no shape list");
+            if (!(m.get("shape") instanceof List<?> sl)) throw fail("tensor '" + quoted + "' has no shape list");
             int[] shape = new int[sl.size()];
             long numel = 1;
             for (int i = 0; i < shape.length; i++) {
                 if (!(sl.get(i) instanceof Long d) || d < 0 || d > Integer.MAX_VALUE) {
-                    throw fail("tensor '" + name + "' has an invalid shape " + sl);
+                    throw fail("tensor '" + quoted + "' has an invalid shape " + JsonCodec.excerpt(sl));
                 }
                 shape[i] = (int) (long) d;
                 numel *= d; // both factors are below 2^31, so the product cannot overflow before this check
-                if (numel > Integer.MAX_VALUE - 16) throw fail("tensor '" + name + "' of shape " + sl + " is too large to read");
+                if (numel > Integer.MAX_VALUE - 16) throw fail("tensor '" + quoted + "' of shape " + JsonCodec.excerpt(sl) + " is too large to read");
             }
             if (!(m.get("data_offsets") instanceof List<?> ol) || ol.size() != 2
                     || !(ol.get(0) instanceof Long begin) || !(ol.get(1) instanceof Long end)) {
-                throw fail("tensor '" + name + "' needs data_offsets [begin, end]");
+                throw fail("tensor '" + quoted + "' needs data_offsets [begin, end]");
             }
             if (begin < 0 || end < begin || end > dataSize) {
-                throw fail("tensor '" + name + "' has data_offsets [" + begin + ", " + end + "] outside the data area of "
+                throw fail("tensor '" + quoted + "' has data_offsets [" + begin + ", " + end + "] outside the data area of "
                         + dataSize + " bytes" + (end > dataSize ? " (truncated file?)" : ""));
             }
             long expected = numel * dtype.bytes;
             if (end - begin != expected) {
-                throw fail("tensor '" + name + "' of dtype " + dtype + " and shape " + sl + " needs " + expected
+                throw fail("tensor '" + quoted + "' of dtype " + dtype + " and shape " + JsonCodec.excerpt(sl) + " needs " + expected
                         + " bytes, but its data_offsets span " + (end - begin));
             }
             return new Entry(name, dtype, shape, begin, end);
@@ -225,7 +228,7 @@ public final class SafeTensors {
             for (int i = 1; i < sorted.size(); i++) {
                 Entry a = sorted.get(i - 1), b = sorted.get(i);
                 if (b.begin < a.end && b.begin != b.end) {
-                    throw fail("tensors '" + a.name + "' [" + a.begin + ", " + a.end + "] and '" + b.name + "' ["
+                    throw fail("tensors '" + JsonCodec.excerpt(a.name) + "' [" + a.begin + ", " + a.end + "] and '" + JsonCodec.excerpt(b.name) + "' ["
                             + b.begin + ", " + b.end + "] overlap");
                 }
             }

@@ -168,16 +168,17 @@ class SafeTensorsTest {
     }
 
     /** A file with a hand-made header; headerLength -1 means the header's true length. */
-    private static byte[] raw(long headerLength, String header, int dataBytes) {
+    static byte[] raw(long headerLength, String header, int dataBytes) {
         byte[] h = header.getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(headerLength < 0 ? h.length : headerLength).put(h);
         return b.array();
     }
 
-    private static void assertError(Path file, String expected) {
+    static IOException assertError(Path file, String expected) {
         IOException e = assertThrows(IOException.class, () -> SafeTensors.read(file));
         assertTrue(e.getMessage().startsWith(file.toString()), "error must name the file: " + e.getMessage());
         assertTrue(e.getMessage().contains(expected), "expected '" + expected + "' in: " + e.getMessage());
+        return e;
     }
 }

@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -94,6 +97,18 @@ class BadInputCliTest {
         assertEquals(0, r.exit(), r.all());
         assertTrue(r.out().contains("data: imagenet train (5 images), imagenet val (4 images)"), r.out());
         assertTrue(r.out().contains("skipped 1 undecodable image this epoch (first: " + bad + ": undecodable image"), r.out());
+    }
+
+    @Test
+    void weightsWithAHostileHeaderAreOneErrorLine() throws Exception {
+        byte[] header = ("{\"a\":" + "[".repeat(200_000) + "]".repeat(200_000) + "}").getBytes(StandardCharsets.UTF_8);
+        Path deep = dir.resolve("deep.safetensors");
+        Files.write(deep, ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).put(header).array());
+        Cli.Run r = Cli.run(dir, "eval", "--weights", deep.toString(), "--dataset", "synthetic", "--device", "cpu");
+        assertEquals(1, r.exit(), r.all());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().startsWith("error: " + deep + ": header is JSON beyond this program's limits: Document nesting depth"), r.err());
+        assertTrue(!r.err().contains("StackOverflowError") && !r.err().contains("\tat "), "no stack trace: " + r.err());
     }
 
     @Test

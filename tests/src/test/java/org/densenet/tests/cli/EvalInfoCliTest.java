@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.densenet.engine.DType;
-import org.densenet.engine.io.Json;
+import org.densenet.engine.io.JsonCodec;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
 import org.densenet.model.MemoryPlanner;
@@ -59,7 +59,7 @@ class EvalInfoCliTest {
         assertEquals(769_162, (long) number(r.out(), "parameters"), "the paper's 0.8M");
         @SuppressWarnings("unchecked")
         Map<String, Map<String, Object>> mem = (Map<String, Map<String, Object>>)
-                ((Map<String, Object>) Json.parse(r.out().strip())).get("peak_training_memory");
+                ((Map<String, Object>) JsonCodec.parse(r.out().strip())).get("peak_training_memory");
         assertEquals(List.of("naive", "shared", "recompute"), List.copyOf(mem.keySet()));
         for (MemoryMode m : MemoryMode.values()) {
             assertEquals(MemoryPlanner.plan(DenseNetConfig.preset("densenet-bc-100-12"), m, DType.F32,

@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.densenet.engine.io.HostTensor;
-import org.densenet.engine.io.Json;
+import org.densenet.engine.io.JsonCodec;
 import org.densenet.engine.io.SafeTensors;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,7 +62,7 @@ class ResampleFixtureTest {
     @Test
     @SuppressWarnings("unchecked")
     void cropResizeMatchesPilBilinearShrinkingEnlargingAndAtUnitScale() {
-        List<Object> boxes = (List<Object>) Json.parse(meta.get("boxes"));
+        List<Object> boxes = (List<Object>) JsonCodec.parse(meta.get("boxes"));
         assertEquals(5, boxes.size());
         for (int i = 0; i < boxes.size(); i++) {
             List<Number> b = (List<Number>) boxes.get(i);
