@@ -13,7 +13,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.densenet.engine.Backend;
 import org.densenet.engine.io.HostTensor;
-import org.densenet.engine.io.Json;
+import org.densenet.engine.io.JsonCodec;
 import org.densenet.engine.io.SafeTensors;
 import org.densenet.model.DenseNet;
 import org.densenet.model.DenseNetConfig;
@@ -26,10 +26,10 @@ import org.densenet.train.data.DatasetKind;
 import org.densenet.train.data.Datasets;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code densenet predict}: the most likely classes of image files under saved or pretrained weights. */
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
@@ -121,7 +121,7 @@ final class PredictCommand implements Callable<Integer> {
             o.put("weights", weights.toString());
             o.put("dataset", kind.cliName());
             o.put("images", rows);
-            out.println(Json.write(o));
+            out.println(JsonCodec.write(o));
         }
         out.flush();
         if (failed > 0) System.err.printf(Locale.ROOT, "error: %d of %d images could not be read%n", failed, files.size());

@@ -16,7 +16,7 @@ import org.densenet.engine.DType;
 import org.densenet.engine.Tensor;
 import org.densenet.engine.cpu.CpuBackend;
 import org.densenet.engine.io.HostTensor;
-import org.densenet.engine.io.Json;
+import org.densenet.engine.io.JsonCodec;
 import org.densenet.engine.io.SafeTensors;
 import org.densenet.model.DenseNet;
 import org.densenet.model.MemoryMode;
@@ -68,7 +68,7 @@ class PredictPretrainedCliTest {
         Cli.Run r = Cli.run(dir, "predict", "--weights", weights.toString(), imgs.toString(), "--json", "--device", "cpu");
         assertEquals(1, r.exit(), r.all());
         assertTrue(r.err().contains("error: 1 of 3 images could not be read"), r.err());
-        Map<String, Object> doc = (Map<String, Object>) Json.parse(r.out().strip());
+        Map<String, Object> doc = (Map<String, Object>) JsonCodec.parse(r.out().strip());
         assertEquals("cifar10", doc.get("dataset"));
         List<Map<String, Object>> rows = (List<Map<String, Object>>) doc.get("images");
         assertEquals(3, rows.size());
