@@ -6,7 +6,12 @@ Each (model, mode) runs in a fresh Python process so that its memory peak is its
 
 Modes: `naive` is torchvision's default dense layer (concatenation and BN output kept for backward);
 `efficient` is torchvision's memory_efficient=True (torch.utils.checkpoint recomputes the
-concatenation and BN-ReLU of each layer in backward; Pleiss et al., arXiv 1707.06990).
+concatenation and BN-ReLU of each layer in backward; Pleiss et al., arXiv 1707.06990);
+`channels_last` is `naive` with the model and batch in torch.channels_last (NHWC) memory format,
+the layout oneDNN (CPU) and cuDNN's tensor-core kernels are fastest in.
+
+Threads: `--threads N` sets torch.set_num_threads(N); `densenet bench step --peer` passes its own CPU
+backend's thread count, so both sides compute with the same number of cores.
 
 Timing: `--warmup` steps are run and discarded, then `--steps` steps are timed one by one; the report
 gives the median and the spread (min, 10th/90th percentile, max) in milliseconds. On CPU a step is timed
@@ -45,7 +50,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
-MODES = ("naive", "efficient")
+MODES = ("naive", "efficient", "channels_last")
 
 
 def parse_args(argv):
@@ -57,7 +62,7 @@ def parse_args(argv):
     p.add_argument("--model", default="densenet-bc-100-12",
                    help=f"comma-separated list of: {', '.join([*PRESETS, *IMAGENET_PRESETS])}, or any densenet-L-k / "
                         "densenet-bc-L-k CIFAR network (default densenet-bc-100-12)")
-    p.add_argument("--mode", default="naive,efficient", help="comma-separated list of: naive, efficient")
+    p.add_argument("--mode", default="naive,efficient,channels_last", help="comma-separated list of: " + ", ".join(MODES))
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--image-size", type=int, default=32)
     p.add_argument("--classes", type=int, default=10)
@@ -104,6 +109,9 @@ def worker(args, model_name, mode):
     model = any_preset(model_name, args.classes, memory_efficient=(mode == "efficient")).to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=True)
     x = torch.randn(args.batch, 3, args.image_size, args.image_size, device=device)
+    if mode == "channels_last":
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, args.classes, (args.batch,), device=device)
 
     def step():

@@ -12,8 +12,9 @@ import org.densenet.engine.io.JsonCodec;
 
 /**
  * Runs the PyTorch peer of {@code bench step}, scripts/bench/pytorch_step.py, with the same model,
- * batch shape, warm-up and repeats on the same kind of device, and returns its results (one per
- * mode: naive and efficient, i.e. torchvision's memory_efficient) for the same table.
+ * batch shape, warm-up and repeats on the same kind of device, and on the CPU with the same number
+ * of threads, and returns its results (one per mode: naive, efficient, i.e. torchvision's
+ * memory_efficient, and channels_last) for the same table.
  */
 public final class PeerBench {
     private PeerBench() {
@@ -25,18 +26,20 @@ public final class PeerBench {
     }
 
     /**
+     * {@code threads}: torch's CPU threads, our CPU backend's count so that a CPU comparison uses the same cores
+     * (0 leaves torch's default, which on a 2-core machine is 1).
      * One map per (model, mode) with the script's keys: mode, median_ms, min_ms, p10_ms, p90_ms, max_ms, images_per_s,
      * peak_memory_bytes, framework. A result whose parameter count differs from our network's is refused.
      */
     @SuppressWarnings("unchecked")
-    public static List<Map<String, Object>> run(String python, Path script, Workload w, String backendName, boolean tf32) {
+    public static List<Map<String, Object>> run(String python, Path script, Workload w, String backendName, boolean tf32, int threads) {
         if (!Files.isRegularFile(script)) {
             throw new IllegalArgumentException("the PyTorch peer script " + script + " does not exist (run from the repository root, or give --peer-script)");
         }
         List<String> cmd = List.of(python, script.toString(), "--model", w.modelName(), "--batch", Integer.toString(w.batch()),
                 "--image-size", Integer.toString(w.imageSize()), "--classes", Integer.toString(w.config().numClasses()),
                 "--warmup", Integer.toString(w.warmup()), "--steps", Integer.toString(w.repeats()),
-                "--device", peerDevice(backendName), "--tf32", tf32 ? "on" : "off", "--json", "-");
+                "--device", peerDevice(backendName), "--tf32", tf32 ? "on" : "off", "--threads", Integer.toString(threads), "--json", "-");
         Path log = null;
         try {
             // the script's own table goes to stderr; it is kept out of ours and shown only if the script fails

@@ -33,7 +33,8 @@ final class StepCommand implements Callable<Integer> {
     boolean compare;
 
     @Option(names = "--peer", paramLabel = "PYTHON",
-            description = "Also run the PyTorch peer (scripts/bench/pytorch_step.py, naive and memory_efficient) with this Python, "
+            description = "Also run the PyTorch peer (scripts/bench/pytorch_step.py: naive, memory_efficient and channels_last; on the CPU"
+                    + " with our thread count) with this Python, "
                     + "e.g. /usr/bin/python3, and add its rows to the table.")
     String peerPython;
 
@@ -53,7 +54,8 @@ final class StepCommand implements Callable<Integer> {
                 try {
                     // the same math on both sides: TF32 for PyTorch only where our backend allows it too
                     boolean tf32 = backend instanceof org.densenet.engine.cuda.CudaBackend cuda && cuda.tf32Allowed();
-                    peer = PeerBench.run(peerPython, peerScript, w, backend.name(), tf32);
+                    int threads = backend instanceof org.densenet.engine.cpu.CpuBackend cpu ? cpu.threads() : 0;
+                    peer = PeerBench.run(peerPython, peerScript, w, backend.name(), tf32, threads);
                 } catch (IllegalArgumentException e) {
                     throw new Main.UsageError(e.getMessage());
                 }

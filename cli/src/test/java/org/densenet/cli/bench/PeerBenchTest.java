@@ -46,9 +46,9 @@ class PeerBenchTest {
                 print(json.dumps({"results": rows}))
                 """);
         Workload w = workload("densenet-bc-10-4", DenseNetConfig.cifar(10, 4, true, 0.5, 0, 10));
-        List<Map<String, Object>> peer = PeerBench.run("python3", script, w, "cpu (2 threads)", false);
+        List<Map<String, Object>> peer = PeerBench.run("python3", script, w, "cpu (2 threads)", false, 2);
         assertEquals(2, peer.size());
-        assertEquals("--model densenet-bc-10-4 --batch 2 --image-size 8 --classes 10 --warmup 0 --steps 1 --device cpu --tf32 off --json -",
+        assertEquals("--model densenet-bc-10-4 --batch 2 --image-size 8 --classes 10 --warmup 0 --steps 1 --device cpu --tf32 off --threads 2 --json -",
                 peer.getFirst().get("args"));
         try (CpuBackend cpu = new CpuBackend(2)) {
             Table t = StepBench.run(cpu, w, List.of(MemoryMode.SHARED), RunInfo.collect(cpu), peer).table("steps");
@@ -76,14 +76,15 @@ class PeerBenchTest {
         Assumptions.assumeTrue(Files.isRegularFile(script), "peer script not found at " + script.toAbsolutePath());
         Assumptions.assumeTrue(runs(TORCH_PYTHON.toString(), "-c", "import torch"), "no PyTorch at " + TORCH_PYTHON);
         Workload w = workload("densenet-40-12", DenseNetConfig.preset("densenet-40-12"));
-        List<Map<String, Object>> peer = PeerBench.run(TORCH_PYTHON.toString(), script, w, "cpu", false);
-        assertEquals(List.of("naive", "efficient"), peer.stream().map(r -> r.get("mode")).toList());
+        List<Map<String, Object>> peer = PeerBench.run(TORCH_PYTHON.toString(), script, w, "cpu", false, 2);
+        assertEquals(List.of("naive", "efficient", "channels_last"), peer.stream().map(r -> r.get("mode")).toList());
         for (Map<String, Object> r : peer) {
             for (String key : List.of("median_ms", "min_ms", "p10_ms", "p90_ms", "max_ms", "host_median_ms", "images_per_s", "peak_memory_bytes")) {
                 assertTrue(r.get(key) instanceof Number, key + " in " + r);
             }
             assertEquals(1019722L, ((Number) r.get("parameters")).longValue(), "same network as ours");
             assertEquals(Boolean.FALSE, r.get("tf32"), "no TF32 on the CPU");
+            assertEquals(2L, ((Number) r.get("threads")).longValue(), "our thread count, passed on");
         }
     }
 
@@ -97,7 +98,7 @@ class PeerBenchTest {
                 """);
         Workload w = workload("densenet-bc-10-4", DenseNetConfig.cifar(10, 4, true, 0.5, 0, 10));
         IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
-                () -> PeerBench.run("python3", script, w, "cpu", false));
+                () -> PeerBench.run("python3", script, w, "cpu", false, 1));
         assertEquals("the PyTorch peer's densenet-bc-10-4 (naive) has 12345 parameters, ours " + w.config().parameterCount()
                 + ": not the same network, so not a comparison", e.getMessage());
     }
@@ -112,8 +113,8 @@ class PeerBenchTest {
         for (String name : List.of("densenet-bc-16-6", "densenet-13-5", "densenet121", "densenet264")) {
             DenseNetConfig c = DenseNetConfig.preset(name);
             Workload w = name.startsWith("densenet-") ? workload(name, c) : new Workload(name, c, MemoryMode.SHARED, 2, 32, 0, 1, 1, 3);
-            List<Map<String, Object>> peer = PeerBench.run(TORCH_PYTHON.toString(), script, w, "cpu", false);
-            assertEquals(2, peer.size());
+            List<Map<String, Object>> peer = PeerBench.run(TORCH_PYTHON.toString(), script, w, "cpu", false, 1);
+            assertEquals(3, peer.size());
             for (Map<String, Object> r : peer) {
                 assertEquals(c.parameterCount(), ((Number) r.get("parameters")).longValue(), name + " " + r.get("mode") + ": same network as ours");
                 assertEquals((long) w.imageSize(), ((Number) r.get("image_size")).longValue());
