@@ -39,7 +39,7 @@ public final class SafeTensors {
         }
     }
 
-    /** The tensors of a file in header order. F16 and BF16 are widened to F32. */
+    /** The tensors of a file in header order. F16 and BF16 are widened to F32; I16, I8, U8 and BOOL to I32. */
     public static Map<String, HostTensor> read(Path file) throws IOException {
         return new LinkedHashMap<>(load(file).tensors());
     }
@@ -117,18 +117,7 @@ public final class SafeTensors {
         return b;
     }
 
-    /** Dtypes a file may hold: the four of {@link HostTensor.Kind} plus the 16-bit floats read as F32. */
-    private enum FileDType {
-        F32(4), F64(8), I32(4), I64(8), F16(2), BF16(2);
-
-        final int bytes;
-
-        FileDType(int bytes) {
-            this.bytes = bytes;
-        }
-    }
-
-    private record Entry(String name, FileDType dtype, int[] shape, long begin, long end) {
+    private record Entry(String name, ElementType dtype, int[] shape, long begin, long end) {
     }
 
     private record Header(List<Entry> entries, Map<String, String> metadata, long dataStart) {
@@ -189,11 +178,12 @@ public final class SafeTensors {
             String quoted = JsonCodec.excerpt(name); // a hostile name can be megabytes long
             if (!(value instanceof Map<?, ?> m)) throw fail("tensor '" + quoted + "' must be described by a JSON object");
             if (!(m.get("dtype") instanceof String dt)) throw fail("tensor '" + quoted + "' has no dtype");
-            FileDType dtype;
+            ElementType dtype;
             try {
-                dtype = FileDType.valueOf(dt);
+                dtype = ElementType.valueOf(dt);
             } catch (IllegalArgumentException ex) {
-                throw fail("tensor '" + quoted + "' has unknown or unsupported dtype " + JsonCodec.excerpt(dt) + " (readable: F32, F64, I32, I64, F16, BF16)");
+                throw fail("tensor '" + quoted + "' has unknown or unsupported dtype " + JsonCodec.excerpt(dt) + " (readable: "
+                        + java.util.Arrays.toString(ElementType.values()) + ")");
             }
             if (!(m.get("shape") instanceof List<?> sl)) throw fail("tensor '" + quoted + "' has no shape list");
             int[] shape = new int[sl.size()];
@@ -237,39 +227,7 @@ public final class SafeTensors {
         HostTensor tensor(Entry e, long dataStart) throws IOException {
             int numel = (int) ((e.end - e.begin) / e.dtype.bytes);
             ByteBuffer b = readAt(dataStart + e.begin, (int) (e.end - e.begin)).order(ByteOrder.LITTLE_ENDIAN);
-            return switch (e.dtype) {
-                case F32 -> {
-                    float[] a = new float[numel];
-                    b.asFloatBuffer().get(a);
-                    yield HostTensor.ofF32(a, e.shape);
-                }
-                case F64 -> {
-                    double[] a = new double[numel];
-                    b.asDoubleBuffer().get(a);
-                    yield HostTensor.ofF64(a, e.shape);
-                }
-                case I32 -> {
-                    int[] a = new int[numel];
-                    b.asIntBuffer().get(a);
-                    yield HostTensor.ofI32(a, e.shape);
-                }
-                case I64 -> {
-                    long[] a = new long[numel];
-                    b.asLongBuffer().get(a);
-                    yield HostTensor.ofI64(a, e.shape);
-                }
-                case F16 -> {
-                    float[] a = new float[numel];
-                    for (int i = 0; i < numel; i++) a[i] = Float.float16ToFloat(b.getShort(2 * i));
-                    yield HostTensor.ofF32(a, e.shape);
-                }
-                case BF16 -> {
-                    float[] a = new float[numel];
-                    // bfloat16 is the upper half of a float32
-                    for (int i = 0; i < numel; i++) a[i] = Float.intBitsToFloat((b.getShort(2 * i) & 0xffff) << 16);
-                    yield HostTensor.ofF32(a, e.shape);
-                }
-            };
+            return e.dtype.decode(b, numel, e.shape);
         }
 
         private ByteBuffer readAt(long position, int length) throws IOException {

@@ -87,7 +87,7 @@ class SafeTensorsTest {
         SafeTensors.Contents c = SafeTensors.load(file);
         Map<String, HostTensor> t = c.tensors();
         assertEquals(List.of("weights_f32", "values_f64", "labels_i64", "counts_i32", "half_f16", "brain_bf16",
-                "scalar_f64", "empty_f32"), List.copyOf(t.keySet()));
+                "scalar_f64", "empty_f32", "shorts_i16", "bytes_i8", "pixels_u8", "mask_bool"), List.copyOf(t.keySet()));
         assertEquals(HostTensor.ofF32(new float[] {0.5f, -1.25f, 3f, 0.001f, -7.75f, 100f}, 2, 3), t.get("weights_f32"));
         assertEquals(HostTensor.ofF64(new double[] {1.0 / 3.0, -2.5e-10, 12345.678}, 3), t.get("values_f64"));
         assertEquals(HostTensor.ofI64(new long[] {0, 9, -1, 1L << 40}, 4), t.get("labels_i64"));
@@ -96,6 +96,11 @@ class SafeTensorsTest {
         assertEquals(HostTensor.ofF32(new float[] {1f, -3.5f}, 2), t.get("brain_bf16"));
         assertEquals(HostTensor.ofF64(new double[] {2.75}), t.get("scalar_f64"));
         assertEquals(0, t.get("empty_f32").numel());
+        // the small integer types and booleans widen to int32
+        assertEquals(HostTensor.ofI32(new int[] {-32768, 7, 32767}, 3), t.get("shorts_i16"));
+        assertEquals(HostTensor.ofI32(new int[] {-128, -1, 127}, 3), t.get("bytes_i8"));
+        assertEquals(HostTensor.ofI32(new int[] {0, 200, 255, 13}, 2, 2), t.get("pixels_u8"));
+        assertEquals(HostTensor.ofI32(new int[] {1, 0, 1}, 3), t.get("mask_bool"));
         assertEquals(Map.of("format", "pt", "note", "written by make_io_fixture.py"), c.metadata());
     }
 
@@ -133,9 +138,9 @@ class SafeTensorsTest {
 
     @Test
     void unknownDtypeIsReported() throws IOException {
-        Path file = dir.resolve("u8.safetensors");
-        Files.write(file, raw(-1, "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2));
-        assertError(file, "unknown or unsupported dtype U8");
+        Path file = dir.resolve("c64.safetensors");
+        Files.write(file, raw(-1, "{\"a\":{\"dtype\":\"C64\",\"shape\":[2],\"data_offsets\":[0,16]}}", 16));
+        assertError(file, "unknown or unsupported dtype C64");
     }
 
     @Test
