@@ -196,8 +196,11 @@ public final class Parameters implements AutoCloseable {
     }
 
     /**
-     * Replaces every parameter and buffer. Strict, as PyTorch's default: the keys must be exactly
-     * this model's, with the same shapes; floating tensors of either precision are converted.
+     * Replaces every parameter and buffer. Strict about names and shapes, as PyTorch's default, and
+     * lenient where PyTorch's {@code load_state_dict} is: any numeric dtype is converted (half-precision
+     * weights, counters saved as floats, which convert by truncation as {@code copy_} does), and a missing
+     * {@code num_batches_tracked} becomes 0, as BatchNorm does for state dicts from before PyTorch 0.4.1
+     * (torchvision's published ImageNet weights have none).
      */
     public void loadStateDict(Map<String, HostTensor> state) {
         checkSealed();
@@ -208,12 +211,9 @@ public final class Parameters implements AutoCloseable {
             known.add(e.name);
             HostTensor t = state.get(e.name);
             if (t == null) {
-                missing.add(e.name);
+                if (e.kind != Kind.BATCHES_TRACKED) missing.add(e.name);
             } else if (!Arrays.equals(t.shape(), e.shape) && !(e.kind == Kind.BATCHES_TRACKED && t.numel() == 1)) {
                 mismatched.add(e.name + " (this model " + Arrays.toString(e.shape) + ", given " + Arrays.toString(t.shape()) + ")");
-            } else if (t.dtype().isFloating() == (e.kind == Kind.BATCHES_TRACKED)) {
-                mismatched.add(e.name + " (expected " + (e.kind == Kind.BATCHES_TRACKED ? "an integer" : "a floating") + " tensor, given "
-                        + t.dtype() + ")");
             }
         }
         List<String> unexpected = new ArrayList<>();
@@ -233,7 +233,7 @@ public final class Parameters implements AutoCloseable {
             switch (e.kind) {
                 case PARAM -> System.arraycopy(t.toDoubleArray(), 0, v, (int) e.offset, (int) t.numel());
                 case RUNNING_MEAN, RUNNING_VAR -> System.arraycopy(t.toDoubleArray(), 0, r, (int) e.offset, (int) t.numel());
-                case BATCHES_TRACKED -> tracked[e.norm] = t.toLongArray()[0];
+                case BATCHES_TRACKED -> tracked[e.norm] = t == null ? 0 : counter(t);
             }
         }
         upload(v, values);
@@ -282,6 +282,11 @@ public final class Parameters implements AutoCloseable {
         float[] f = new float[n];
         for (int i = 0; i < n; i++) f[i] = (float) flat[from + i];
         return HostTensor.ofF32(f, e.shape);
+    }
+
+    /** A counter's value; a floating one truncates toward zero, as PyTorch's {@code copy_} into an int64 does. */
+    private static long counter(HostTensor t) {
+        return t.dtype().isFloating() ? (long) t.toDoubleArray()[0] : t.toLongArray()[0];
     }
 
     private static void describe(StringBuilder m, String what, List<String> names) {

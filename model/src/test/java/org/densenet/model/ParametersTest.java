@@ -122,13 +122,45 @@ class ParametersTest {
             state.remove("features.norm5.running_var");
             state.put("features.norm0.weight", HostTensor.ofF32(new float[8], 8));
             state.put("classifier.bias", HostTensor.ofF32(new float[6], 6));
-            state.put("features.norm5.num_batches_tracked", HostTensor.ofF32(new float[]{1}));
+            state.put("features.norm5.running_mean", HostTensor.ofI64(new long[1], 1));
             String m = assertThrows(IllegalArgumentException.class, () -> net.parameters().loadStateDict(state)).getMessage();
             for (String expected : List.of("missing keys (2)", "features.denseblock2.denselayer3.conv2.weight", "features.norm5.running_var",
                     "unexpected keys (1): features.norm0.weight", "classifier.bias (this model [5], given [6])",
-                    "features.norm5.num_batches_tracked (expected an integer tensor")) {
+                    "features.norm5.running_mean (this model [")) {
                 assertTrue(m.contains(expected), "message lacks '" + expected + "':\n" + m);
             }
+        }
+    }
+
+    @Test
+    void lenientLoadingConvertsEveryDtypeAndFillsMissingCountersWithZero() {
+        DenseNetConfig c = ModelTesting.tinyBc();
+        try (DenseNet a = new DenseNet(c, CPU, MemoryMode.SHARED, 1, DType.F64);
+             DenseNet b = new DenseNet(c, CPU, MemoryMode.SHARED, 2, DType.F64);
+             Tensor x = ModelTesting.randomImages(CPU, DType.F64, 1, 2, 3, 8, 8)) {
+            a.forward(x, true);
+            Map<String, HostTensor> given = new LinkedHashMap<>();
+            for (Map.Entry<String, HostTensor> e : a.parameters().stateDict().entrySet()) {
+                String k = e.getKey();
+                if (k.endsWith("num_batches_tracked")) continue;
+                // weights as float32 (as from a half or single precision file), running statistics as float64
+                given.put(k, k.contains("running") ? e.getValue() : HostTensor.ofF32(e.getValue().toFloatArray(), e.getValue().shape()));
+            }
+            given.put("features.norm5.num_batches_tracked", HostTensor.ofF32(new float[]{7.9f}));
+            given.put("classifier.bias", HostTensor.ofI32(new int[]{3, -1, 0, 2, 5}, 5));
+            b.parameters().loadStateDict(given);
+
+            Map<String, HostTensor> loaded = b.parameters().stateDict();
+            for (Map.Entry<String, HostTensor> e : loaded.entrySet()) {
+                String k = e.getKey();
+                if (k.endsWith("num_batches_tracked")) {
+                    assertEquals(k.equals("features.norm5.num_batches_tracked") ? 7 : 0, e.getValue().toLongArray()[0], k);
+                } else {
+                    assertArrayEquals(given.get(k).toDoubleArray(), e.getValue().toDoubleArray(), k);
+                }
+            }
+            assertArrayEquals(new double[]{3, -1, 0, 2, 5}, loaded.get("classifier.bias").toDoubleArray());
+            assertEquals(1, a.parameters().stateDict().get("features.denseblock1.denselayer1.norm1.num_batches_tracked").toLongArray()[0], "the source had counted");
         }
     }
 
