@@ -20,6 +20,9 @@ public enum TensorFileFormat {
     /** torch.save before 1.6 or with {@code _use_new_zipfile_serialization=False}: pickles, then raw storages. */
     TORCH_LEGACY;
 
+    /** The reference safetensors implementation's limit on the JSON header. */
+    private static final long MAX_SAFETENSORS_HEADER = 100L << 20;
+
     /** The format of {@code file}, or an IOException naming the file and saying what it looks like instead. */
     public static TensorFileFormat of(Path file) throws IOException {
         ByteBuffer head = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
@@ -30,10 +33,11 @@ public enum TensorFileFormat {
         }
         head.flip();
         int n = head.limit();
+        // first, because a header length such as 0x380 starts with the byte a pickle starts with
+        if (n >= 9 && head.getLong(0) >= 2 && head.getLong(0) <= MAX_SAFETENSORS_HEADER && head.get(8) == '{') return SAFETENSORS;
         if (n >= 4 && head.get(0) == 'P' && head.get(1) == 'K' && (head.get(2) == 3 || head.get(2) == 5)) return TORCH_ZIP;
-        // every torch.save pickle starts with PROTO 2 (a longer-lived protocol than the zip container)
+        // torch.save's legacy format is pickles from the first byte: PROTO 2 or later
         if (n >= 2 && (head.get(0) & 0xff) == 0x80 && head.get(1) >= 2) return TORCH_LEGACY;
-        if (n >= 9 && head.getLong(0) > 0 && head.get(8) == '{') return SAFETENSORS;
         throw new IOException(file + ": not a safetensors file or a PyTorch file (" + lookalike(head) + ")");
     }
 

@@ -108,6 +108,17 @@ class TorchFileTest {
     }
 
     @Test
+    void theFormatIsToldByContentNotByName() throws IOException {
+        assertEquals(TensorFileFormat.TORCH_ZIP, TensorFileFormat.of(Files.copy(fixture("all-zip.pt"), dir.resolve("a.safetensors"))));
+        assertEquals(TensorFileFormat.TORCH_LEGACY, TensorFileFormat.of(Files.copy(fixture("all-legacy.pt"), dir.resolve("b.bin"))));
+        // a header of 0x380 bytes: the file starts with 0x80, as a pickle does
+        Path st = dir.resolve("c.pth");
+        SafeTensors.write(st, Map.of("x", HostTensor.ofF32(new float[]{1.5f}, 1)), Map.of("pad", "p".repeat(0x380 - 80)));
+        assertEquals((byte) 0x80, Files.readAllBytes(st)[0], "the test needs a header length whose low byte is 0x80");
+        assertEquals(TensorFileFormat.SAFETENSORS, TensorFileFormat.of(st));
+    }
+
+    @Test
     void damagedPicklesAndLengthsBeyondTheFileAreReported() throws IOException {
         assertError(zipWith("archive/data.pkl", pickle("\u00ff")), "a damaged pickle");
         // a string claiming 2 GB: refused before anything is allocated
