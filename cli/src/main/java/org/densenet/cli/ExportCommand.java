@@ -81,6 +81,7 @@ final class ExportCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         Format fmt = format();
         Path out = output != null ? output : defaultOutput(fmt);
+        model.resolve("densenet-bc-100-12", 10, 3);  // usage errors before any file is read
         if (!Files.isRegularFile(weights)) throw new IOException(weights + ": weights file not found");
         if (Files.exists(out) && Files.isSameFile(out, weights)) throw new Main.UsageError("--output is the --weights file itself: " + out);
         if (Files.exists(out) && !force) throw new Main.UsageError(out + " exists; pass --force to replace it");

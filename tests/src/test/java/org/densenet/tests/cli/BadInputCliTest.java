@@ -132,6 +132,10 @@ class BadInputCliTest {
         Cli.Run evalDepth = Cli.run(dir, "eval", "--weights", "no-such.safetensors", "--depth", "11");
         assertEquals(2, evalDepth.exit(), evalDepth.all());
         assertTrue(evalDepth.err().startsWith("error: depth 11 is not 6n+4"), evalDepth.err());
+        Cli.Run exportDepth = Cli.run(dir, "export", "--weights", "no-such.safetensors", "--depth", "11");
+        assertEquals(2, exportDepth.exit(), exportDepth.all());
+        Cli.Run predictDepth = Cli.run(dir, "predict", "--weights", "no-such.safetensors", "x.png", "--depth", "11");
+        assertEquals(2, predictDepth.exit(), predictDepth.all());
         Cli.Run dataBatch = Cli.run(dir, "bench", "data", "--data", dir.resolve("nowhere").toString(), "-b", "0");
         assertEquals(2, dataBatch.exit(), dataBatch.all());
 
