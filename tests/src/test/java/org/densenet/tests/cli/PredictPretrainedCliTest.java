@@ -109,6 +109,31 @@ class PredictPretrainedCliTest {
         assertEquals(2, badK.exit(), badK.all());
     }
 
+    private static Path fixture(String name) throws Exception {
+        return Path.of(PredictPretrainedCliTest.class.getResource("/fixtures/" + name).toURI());
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aPyTorchCheckpointInTheLegacyFormatPredictsWhatPyTorchComputes() throws Exception {
+        // densenet-bc-16-4 saved by torch.save's legacy writer as a DataParallel checkpoint dict, without num_batches_tracked
+        Path pth = fixture("densenet-bc-16-4.pth.tar"), png = fixture("random-32x32.png");
+        double[] expected = SafeTensors.read(fixture("densenet-bc-16-4-expected.safetensors")).get("probabilities").toDoubleArray();
+        Cli.Run r = Cli.run(dir, "predict", "--weights", pth.toString(), "--depth", "16", "--growth", "4", "--dataset", "cifar10",
+                "--topk", "10", "--json", "--device", "cpu", png.toString());
+        assertEquals(0, r.exit(), r.all());
+        List<Map<String, Object>> top = (List<Map<String, Object>>) ((List<Map<String, Object>>) ((Map<String, Object>)
+                JsonCodec.parse(r.out().strip())).get("images")).getFirst().get("top");
+        assertEquals(10, top.size());
+        for (Map<String, Object> c : top) {
+            int k = ((Number) c.get("class")).intValue();
+            assertEquals(expected[k], ((Number) c.get("probability")).doubleValue(), 1e-5, "class " + k);
+        }
+        Cli.Run none = Cli.run(dir, "predict", "--weights", pth.toString(), png.toString(), "--device", "cpu");
+        assertEquals(2, none.exit(), none.all());
+        assertTrue(none.err().contains("does not say which DenseNet it holds") && none.err().contains("--model or --depth"), none.err());
+    }
+
     private static boolean contains(List<Map<String, Object>> top, double[] p, double v) {
         for (Map<String, Object> c : top) if (p[((Number) c.get("class")).intValue()] == v) return true;
         return false;
