@@ -30,13 +30,13 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code densenet eval}: loss, top-1 and top-5 of saved weights on a dataset's test split. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Evaluate weights (a .safetensors file with torchvision names, or a training checkpoint) on the test split:"
+        description = "Evaluate weights (a training checkpoint, a weights file, or a PyTorch/torchvision .pth) on the test split:"
                 + " loss, top-1 and top-5.")
 final class EvalCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
-    @Option(names = "--weights", paramLabel = "FILE", required = true, description = "Weights or checkpoint (.safetensors).")
+    @Option(names = "--weights", paramLabel = "FILE", required = true, description = "Checkpoint or weights: .safetensors, or PyTorch's .pth, .pt, .pth.tar (a PyTorch file needs --model).")
     Path weights;
 
     @Mixin

@@ -35,7 +35,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * network's tensors under torchvision's names, without the optimizer's state).
  */
 @Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Export weights (a checkpoint, or a .safetensors file with torchvision names) as an ONNX model"
+        description = "Export weights (a checkpoint, a weights file, or a PyTorch/torchvision .pth) as an ONNX model"
                 + " (inference graph and weights) or as a plain weights file without the optimizer's state.")
 final class ExportCommand implements Callable<Integer> {
     enum Format {
@@ -48,7 +48,7 @@ final class ExportCommand implements Callable<Integer> {
         }
     }
 
-    @Option(names = "--weights", paramLabel = "FILE", required = true, description = "Checkpoint or weights (.safetensors).")
+    @Option(names = "--weights", paramLabel = "FILE", required = true, description = "Checkpoint or weights: .safetensors, or PyTorch's .pth, .pt, .pth.tar (a PyTorch file needs --model).")
     Path weights;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
