@@ -57,13 +57,15 @@ public final class EmulatedGpu {
     /**
      * A folder that makes the emulated device look installed to a whole program: libcuda.so.1 (the
      * emulator), libcudnn.so.9 and libcublas.so.13 (the stand-ins, under the sonames the library
-     * search looks for). Give it to a child process as LD_LIBRARY_PATH and DENSENET_CUDA_LIBS;
-     * {@link #open()} loads the same files by path in this process.
+     * search looks for), and libnccl.so.2 (ranks as threads of one process). Give it to a child
+     * process as LD_LIBRARY_PATH and DENSENET_CUDA_LIBS; {@link #open()} loads the same files by path
+     * in this process.
      */
     public static synchronized Path libraryFolder() {
         Path dir = FakeLibraries.emulatedDriver().getParent();
         FakeLibraries.build(dir, "cudnn", "libcudnn.so.9", "-DDN_DEFAULT_ALGORITHM", "-Wl,-soname,libcudnn.so.9");
         FakeLibraries.build(dir, "cublas", "libcublas.so.13", "-Wl,-soname,libcublas.so.13");
+        FakeLibraries.build(dir, "nccl", "libnccl.so.2", "-pthread", "-Wl,-soname,libnccl.so.2");
         return dir;
     }
 

@@ -44,6 +44,7 @@ class CudaOnEmulatorCliTest {
         assertEquals(0, r.exit(), r.all());
         assertTrue(r.out().contains("CUDA emulator (kernels run on the CPU)"), r.all());
         assertTrue(r.out().contains("libcudnn.so.9") || r.out().contains("cuDNN 9.14"), r.all());
+        assertTrue(r.out().contains("nccl: NCCL 2.30.7 at " + env.get("DENSENET_CUDA_LIBS") + "/libnccl.so.2"), r.all());
     }
 
     @Test
