@@ -17,6 +17,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
+import static org.densenet.engine.cuda.NcclWatchdog.seconds;
+
 /**
  * Hands rank 0's NCCL unique id to every other rank over one TCP connection each: rank 0 listens
  * on the master port (all interfaces), the others connect, say who they are, and wait. When all
@@ -214,11 +216,6 @@ public final class Rendezvous {
         StringBuilder sb = new StringBuilder();
         for (int r : ranks) sb.append(sb.isEmpty() ? "" : ", ").append(r);
         return sb.toString();
-    }
-
-    static String seconds(Duration d) {
-        long ms = d.toMillis();
-        return ms % 1000 == 0 ? ms / 1000 + " s" : String.format(java.util.Locale.ROOT, "%.1f s", ms / 1000.0);
     }
 
     private static void sleep(long ms) {
