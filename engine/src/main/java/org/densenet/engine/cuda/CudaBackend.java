@@ -519,6 +519,11 @@ public final class CudaBackend implements Backend {
         return s;
     }
 
+    /** The stream every op of this backend is queued on, for libraries that queue work beside them (NCCL). */
+    long streamAddress() {
+        return ctx.streamAddress();
+    }
+
     /** Device address of a contiguous float32 tensor's first element. */
     long address(String op, String name, Tensor t) {
         CudaStorage s = storage(op, name, t);

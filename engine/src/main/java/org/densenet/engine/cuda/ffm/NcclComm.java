@@ -23,6 +23,11 @@ public final class NcclComm implements AutoCloseable {
         this.size = size;
     }
 
+    /** The library this communicator belongs to (for groups). */
+    public Nccl library() {
+        return nccl;
+    }
+
     public int rank() {
         return rank;
     }

@@ -1,0 +1,92 @@
+package org.densenet.engine.cuda;
+
+import java.time.Duration;
+
+import org.densenet.engine.DType;
+import org.densenet.engine.Tensor;
+import org.densenet.engine.cuda.ffm.Nccl;
+import org.densenet.engine.cuda.ffm.NcclComm;
+
+/**
+ * One rank's collectives over a CUDA backend's tensors: averaging ranges (buckets) of the flat
+ * gradient buffer in place, and broadcasting rank 0's parameters. Work is queued on the backend's
+ * own stream, behind the ops that produced it; every call is watched by an {@link NcclWatchdog},
+ * whose reason replaces NCCL's when it aborted the communicator. Closing stops the watchdog and
+ * destroys the communicator.
+ *
+ * <p>Not yet here: a second stream, so that a bucket's all-reduce overlaps the rest of backward
+ * (docs/DISTRIBUTED.md, "The step").
+ */
+public final class GradientAllReduce implements AutoCloseable {
+    private final CudaBackend backend;
+    private final NcclComm comm;
+    private final NcclWatchdog watchdog;
+
+    public GradientAllReduce(CudaBackend backend, NcclComm comm, Duration timeout) {
+        this.backend = backend;
+        this.comm = comm;
+        this.watchdog = new NcclWatchdog(comm, timeout, Duration.ofMillis(Math.max(10, Math.min(1_000, timeout.toMillis() / 20))));
+    }
+
+    public NcclComm comm() {
+        return comm;
+    }
+
+    /**
+     * Replaces elements [offsets[i], offsets[i] + counts[i]) of {@code flat} by their average over
+     * the ranks, bucket by bucket in the order given, in one NCCL group. {@code step} names the
+     * step in errors.
+     */
+    public void average(Tensor flat, long[] offsets, long[] counts, String step) {
+        if (offsets.length != counts.length) throw new IllegalArgumentException(offsets.length + " offsets, " + counts.length + " counts");
+        long base = floatBase("all-reduce of the gradients", flat);
+        long stream = backend.streamAddress();
+        String what = "all-reduce of " + offsets.length + (offsets.length == 1 ? " bucket" : " buckets") + " of " + step;
+        Nccl nccl = comm.library();
+        watchdog.begin(what);
+        try {
+            nccl.groupStart();
+            for (int i = 0; i < offsets.length; i++) {
+                if (offsets[i] < 0 || counts[i] < 1 || offsets[i] + counts[i] > flat.numel()) {
+                    throw new IllegalArgumentException("bucket " + i + " [" + offsets[i] + ", " + (offsets[i] + counts[i]) + ") is outside "
+                            + flat.numel() + " elements");
+                }
+                long at = base + offsets[i] * Float.BYTES;
+                comm.allReduce(at, at, counts[i], Nccl.FLOAT32, Nccl.AVG, stream, "all-reduce of bucket " + i + " of " + step);
+            }
+            nccl.groupEnd(what);
+            // The host waits here, so a hung peer shows as this wait outliving the watchdog's timeout;
+            // overlapping backward will wait on an event per bucket instead.
+            backend.synchronize();
+        } catch (CudaException e) {
+            throw watchdog.explain(e);
+        } finally {
+            watchdog.end();
+        }
+    }
+
+    /** Every rank's {@code t} becomes rank {@code root}'s. */
+    public void broadcast(Tensor t, int root, String what) {
+        long at = floatBase(what, t);
+        watchdog.begin(what);
+        try {
+            comm.broadcast(at, at, t.numel(), Nccl.FLOAT32, root, backend.streamAddress(), what);
+            backend.synchronize();
+        } catch (CudaException e) {
+            throw watchdog.explain(e);
+        } finally {
+            watchdog.end();
+        }
+    }
+
+    private long floatBase(String op, Tensor t) {
+        if (t.dtype() != DType.F32 || !t.isContiguous()) throw new IllegalArgumentException(op + ": needs a contiguous float32 tensor, got " + t);
+        return backend.address(op, "tensor", t);
+    }
+
+    @Override
+    public void close() {
+        watchdog.close();
+        comm.close();
+    }
+}
