@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Validates the engine on a GPU server in one go, with the GPU kit built by bin/make-gpu-kit.sh
-# (no Java, Maven or network needed there): system and library discovery, the gpu-tagged tests,
+# (no Java, Maven or network needed there): system and library discovery (NCCL's too), the gpu-tagged tests,
 # the training-step benchmarks beside PyTorch (float32, and densenet-bc-100-12 with TF32 on both
 # sides; densenet121 at 224 pixels), the per-op benchmarks (densenet-bc-100-12, densenet121), the
 # memory benchmark, a short training run on synthetic data, the input pipeline on generated JPEGs,
@@ -185,6 +185,16 @@ if ran devices && [ "${statuses[-1]}" != ok ] && [ -z "${DENSENET_CUDA_LIBS:-}" 
     [ "${statuses[-1]}" = ok ] || unset DENSENET_CUDA_LIBS
   fi
 fi
+
+# NCCL: the line `devices` printed (the library found, its version, or why none) and the wheels pip
+# knows, which decide whether two ranks may share this GPU (NCCL_MULTI_RANK_GPU_ENABLE needs 2.30).
+nccl_report() {
+  grep -h '^nccl:' "$work"/devices*.log | tail -n 1
+  python3 -m pip show nvidia-nccl-cu13 nvidia-nccl-cu12 2>/dev/null | grep -E '^(Name|Version|Location):' || echo "pip: no nvidia-nccl wheel"
+}
+export -f nccl_report
+step nccl 30 - bash -c nccl_report
+ran nccl && set_last "${statuses[-1]}" "$(grep -m1 '^nccl:' "$work/nccl.log" | cut -c1-120)"
 
 step tests 240 - bash -c junit_tests
 if ran tests; then
