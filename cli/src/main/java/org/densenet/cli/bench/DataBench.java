@@ -7,7 +7,7 @@ import org.densenet.train.data.Batch;
 import org.densenet.train.data.BatchLoader;
 import org.densenet.train.data.DataException;
 import org.densenet.train.data.Dataset;
-import org.densenet.train.data.Image;
+import org.densenet.train.data.Decoded;
 import org.densenet.train.data.Transform;
 
 /**
@@ -155,17 +155,18 @@ public final class DataBench {
         int done = 0, skipped = 0;
         for (int i = -1; i < samples; i++) {
             int sample = order[Math.max(i, 0)];
+            long key = Transform.key(s.seed(), 0, sample);
             long t0 = System.nanoTime();
-            Image img;
+            Decoded img;
             try {
-                img = d.image(sample);
+                img = d.decode(sample, (w, h) -> t.reduction(w, h, key));
             } catch (DataException e) {
                 if (!d.skipsUndecodable()) throw e;
                 if (i >= 0) skipped++;
                 continue;
             }
             long t1 = System.nanoTime();
-            t.apply(img, Transform.key(s.seed(), 0, sample), out, 0);
+            t.apply(img, key, out, 0);
             long t2 = System.nanoTime();
             if (i < 0) continue;
             load += t1 - t0;
