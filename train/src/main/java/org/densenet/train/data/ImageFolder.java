@@ -54,7 +54,12 @@ public final class ImageFolder implements Dataset {
      * @throws DataException when {@code decoding} asks for libjpeg-turbo and it cannot be loaded, saying why
      */
     public static ImageFolder load(Path root, String split, Decoding decoding) {
-        ImageFolder f = list(root, split);
+        return list(root, split).withDecoding(decoding);
+    }
+
+    /** The same images, decoded as {@code decoding} says (the listing is shared, not made again). */
+    public ImageFolder withDecoding(Decoding decoding) {
+        ImageFolder f = new ImageFolder(name, files, labels, numClasses, classNames);
         f.useDecoder(decoding);
         return f;
     }
@@ -75,6 +80,11 @@ public final class ImageFolder implements Dataset {
             decoder = ImageIoDecoder.INSTANCE;
             decoderNote = "decoder: javax.imageio, full-size decode, several times slower: " + e.getMessage();
         }
+    }
+
+    /** "turbo" or "imageio": the decoder that runs. */
+    public String decoderName() {
+        return decoder instanceof TurboDecoder ? "turbo" : "imageio";
     }
 
     /** One line: which decoder runs, and why that one. */

@@ -33,7 +33,7 @@ final class TurboDecoder implements ImageDecoder {
 
     @Override
     public String describe() {
-        return "libjpeg-turbo (" + tj.where() + ")";
+        return "libjpeg-turbo from " + tj.where();
     }
 
     @Override

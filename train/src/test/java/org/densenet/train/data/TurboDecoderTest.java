@@ -131,4 +131,26 @@ class TurboDecoderTest {
         DataException io = assertThrows(DataException.class, () -> ImageIoDecoder.INSTANCE.decode(bomb, (w, h) -> 1));
         assertEquals(e.getMessage(), io.getMessage(), "the fallback refuses it in the same words");
     }
+
+    @Test
+    void cropsFromADctScaledDecodeStayCloseToThoseOfAFullDecode() throws Exception {
+        // Centre crop 16 of a 24-pixel resize: the box is 65 pixels of the 130x98 fixture, so 1/4 keeps 16.
+        ResizeCenterCrop t = new ResizeCenterCrop(24, 16, Normalization.IMAGENET);
+        Path f = fixture("scaled-420.jpg");
+        Decoded reduced = turbo.decode(f, (w, h) -> t.reduction(w, h, 0)), full = turbo.decode(f, (w, h) -> 1);
+        assertEquals(4, reduced.reduction());
+        byte[] a = new byte[3 * 16 * 16], b = new byte[a.length];
+        t.apply(reduced, 0, a, 0);
+        t.apply(full, 0, b, 0);
+        long sum = 0;
+        int max = 0;
+        for (int i = 0; i < a.length; i++) {
+            int d = Math.abs((a[i] & 0xFF) - (b[i] & 0xFF));
+            sum += d;
+            max = Math.max(max, d);
+        }
+        double mean = (double) sum / a.length;
+        // libjpeg's scaled IDCT filters differently from the triangle filter over full-size pixels: close, not equal.
+        assertTrue(mean > 0 && mean < 4 && max < 40, "mean " + mean + " levels, largest " + max);
+    }
 }
