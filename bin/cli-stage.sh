@@ -1,5 +1,8 @@
 # Sourced by bin/make-bundle.sh and bin/make-gpu-kit.sh: lays out the runnable CLI in a folder,
 #     STAGE/lib/densenet.jar   the shaded jar, trimmed to the JNI library it uses
+#     STAGE/lib/libturbojpeg.so.0  libjpeg-turbo's TurboJPEG, the ImageNet loader's JPEG decoder, for
+#                              servers without it (a system copy, when there is one, is used first);
+#                              its licence beside it (BSD-style: IJG, Modified BSD, zlib)
 #     STAGE/runtime/           a Java 25 runtime made by jlink, with a font for charts
 #     STAGE/bin/densenet       the launcher
 # so that it runs on a Linux x86-64 server without Java. Sourcing it sets JAVA_HOME to a JDK 25
@@ -47,6 +50,7 @@ stage_cli() {
     --compress "${JLINK_COMPRESS:-zip-6}" --output "$stage/runtime"
 
   stage_fonts "$stage/runtime"
+  stage_turbojpeg "$stage/lib"
 
   cat > "$stage/bin/densenet" <<'LAUNCHER'
 #!/bin/sh
@@ -93,4 +97,32 @@ stage_fonts() {
     echo 'filename.DejaVu_Sans=$JRE_LIB_FONTS/DejaVuSans.ttf'
     echo 'filename.DejaVu_Sans_Bold=$JRE_LIB_FONTS/DejaVuSans-Bold.ttf'
   } >"$runtime/lib/fontconfig.properties"
+}
+
+# The ImageNet loader decodes JPEGs with libjpeg-turbo's TurboJPEG (libturbojpeg.so.0, which needs
+# only libc); the program looks beside its jar after the loader path and before the system folders,
+# so a server without Debian's libturbojpeg0 still gets it. Its licence is BSD-style (the IJG
+# License, the Modified (3-clause) BSD License and the zlib License: libjpeg-turbo's LICENSE.md),
+# which allows redistribution in binary form with the notices: Debian's copyright file goes along.
+# Best effort: without the library here, servers need their own (or fall back to javax.imageio).
+stage_turbojpeg() {
+  local lib="$1" so version
+  so="$({ ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true; } | awk '/libturbojpeg\.so\.0 .*x86-64/ {print $NF; exit}')"
+  [ -n "$so" ] || so=/usr/lib/x86_64-linux-gnu/libturbojpeg.so.0
+  if [ ! -f "$so" ]; then
+    echo "note: libturbojpeg.so.0 not found on this machine (apt-get install libturbojpeg0); the bundle will decode JPEGs with" \
+      "the server's libturbojpeg, else javax.imageio" >&2
+    return 0
+  fi
+  cp -L "$so" "$lib/libturbojpeg.so.0"
+  version="$(dpkg-query -W -f='${Version}' libturbojpeg0 2>/dev/null || echo unknown)"
+  {
+    echo "lib/libturbojpeg.so.0: libjpeg-turbo's TurboJPEG library, copied from $(readlink -f "$so") (Debian package libturbojpeg0 $version)."
+    echo "Licence: BSD-style, the IJG License, the Modified (3-clause) BSD License and the zlib License"
+    echo "(https://github.com/libjpeg-turbo/libjpeg-turbo/blob/main/LICENSE.md). This software is based in part on the work of"
+    echo "the Independent JPEG Group. Debian's copyright file follows."
+    echo
+    if [ -f /usr/share/doc/libturbojpeg0/copyright ]; then cat /usr/share/doc/libturbojpeg0/copyright; fi
+  } >"$lib/libturbojpeg.LICENSE.txt"
+  echo "bundled $(readlink -f "$so") as lib/libturbojpeg.so.0 (libjpeg-turbo $version, licence in lib/libturbojpeg.LICENSE.txt)"
 }

@@ -11,18 +11,19 @@ import javax.imageio.stream.ImageOutputStream;
 
 /**
  * Writes an ImageNet-layout folder of generated JPEGs, for timing the input pipeline where no
- * ImageNet copy is at hand: OUT/train/cNNN/*.JPEG and OUT/val/cNNN/*.JPEG, 300 to 499 pixels high
- * and 350 to 499 wide (ImageNet's photos are mostly 500x375 or 375x500), colour gradients with
- * noise and a few flat rectangles, every 50th image grey, at JPEG quality 0.9. Deterministic for a
- * seed. Generated pictures are not photographs (about 76 KB for 170k pixels here, ImageNet's
- * average is about 110 KB for 200k pixels), so decode times are indicative, not ImageNet's.
+ * ImageNet copy is at hand: OUT/train/cNNN/*.JPEG and OUT/val/cNNN/*.JPEG. Sizes follow ImageNet's
+ * training set: most photos 500x375 or 500x333 (or standing, 375x500), many smaller, a few
+ * large (up to 1600 pixels wide), for a mean of about 410x360; colour gradients with noise and a
+ * few flat rectangles, every 50th image grey, JPEG quality 0.9 with 4:2:0 chroma, about 110 KB on
+ * average as ImageNet's files are. Deterministic for a seed. Generated pictures are not
+ * photographs, so decode times are indicative, not ImageNet's.
  *
  * Usage: java scripts/bench/MakeImageFolder.java OUT [TRAIN_PER_CLASS [VAL_PER_CLASS [CLASSES [SEED]]]]
  *        (defaults 100, 20, 4, 1)
  */
 public class MakeImageFolder {
     /** Largest noise amplitude: sets how much detail the encoder must keep, so the file size. */
-    private static final double NOISE = 60;
+    private static final double NOISE = 150;
     /** JPEG quality, about that of ImageNet's files. */
     private static final float QUALITY = 0.9f;
 
@@ -38,20 +39,24 @@ public class MakeImageFolder {
         long seed = args.length > 4 ? Long.parseLong(args[4]) : 1;
         SplittableRandom rng = new SplittableRandom(seed);
         int written = 0;
-        long bytes = 0;
+        long bytes = 0, width = 0, height = 0;
         for (String split : new String[] {"train", "val"}) {
             int per = split.equals("train") ? train : val;
             for (int c = 0; c < classes; c++) {
                 Path dir = Files.createDirectories(out.resolve(split).resolve(String.format("c%03d", c)));
                 for (int i = 0; i < per; i++) {
                     Path f = dir.resolve(String.format("%s_%03d_%05d.JPEG", split, c, i));
-                    write(picture(rng, written % 50 == 49), f);
+                    BufferedImage img = picture(rng, written % 50 == 49);
+                    write(img, f);
+                    width += img.getWidth();
+                    height += img.getHeight();
                     bytes += Files.size(f);
                     written++;
                 }
             }
         }
-        System.out.printf("%d images, %.1f KB on average, in %s%n", written, bytes / 1024.0 / Math.max(1, written), out);
+        System.out.printf("%d images, %.1f KB and %.0fx%.0f pixels on average, in %s%n", written, bytes / 1024.0 / Math.max(1, written),
+                (double) width / Math.max(1, written), (double) height / Math.max(1, written), out);
     }
 
     private static void write(BufferedImage img, Path f) throws IOException {
@@ -67,8 +72,22 @@ public class MakeImageFolder {
         }
     }
 
+    /** {width, height} drawn as ImageNet's are spread. */
+    private static int[] size(SplittableRandom rng) {
+        double u = rng.nextDouble();
+        if (u < 0.40) return new int[] {500, rng.nextInt(3) < 2 ? 375 : 333};
+        if (u < 0.55) return new int[] {rng.nextInt(3) < 2 ? 375 : 333, 500};
+        if (u < 0.97) {
+            int longSide = 120 + rng.nextInt(380), shortSide = (int) (longSide * rng.nextDouble(0.75, 1.0));
+            return rng.nextBoolean() ? new int[] {longSide, shortSide} : new int[] {shortSide, longSide};
+        }
+        int w = 600 + rng.nextInt(1000);
+        return new int[] {w, (int) (w * rng.nextDouble(0.66, 0.8))};
+    }
+
     private static BufferedImage picture(SplittableRandom rng, boolean grey) {
-        int h = 300 + rng.nextInt(200), w = 350 + rng.nextInt(150);
+        int[] size = size(rng);
+        int w = size[0], h = size[1];
         BufferedImage img = new BufferedImage(w, h, grey ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_INT_RGB);
         int[][] rect = new int[3][5];
         for (int[] r : rect) {

@@ -3,7 +3,8 @@
 # (no Java, Maven or network needed there): system and library discovery (NCCL's too), the gpu-tagged tests,
 # the training-step benchmarks beside PyTorch (float32, and densenet-bc-100-12 with TF32 on both
 # sides; densenet121 at 224 pixels), the per-op benchmarks (densenet-bc-100-12, densenet121), the
-# memory benchmark, a short training run on synthetic data, the input pipeline on generated JPEGs,
+# memory benchmark, a short training run on synthetic data, the input pipeline on generated JPEGs
+# (libjpeg-turbo beside javax.imageio),
 # and the kernel parity tests under compute-sanitizer's memcheck and racecheck.
 #
 # Usage: run.sh [RESULTS_DIR]   (default: $OUT, else ./gpu-kit-results)
@@ -241,10 +242,13 @@ step ops-121 120 - "$densenet" bench ops --device cuda --model densenet121 -b 64
 step memory 150 - "$densenet" bench memory --device cuda -b 64 --depths 40,100,160 --plot "$work/bench-memory.png"
 step train 120 - "$densenet" train --device cuda --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 2 \
   --log-interval 5 --output "$work/train-synthetic"
-# What the input pipeline feeds on this machine's cores: generated ImageNet-sized JPEGs (288), the training transform.
-step data 90 - bash -c '"$1" -cp "$2" MakeImageFolder "$3" 64 8 4 >/dev/null && "$4" bench data --dataset imagenet --data "$3" -b 64 \
-  --batches 8 -j "1,4,8,$(nproc)"' _ "$java" "$kit/scripts/bench" "$work/jpegs" "$densenet"
-if ran data && [ "${statuses[-1]}" = ok ]; then set_last ok "$(grep -m1 'fastest:' "$work/data.log" | sed 's/^ *//')"; fi
+# What the input pipeline feeds on this machine's cores, beside the densenet121 step above: generated
+# ImageNet-like JPEGs (288), the training transform, libjpeg-turbo and javax.imageio in turns.
+step data 150 - bash -c '"$1" -cp "$2" MakeImageFolder "$3" 64 8 4 >/dev/null && "$4" bench data --dataset imagenet --data "$3" -b 64 \
+  --batches 8 -j 1,4,8,16 --decoder turbo,imageio' _ "$java" "$kit/scripts/bench" "$work/jpegs" "$densenet"
+if ran data && [ "${statuses[-1]}" = ok ]; then
+  set_last ok "$(grep -m1 'fastest:' "$work/data.log" | sed 's/^ *//'); $(grep -m1 'turbo / imageio' "$work/data.log" | sed 's/^ *//')"
+fi
 rm -rf "$work/jpegs"
 for tool in memcheck racecheck; do
   step "$tool" 90 - bash -c "sanitized_kernel_tests $tool"

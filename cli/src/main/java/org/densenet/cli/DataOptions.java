@@ -1,8 +1,11 @@
 package org.densenet.cli;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.densenet.train.data.DatasetKind;
 import org.densenet.train.data.Datasets;
+import org.densenet.train.data.Decoding;
 import picocli.CommandLine.Option;
 
 /** Which dataset and where it is. Shared by train, eval and bench data. */
@@ -19,6 +22,18 @@ public final class DataOptions {
 
     @Option(names = "--download", description = "Fetch the official CIFAR archive into the data folder when it is missing (MD5 checked).")
     boolean download;
+
+    @Option(names = "--decoder", paramLabel = "D", defaultValue = "auto",
+            description = "ImageNet's JPEG decoder: turbo (libjpeg-turbo through FFM: libturbojpeg.so.0, found on the loader path, in "
+                    + "DENSENET_JPEG_LIBS, beside the bundle's jar or in the system folders), imageio (the JDK's, several times slower), "
+                    + "or auto: turbo when it loads, else imageio, saying why (default: ${DEFAULT-VALUE}).")
+    String decoder;
+
+    @Option(names = "--exact-decode",
+            description = "Decode every ImageNet image at full size. By default a JPEG is decoded at 1/2, 1/4 or 1/8 of its size "
+                    + "(libjpeg-turbo's DCT scaling) when the crop still has the output's resolution there; crops then differ "
+                    + "slightly from those of a full-size decode (docs/BENCHMARKS.md).")
+    boolean exactDecode;
 
     private DatasetKind resolved;
 
@@ -45,6 +60,27 @@ public final class DataOptions {
     /** The --data folder, or null for the dataset's default. */
     public Path folder() {
         return data;
+    }
+
+    /** The decoders --decoder names, comma-separated ('bench data' compares several), each with --exact-decode. */
+    public List<Decoding> decodings() {
+        List<Decoding> out = new ArrayList<>();
+        try {
+            for (String d : decoder.split(",")) {
+                Decoding c = new Decoding(Decoding.Decoder.parse(d), exactDecode);
+                if (!out.contains(c)) out.add(c);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError("--decoder: " + e.getMessage());
+        }
+        return out;
+    }
+
+    /** The one decoder --decoder names. */
+    public Decoding decoding() {
+        List<Decoding> d = decodings();
+        if (d.size() != 1) throw new Main.UsageError("--decoder takes one decoder here, got '" + decoder + "' (bench data compares several)");
+        return d.getFirst();
     }
 
     /** Whether --download was given. */

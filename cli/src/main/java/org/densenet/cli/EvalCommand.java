@@ -22,6 +22,7 @@ import org.densenet.train.data.BatchLoader;
 import org.densenet.train.data.Dataset;
 import org.densenet.train.data.DatasetKind;
 import org.densenet.train.data.Datasets;
+import org.densenet.train.data.ImageFolder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -66,7 +67,8 @@ final class EvalCommand implements Callable<Integer> {
         if (!Files.isRegularFile(weights)) throw new IOException(weights + ": weights file not found");
         DatasetKind kind = data.kind();
         SafeTensors.Contents contents = Weights.readStateDict(weights);
-        Dataset test = Datasets.open(kind, data.data, false, data.download, imageSize, 1);
+        Dataset test = Datasets.open(kind, data.data, false, data.download, imageSize, 1, data.decoding());
+        if (test instanceof ImageFolder f) System.err.println(f.decoderNote());
         String name;
         org.densenet.model.DenseNetConfig config;
         if (!model.given() && contents.metadata().containsKey("block_sizes")) {

@@ -168,7 +168,7 @@ final class TrainCommand implements Callable<Integer> {
             cfg = new TrainConfig(old.modelName(), old.model(), given("--memory") ? device.memoryMode() : old.memory(), old.dataset(),
                     data.data != null ? data.data : old.dataDir(), data.download, old.augment(), old.imageSize(), old.batchSize(),
                     schedule, old.momentum(), old.weightDecay(), old.nesterov(), old.seed(), device.device,
-                    device.workerCount(old.dataset()), out, maxSteps, old.pretrained());
+                    device.workerCount(old.dataset()), data.decoding(), out, maxSteps, old.pretrained());
         }
         PrintStream out = System.out;
         AtomicBoolean stop = new AtomicBoolean();
@@ -228,7 +228,7 @@ final class TrainCommand implements Callable<Integer> {
                     + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
             return new TrainConfig(m.name(), m.config(), device.memoryMode(), kind, data.data, data.download, !noAugment, imageSize, b, s,
                     momentum != null ? momentum : recipe.momentum(), weightDecay != null ? weightDecay : recipe.weightDecay(),
-                    nesterov, seed, device.device, device.workerCount(kind), out, maxSteps,
+                    nesterov, seed, device.device, device.workerCount(kind), data.decoding(), out, maxSteps,
                     pretrained == null ? "" : pretrained.toAbsolutePath().normalize().toString());
         } catch (IllegalArgumentException ex) {
             throw new Main.UsageError(ex.getMessage());

@@ -8,6 +8,7 @@ import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
 import org.densenet.model.Weights;
 import org.densenet.train.data.DatasetKind;
+import org.densenet.train.data.Decoding;
 
 /**
  * Everything that defines a training run, resolved (no defaults left to apply). It is written into
@@ -18,13 +19,14 @@ import org.densenet.train.data.DatasetKind;
  * @param dataDir     null for the dataset's default folder
  * @param imageSize   side of the synthetic images (other datasets have their own size)
  * @param workers     loader threads
+ * @param decoding    how ImageNet's files are decoded (the other datasets ignore it)
  * @param maxSteps    stop after this many optimizer steps in all, saving a checkpoint (0: run to the end)
  * @param pretrained  the weights file the run started from ("" for none), recorded so a checkpoint says where its weights came from
  */
 public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode memory,
                           DatasetKind dataset, Path dataDir, boolean download, boolean augment, int imageSize,
                           int batchSize, LrSchedule schedule, double momentum, double weightDecay, boolean nesterov,
-                          long seed, String device, int workers, Path output, long maxSteps, String pretrained) {
+                          long seed, String device, int workers, Decoding decoding, Path output, long maxSteps, String pretrained) {
     public TrainConfig {
         pretrained = pretrained == null ? "" : pretrained;
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
@@ -32,6 +34,7 @@ public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode mem
         if (nesterov && momentum == 0) throw new IllegalArgumentException("Nesterov momentum needs momentum > 0 (use --no-nesterov)");
         if (!(weightDecay >= 0)) throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
         if (workers < 1) throw new IllegalArgumentException("workers must be >= 1, got " + workers);
+        if (decoding == null) throw new IllegalArgumentException("a training run needs a decoding (Decoding.DEFAULT)");
         if (maxSteps < 0) throw new IllegalArgumentException("max steps must be >= 0, got " + maxSteps);
         if (imageSize < 8) throw new IllegalArgumentException("image size must be >= 8, got " + imageSize);
     }
@@ -64,6 +67,8 @@ public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode mem
         m.put("seed", Long.toString(seed));
         m.put("device", device);
         m.put("workers", Integer.toString(workers));
+        m.put("decoder", decoding.decoder().cliName());
+        m.put("exact_decode", Boolean.toString(decoding.exact()));
         m.put("output", output.toString());
         m.put("max_steps", Long.toString(maxSteps));
         m.put("pretrained", pretrained);
@@ -79,10 +84,13 @@ public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode mem
         LrSchedule schedule = new LrSchedule(LrSchedule.Kind.parse(f.text("schedule")), f.real("lr"), f.integer("epochs"),
                 f.ints("milestones"), f.real("gamma"), f.real("warmup_epochs"));
         String data = f.text("data");
+        // Checkpoints written before the decoder could be chosen decoded as the default does now.
+        Decoding decoding = m.containsKey("decoder")
+                ? new Decoding(Decoding.Decoder.parse(f.text("decoder")), f.bool("exact_decode")) : Decoding.DEFAULT;
         return new TrainConfig(f.text("model"), model, MemoryMode.parse(f.text("memory")), DatasetKind.parse(f.text("dataset")),
                 data.isEmpty() ? null : Path.of(data), f.bool("download"), f.bool("augment"), f.integer("image_size"),
                 f.integer("batch_size"), schedule, f.real("momentum"), f.real("weight_decay"), f.bool("nesterov"),
-                f.longValue("seed"), f.text("device"), f.integer("workers"), Path.of(f.text("output")), f.longValue("max_steps"),
+                f.longValue("seed"), f.text("device"), f.integer("workers"), decoding, Path.of(f.text("output")), f.longValue("max_steps"),
                 m.getOrDefault("pretrained", ""));  // absent before --pretrained existed
     }
 

@@ -25,6 +25,7 @@ import org.densenet.train.data.BatchLoader;
 import org.densenet.train.data.ClassNames;
 import org.densenet.train.data.Dataset;
 import org.densenet.train.data.Datasets;
+import org.densenet.train.data.ImageFolder;
 
 /**
  * The training loop: SGD over the training split, evaluation after every epoch, checkpoints
@@ -84,8 +85,8 @@ public final class Trainer {
     /** Trains from scratch, or from {@code resume} when it is not null. */
     public Result run(Checkpoint resume) throws IOException {
         TrainState st = resume != null ? resume.state() : TrainState.START;
-        Dataset trainSet = Datasets.open(cfg.dataset(), cfg.dataDir(), true, cfg.download(), cfg.imageSize(), cfg.seed());
-        Dataset testSet = Datasets.open(cfg.dataset(), cfg.dataDir(), false, false, cfg.imageSize(), cfg.seed() + 1);
+        Dataset trainSet = Datasets.open(cfg.dataset(), cfg.dataDir(), true, cfg.download(), cfg.imageSize(), cfg.seed(), cfg.decoding());
+        Dataset testSet = Datasets.open(cfg.dataset(), cfg.dataDir(), false, false, cfg.imageSize(), cfg.seed() + 1, cfg.decoding());
         Datasets.checkSplits(trainSet, testSet);
         if (trainSet.numClasses() > cfg.model().numClasses()) {
             throw new IllegalArgumentException(trainSet.name() + " has " + trainSet.numClasses() + " classes, the model "
@@ -113,6 +114,7 @@ public final class Trainer {
                     cfg.memory().label(), backend.name(), "allowed".equals(backend.versions().get("tf32")) ? " (TF32 allowed)" : "");
             out.printf(Locale.ROOT, "data: %s (%,d images), %s (%,d images); batch %d, %s; output %s%n", trainSet.name(), trainSet.size(),
                     testSet.name(), testSet.size(), cfg.batchSize(), cfg.schedule(), run.dir());
+            if (trainSet instanceof ImageFolder f) out.println(f.decoderNote());
             if (resume != null) {
                 out.printf(Locale.ROOT, "resuming at epoch %d, batch %d (step %d)%n", st.epoch() + 1, st.batch(), st.globalStep());
             }

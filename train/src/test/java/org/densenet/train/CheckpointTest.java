@@ -18,6 +18,7 @@ import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
 import org.densenet.model.Weights;
 import org.densenet.train.data.DatasetKind;
+import org.densenet.train.data.Decoding;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,7 +29,8 @@ class CheckpointTest {
     private static TrainConfig config() {
         DenseNetConfig model = DenseNetConfig.cifar(16, 6, true, 0.5, 0.2, 100).withInChannels(1);
         return new TrainConfig("densenet-bc-16-6", model, MemoryMode.NAIVE, DatasetKind.CIFAR100, Path.of("/data/c100"), true, false, 32, 48,
-                LrSchedule.cosine(0.05, 7, 0.5), 0.85, 5e-4, false, -42, "cuda:1", 3, Path.of("runs/x"), 99, "/w/densenet121.pth");
+                LrSchedule.cosine(0.05, 7, 0.5), 0.85, 5e-4, false, -42, "cuda:1", 3,
+                new Decoding(Decoding.Decoder.IMAGEIO, true), Path.of("runs/x"), 99, "/w/densenet121.pth");
     }
 
     @Test

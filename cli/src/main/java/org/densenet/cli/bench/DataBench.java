@@ -1,13 +1,15 @@
 package org.densenet.cli.bench;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.densenet.train.data.Batch;
 import org.densenet.train.data.BatchLoader;
 import org.densenet.train.data.DataException;
 import org.densenet.train.data.Dataset;
-import org.densenet.train.data.Image;
+import org.densenet.train.data.Decoded;
+import org.densenet.train.data.ImageFolder;
 import org.densenet.train.data.Transform;
 
 /**
@@ -16,18 +18,36 @@ import org.densenet.train.data.Transform;
  * transform: crop, resize and flip it into 8-bit pixels; the normalising is the backend's, as it
  * uploads a batch), then the {@link BatchLoader} training uses, with each
  * number of worker threads asked for, drained as fast as it delivers. A training step can go no
- * faster than its loader: compare the images per second with {@code bench step}'s.
+ * faster than its loader: compare the images per second with {@code bench step}'s. Several sources
+ * (the same images through different decoders) are measured in turns, each worker count for every
+ * source before the next, and the whole repeated {@code rounds} times, so that a busy machine slows
+ * them alike and the ratios hold.
  */
 public final class DataBench {
     /**
+     * @param sources  the dataset, once per decoder compared (same images, same order)
      * @param describe what the transform does, for the report
      * @param warmup   batches drawn and discarded before timing, for each worker count (JIT, file cache)
      * @param batches  batches timed for each worker count
+     * @param rounds   times the whole comparison is repeated
      */
-    public record Setup(Dataset data, Transform transform, String describe, int batch, int[] workers, int warmup, int batches, long seed) {
+    public record Setup(List<Dataset> sources, Transform transform, String describe, int batch, int[] workers, int warmup, int batches,
+                        long seed, int rounds) {
         public Setup {
             check(batch, workers, warmup, batches);
+            if (sources.isEmpty()) throw new IllegalArgumentException("give at least one dataset");
+            if (rounds < 1) throw new IllegalArgumentException("rounds must be >= 1, got " + rounds);
+            sources = List.copyOf(sources);
             workers = workers.clone();
+        }
+
+        public Setup(Dataset data, Transform transform, String describe, int batch, int[] workers, int warmup, int batches, long seed) {
+            this(List.of(data), transform, describe, batch, workers, warmup, batches, seed, 1);
+        }
+
+        /** The first source: the one dataset of a run that compares no decoders. */
+        public Dataset data() {
+            return sources.getFirst();
         }
 
         /** The checks of the numbers, which a command can make before it opens a dataset (ImageNet's takes a while to list). */
@@ -47,8 +67,16 @@ public final class DataBench {
         }
     }
 
-    /** One thread's time per image in each stage, over {@code samples} images ({@code skipped} more could not be decoded). */
-    record Stages(int samples, int skipped, double loadNanos, double transformNanos) {
+    /**
+     * One thread's time per image in each stage, over {@code samples} images ({@code skipped} more could not
+     * be decoded); {@code reduced} of them were decoded below full size, their outputs differing from those
+     * of a full-size decode by {@code diffSum} levels in all over {@code diffCount} values, at most {@code diffMax}.
+     */
+    record Stages(int samples, int skipped, double loadNanos, double transformNanos, int reduced, long diffSum, long diffCount, int diffMax) {
+        Stages(int samples, int skipped, double loadNanos, double transformNanos) {
+            this(samples, skipped, loadNanos, transformNanos, 0, 0, 0, 0);
+        }
+
         double imagesPerSecond() {
             return 1e9 / (loadNanos + transformNanos);
         }
@@ -57,39 +85,35 @@ public final class DataBench {
     private DataBench() {
     }
 
+    /** "turbo" or "imageio" for an image folder; what else a dataset decodes with has no choice. */
+    static String decoderOf(Dataset d) {
+        return d instanceof ImageFolder f ? f.decoderName() : "stored";
+    }
+
     public static Report run(Setup s, RunInfo info) {
-        Dataset d = s.data();
+        Dataset first = s.data();
         Transform t = s.transform();
-        Report report = new Report(info, String.format(Locale.ROOT, "bench data: %s, %d images, batch %d; %d warm-up + %d timed batches per worker count",
-                d.name(), d.size(), s.batch(), s.warmup(), s.batches()));
-        report.note("dataset", d.name(), null);
-        report.note("images", d.size(), null);
+        Report report = new Report(info, String.format(Locale.ROOT, "bench data: %s, %d images, batch %d; %d warm-up + %d timed batches per worker count%s",
+                first.name(), first.size(), s.batch(), s.warmup(), s.batches(),
+                s.rounds() > 1 || s.sources().size() > 1 ? String.format(Locale.ROOT, ", %d decoder%s in turns, %d round%s", s.sources().size(),
+                        s.sources().size() == 1 ? "" : "s", s.rounds(), s.rounds() == 1 ? "" : "s") : ""));
+        report.note("dataset", first.name(), null);
+        report.note("images", first.size(), null);
         report.note("output", t.channels() + "x" + t.height() + "x" + t.width(),
                 String.format(Locale.ROOT, "output: 8-bit %dx%dx%d per image: %s (normalised on upload)", t.channels(), t.height(), t.width(), s.describe()));
-
-        List<Throughput> runs = new ArrayList<>();
-        int skipped = 0;
-        String firstSkip = null;
-        for (int w : s.workers()) {
-            try (BatchLoader loader = new BatchLoader(d, t, s.batch(), w)) {
-                runs.add(drain(loader, s));
-                skipped += loader.skippedImages();
-                if (firstSkip == null) firstSkip = loader.firstSkipMessage();
-            }
+        for (Dataset d : s.sources()) {
+            if (d instanceof ImageFolder f) report.note("decoder_" + f.decoderName(), f.decoderNote(), f.decoderNote());
         }
-        Stages st = stages(s);
-        skipped += st.skipped();
 
         Table stages = new Table(List.of(
+                new Table.Column("decoder", "decoder", null),
+                new Table.Column("round", "round", "%d"),
                 new Table.Column("stage", "stage (one thread)", null),
                 new Table.Column("ms_per_image", "ms/image", "%.3f"),
                 new Table.Column("images_per_s", "img/s", "%.1f")));
-        stages.add("load (read, decode)", st.loadNanos() / 1e6, 1e9 / st.loadNanos());
-        stages.add("transform (augment)", st.transformNanos() / 1e6, 1e9 / st.transformNanos());
-        stages.add("both", (st.loadNanos() + st.transformNanos()) / 1e6, st.imagesPerSecond());
-        report.table("stages", stages);
-
         Table loader = new Table(List.of(
+                new Table.Column("decoder", "decoder", null),
+                new Table.Column("round", "round", "%d"),
                 new Table.Column("workers", "workers", "%d"),
                 new Table.Column("batches", "batches", "%d"),
                 new Table.Column("images", "images", "%d"),
@@ -99,24 +123,90 @@ public final class DataBench {
                 new Table.Column("p10_ms", "p10", "%.3f"),
                 new Table.Column("p90_ms", "p90", "%.3f"),
                 new Table.Column("speedup", "x one thread", "%.2f")));
-        Throughput best = runs.getFirst();
-        for (Throughput r : runs) {
-            Stats b = r.perBatch();
-            loader.add(r.workers(), r.batches(), r.images(), r.nanos() / 1e9, r.imagesPerSecond(), b.median() / 1e6, b.p10() / 1e6,
-                    b.p90() / 1e6, r.imagesPerSecond() / st.imagesPerSecond());
-            if (r.imagesPerSecond() > best.imagesPerSecond()) best = r;
+        int n = s.sources().size();
+        // [source][worker count][round], for the medians and ratios of the notes
+        double[][][] rate = new double[n][s.workers().length][s.rounds()];
+        Throughput best = null;
+        String bestDecoder = null;
+        int skipped = 0;
+        String firstSkip = null;
+        Stages[] lastStages = new Stages[n];
+        for (int round = 1; round <= s.rounds(); round++) {
+            for (int i = 0; i < n; i++) {
+                Stages st = stages(s, s.sources().get(i));
+                lastStages[i] = st;
+                skipped += st.skipped();
+                String dec = decoderOf(s.sources().get(i));
+                stages.add(dec, round, "load (read, decode)", st.loadNanos() / 1e6, 1e9 / st.loadNanos());
+                stages.add(dec, round, "transform (augment)", st.transformNanos() / 1e6, 1e9 / st.transformNanos());
+                stages.add(dec, round, "both", (st.loadNanos() + st.transformNanos()) / 1e6, st.imagesPerSecond());
+            }
+            for (int wi = 0; wi < s.workers().length; wi++) {
+                for (int i = 0; i < n; i++) {
+                    Dataset d = s.sources().get(i);
+                    Throughput r;
+                    try (BatchLoader l = new BatchLoader(d, t, s.batch(), s.workers()[wi])) {
+                        r = drain(l, s);
+                        skipped += l.skippedImages();
+                        if (firstSkip == null) firstSkip = l.firstSkipMessage();
+                    }
+                    Stats b = r.perBatch();
+                    loader.add(decoderOf(d), round, r.workers(), r.batches(), r.images(), r.nanos() / 1e9, r.imagesPerSecond(), b.median() / 1e6,
+                            b.p10() / 1e6, b.p90() / 1e6, r.imagesPerSecond() / lastStages[i].imagesPerSecond());
+                    rate[i][wi][round - 1] = r.imagesPerSecond();
+                    if (best == null || r.imagesPerSecond() > best.imagesPerSecond()) {
+                        best = r;
+                        bestDecoder = decoderOf(d);
+                    }
+                }
+            }
         }
+        report.table("stages", stages);
         report.table("loader", loader);
+        double oneThread = lastStages[0].imagesPerSecond();
         report.note("best_images_per_s", best.imagesPerSecond(), String.format(Locale.ROOT,
-                "fastest: %.1f img/s with %d worker%s (%.1f batches/s of %d); one thread does %.1f img/s",
-                best.imagesPerSecond(), best.workers(), best.workers() == 1 ? "" : "s", best.imagesPerSecond() / s.batch(), s.batch(),
-                st.imagesPerSecond()));
+                "fastest: %.1f img/s with %d worker%s%s (%.1f batches/s of %d); one thread does %.1f img/s",
+                best.imagesPerSecond(), best.workers(), best.workers() == 1 ? "" : "s", n > 1 ? ", " + bestDecoder : "",
+                best.imagesPerSecond() / s.batch(), s.batch(), oneThread));
         report.note("best_workers", best.workers(), null);
+        if (n > 1) report.note("ratio", ratios(s, rate), ratios(s, rate));
+        for (int i = 0; i < n; i++) {
+            Stages st = lastStages[i];
+            if (st.reduced() == 0) continue;
+            double meanReduced = (double) st.diffSum() / st.diffCount();
+            double meanAll = (double) st.diffSum() / ((long) st.samples() * t.channels() * t.height() * t.width());
+            report.note("dct_scaling_" + decoderOf(s.sources().get(i)), meanAll, String.format(Locale.ROOT,
+                    "DCT scaling (%s): %d of %d crops decoded at 1/2 to 1/8; against a full-size decode their pixels differ by %.2f levels"
+                            + " on average (largest %d), %.3f over all crops", decoderOf(s.sources().get(i)), st.reduced(), st.samples(),
+                    meanReduced, st.diffMax(), meanAll));
+        }
         if (skipped > 0) {
             report.note("skipped_images", skipped, String.format(Locale.ROOT, "skipped: %d undecodable image%s (first: %s)",
                     skipped, skipped == 1 ? "" : "s", firstSkip != null ? firstSkip : "while timing the stages"));
         }
         return report;
+    }
+
+    /** "turbo / imageio: 4.12x with 1 worker, 3.98x with 2 (medians of 3 rounds)": each source against the last. */
+    static String ratios(Setup s, double[][][] rate) {
+        int n = s.sources().size();
+        String base = decoderOf(s.sources().get(n - 1));
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n - 1; i++) {
+            if (!sb.isEmpty()) sb.append("; ");
+            sb.append(decoderOf(s.sources().get(i))).append(" / ").append(base).append(':');
+            for (int wi = 0; wi < s.workers().length; wi++) {
+                sb.append(String.format(Locale.ROOT, "%s %.2fx with %d worker%s", wi == 0 ? "" : ",", median(rate[i][wi]) / median(rate[n - 1][wi]),
+                        s.workers()[wi], s.workers()[wi] == 1 ? "" : "s"));
+            }
+        }
+        return sb.append(String.format(Locale.ROOT, " (medians of %d round%s)", s.rounds(), s.rounds() == 1 ? "" : "s")).toString();
+    }
+
+    private static double median(double[] v) {
+        double[] c = v.clone();
+        Arrays.sort(c);
+        return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
     }
 
     /** Draws warm-up then timed batches from successive epochs, as fast as the loader delivers them. */
@@ -144,35 +234,52 @@ public final class DataBench {
         return new Throughput(loader.workers(), timed, images, last - start, Stats.of(gaps));
     }
 
-    /** Each stage alone on this thread, over the first images of epoch 0's order (after one untimed image). */
     static Stages stages(Setup s) {
-        Dataset d = s.data();
+        return stages(s, s.data());
+    }
+
+    /**
+     * Each stage alone on this thread, over the first images of epoch 0's order (after one untimed image).
+     * A crop decoded below full size is made again, untimed, from a full-size decode, and the two compared.
+     */
+    static Stages stages(Setup s, Dataset d) {
         Transform t = s.transform();
         int[] order = BatchLoader.shuffled(d.size(), s.seed(), 0);
         int samples = Math.min(d.size(), Math.max(s.batch(), 16));
-        byte[] out = new byte[t.channels() * t.height() * t.width()];
-        long load = 0, transform = 0;
-        int done = 0, skipped = 0;
+        byte[] out = new byte[t.channels() * t.height() * t.width()], exact = new byte[out.length];
+        long load = 0, transform = 0, diffSum = 0, diffCount = 0;
+        int done = 0, skipped = 0, reduced = 0, diffMax = 0;
         for (int i = -1; i < samples; i++) {
             int sample = order[Math.max(i, 0)];
+            long key = Transform.key(s.seed(), 0, sample);
             long t0 = System.nanoTime();
-            Image img;
+            Decoded img;
             try {
-                img = d.image(sample);
+                img = d.decode(sample, (w, h) -> t.reduction(w, h, key));
             } catch (DataException e) {
                 if (!d.skipsUndecodable()) throw e;
                 if (i >= 0) skipped++;
                 continue;
             }
             long t1 = System.nanoTime();
-            t.apply(img, Transform.key(s.seed(), 0, sample), out, 0);
+            t.apply(img, key, out, 0);
             long t2 = System.nanoTime();
             if (i < 0) continue;
             load += t1 - t0;
             transform += t2 - t1;
             done++;
+            if (img.reduction() > 1) {
+                reduced++;
+                t.apply(d.decode(sample, (w, h) -> 1), key, exact, 0);
+                for (int k = 0; k < out.length; k++) {
+                    int diff = Math.abs((out[k] & 0xFF) - (exact[k] & 0xFF));
+                    diffSum += diff;
+                    diffMax = Math.max(diffMax, diff);
+                }
+                diffCount += out.length;
+            }
         }
         if (done == 0) throw new DataException(d.name() + ": none of the first " + samples + " images could be decoded");
-        return new Stages(done, skipped, (double) load / done, (double) transform / done);
+        return new Stages(done, skipped, (double) load / done, (double) transform / done, reduced, diffSum, diffCount, diffMax);
     }
 }

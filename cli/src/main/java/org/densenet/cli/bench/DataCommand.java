@@ -11,6 +11,8 @@ import org.densenet.train.Recipe;
 import org.densenet.train.data.Dataset;
 import org.densenet.train.data.DatasetKind;
 import org.densenet.train.data.Datasets;
+import org.densenet.train.data.Decoding;
+import org.densenet.train.data.ImageFolder;
 import org.densenet.train.data.Transform;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -56,6 +58,11 @@ final class DataCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed of the sample order and augmentation (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "1",
+            description = "Repeat the whole measurement N times; with several decoders (--decoder turbo,imageio) each worker count "
+                    + "runs for every decoder in turn, so a busy machine slows them alike (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
     @Mixin
     OutputOptions output;
 
@@ -71,15 +78,22 @@ final class DataCommand implements Callable<Integer> {
         if (imageSize < 1) throw new Main.UsageError("image size must be >= 1, got " + imageSize);
         int[] counts = workers != null ? workers : defaultWorkers(Runtime.getRuntime().availableProcessors());
         // Usage errors before the dataset is looked for (listing ImageNet alone reads a million names).
+        if (rounds < 1) throw new Main.UsageError("--rounds must be >= 1, got " + rounds);
+        List<Decoding> decodings = data.decodings();
         DatasetKind named = data.namedKind();
         check(batch != null ? batch : Recipe.of(named != null ? named : DatasetKind.CIFAR10).batchSize(), counts);
         DatasetKind kind = data.kind();
         int b = batch != null ? batch : Recipe.of(kind).batchSize();
         check(b, counts);
-        Dataset set = Datasets.open(kind, data.folder(), train, data.download(), imageSize, seed);
+        if (!kind.isImageNet() && decodings.size() > 1) {
+            throw new Main.UsageError("--decoder compares decoders of ImageNet's files; " + kind.cliName() + " is stored as pixels");
+        }
+        Dataset set = Datasets.open(kind, data.folder(), train, data.download(), imageSize, seed, decodings.getFirst());
+        List<Dataset> sources = new ArrayList<>();
+        for (Decoding d : decodings) sources.add(set instanceof ImageFolder f ? f.withDecoding(d) : set);
         boolean augment = train && !noAugment;
         Transform t = train ? Datasets.trainTransform(kind, set, augment) : Datasets.evalTransform(kind, set);
-        DataBench.Setup setup = new DataBench.Setup(set, t, describe(kind, augment), b, counts, warmup, batches, seed);
+        DataBench.Setup setup = new DataBench.Setup(sources, t, describe(kind, augment), b, counts, warmup, batches, seed, rounds);
         int cores = Runtime.getRuntime().availableProcessors();
         RunInfo info = RunInfo.collect("cpu (" + cores + " core" + (cores == 1 ? "" : "s") + "; input pipeline only, no network)", Map.of());
         DataBench.run(setup, info).print(System.out, format);

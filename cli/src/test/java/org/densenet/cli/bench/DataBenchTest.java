@@ -5,8 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import javax.imageio.ImageIO;
 import org.densenet.cli.InProcess;
 import org.densenet.cli.InProcess.Run;
 import org.densenet.engine.io.JsonCodec;
@@ -14,7 +18,9 @@ import org.densenet.train.data.ArrayDataset;
 import org.densenet.train.data.BatchLoader;
 import org.densenet.train.data.Normalization;
 import org.densenet.train.data.PadCropFlip;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@code bench data}: what it counts, and the command line. */
 class DataBenchTest {
@@ -114,5 +120,35 @@ class DataBenchTest {
         Run none = InProcess.run("bench", "data", "--dataset", "imagenet");
         assertEquals(1, none.status(), "a data error: " + none.all());
         assertTrue(none.err().contains("--data DIR"), none.err());
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void decodersAreComparedInTurnsForEveryRound(@TempDir Path dir) throws Exception {
+        try {
+            org.densenet.train.data.ffm.TurboJpeg.load();
+        } catch (org.densenet.engine.cuda.ffm.LibraryLoader.NotLoadable e) {
+            Assumptions.abort("libjpeg-turbo is not usable here (install Debian's libturbojpeg0): " + e.getMessage());
+        }
+        Path cls = Files.createDirectories(dir.resolve("train/n01"));
+        for (int i = 0; i < 6; i++) {
+            BufferedImage img = new BufferedImage(300 + 40 * i, 240, BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < 240; y++) for (int x = 0; x < img.getWidth(); x++) img.setRGB(x, y, (x * 255 / img.getWidth()) << 16 | y << 8 | i * 40);
+            ImageIO.write(img, "jpg", cls.resolve("i" + i + ".JPEG").toFile());
+        }
+        Run r = InProcess.run("bench", "data", "--dataset", "imagenet", "--data", dir.toString(), "-b", "2", "-j", "1,2", "--warmup", "0",
+                "--batches", "1", "--decoder", "turbo,imageio", "--rounds", "2", "--json");
+        assertEquals(0, r.status(), r.all());
+        Map<String, Object> doc = (Map<String, Object>) JsonCodec.parse(r.out().strip());
+        List<Map<String, Object>> loader = (List<Map<String, Object>>) ((Map<String, Object>) doc.get("tables")).get("loader");
+        assertEquals(List.of("turbo 1 1", "imageio 1 1", "turbo 1 2", "imageio 1 2", "turbo 2 1", "imageio 2 1", "turbo 2 2", "imageio 2 2"),
+                loader.stream().map(m -> m.get("decoder") + " " + m.get("round") + " " + m.get("workers")).toList());
+        Map<String, Object> notes = (Map<String, Object>) doc.get("notes");
+        assertTrue(((String) notes.get("ratio")).matches("turbo / imageio: [0-9.]+x with 1 worker, [0-9.]+x with 2 workers \\(medians of 2 rounds\\)"),
+                (String) notes.get("ratio"));
+        assertTrue(((String) notes.get("decoder_turbo")).startsWith("decoder: libjpeg-turbo from "), (String) notes.get("decoder_turbo"));
+        assertEquals(2, InProcess.run("bench", "data", "--dataset", "synthetic", "--decoder", "turbo,imageio").status(),
+                "decoders compare only for files");
+        assertEquals(2, InProcess.run("bench", "data", "--dataset", "synthetic", "--decoder", "jpeg").status());
     }
 }

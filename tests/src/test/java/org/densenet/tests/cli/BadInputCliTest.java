@@ -96,6 +96,7 @@ class BadInputCliTest {
                 "--epochs", "1", "-b", "5", "--device", "cpu", "--output", "imagenet-run");
         assertEquals(0, r.exit(), r.all());
         assertTrue(r.out().contains("data: imagenet train (5 images), imagenet val (4 images)"), r.out());
+        assertTrue(r.out().contains("\ndecoder: libjpeg-turbo from ") || r.out().contains("\ndecoder: javax.imageio, full-size decode"), r.out());
         assertTrue(r.out().contains("skipped 1 undecodable image this epoch (first: " + bad + ": undecodable image"), r.out());
     }
 

@@ -14,7 +14,8 @@ import org.densenet.engine.CounterRng;
 
 /**
  * Prepares batches on background threads ahead of the step that needs them: the samples of a
- * batch are split among the worker threads (read, decode, augment into 8-bit pixels; the backend
+ * batch are split among the worker threads (read, decode at the size the augmentation's crop needs,
+ * augment into 8-bit pixels; the backend
  * normalises them on upload), and the next {@value #PREFETCH} batches are prepared while the
  * trainer uses the current one. Results do not depend on the number of workers or on timing:
  * sample order and augmentation are functions of (seed, epoch, sample).
@@ -183,10 +184,11 @@ public final class BatchLoader implements AutoCloseable {
             int pixels = transform.channels() * transform.height() * transform.width();
             for (int i = from; i < to; i++) {
                 int sample = order[start + i];
-                Image img = null;
+                Decoded img = null;
                 for (int attempt = 0; img == null; attempt++) {
+                    long key = Transform.key(seed, epoch, sample);
                     try {
-                        img = data.image(sample);
+                        img = data.decode(sample, (w, h) -> transform.reduction(w, h, key));
                     } catch (DataException e) {
                         if (!data.skipsUndecodable() || attempt >= 16) throw e;
                         skipped.incrementAndGet();

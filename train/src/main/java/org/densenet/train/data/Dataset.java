@@ -29,6 +29,14 @@ public interface Dataset {
         return null;
     }
 
+    /**
+     * The image at 1/d of each side where the decoder can scale (a JPEG's DCT scaling), d being
+     * {@code reduction.applyAsInt(fullWidth, fullHeight)} (1, 2, 4 or 8); at full size otherwise.
+     */
+    default Decoded decode(int index, java.util.function.IntBinaryOperator reduction) {
+        return Decoded.full(image(index));
+    }
+
     /** True when an image that fails to decode should be skipped (counted and reported) rather than stop the run. */
     default boolean skipsUndecodable() {
         return false;

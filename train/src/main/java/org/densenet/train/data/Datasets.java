@@ -16,6 +16,12 @@ public final class Datasets {
      * {@code syntheticSide} sets the synthetic images' size (ignored for the others).
      */
     public static Dataset open(DatasetKind kind, Path folder, boolean train, boolean download, int syntheticSide, long seed) {
+        return open(kind, folder, train, download, syntheticSide, seed, Decoding.DEFAULT);
+    }
+
+    /** As above; {@code decoding} says how ImageNet's files are decoded (the other datasets are stored as pixels). */
+    public static Dataset open(DatasetKind kind, Path folder, boolean train, boolean download, int syntheticSide, long seed,
+                               Decoding decoding) {
         Path dir = folder != null ? folder : kind.defaultFolder();
         if (dir == null && kind == DatasetKind.IMAGENET) {
             throw new DataException("ImageNet has no default folder: pass --data DIR with DIR/train/<wnid>/*.JPEG and DIR/val/<wnid>/*.JPEG");
@@ -24,7 +30,7 @@ public final class Datasets {
             case CIFAR10 -> Cifar.load(Cifar.CIFAR10, dir, train, download);
             case CIFAR100 -> Cifar.load(Cifar.CIFAR100, dir, train, download);
             case FASHION_MNIST -> FashionMnist.load(dir, train);
-            case IMAGENET -> ImageFolder.load(dir, train ? "train" : "val");
+            case IMAGENET -> ImageFolder.load(dir, train ? "train" : "val", decoding);
             case SYNTHETIC -> new SyntheticDataset("synthetic " + (train ? "train" : "test"),
                     train ? DatasetKind.SYNTHETIC_TRAIN : DatasetKind.SYNTHETIC_TEST, kind.classes(), 3, syntheticSide, seed);
         };

@@ -1,24 +1,22 @@
 package org.densenet.train.data;
 
-import java.awt.color.ColorSpace;
-import java.awt.image.BufferedImage;
-import java.awt.image.DataBufferByte;
-import java.awt.image.PixelInterleavedSampleModel;
-import java.awt.image.WritableRaster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.IntBinaryOperator;
 import java.util.stream.Stream;
-import javax.imageio.ImageIO;
+import org.densenet.engine.cuda.ffm.LibraryLoader.NotLoadable;
+import org.densenet.train.data.ffm.TurboJpeg;
 
 /**
  * The ImageNet folder layout: {@code <root>/<split>/<wnid>/*.JPEG}, classes numbered by sorted
  * folder name, or, when {@code <root>/<split>_list.txt} exists, its {@code path label} lines
- * (paths relative to {@code <root>/<split>}). Images are decoded on demand with javax.imageio,
- * from the loader's worker threads.
+ * (paths relative to {@code <root>/<split>}). Images are decoded on demand, from the loader's worker
+ * threads, by libjpeg-turbo when it can be loaded (else javax.imageio), at the DCT scaling the
+ * transform's crop allows unless the {@link Decoding} is exact.
  */
 public final class ImageFolder implements Dataset {
     private final String name;
@@ -26,6 +24,9 @@ public final class ImageFolder implements Dataset {
     private final int[] labels;
     private final int numClasses;
     private final List<String> classNames;
+    private ImageDecoder decoder = ImageIoDecoder.INSTANCE;
+    private boolean exact;
+    private String decoderNote = "";
 
     private ImageFolder(String name, Path[] files, int[] labels, int numClasses, List<String> classNames) {
         this.name = name;
@@ -39,10 +40,59 @@ public final class ImageFolder implements Dataset {
     public static ImageFolder ofFiles(List<Path> files) {
         int[] labels = new int[files.size()];
         for (int i = 0; i < labels.length; i++) labels[i] = i;
-        return new ImageFolder("images", files.toArray(Path[]::new), labels, Math.max(1, labels.length), null);
+        ImageFolder f = new ImageFolder("images", files.toArray(Path[]::new), labels, Math.max(1, labels.length), null);
+        f.useDecoder(Decoding.DEFAULT);
+        return f;
     }
 
+    /** The split with the default decoding: libjpeg-turbo when it loads, DCT scaling where the crop allows. */
     public static ImageFolder load(Path root, String split) {
+        return load(root, split, Decoding.DEFAULT);
+    }
+
+    /**
+     * @throws DataException when {@code decoding} asks for libjpeg-turbo and it cannot be loaded, saying why
+     */
+    public static ImageFolder load(Path root, String split, Decoding decoding) {
+        return list(root, split).withDecoding(decoding);
+    }
+
+    /** The same images, decoded as {@code decoding} says (the listing is shared, not made again). */
+    public ImageFolder withDecoding(Decoding decoding) {
+        ImageFolder f = new ImageFolder(name, files, labels, numClasses, classNames);
+        f.useDecoder(decoding);
+        return f;
+    }
+
+    private void useDecoder(Decoding d) {
+        exact = d.exact();
+        String scaling = exact ? "full-size decode (--exact-decode)" : "DCT-domain scaling to the crop's resolution";
+        if (d.decoder() == Decoding.Decoder.IMAGEIO) {
+            decoder = ImageIoDecoder.INSTANCE;
+            decoderNote = "decoder: javax.imageio (--decoder imageio), full-size decode";
+            return;
+        }
+        try {
+            decoder = new TurboDecoder(TurboJpeg.load());
+            decoderNote = "decoder: " + decoder.describe() + ", " + scaling + "; javax.imageio for CMYK/YCCK JPEGs and other formats";
+        } catch (NotLoadable e) {
+            if (d.decoder() == Decoding.Decoder.TURBO) throw new DataException("--decoder turbo: " + e.getMessage());
+            decoder = ImageIoDecoder.INSTANCE;
+            decoderNote = "decoder: javax.imageio, full-size decode, several times slower: " + e.getMessage();
+        }
+    }
+
+    /** "turbo" or "imageio": the decoder that runs. */
+    public String decoderName() {
+        return decoder instanceof TurboDecoder ? "turbo" : "imageio";
+    }
+
+    /** One line: which decoder runs, and why that one. */
+    public String decoderNote() {
+        return decoderNote;
+    }
+
+    private static ImageFolder list(Path root, String split) {
         Path dir = root.resolve(split);
         if (!Files.isDirectory(dir)) {
             throw DataException.at(dir, "ImageNet " + split + " folder not found; expected " + root + "/" + split + "/<wnid>/*.JPEG");
@@ -164,93 +214,13 @@ public final class ImageFolder implements Dataset {
 
     @Override
     public Image image(int index) {
+        return decode(index, (w, h) -> 1).image();
+    }
+
+    @Override
+    public Decoded decode(int index, IntBinaryOperator reduction) {
         Path f = files[index];
-        BufferedImage img;
         if (!Files.isRegularFile(f)) throw DataException.at(f, "image file is missing");
-        try {
-            img = ImageIO.read(f.toFile());
-        } catch (IOException | RuntimeException e) {
-            throw DataException.at(f, "undecodable image (" + e.getMessage() + ")");
-        }
-        if (img == null) throw DataException.at(f, "undecodable image (not a format javax.imageio reads)");
-        return toImage(img);
-    }
-
-    /**
-     * The decoded samples as 8-bit RGB planes, as PIL's {@code convert("RGB")} gives them (what torchvision
-     * trains on): colour samples as stored, grey replicated into the three channels, alpha dropped, CMYK
-     * by PIL's formula ({@link #cmykToRgb}). Byte
-     * rasters (the JPEG reader's colour and grey output, most PNGs) are read directly; anything else
-     * goes through {@link BufferedImage#getRGB}, which would also convert: grey through a linear colour
-     * space, so that 64 became 137.
-     */
-    static Image toImage(BufferedImage img) {
-        int w = img.getWidth(), h = img.getHeight(), plane = h * w;
-        byte[] px = new byte[3 * plane];
-        WritableRaster raster = img.getRaster();
-        int bands = raster.getNumBands(), space = img.getColorModel().getColorSpace().getType();
-        boolean direct = (bands == 1 && space == ColorSpace.TYPE_GRAY) || (bands == 3 && space == ColorSpace.TYPE_RGB)
-                || (bands == 4 && space == ColorSpace.TYPE_CMYK);
-        if (direct && raster.getSampleModel() instanceof PixelInterleavedSampleModel sm
-                && raster.getDataBuffer() instanceof DataBufferByte db && db.getNumBanks() == 1
-                && raster.getSampleModelTranslateX() == 0 && raster.getSampleModelTranslateY() == 0) {
-            byte[] d = db.getData();
-            int stride = sm.getScanlineStride(), step = sm.getPixelStride(), base = db.getOffset();
-            int[] band = sm.getBandOffsets();
-            if (bands == 4) {
-                cmykToRgb(d, base, stride, step, band, h, w, px);
-            } else if (bands == 1) {
-                for (int y = 0; y < h; y++) {
-                    int in = base + y * stride + band[0], out = y * w;
-                    for (int x = 0; x < w; x++, in += step) px[out + x] = d[in];
-                }
-                System.arraycopy(px, 0, px, plane, plane);
-                System.arraycopy(px, 0, px, 2 * plane, plane);
-            } else {
-                int r = band[0], g = band[1], b = band[2];
-                for (int y = 0; y < h; y++) {
-                    int in = base + y * stride, out = y * w;
-                    for (int x = 0; x < w; x++, in += step) {
-                        px[out + x] = d[in + r];
-                        px[plane + out + x] = d[in + g];
-                        px[2 * plane + out + x] = d[in + b];
-                    }
-                }
-            }
-            return new Image(3, h, w, px);
-        }
-        int[] row = new int[w];
-        for (int y = 0; y < h; y++) {
-            img.getRGB(0, y, w, 1, row, 0, w);
-            for (int x = 0; x < w; x++) {
-                int rgb = row[x];
-                px[y * w + x] = (byte) (rgb >> 16);
-                px[plane + y * w + x] = (byte) (rgb >> 8);
-                px[2 * plane + y * w + x] = (byte) rgb;
-            }
-        }
-        return new Image(3, h, w, px);
-    }
-
-    /**
-     * CMYK inks (the JPEG reader has already undone Adobe's inverted storage) to RGB planes with PIL's
-     * formula, without colour management: r = (255 - k) - c (255 - k) / 255, rounded as PIL's 8-bit
-     * MULDIV255. getRGB would convert through a CMYK colour profile instead, far from what
-     * torchvision sees.
-     */
-    private static void cmykToRgb(byte[] d, int base, int stride, int step, int[] band, int h, int w, byte[] px) {
-        int plane = h * w;
-        for (int y = 0; y < h; y++) {
-            int in = base + y * stride, out = y * w;
-            for (int x = 0; x < w; x++, in += step) {
-                int nk = 255 - (d[in + band[3]] & 0xFF);
-                for (int ch = 0; ch < 3; ch++) {
-                    int ink = d[in + band[ch]] & 0xFF;
-                    int t = ink * nk + 128;
-                    int v = nk - (((t >> 8) + t) >> 8);
-                    px[ch * plane + out + x] = (byte) Math.max(0, v);
-                }
-            }
-        }
+        return decoder.decode(f, exact ? (w, h) -> 1 : reduction);
     }
 }

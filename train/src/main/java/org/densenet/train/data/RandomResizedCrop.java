@@ -6,7 +6,7 @@ import org.densenet.engine.CounterRng;
  * ImageNet training augmentation as torchvision's RandomResizedCrop(size, scale=(0.08, 1),
  * ratio=(3/4, 4/3)) followed by RandomHorizontalFlip (the normalisation follows on the device).
  */
-public record RandomResizedCrop(int size, double minScale, Normalization norm) implements Transform {
+public record RandomResizedCrop(int size, double minScale, Normalization norm) implements CropTransform {
     private static final int ATTEMPTS = 10;
     private static final double LOG_RATIO_LO = Math.log(3.0 / 4.0), LOG_RATIO_HI = Math.log(4.0 / 3.0);
 
@@ -37,8 +37,7 @@ public record RandomResizedCrop(int size, double minScale, Normalization norm) i
     }
 
     @Override
-    public void apply(Image src, long key, byte[] dst, int offset) {
-        int W = src.width(), H = src.height();
+    public Box box(int W, int H, long key) {
         double area = (double) W * H;
         int k = 0;
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -49,8 +48,7 @@ public record RandomResizedCrop(int size, double minScale, Normalization norm) i
             float u = CounterRng.uniform(key, k++), v = CounterRng.uniform(key, k++);
             if (w > 0 && w <= W && h > 0 && h <= H) {
                 int top = (int) (u * (H - h + 1)), left = (int) (v * (W - w + 1));
-                Resample.cropResize(src, left, top, w, h, size, size, flip(key), dst, offset);
-                return;
+                return new Box(left, top, w, h, flip(key));
             }
         }
         double ratio = (double) W / H;
@@ -62,7 +60,7 @@ public record RandomResizedCrop(int size, double minScale, Normalization norm) i
         }
         h = Math.min(h, H);
         w = Math.min(w, W);
-        Resample.cropResize(src, (W - w) / 2, (H - h) / 2, w, h, size, size, flip(key), dst, offset);
+        return new Box((W - w) / 2, (H - h) / 2, w, h, flip(key));
     }
 
     private static boolean flip(long key) {

@@ -1,7 +1,7 @@
 package org.densenet.train.data;
 
 /** ImageNet evaluation: resize the shorter side to {@code resize}, take the centre {@code crop} square (the normalisation follows on the device). */
-public record ResizeCenterCrop(int resize, int crop, Normalization norm) implements Transform {
+public record ResizeCenterCrop(int resize, int crop, Normalization norm) implements CropTransform {
     public ResizeCenterCrop {
         if (crop < 1 || resize < crop) throw new IllegalArgumentException("need 1 <= crop <= resize, got crop " + crop + ", resize " + resize);
         norm = norm.forChannels(3);
@@ -28,14 +28,13 @@ public record ResizeCenterCrop(int resize, int crop, Normalization norm) impleme
     }
 
     @Override
-    public void apply(Image src, long key, byte[] dst, int offset) {
-        int W = src.width(), H = src.height();
+    public Box box(int W, int H, long key) {
         // Size of the resized image, as torchvision computes it, then the crop box mapped back to source pixels.
         int rw = W <= H ? resize : (int) ((long) resize * W / H);
         int rh = W <= H ? (int) ((long) resize * H / W) : resize;
         double sx = (double) W / rw, sy = (double) H / rh;
         // torchvision's CenterCrop uses Python's round(), which takes halves to the even neighbour: Math.rint, not Math.round.
         int top = (int) Math.rint((rh - crop) / 2.0), left = (int) Math.rint((rw - crop) / 2.0);
-        Resample.cropResize(src, left * sx, top * sy, crop * sx, crop * sy, crop, crop, false, dst, offset);
+        return new Box(left * sx, top * sy, crop * sx, crop * sy, false);
     }
 }

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ImageFolderDecodeTest {
     private static ImageFolder folder(Path dir) {
-        return ImageFolder.load(dir, "train");
+        return ImageFolder.load(dir, "train", new Decoding(Decoding.Decoder.IMAGEIO, false));
     }
 
     private static Path classDir(Path dir) throws IOException {

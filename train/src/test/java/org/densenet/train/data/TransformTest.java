@@ -101,4 +101,47 @@ class TransformTest {
         }
         assertEquals(20, hashes.size(), "twenty keys, twenty different crops");
     }
+
+    @Test
+    void cropTransformsReduceOnlyWhileTheCropKeepsTheOutputsResolution() {
+        ResizeCenterCrop eval = new ResizeCenterCrop(256, 224, Normalization.IMAGENET);
+        // The centre crop reads 224 * shorter side / 256 source pixels each way: 328 of a 500x375 photo, 656 of 1000x750, 1312 of 2000x1500.
+        assertEquals(1, eval.reduction(500, 375, 0));
+        assertEquals(2, eval.reduction(1000, 750, 0));
+        assertEquals(4, eval.reduction(2000, 1500, 0));
+        assertEquals(8, eval.reduction(4000, 3000, 0));
+        RandomResizedCrop train = new RandomResizedCrop(224, 0.08, Normalization.IMAGENET);
+        int[] seen = new int[9];
+        for (int k = 0; k < 2000; k++) {
+            long key = Transform.key(3, 0, k);
+            int d = train.reduction(1600, 1200, key);
+            CropTransform.Box b = train.box(1600, 1200, key);
+            assertTrue(b.w() / d >= 224 && b.h() / d >= 224, "sample " + k + ": a " + b.w() + "x" + b.h() + " crop at 1/" + d);
+            assertTrue(d == 8 || b.w() / (2 * d) < 224 || b.h() / (2 * d) < 224, "sample " + k + ": 1/" + d + " is the smallest that keeps it");
+            seen[d]++;
+        }
+        assertTrue(seen[1] > 0 && seen[2] > 0 && seen[4] > 0, "crops of a 1600x1200 photo take every reduction up to 1/4: " + Arrays.toString(seen));
+        assertEquals(1, new PadCropFlip(3, 32, 32, 4, true, Normalization.CIFAR10).reduction(32, 32, 0), "a transform that reads every pixel");
+    }
+
+    @Test
+    void aReducedImageGivesTheSameCropBoxScaledAsAFullOne() {
+        // A smooth image and its exact 2x box-average: cropping either gives nearly the same output.
+        int W = 96, H = 64;
+        byte[] full = new byte[3 * H * W], half = new byte[3 * (H / 2) * (W / 2)];
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < H; y++) for (int x = 0; x < W; x++) full[(c * H + y) * W + x] = (byte) (x + y + 40 * c);
+            for (int y = 0; y < H / 2; y++) {
+                for (int x = 0; x < W / 2; x++) half[(c * H / 2 + y) * W / 2 + x] = (byte) (2 * x + 2 * y + 1 + 40 * c);
+            }
+        }
+        RandomResizedCrop t = new RandomResizedCrop(8, 0.5, Normalization.IMAGENET);
+        byte[] a = new byte[3 * 64], b = new byte[3 * 64];
+        for (int k = 0; k < 50; k++) {
+            long key = Transform.key(9, 0, k);
+            t.apply(new Decoded(new Image(3, H, W, full), W, H, 1), key, a, 0);
+            t.apply(new Decoded(new Image(3, H / 2, W / 2, half), W, H, 2), key, b, 0);
+            for (int i = 0; i < a.length; i++) assertEquals(a[i] & 0xFF, b[i] & 0xFF, 1.01, "sample " + k + ", value " + i);
+        }
+    }
 }

@@ -88,7 +88,7 @@ public final class LibraryLoader {
         }
         List<String> files = alternatives.stream().map(Candidate::file).toList();
         return what + " not found: no " + String.join(" or ", files) + " in " + search.describe()
-                + " (set " + LibrarySearch.ENV_LIBS + " to the folder that holds it)";
+                + " (set " + search.envVar() + " to the folder that holds it)";
     }
 
     /** A library that is missing or broken; the message is one line meant for the user. */

@@ -30,10 +30,12 @@ public final class LibrarySearch {
 
     private final List<SearchPlace> places;
     private final List<String> missingFolders;
+    private final String envVar;
 
-    private LibrarySearch(List<SearchPlace> places, List<String> missingFolders) {
+    private LibrarySearch(List<SearchPlace> places, List<String> missingFolders, String envVar) {
         this.places = List.copyOf(places);
         this.missingFolders = List.copyOf(missingFolders);
+        this.envVar = envVar;
     }
 
     public static LibrarySearch forDriver() {
@@ -46,7 +48,7 @@ public final class LibrarySearch {
 
     public static LibrarySearch forDriver(Map<String, String> env, Path root) {
         Builder b = new Builder();
-        b.pathList(env.get(ENV_LIBS), ENV_LIBS);
+        b.chosen(env.get(ENV_LIBS), ENV_LIBS);
         b.loader();
         b.pathList(env.get("LD_LIBRARY_PATH"), "LD_LIBRARY_PATH");
         for (String d : new String[] {"usr/local/nvidia/lib64", "usr/local/nvidia/lib", "usr/lib/x86_64-linux-gnu",
@@ -55,12 +57,12 @@ public final class LibrarySearch {
         }
         // The toolkit's stub libcuda.so only answers "stub library" to every call; never load it.
         return new LibrarySearch(b.places.values().stream().filter(p -> p.isLoader() || !p.dir().toString().contains("/stubs")).toList(),
-                b.missing);
+                b.missing, ENV_LIBS);
     }
 
     public static LibrarySearch forToolkit(Map<String, String> env, Path home, Path root) {
         Builder b = new Builder();
-        b.pathList(env.get(ENV_LIBS), ENV_LIBS);
+        b.chosen(env.get(ENV_LIBS), ENV_LIBS);
         b.loader();
         for (String var : new String[] {"CUDA_HOME", "CUDA_PATH"}) {
             String v = env.get(var);
@@ -84,7 +86,25 @@ public final class LibrarySearch {
                 b.dir(lib.resolve("lib"), "pip wheel");
             }
         }
-        return new LibrarySearch(new ArrayList<>(b.places.values()), b.missing);
+        return new LibrarySearch(new ArrayList<>(b.places.values()), b.missing, ENV_LIBS);
+    }
+
+    /**
+     * A library of the host rather than of CUDA (libturbojpeg): the folders {@code envVar} lists, the
+     * loader path, {@code LD_LIBRARY_PATH}, then {@code bundled} (folders a distribution ships the
+     * library in, for servers that lack it), then the usual system folders. The system's copy comes
+     * before the bundled one, so that security updates of the distribution's package apply.
+     */
+    public static LibrarySearch forHostLibrary(String envVar, Map<String, String> env, List<Path> bundled, Path root) {
+        Builder b = new Builder();
+        b.chosen(env.get(envVar), envVar);
+        b.loader();
+        b.pathList(env.get("LD_LIBRARY_PATH"), "LD_LIBRARY_PATH");
+        for (Path d : bundled) b.dir(d, "bundled");
+        for (String d : new String[] {"usr/lib/x86_64-linux-gnu", "usr/lib64", "usr/lib", "usr/local/lib", "usr/local/lib64"}) {
+            b.dir(root.resolve(d), "system folder");
+        }
+        return new LibrarySearch(new ArrayList<>(b.places.values()), b.missing, envVar);
     }
 
     /** Python site-packages folders in the order a Python of this machine would most likely use them. */
@@ -171,6 +191,11 @@ public final class LibrarySearch {
         return places;
     }
 
+    /** The variable that names folders to search first: what a user sets when the library is elsewhere. */
+    public String envVar() {
+        return envVar;
+    }
+
     /**
      * "the loader path, /a (DENSENET_CUDA_LIBS), /usr/lib64 (system folder)", followed by the folders a
      * variable named that do not exist, since a mistyped DENSENET_CUDA_LIBS is the likeliest cause.
@@ -197,9 +222,17 @@ public final class LibrarySearch {
             if (value == null) return;
             for (String p : value.split(":")) {
                 if (p.isBlank()) continue;
-                if (origin.equals(ENV_LIBS) && !Files.isDirectory(Path.of(p))) missing.add(ENV_LIBS + " names " + p + ", which is not a folder");
                 dir(Path.of(p), origin);
             }
+        }
+
+        /** The folders of our own variable: one that does not exist is reported, since a typo there is the likeliest cause. */
+        void chosen(String value, String var) {
+            if (value == null) return;
+            for (String p : value.split(":")) {
+                if (!p.isBlank() && !Files.isDirectory(Path.of(p))) missing.add(var + " names " + p + ", which is not a folder");
+            }
+            pathList(value, var);
         }
 
         void dir(Path dir, String origin) {

@@ -137,6 +137,22 @@ class LibrarySearchTest {
     }
 
     @Test
+    void hostLibrarySearchPutsTheSystemBeforeTheBundleAndNamesItsOwnVariable() throws IOException {
+        Path root = dir("root");
+        Path chosen = dir("chosen"), ld = dir("ld"), bundle = dir("bundle/lib");
+        Path system = dir("root/usr/lib/x86_64-linux-gnu"), local = dir("root/usr/local/lib");
+        LibrarySearch search = LibrarySearch.forHostLibrary("DENSENET_JPEG_LIBS",
+                Map.of("DENSENET_JPEG_LIBS", chosen + ":/no/such/folder", "LD_LIBRARY_PATH", ld.toString()), List.of(bundle), root);
+        List<String> places = search.places().stream().map(SearchPlace::describe).toList();
+        assertEquals(List.of(chosen + " (DENSENET_JPEG_LIBS)", "the loader path", ld + " (LD_LIBRARY_PATH)", bundle + " (bundled)",
+                system + " (system folder)", root.resolve("usr/lib") + " (system folder)", local + " (system folder)"), places);
+        LibraryLoader.NotLoadable e = org.junit.jupiter.api.Assertions.assertThrows(LibraryLoader.NotLoadable.class,
+                () -> LibraryLoader.loadFirst("libjpeg-turbo", search, List.of(Candidate.of("libdensenet_absent.so.0"))));
+        assertTrue(e.getMessage().endsWith("; DENSENET_JPEG_LIBS names /no/such/folder, which is not a folder"
+                + " (set DENSENET_JPEG_LIBS to the folder that holds it)"), e.getMessage());
+    }
+
+    @Test
     void aFileThatIsNoLibraryIsReportedWithTheLoadersOwnWords() throws IOException {
         Path bad = touch("a/libdensenet_broken.so.1");
         LibrarySearch search = LibrarySearch.forToolkit(Map.of("DENSENET_CUDA_LIBS", bad.getParent().toString()), tmp, dir("root"));
