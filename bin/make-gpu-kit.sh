@@ -88,15 +88,18 @@ echo ".bundle/gpu-kit.tar.xz: $(du -h .bundle/gpu-kit.tar.xz | cut -f1) ($(stat 
 
 # Smoke test: unpack elsewhere and, with no Java on PATH, run the steps that need no GPU to pass:
 # discovery (NCCL's too), the gpu tests, which must be found (and are skipped with the reason
-# without a GPU), and the input-pipeline step, which needs no GPU.
+# without a GPU), the cuDNN probe (which must say in one line that it needs a GPU, and is then
+# skipped), and the input-pipeline step, which needs no GPU.
 check="$(mktemp -d)"
 trap 'rm -f "$held"; rm -rf "$check"' EXIT
 tar -C "$check" -xJf "$here/.bundle/gpu-kit.tar.xz"
-env -i PATH=/usr/bin:/bin HOME="${HOME:-/tmp}" KIT_STEPS=devices,nccl,tests,data "$check/gpu-kit/run.sh" "$check/results" >/dev/null 2>&1 || true
+env -i PATH=/usr/bin:/bin HOME="${HOME:-/tmp}" KIT_STEPS=devices,nccl,tests,probe-cudnn,data "$check/gpu-kit/run.sh" "$check/results" >/dev/null 2>&1 || true
 sed -n '/^step /,/^$/{/^results:/d;p}' "$check/results/summary.txt"
 grep -Eq '^tests +(ok|skipped).* [1-9][0-9]* found' "$check/results/summary.txt" \
   || { echo "error: the kit's test run found no tests or failed:" >&2; cat "$check/results/summary.txt" >&2; exit 1; }
 grep -Eq '^nccl +ok .*nccl: ' "$check/results/summary.txt" \
   || { echo "error: the kit's nccl step said nothing about NCCL:" >&2; cat "$check/results/summary.txt" >&2; exit 1; }
+grep -Eq '^probe-cudnn +(ok|skipped \(no usable GPU\) +[0-9]+ +error: .*)' "$check/results/summary.txt" \
+  || { echo "error: the kit's probe-cudnn step neither ran nor said why it could not:" >&2; cat "$check/results/summary.txt" >&2; exit 1; }
 grep -Eq '^data +ok .*fastest: ' "$check/results/summary.txt" \
   || { echo "error: the kit's data step failed:" >&2; cat "$check/results/summary.txt" >&2; exit 1; }

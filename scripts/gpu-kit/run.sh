@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Validates the engine on a GPU server in one go, with the GPU kit built by bin/make-gpu-kit.sh
 # (no Java, Maven or network needed there): system and library discovery (NCCL's too), the gpu-tagged tests,
-# the training-step benchmarks beside PyTorch (float32, and densenet-bc-100-12 with TF32 on both
+# the cuDNN probe of 16-bit convolution layouts, the training-step benchmarks beside PyTorch (float32, and densenet-bc-100-12 with TF32 on both
 # sides; densenet121 at 224 pixels), the per-op benchmarks (densenet-bc-100-12, densenet121), the
 # memory benchmark, a short training run on synthetic data, the input pipeline on generated JPEGs
 # (libjpeg-turbo beside javax.imageio),
@@ -197,6 +197,12 @@ export -f nccl_report
 step nccl 30 - bash -c nccl_report
 ran nccl && set_last "${statuses[-1]}" "$(grep -m1 '^nccl:' "$work/nccl.log" | cut -c1-120)"
 
+# Steps that need a GPU are reported as skipped, not failed, where `devices` found none usable.
+gpu_usable=yes
+for i in "${!names[@]}"; do
+  case "${names[$i]}" in devices | devices-pip) [ "${statuses[$i]}" = ok ] && gpu_usable=yes || gpu_usable=no ;; esac
+done
+
 step tests 240 - bash -c junit_tests
 if ran tests; then
   counts="$(junit_counts "$work/tests.log")"
@@ -206,6 +212,28 @@ if ran tests; then
     set_last "skipped (assumptions)" "$counts; $(grep -m1 -o 'no usable GPU[^]]*' "$work/tests.log" | cut -c1-100)"
   else
     set_last "${statuses[-1]}" "$counts${notes[-1]:+; ${notes[-1]}}"
+  fi
+fi
+
+# What cuDNN's legacy API does with the networks' convolutions in FP16 and BF16, NCHW and NHWC, packed
+# and as channel slices, against FP32 (docs/CUDA.md, "Probing cuDNN for 16 bits"): the measurement the
+# 16-bit layout is chosen by. The probe starts no new shape after 70 s.
+probe_note() {
+  python3 - "$1" <<'PY' 2>/dev/null || true
+import json, sys
+rows = json.load(open(sys.argv[1]))["tables"]["summary by variant"]
+def one(r):
+    g = r["geomean_speedup"]
+    return f'{r["variant"]} {r["ran"]}/{r["probed"]}' + (f' x{g:.2f}' if g is not None else "")
+print("forward (ran/probed, geomean x fp32): " + "; ".join(one(r) for r in rows if r["pass"] == "conv forward" and not r["variant"].startswith("fp32")))
+PY
+}
+step probe-cudnn 100 "$work/probe-cudnn.txt" "$densenet" bench probe-cudnn --device cuda --budget-s 70 --save "$work/probe-cudnn.json"
+if ran probe-cudnn; then
+  if [ "${statuses[-1]}" = ok ]; then
+    set_last ok "$(probe_note "$work/probe-cudnn.json")"
+  elif [ "$gpu_usable" = no ]; then
+    set_last "skipped (no usable GPU)" "${notes[-1]}"
   fi
 fi
 

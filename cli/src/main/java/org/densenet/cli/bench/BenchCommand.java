@@ -9,9 +9,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Benchmarks on either backend: per-op times against the device's measured peaks (ops), "
                 + "whole-step throughput and peak memory (step), peak memory against depth in every memory mode (memory), "
-                + "the input pipeline's images per second (data).",
+                + "the input pipeline's images per second (data), what cuDNN offers for 16-bit convolutions (probe-cudnn).",
                 "Every run prints the device, driver and library versions, the commit and the date; --json and --csv are for scripts."},
-        subcommands = {OpsCommand.class, StepCommand.class, MemoryCommand.class, DataCommand.class})
+        subcommands = {OpsCommand.class, StepCommand.class, MemoryCommand.class, DataCommand.class, ProbeCudnnCommand.class})
 public final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;

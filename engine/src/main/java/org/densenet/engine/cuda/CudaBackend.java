@@ -76,27 +76,7 @@ public final class CudaBackend implements Backend {
         Convolutions conv = null;
         Blas bl = null;
         try {
-            alloc = new DeviceAllocator(new DeviceAllocator.RawMemory() {
-                @Override
-                public DeviceAllocator.Block allocate(long bytes) {
-                    return ctx.allocate(bytes);
-                }
-
-                @Override
-                public void free(DeviceAllocator.Block block) {
-                    ctx.free(block);
-                }
-
-                @Override
-                public long[] deviceMemory() {
-                    return ctx.memoryInfo();
-                }
-
-                @Override
-                public void synchronize() {
-                    ctx.synchronize("returning cached GPU memory");
-                }
-            });
+            alloc = new DeviceAllocator(new ContextMemory(ctx));
             conv = new Convolutions(toolkit.cudnn(), ctx, alloc, allowTf32);
             bl = new Blas(toolkit.cublas(), ctx, alloc, allowTf32);
             this.kernels = KernelOps.load(this, ctx, alloc, new KernelLauncher(driver.api().library()));

@@ -24,7 +24,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 public final class Cudnn {
     // cudnnDataType_t, cudnnTensorFormat_t, cudnnConvolutionMode_t
     public static final int DATA_FLOAT = 0;
+    public static final int DATA_HALF = 2;
+    public static final int DATA_BFLOAT16 = 9;
     public static final int TENSOR_NCHW = 0;
+    /** A filter format: [K, R, S, C] in memory (tensors say NHWC through their strides instead). */
+    public static final int TENSOR_NHWC = 1;
     public static final int CROSS_CORRELATION = 1;
     // cudnnMathType_t
     public static final int DEFAULT_MATH = 0;
@@ -72,6 +76,7 @@ public final class Cudnn {
     private final MethodHandle destroyConv;
     private final MethodHandle[] maxCount = new MethodHandle[3];
     private final MethodHandle[] findEx = new MethodHandle[3];
+    private final MethodHandle[] heuristic = new MethodHandle[3];
     private final MethodHandle[] workspaceSize = new MethodHandle[3];
     private final MethodHandle[] run = new MethodHandle[3];
 
@@ -108,12 +113,15 @@ public final class Cudnn {
         // workspace size: (handle, aDesc, bDesc, convDesc, outDesc, algo, size_t*)
         FunctionDescriptor ws = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS);
         // run: (handle, alpha*, aDesc, a, bDesc, b, convDesc, algo, workSpace, wsBytes, beta*, outDesc, out)
+        // heuristics (_v7): (handle, aDesc, bDesc, convDesc, outDesc, requested, int* returned, perf*)
+        FunctionDescriptor guess = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
         FunctionDescriptor exec = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                 ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS);
         for (ConvOp op : ConvOp.values()) {
             int i = op.ordinal();
             maxCount[i] = lib.function(op.maxCountCall, countOf);
             findEx[i] = lib.function(op.findCall, find);
+            heuristic[i] = lib.function(op.heuristicCall, guess);
             workspaceSize[i] = lib.function(op.workspaceCall, ws);
             run[i] = lib.function(op.runCall, exec);
         }
@@ -125,27 +133,25 @@ public final class Cudnn {
      * backward filter (x, dy -> dw). The filter descriptor is the one for w (forward, data) or dw.
      */
     public enum ConvOp {
-        FORWARD("conv forward", "cudnnGetConvolutionForwardAlgorithmMaxCount", "cudnnFindConvolutionForwardAlgorithmEx",
-                "cudnnGetConvolutionForwardWorkspaceSize", "cudnnConvolutionForward"),
-        BACKWARD_DATA("conv backward data", "cudnnGetConvolutionBackwardDataAlgorithmMaxCount",
-                "cudnnFindConvolutionBackwardDataAlgorithmEx", "cudnnGetConvolutionBackwardDataWorkspaceSize",
-                "cudnnConvolutionBackwardData"),
-        BACKWARD_FILTER("conv backward filter", "cudnnGetConvolutionBackwardFilterAlgorithmMaxCount",
-                "cudnnFindConvolutionBackwardFilterAlgorithmEx", "cudnnGetConvolutionBackwardFilterWorkspaceSize",
-                "cudnnConvolutionBackwardFilter");
+        FORWARD("conv forward", "Forward"),
+        BACKWARD_DATA("conv backward data", "BackwardData"),
+        BACKWARD_FILTER("conv backward filter", "BackwardFilter");
 
         public final String label;
         final String maxCountCall;
         final String findCall;
         final String workspaceCall;
         final String runCall;
+        final String heuristicCall;
 
-        ConvOp(String label, String maxCountCall, String findCall, String workspaceCall, String runCall) {
+        /** {@code pass}: how cuDNN spells the pass inside its function names. */
+        ConvOp(String label, String pass) {
             this.label = label;
-            this.maxCountCall = maxCountCall;
-            this.findCall = findCall;
-            this.workspaceCall = workspaceCall;
-            this.runCall = runCall;
+            this.maxCountCall = "cudnnGetConvolution" + pass + "AlgorithmMaxCount";
+            this.findCall = "cudnnFindConvolution" + pass + "AlgorithmEx";
+            this.workspaceCall = "cudnnGetConvolution" + pass + "WorkspaceSize";
+            this.runCall = "cudnnConvolution" + pass;
+            this.heuristicCall = "cudnnGetConvolution" + pass + "Algorithm_v7";
         }
     }
 
@@ -171,6 +177,16 @@ public final class Cudnn {
 
     public void check(int status, String op, String call) {
         if (status != STATUS_SUCCESS) throw new CudaException(op, call, status, describe(status));
+    }
+
+    /** "CUDNN_STATUS_NOT_SUPPORTED": a status's name alone, for per-algorithm results, which the last error text does not describe. */
+    public String statusName(int status) {
+        try {
+            MemorySegment s = (MemorySegment) getErrorString.invokeExact(status);
+            return s.address() == 0 ? "status " + status : s.reinterpret(Long.MAX_VALUE).getString(0);
+        } catch (Throwable t) {
+            return "status " + status;
+        }
     }
 
     /** "CUDNN_STATUS_BAD_PARAM (2000): <cuDNN's last error text>". */
@@ -220,8 +236,13 @@ public final class Cudnn {
 
     /** An N-d float tensor with explicit strides (in elements): how channel slices are described. */
     public void setTensorNd(MemorySegment desc, int[] dims, int[] strides, String op) {
+        setTensorNd(desc, DATA_FLOAT, dims, strides, op);
+    }
+
+    /** As {@link #setTensorNd(MemorySegment, int[], int[], String)} with a cudnnDataType_t, e.g. {@link #DATA_HALF}. */
+    public void setTensorNd(MemorySegment desc, int dataType, int[] dims, int[] strides, String op) {
         try (Arena arena = Arena.ofConfined()) {
-            int status = (int) setTensorNd.invokeExact(desc, DATA_FLOAT, dims.length,
+            int status = (int) setTensorNd.invokeExact(desc, dataType, dims.length,
                     arena.allocateFrom(JAVA_INT, dims), arena.allocateFrom(JAVA_INT, strides));
             check(status, op, "cudnnSetTensorNdDescriptor");
         } catch (Throwable t) {
@@ -239,8 +260,13 @@ public final class Cudnn {
 
     /** A dense float filter [K, C, R, S]. */
     public void setFilter4d(MemorySegment desc, int k, int c, int r, int s, String op) {
+        setFilter4d(desc, DATA_FLOAT, TENSOR_NCHW, k, c, r, s, op);
+    }
+
+    /** A dense filter of a cudnnDataType_t, [K, C, R, S] ({@link #TENSOR_NCHW}) or [K, R, S, C] ({@link #TENSOR_NHWC}) in memory. */
+    public void setFilter4d(MemorySegment desc, int dataType, int format, int k, int c, int r, int s, String op) {
         try {
-            check((int) setFilter4d.invokeExact(desc, DATA_FLOAT, TENSOR_NCHW, k, c, r, s), op, "cudnnSetFilter4dDescriptor");
+            check((int) setFilter4d.invokeExact(desc, dataType, format, k, c, r, s), op, "cudnnSetFilter4dDescriptor");
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -303,6 +329,24 @@ public final class Cudnn {
                     MemorySegment.ofAddress(b), convDesc, outDesc, MemorySegment.ofAddress(out), requested, returned, perf,
                     MemorySegment.ofAddress(workspace), workspaceBytes);
             if (status != STATUS_SUCCESS) check(status, String.valueOf(what), op.findCall);
+            return returned.get(JAVA_INT, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * cuDNN's heuristics (cudnnGetConvolution*Algorithm_v7): which algorithms it would run on these
+     * descriptors, best first, without running any. Fills {@code perf} as {@link #find} does (times are
+     * not measured) and returns how many were written.
+     */
+    public int heuristic(MemorySegment handle, ConvOp op, MemorySegment aDesc, MemorySegment bDesc, MemorySegment convDesc,
+                         MemorySegment outDesc, MemorySegment perf, Object what) {
+        int requested = (int) (perf.byteSize() / ALGO_PERF.byteSize());
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment returned = arena.allocate(JAVA_INT);
+            int status = (int) heuristic[op.ordinal()].invokeExact(handle, aDesc, bDesc, convDesc, outDesc, requested, returned, perf);
+            if (status != STATUS_SUCCESS) check(status, String.valueOf(what), op.heuristicCall);
             return returned.get(JAVA_INT, 0);
         } catch (Throwable t) {
             throw rethrow(t);

@@ -4,7 +4,10 @@
  * cudnn_ops.h and cudnn_cnn.h of cuDNN 9; "device" pointers are host pointers. The three passes
  * compute real NCHW cross-correlations from the descriptors' dims and strides, with alpha/beta as
  * cuDNN defines them (beta == 0: the output is not read). The algorithm search writes garbage
- * into its output, as the real one may, and returns the results a test scripted.
+ * into its output, as the real one may, and returns the results a test scripted. Descriptors of
+ * FP16 and BF16 and NHWC filters are accepted, as cuDNN accepts them, but the passes compute float32
+ * with [K, C, R, S] filters only: for anything else the search and the heuristics report every
+ * algorithm as not supported, and running one is refused, as cuDNN does where no engine applies.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -64,8 +67,12 @@ int cudnnDestroy(void *handle) { slots[S_DESTROYED]++; return handle == (void *)
 int cudnnSetStream(void *handle, void *stream) { slots[S_STREAM] = (int64_t) (intptr_t) stream; return 0; }
 
 int cudnnCreateTensorDescriptor(tensor_t **d) { *d = calloc(1, sizeof(tensor_t)); slots[S_CREATED]++; return 0; }
+enum { DT_FLOAT = 0, DT_HALF = 2, DT_BFLOAT16 = 9, FORMAT_NCHW = 0, FORMAT_NHWC = 1 };
+static int known_dtype(int dtype) { return dtype == DT_FLOAT || dtype == DT_HALF || dtype == DT_BFLOAT16; }
+static size_t dtype_bytes(int dtype) { return dtype == DT_FLOAT ? 4 : 2; }
+
 int cudnnSetTensorNdDescriptor(tensor_t *d, int dtype, int nb, const int *dims, const int *strides) {
-    if (nb < 3 || nb > 8 || dtype != 0) return 2000;
+    if (nb < 3 || nb > 8 || !known_dtype(dtype)) return 2000;
     d->nb = nb;
     d->dtype = dtype;
     for (int i = 0; i < nb; i++) {
@@ -79,7 +86,7 @@ int cudnnDestroyTensorDescriptor(tensor_t *d) { free(d); slots[S_DESTROYED]++; r
 
 int cudnnCreateFilterDescriptor(filter_t **d) { *d = calloc(1, sizeof(filter_t)); slots[S_CREATED]++; return 0; }
 int cudnnSetFilter4dDescriptor(filter_t *d, int dtype, int format, int k, int c, int r, int s) {
-    if (dtype != 0 || format != 0 || k < 1 || c < 1 || r < 1 || s < 1) return 2000;
+    if (!known_dtype(dtype) || (format != FORMAT_NCHW && format != FORMAT_NHWC) || k < 1 || c < 1 || r < 1 || s < 1) return 2000;
     d->dtype = dtype; d->format = format; d->k = k; d->c = c; d->r = r; d->s = s;
     return 0;
 }
@@ -98,6 +105,11 @@ int cudnnGetConvolutionForwardAlgorithmMaxCount(void *h, int *n) { *n = 8; retur
 int cudnnGetConvolutionBackwardDataAlgorithmMaxCount(void *h, int *n) { *n = 6; return 0; }
 int cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(void *h, int *n) { *n = 7; return 0; }
 
+/* What the passes below can compute: float32 tensors and a float32 [K, C, R, S] filter. */
+static int computable(const tensor_t *a, const filter_t *w, const tensor_t *b) {
+    return a->dtype == DT_FLOAT && b->dtype == DT_FLOAT && w->dtype == DT_FLOAT && w->format == FORMAT_NCHW;
+}
+
 /* algorithm 5 "does not apply"; the others want algo KiB */
 static int ws_size(int algo, size_t *size) { if (algo == 5) return 3000; *size = (size_t) algo * 1024; return 0; }
 int cudnnGetConvolutionForwardWorkspaceSize(void *h, tensor_t *x, filter_t *w, conv_t *c, tensor_t *y, int algo, size_t *size) { return ws_size(algo, size); }
@@ -107,39 +119,71 @@ int cudnnGetConvolutionBackwardFilterWorkspaceSize(void *h, tensor_t *x, tensor_
 static float *at(float *base, const tensor_t *t, int n, int c, int h, int w) {
     return base + (int64_t) n * t->strides[0] + (int64_t) c * t->strides[1] + (int64_t) h * t->strides[2] + (int64_t) w * t->strides[3];
 }
-static void scribble_tensor(float *base, const tensor_t *t) {
+static void scribble_tensor(void *base, const tensor_t *t) {
 #ifdef DN_NULL_DEVICE
     return;
 #endif
+    size_t bytes = dtype_bytes(t->dtype);
     for (int n = 0; n < t->dims[0]; n++) for (int c = 0; c < t->dims[1]; c++)
-        for (int h = 0; h < t->dims[2]; h++) for (int w = 0; w < t->dims[3]; w++) *at(base, t, n, c, h, w) = 12345.0f;
+        for (int h = 0; h < t->dims[2]; h++) for (int w = 0; w < t->dims[3]; w++) {
+            int64_t i = (int64_t) n * t->strides[0] + (int64_t) c * t->strides[1] + (int64_t) h * t->strides[2] + (int64_t) w * t->strides[3];
+            memset((char *) base + i * bytes, 0x5A, bytes);
+        }
 }
-static int find(int requested, int *returned, perf_t *perf, size_t ws_bytes, int op) {
+static void refuse_all(int n, perf_t *perf) {
+    for (int i = 0; i < n; i++) { perf[i].status = 3000; perf[i].time = -1; perf[i].memory = 0; }
+}
+static int find(int requested, int *returned, perf_t *perf, size_t ws_bytes, int op, int ok) {
     slots[S_FIND_CALLS]++;
     slots[S_FIND_WS_BYTES] = (int64_t) ws_bytes;
     slots[S_REQUESTED] = requested;
     slots[S_LAST_OP] = op;
     int n = scripted_n < requested ? scripted_n : requested;
     for (int i = 0; i < n; i++) perf[i] = scripted[i];
+    if (!ok) refuse_all(n, perf);
     *returned = n;
     return 0;
+}
+/* The heuristics name every algorithm, best (lowest number) first; 5 does not apply, as ws_size says. */
+static int heuristic(int count, int requested, int *returned, perf_t *perf, int ok) {
+    int n = count < requested ? count : requested;
+    for (int i = 0; i < n; i++) {
+        memset(&perf[i], 0, sizeof perf[i]);
+        perf[i].algo = i;
+        perf[i].status = i == 5 ? 3000 : 0;
+        perf[i].time = -1;
+        perf[i].memory = (size_t) i * 1024;
+        perf[i].math = 3;
+    }
+    if (!ok) refuse_all(n, perf);
+    *returned = n;
+    return 0;
+}
+int cudnnGetConvolutionForwardAlgorithm_v7(void *h, tensor_t *x, filter_t *w, conv_t *c, tensor_t *y, int requested, int *returned, perf_t *perf) {
+    return heuristic(8, requested, returned, perf, computable(x, w, y));
+}
+int cudnnGetConvolutionBackwardDataAlgorithm_v7(void *h, filter_t *w, tensor_t *dy, conv_t *c, tensor_t *dx, int requested, int *returned, perf_t *perf) {
+    return heuristic(6, requested, returned, perf, computable(dx, w, dy));
+}
+int cudnnGetConvolutionBackwardFilterAlgorithm_v7(void *h, tensor_t *x, tensor_t *dy, conv_t *c, filter_t *dw, int requested, int *returned, perf_t *perf) {
+    return heuristic(7, requested, returned, perf, computable(x, dw, dy));
 }
 int cudnnFindConvolutionForwardAlgorithmEx(void *h, tensor_t *xd, const float *x, filter_t *wd, const float *w, conv_t *cd,
         tensor_t *yd, float *y, int requested, int *returned, perf_t *perf, void *ws, size_t ws_bytes) {
     scribble_tensor(y, yd);
-    return find(requested, returned, perf, ws_bytes, 0);
+    return find(requested, returned, perf, ws_bytes, 0, computable(xd, wd, yd));
 }
 int cudnnFindConvolutionBackwardDataAlgorithmEx(void *h, filter_t *wd, const float *w, tensor_t *dyd, const float *dy, conv_t *cd,
         tensor_t *dxd, float *dx, int requested, int *returned, perf_t *perf, void *ws, size_t ws_bytes) {
     scribble_tensor(dx, dxd);
-    return find(requested, returned, perf, ws_bytes, 1);
+    return find(requested, returned, perf, ws_bytes, 1, computable(dxd, wd, dyd));
 }
 int cudnnFindConvolutionBackwardFilterAlgorithmEx(void *h, tensor_t *xd, const float *x, tensor_t *dyd, const float *dy, conv_t *cd,
         filter_t *dwd, float *dw, int requested, int *returned, perf_t *perf, void *ws, size_t ws_bytes) {
 #ifndef DN_NULL_DEVICE
-    for (int i = 0; i < dwd->k * dwd->c * dwd->r * dwd->s; i++) dw[i] = 12345.0f;
+    memset(dw, 0x5A, (size_t) dwd->k * dwd->c * dwd->r * dwd->s * dtype_bytes(dwd->dtype));
 #endif
-    return find(requested, returned, perf, ws_bytes, 2);
+    return find(requested, returned, perf, ws_bytes, 2, computable(xd, dwd, dyd));
 }
 
 static int64_t bits(const float *p) { int32_t b; memcpy(&b, p, 4); return b; }
@@ -163,6 +207,7 @@ static int shapes_ok(const tensor_t *x, const filter_t *w, const tensor_t *y, co
 int cudnnConvolutionForward(void *h, const float *alpha, tensor_t *xd, const float *x, filter_t *wd, const float *w, conv_t *cd,
         int algo, void *ws, size_t ws_bytes, const float *beta, tensor_t *yd, float *y) {
     note_run(alpha, beta, algo, ws, ws_bytes, cd, 0);
+    if (!computable(xd, wd, yd)) return 3000;
     if (!shapes_ok(xd, wd, yd, cd)) return 2000;
 #ifdef DN_NULL_DEVICE /* checked, then dropped, as fake_cuda.c explains */
     return 0;
@@ -183,6 +228,7 @@ int cudnnConvolutionForward(void *h, const float *alpha, tensor_t *xd, const flo
 int cudnnConvolutionBackwardData(void *h, const float *alpha, filter_t *wd, const float *w, tensor_t *dyd, const float *dy, conv_t *cd,
         int algo, void *ws, size_t ws_bytes, const float *beta, tensor_t *dxd, float *dx) {
     note_run(alpha, beta, algo, ws, ws_bytes, cd, 1);
+    if (!computable(dxd, wd, dyd)) return 3000;
     if (!shapes_ok(dxd, wd, dyd, cd)) return 2000;
 #ifdef DN_NULL_DEVICE /* checked, then dropped, as fake_cuda.c explains */
     return 0;
@@ -210,6 +256,7 @@ int cudnnConvolutionBackwardData(void *h, const float *alpha, filter_t *wd, cons
 int cudnnConvolutionBackwardFilter(void *h, const float *alpha, tensor_t *xd, const float *x, tensor_t *dyd, const float *dy, conv_t *cd,
         int algo, void *ws, size_t ws_bytes, const float *beta, filter_t *dwd, float *dw) {
     note_run(alpha, beta, algo, ws, ws_bytes, cd, 2);
+    if (!computable(xd, dwd, dyd)) return 3000;
     if (!shapes_ok(xd, dwd, dyd, cd)) return 2000;
 #ifdef DN_NULL_DEVICE /* checked, then dropped, as fake_cuda.c explains */
     return 0;
