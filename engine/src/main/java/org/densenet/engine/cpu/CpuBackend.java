@@ -8,13 +8,16 @@ import static org.densenet.engine.cpu.Checks.sameShape;
 import static org.densenet.engine.cpu.Checks.shape;
 
 import java.util.Arrays;
+import java.util.Map;
 import org.densenet.engine.Backend;
 import org.densenet.engine.Conv2d;
 import org.densenet.engine.DType;
+import org.densenet.engine.Float16;
 import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.MemoryStats;
 import org.densenet.engine.Pool2d;
+import org.densenet.engine.Precision;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
 
@@ -36,6 +39,7 @@ public final class CpuBackend implements Backend {
     private final Scratch scratch;
     private final Transfers transfers;
     private final CpuOps ops;
+    private final Precision precision;
 
     /** Uses every available processor. */
     public CpuBackend() {
@@ -43,6 +47,20 @@ public final class CpuBackend implements Backend {
     }
 
     public CpuBackend(int threads) {
+        this(threads, Precision.FP32);
+    }
+
+    /**
+     * With a 16-bit {@code precision}, the CPU twin of the GPU's 16-bit path: every op that writes an
+     * activation or an activation's gradient (convolution outputs and input gradients, batch-norm
+     * outputs and input gradients, pooling, dropout, ReLU, accumulating copies, uploaded images)
+     * rounds what it wrote to BF16 or FP16, and a convolution reads its input and a rounded copy of
+     * its weights, as a GPU storing those tensors in 16 bits would. Arithmetic, batch-norm
+     * statistics and parameters, weight gradients, the classifier, the loss and SGD stay float32;
+     * so does global average pooling's output, the classifier's input.
+     */
+    public CpuBackend(int threads, Precision precision) {
+        this.precision = precision;
         this.par = new Parallel(threads);
         this.scratch = new Scratch(threads);
         this.transfers = new Transfers(this);
@@ -56,6 +74,30 @@ public final class CpuBackend implements Backend {
 
     public int threads() {
         return par.threads();
+    }
+
+    public Precision precision() {
+        return precision;
+    }
+
+    @Override
+    public Map<String, String> versions() {
+        return !precision.sixteenBit() ? Backend.super.versions() : Map.of("precision", precision.label() + " (CPU twin: float32 math, " + precision.label() + " storage)");
+    }
+
+    /** Rounds a float32 activation in place to the 16-bit storage, when there is one. */
+    private void store(Tensor t) {
+        if (!precision.sixteenBit() || t.dtype() != DType.F32) return;
+        forRuns(t, (r, s, len) -> Float16.round(f32(t), runOffset(t, r) + s, len, precision));
+    }
+
+    /** The weights as a 16-bit copy would hold them: {@code w} itself in float32, else a rounded copy the caller closes. */
+    private Tensor weights(Tensor w) {
+        if (!precision.sixteenBit() || w.dtype() != DType.F32) return w;
+        Tensor copy = allocate(DType.F32, w.shape());
+        copy(w, copy, false);
+        store(copy);
+        return copy;
     }
 
     CpuAllocator allocator() {
@@ -135,6 +177,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void uploadImages(byte[] src, Tensor dst, ImageNormalization norm) {
         transfers.uploadImages(src, dst, norm);
+        store(dst);
     }
 
     @Override
@@ -208,6 +251,7 @@ public final class CpuBackend implements Backend {
             if (src.dtype() == DType.F32) ElementwiseF32.copy(f32(src), so, f32(dst), dOff, len, accumulate);
             else ElementwiseF64.copy(f64(src), so, f64(dst), dOff, len, accumulate);
         });
+        if (accumulate) store(dst); // a plain copy moves values that are already stored
     }
 
     /** Array index of element {@code start} of run r of t; operands of one op have equal shapes, hence equal runs. */
@@ -227,6 +271,7 @@ public final class CpuBackend implements Backend {
             if (x.dtype() == DType.F32) ElementwiseF32.relu(f32(x), element(x, r, s), f32(y), element(y, r, s), len);
             else ElementwiseF64.relu(f64(x), element(x, r, s), f64(y), element(y, r, s), len);
         });
+        store(y);
     }
 
     @Override
@@ -242,6 +287,7 @@ public final class CpuBackend implements Backend {
             if (y.dtype() == DType.F32) ElementwiseF32.reluBackward(f32(y), yo, f32(dy), go, f32(dx), xo, len, accumulate);
             else ElementwiseF64.reluBackward(f64(y), yo, f64(dy), go, f64(dx), xo, len, accumulate);
         });
+        store(dx);
     }
 
     // ---- convolution, batch norm, pooling, linear and loss: checked and dispatched by CpuOps ----
@@ -256,12 +302,25 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void convForward(Tensor x, Tensor w, Tensor y, Conv2d conv, boolean accumulate) {
-        ops.convForward(x, w, y, conv, accumulate);
+        store(x); // images arrive in float32; every other input was stored by the op that wrote it, so this changes nothing
+        Tensor w16 = weights(w);
+        try {
+            ops.convForward(x, w16, y, conv, accumulate);
+        } finally {
+            if (w16 != w) w16.close();
+        }
+        store(y);
     }
 
     @Override
     public void convBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2d conv, boolean accumulate) {
-        ops.convBackwardData(dy, w, dx, conv, accumulate);
+        Tensor w16 = weights(w);
+        try {
+            ops.convBackwardData(dy, w16, dx, conv, accumulate);
+        } finally {
+            if (w16 != w) w16.close();
+        }
+        store(dx);
     }
 
     @Override
@@ -282,32 +341,38 @@ public final class CpuBackend implements Backend {
     @Override
     public void batchNormApply(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y) {
         ops.batchNormApply(x, mean, var, gamma, beta, eps, relu, y);
+        store(y);
     }
 
     @Override
     public void batchNormBackward(Tensor x, Tensor dy, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu,
                                   Tensor dx, boolean accumulateDx, Tensor dgamma, Tensor dbeta) {
         ops.batchNormBackward(x, dy, mean, var, gamma, beta, eps, relu, dx, accumulateDx, dgamma, dbeta);
+        store(dx);
     }
 
     @Override
     public void avgPoolForward(Tensor x, Tensor y, Pool2d pool) {
         ops.avgPoolForward(x, y, pool);
+        store(y);
     }
 
     @Override
     public void avgPoolBackward(Tensor dy, Tensor dx, Pool2d pool, boolean accumulate) {
         ops.avgPoolBackward(dy, dx, pool, accumulate);
+        store(dx);
     }
 
     @Override
     public void maxPoolForward(Tensor x, Tensor y, Pool2d pool) {
         ops.maxPoolForward(x, y, pool);
+        store(y);
     }
 
     @Override
     public void maxPoolBackward(Tensor x, Tensor y, Tensor dy, Tensor dx, Pool2d pool, boolean accumulate) {
         ops.maxPoolBackward(x, y, dy, dx, pool, accumulate);
+        store(dx);
     }
 
     @Override
@@ -318,6 +383,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void globalAvgPoolBackward(Tensor dy, Tensor dx, boolean accumulate) {
         ops.globalAvgPoolBackward(dy, dx, accumulate);
+        store(dx);
     }
 
     @Override
@@ -351,6 +417,7 @@ public final class CpuBackend implements Backend {
             if (x.dtype() == DType.F32) ElementwiseF32.dropoutForward(f32(x), xo, f32(y), yo, f32(mask), mo, len, first, p, seed);
             else ElementwiseF64.dropoutForward(f64(x), xo, f64(y), yo, f64(mask), mo, len, first, p, seed);
         });
+        store(y);
     }
 
     @Override
@@ -366,6 +433,7 @@ public final class CpuBackend implements Backend {
             if (dy.dtype() == DType.F32) ElementwiseF32.multiply(f32(dy), go, f32(mask), mo, f32(dx), xo, len, accumulate);
             else ElementwiseF64.multiply(f64(dy), go, f64(mask), mo, f64(dx), xo, len, accumulate);
         });
+        store(dx);
     }
 
     @Override
