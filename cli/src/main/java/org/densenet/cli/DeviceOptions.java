@@ -2,7 +2,9 @@ package org.densenet.cli;
 
 import java.io.PrintStream;
 import org.densenet.engine.Backend;
+import org.densenet.cli.bench.BenchOptions;
 import org.densenet.engine.Backends;
+import org.densenet.engine.Precision;
 import org.densenet.model.MemoryMode;
 import org.densenet.train.data.DatasetKind;
 import picocli.CommandLine.Option;
@@ -18,7 +20,10 @@ final class DeviceOptions {
                     + "or recompute (shared, and bottleneck outputs recomputed in backward: least memory, one more 1x1 convolution per layer).")
     String memory;
 
-    @Option(names = "--tf32", description = org.densenet.cli.bench.BenchOptions.TF32_HELP)
+    @Option(names = "--precision", paramLabel = "P", description = BenchOptions.PRECISION_HELP)
+    String precision;
+
+    @Option(names = "--tf32", description = BenchOptions.TF32_HELP)
     boolean tf32;
 
     @Option(names = {"-j", "--workers"}, paramLabel = "N",
@@ -48,8 +53,13 @@ final class DeviceOptions {
         return kind.isImageNet() ? Math.clamp(cores - 1, 1, 32) : Math.min(8, cores);
     }
 
-    /** Checks the spelling of --device before any work starts. */
+    Precision precision() {
+        return BenchOptions.precision(precision, tf32);
+    }
+
+    /** Checks the spelling of --device and --precision before any work starts. */
     void validate() {
+        precision();
         try {
             Backends.Spec.parse(device);
         } catch (IllegalArgumentException e) {
@@ -58,7 +68,12 @@ final class DeviceOptions {
     }
 
     Backend open(PrintStream notes) {
+        return open(precision(), notes);
+    }
+
+    /** With the precision a resumed run keeps from its checkpoint unless the command line says otherwise. */
+    Backend open(Precision p, PrintStream notes) {
         validate();
-        return Backends.create(device, tf32, notes);
+        return Backends.create(device, p, notes);
     }
 }

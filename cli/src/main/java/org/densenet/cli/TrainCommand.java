@@ -168,13 +168,14 @@ final class TrainCommand implements Callable<Integer> {
             cfg = new TrainConfig(old.modelName(), old.model(), given("--memory") ? device.memoryMode() : old.memory(), old.dataset(),
                     data.data != null ? data.data : old.dataDir(), data.download, old.augment(), old.imageSize(), old.batchSize(),
                     schedule, old.momentum(), old.weightDecay(), old.nesterov(), old.seed(), device.device,
-                    device.workerCount(old.dataset()), data.decoding(), out, maxSteps, old.pretrained());
+                    device.workerCount(old.dataset()), data.decoding(), out, maxSteps, old.pretrained(),
+                    given("--precision") || given("--tf32") ? device.precision() : old.precision());
         }
         PrintStream out = System.out;
         AtomicBoolean stop = new AtomicBoolean();
         int[] signal = {0};
         Interrupts.install(stop, signal, System.err);
-        try (Backend backend = device.open(System.err)) {
+        try (Backend backend = device.open(cfg.precision(), System.err)) {
             Trainer trainer = new Trainer(cfg, backend, out, stop, org.densenet.train.Progress.isTerminal(), logInterval,
                     checkpointMinutes * 60);
             if (start != null) {
@@ -229,7 +230,7 @@ final class TrainCommand implements Callable<Integer> {
             return new TrainConfig(m.name(), m.config(), device.memoryMode(), kind, data.data, data.download, !noAugment, imageSize, b, s,
                     momentum != null ? momentum : recipe.momentum(), weightDecay != null ? weightDecay : recipe.weightDecay(),
                     nesterov, seed, device.device, device.workerCount(kind), data.decoding(), out, maxSteps,
-                    pretrained == null ? "" : pretrained.toAbsolutePath().normalize().toString());
+                    pretrained == null ? "" : pretrained.toAbsolutePath().normalize().toString(), device.precision());
         } catch (IllegalArgumentException ex) {
             throw new Main.UsageError(ex.getMessage());
         }

@@ -69,21 +69,37 @@ public final class Backends {
      * matrix products; the CPU always computes in float32.
      */
     public static Backend create(String spec, boolean allowTf32, PrintStream notes) {
+        return create(spec, allowTf32 ? Precision.TF32 : Precision.FP32, notes);
+    }
+
+    /**
+     * The backend for a {@code --device} value computing in {@code precision}. BF16 and FP16 run on
+     * the CPU as its twin of the 16-bit GPU path ({@link CpuBackend#CpuBackend(int, Precision)});
+     * on a GPU they are refused with one line until that path exists, rather than quietly run in FP32.
+     */
+    public static Backend create(String spec, Precision precision, PrintStream notes) {
         Objects.requireNonNull(notes, "notes");
+        Objects.requireNonNull(precision, "precision");
         Spec s = Spec.parse(spec);
+        boolean tf32 = precision == Precision.TF32;
         Backend b = switch (s.kind()) {
-            case CPU -> new CpuBackend();
-            case CUDA -> openCuda(s.index(), allowTf32);
+            case CPU -> new CpuBackend(Runtime.getRuntime().availableProcessors(), precision);
+            case CUDA -> openCuda(s.index(), tf32);
             case AUTO -> {
                 try {
-                    yield openCuda(0, allowTf32);
+                    yield openCuda(0, tf32);
                 } catch (CudaUnavailableException | CudaException e) {
                     notes.println("using the CPU: " + e.getMessage());
-                    yield new CpuBackend();
+                    yield new CpuBackend(Runtime.getRuntime().availableProcessors(), precision);
                 }
             }
         };
-        if (allowTf32 && b instanceof CpuBackend) notes.println("TF32 has no effect on the CPU, which computes in float32");
+        if (precision.sixteenBit() && !(b instanceof CpuBackend)) {
+            b.close();
+            throw new IllegalArgumentException("--precision " + precision.label() + " does not run on a GPU yet (its 16-bit kernels and "
+                    + "cuDNN layout are still to come): use fp32 or tf32 there, or --device cpu for the CPU's " + precision.label() + " twin");
+        }
+        if (tf32 && b instanceof CpuBackend) notes.println("TF32 has no effect on the CPU, which computes in float32");
         return b;
     }
 

@@ -1,6 +1,7 @@
 package org.densenet.train;
 
 import java.nio.file.Path;
+import org.densenet.engine.Precision;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -26,9 +27,11 @@ import org.densenet.train.data.Decoding;
 public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode memory,
                           DatasetKind dataset, Path dataDir, boolean download, boolean augment, int imageSize,
                           int batchSize, LrSchedule schedule, double momentum, double weightDecay, boolean nesterov,
-                          long seed, String device, int workers, Decoding decoding, Path output, long maxSteps, String pretrained) {
+                          long seed, String device, int workers, Decoding decoding, Path output, long maxSteps, String pretrained,
+                          Precision precision) {
     public TrainConfig {
         pretrained = pretrained == null ? "" : pretrained;
+        if (precision == null) throw new IllegalArgumentException("precision must be given (fp32, tf32, bf16 or fp16)");
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         if (!(momentum >= 0 && momentum < 1)) throw new IllegalArgumentException("momentum must be in [0, 1), got " + momentum);
         if (nesterov && momentum == 0) throw new IllegalArgumentException("Nesterov momentum needs momentum > 0 (use --no-nesterov)");
@@ -72,6 +75,7 @@ public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode mem
         m.put("output", output.toString());
         m.put("max_steps", Long.toString(maxSteps));
         m.put("pretrained", pretrained);
+        m.put("precision", precision.label());
         return m;
     }
 
@@ -91,7 +95,8 @@ public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode mem
                 data.isEmpty() ? null : Path.of(data), f.bool("download"), f.bool("augment"), f.integer("image_size"),
                 f.integer("batch_size"), schedule, f.real("momentum"), f.real("weight_decay"), f.bool("nesterov"),
                 f.longValue("seed"), f.text("device"), f.integer("workers"), decoding, Path.of(f.text("output")), f.longValue("max_steps"),
-                m.getOrDefault("pretrained", ""));  // absent before --pretrained existed
+                m.getOrDefault("pretrained", ""),  // absent before --pretrained existed
+                Precision.parse(m.getOrDefault("precision", "fp32")));  // absent before --precision existed: float32
     }
 
     private static String join(int[] v) {

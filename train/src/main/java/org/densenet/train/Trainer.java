@@ -110,8 +110,9 @@ public final class Trainer {
                 if (pretrained != null) loadPretrained(p);
                 backend.fill(momentum, 0);
             }
-            out.printf(Locale.ROOT, "%s %s: %,d parameters, %s memory, on %s%s%n", cfg.modelName(), cfg.model(), cfg.model().parameterCount(),
-                    cfg.memory().label(), backend.name(), "allowed".equals(backend.versions().get("tf32")) ? " (TF32 allowed)" : "");
+            out.printf(Locale.ROOT, "%s %s: %,d parameters, %s memory, on %s%s, precision %s%n", cfg.modelName(), cfg.model(),
+                    cfg.model().parameterCount(), cfg.memory().label(), backend.name(),
+                    "allowed".equals(backend.versions().get("tf32")) ? " (TF32 allowed)" : "", cfg.precision().label());
             out.printf(Locale.ROOT, "data: %s (%,d images), %s (%,d images); batch %d, %s; output %s%n", trainSet.name(), trainSet.size(),
                     testSet.name(), testSet.size(), cfg.batchSize(), cfg.schedule(), run.dir());
             if (trainSet instanceof ImageFolder f) out.println(f.decoderNote());

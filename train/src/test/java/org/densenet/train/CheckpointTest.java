@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.densenet.engine.Precision;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +31,7 @@ class CheckpointTest {
         DenseNetConfig model = DenseNetConfig.cifar(16, 6, true, 0.5, 0.2, 100).withInChannels(1);
         return new TrainConfig("densenet-bc-16-6", model, MemoryMode.NAIVE, DatasetKind.CIFAR100, Path.of("/data/c100"), true, false, 32, 48,
                 LrSchedule.cosine(0.05, 7, 0.5), 0.85, 5e-4, false, -42, "cuda:1", 3,
-                new Decoding(Decoding.Decoder.IMAGEIO, true), Path.of("runs/x"), 99, "/w/densenet121.pth");
+                new Decoding(Decoding.Decoder.IMAGEIO, true), Path.of("runs/x"), 99, "/w/densenet121.pth", Precision.BF16);
     }
 
     @Test

@@ -4,21 +4,45 @@ import java.io.PrintStream;
 import org.densenet.cli.Main;
 import org.densenet.engine.Backend;
 import org.densenet.engine.Backends;
+import org.densenet.engine.Precision;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Options every bench subcommand takes: where it runs, the batch shape, the seed and the output form. */
 public final class BenchOptions {
-    /** The help of {@code --tf32}, here and in train and eval. */
-    public static final String TF32_HELP = "Let cuDNN and cuBLAS round convolution and matrix-product inputs to TF32 on Ampere and newer GPUs"
-            + " (PyTorch's default for convolutions): faster, about 1e-3 relative difference. Default: float32 math. No effect on the CPU.";
+    /** The help of {@code --precision}, here and in train, eval and predict. */
+    public static final String PRECISION_HELP = "fp32 (default: float32 math, reproducible), tf32 (cuDNN and cuBLAS round convolution and"
+            + " matrix-product inputs to TF32 on Ampere and newer GPUs, PyTorch's default for convolutions: faster, about 1e-3 relative"
+            + " difference; no effect on the CPU), bf16 or fp16 (activations and their gradients stored in 16 bits, float32 math and"
+            + " master weights; fp16 with loss scaling). bf16 and fp16 run on the CPU only so far, as the twin of the 16-bit GPU path.";
+    /** The help of {@code --tf32}, the older spelling of {@code --precision tf32}. */
+    public static final String TF32_HELP = "Same as --precision tf32.";
 
     @Option(names = "--device", paramLabel = "DEV", defaultValue = "auto",
             description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}: the GPU when one is usable).")
     String device;
 
+    @Option(names = "--precision", paramLabel = "P", description = PRECISION_HELP)
+    String precision;
+
     @Option(names = "--tf32", description = TF32_HELP)
     boolean tf32;
+
+    /** --precision, with --tf32 as its alias; giving both with different meanings is a usage error. */
+    public static Precision precision(String precision, boolean tf32) {
+        Precision p;
+        try {
+            p = precision == null ? (tf32 ? Precision.TF32 : Precision.FP32) : Precision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError(e.getMessage());
+        }
+        if (tf32 && p != Precision.TF32) throw new Main.UsageError("--tf32 means --precision tf32; it contradicts --precision " + p.label());
+        return p;
+    }
+
+    Precision precision() {
+        return precision(precision, tf32);
+    }
 
     @Option(names = {"-b", "--batch-size"}, paramLabel = "N", defaultValue = "64", description = "Images per step (default: ${DEFAULT-VALUE}).")
     int batch;
@@ -51,7 +75,7 @@ public final class BenchOptions {
     /** Opens the backend; a fallback from "auto" to the CPU is said on {@code notes}. */
     Backend open(PrintStream notes) {
         try {
-            return Backends.create(device, tf32, notes);
+            return Backends.create(device, precision(), notes);
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError(e.getMessage());
         }
