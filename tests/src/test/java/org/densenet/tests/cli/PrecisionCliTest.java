@@ -42,10 +42,10 @@ class PrecisionCliTest {
     @Test
     void sixteenBitsOnAGpuAreRefusedInOneLine() throws Exception {
         String libs = EmulatedGpu.nullDeviceFolder().toString();
-        Cli.Run r = Cli.run(dir, Map.of("LD_LIBRARY_PATH", libs, "DENSENET_CUDA_LIBS", libs), train("--device", "cuda", "--precision", "fp16"));
+        Cli.Run r = Cli.run(dir, Map.of("LD_LIBRARY_PATH", libs, "DENSENET_CUDA_LIBS", libs), train("--device", "cuda", "--precision", "bf16"));
         assertEquals(1, r.exit(), r.all());
-        assertEquals("error: --precision fp16 does not run on a GPU yet (its 16-bit kernels and cuDNN layout are still to come): use fp32 or "
-                + "tf32 there, or --device cpu for the CPU's fp16 twin", r.err().strip(), r.all());
+        assertEquals("error: --precision bf16 does not run on a GPU yet (its 16-bit kernels and cuDNN layout are still to come): use fp32 or "
+                + "tf32 there, or --device cpu for the CPU's bf16 twin", r.err().strip(), r.all());
     }
 
     @Test
@@ -53,6 +53,9 @@ class PrecisionCliTest {
         Cli.Run r = Cli.run(dir, train("--device", "cpu", "--tf32", "--precision", "bf16"));
         assertEquals(2, r.exit(), r.all());
         assertTrue(r.err().contains("--tf32 means --precision tf32; it contradicts --precision bf16"), r.all());
+        Cli.Run fp16 = Cli.run(dir, train("--device", "cpu", "--precision", "fp16"));
+        assertEquals(2, fp16.exit(), fp16.all());
+        assertTrue(fp16.err().startsWith("error: --precision fp16 trains only with dynamic loss scaling, which is not built yet"), fp16.all());
         Cli.Run bad = Cli.run(dir, train("--device", "cpu", "--precision", "fp8"));
         assertEquals(2, bad.exit(), bad.all());
         assertTrue(bad.err().contains("precision 'fp8' is not one of fp32, tf32, bf16, fp16"), bad.all());
