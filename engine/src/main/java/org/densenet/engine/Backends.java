@@ -69,14 +69,19 @@ public final class Backends {
      * matrix products; the CPU always computes in float32.
      */
     public static Backend create(String spec, boolean allowTf32, PrintStream notes) {
+        return create(spec, allowTf32, CudaBackend.graphsByDefault(), notes);
+    }
+
+    /** As {@link #create(String, boolean, PrintStream)}, with a GPU's CUDA graphs on or off (the CPU has none). */
+    public static Backend create(String spec, boolean allowTf32, boolean cudaGraphs, PrintStream notes) {
         Objects.requireNonNull(notes, "notes");
         Spec s = Spec.parse(spec);
         Backend b = switch (s.kind()) {
             case CPU -> new CpuBackend();
-            case CUDA -> openCuda(s.index(), allowTf32);
+            case CUDA -> openCuda(s.index(), allowTf32, cudaGraphs);
             case AUTO -> {
                 try {
-                    yield openCuda(0, allowTf32);
+                    yield openCuda(0, allowTf32, cudaGraphs);
                 } catch (CudaUnavailableException | CudaException e) {
                     notes.println("using the CPU: " + e.getMessage());
                     yield new CpuBackend();
@@ -118,7 +123,7 @@ public final class Backends {
     }
 
     /** Checks that GPU {@code index} and the libraries are usable, then opens the backend on it. */
-    private static Backend openCuda(int index, boolean allowTf32) {
+    private static Backend openCuda(int index, boolean allowTf32, boolean graphs) {
         CudaLibraries.Driver driver;
         CudaLibraries.Toolkit toolkit;
         try {
@@ -132,6 +137,6 @@ public final class Backends {
             throw new CudaUnavailableException("cuda:" + index + " asked for, but the driver reports " + n + (n == 1 ? " GPU" : " GPUs")
                     + " (cuda:0" + (n > 1 ? " to cuda:" + (n - 1) : "") + ")");
         }
-        return CudaBackend.open(driver, toolkit, index, allowTf32);
+        return CudaBackend.open(driver, toolkit, index, allowTf32, graphs);
     }
 }

@@ -7,8 +7,10 @@ import java.util.Map;
 
 import jcuda.Pointer;
 import org.densenet.engine.Backend;
+import org.densenet.engine.CapturedGraph;
 import org.densenet.engine.Conv2d;
 import org.densenet.engine.DType;
+import org.densenet.engine.GraphCaptureException;
 import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.MemoryStats;
@@ -20,7 +22,9 @@ import org.densenet.engine.Tensor;
 import org.densenet.engine.cuda.ffm.CudaLibraries;
 import org.densenet.engine.cuda.ffm.Cudnn.ConvOp;
 import org.densenet.engine.cuda.ffm.LibraryLoader;
+import org.densenet.engine.cuda.kernels.CudaCheck;
 import org.densenet.engine.cuda.kernels.KernelLauncher;
+import org.densenet.engine.cuda.kernels.LossKernels;
 
 /**
  * The GPU backend: float32 tensors in device memory from a caching allocator, every op queued on
@@ -32,9 +36,16 @@ import org.densenet.engine.cuda.kernels.KernelLauncher;
  * TF32 allowed (the command line's {@code --tf32}, or the system property {@value #TF32_PROPERTY}=true
  * where no option is given) lets cuDNN and cuBLAS round matrix inputs to TF32 on Ampere and newer
  * GPUs: faster, about 1e-3 relative error.
+ *
+ * <p>CUDA graphs: on unless opened with them off (the command line's {@code --cuda-graphs off}, or
+ * the system property {@value #GRAPHS_PROPERTY}=false where no option is given), {@link #capture}
+ * records work through stream capture for replay as one launch per step.
  */
 public final class CudaBackend implements Backend {
     public static final String TF32_PROPERTY = "densenet.cuda.tf32";
+    public static final String GRAPHS_PROPERTY = "densenet.cuda.graphs";
+    /** What the capture messages call the captured work. */
+    private static final String CAPTURED = "graph";
 
     private final CudaContext ctx;
     private final DeviceAllocator allocator;
@@ -46,30 +57,48 @@ public final class CudaBackend implements Backend {
     private final GrowingBlock imageBytes;
     private final String name;
     private final boolean tf32;
+    private final boolean graphs;
     private final Map<String, String> versions;
     private boolean closed;
 
     /** Opens GPU {@code ordinal} with the libraries {@link org.densenet.engine.Backends} has checked. */
     public static CudaBackend open(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, boolean allowTf32) {
-        return new CudaBackend(driver, toolkit, ordinal, allowTf32);
+        return open(driver, toolkit, ordinal, allowTf32, graphsByDefault());
+    }
+
+    /** As {@link #open(CudaLibraries.Driver, CudaLibraries.Toolkit, int, boolean)}, with CUDA graphs on or off. */
+    public static CudaBackend open(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, boolean allowTf32,
+                                   boolean graphs) {
+        return new CudaBackend(driver, toolkit, ordinal, allowTf32, graphs);
+    }
+
+    /** Graphs as the system property {@value #GRAPHS_PROPERTY} says: on unless it is "false". */
+    public static boolean graphsByDefault() {
+        return !"false".equalsIgnoreCase(System.getProperty(GRAPHS_PROPERTY));
     }
 
     /** Opens GPU {@code ordinal}, finding the libraries first; throws {@link CudaUnavailableException} with the reason when it cannot. */
     public static CudaBackend open(int ordinal, boolean allowTf32) {
+        return open(ordinal, allowTf32, graphsByDefault());
+    }
+
+    /** As {@link #open(int, boolean)}, with CUDA graphs on or off. */
+    public static CudaBackend open(int ordinal, boolean allowTf32, boolean graphs) {
         try {
             CudaLibraries.Driver driver = CudaLibraries.driver();
             CudaLibraries.Toolkit toolkit = CudaLibraries.toolkit();
             if (ordinal < 0 || ordinal >= driver.devices().size()) {
                 throw new CudaUnavailableException("cuda:" + ordinal + " asked for, but the driver reports " + driver.devices().size() + " GPU(s)");
             }
-            return new CudaBackend(driver, toolkit, ordinal, allowTf32);
+            return new CudaBackend(driver, toolkit, ordinal, allowTf32, graphs);
         } catch (LibraryLoader.NotLoadable e) {
             throw new CudaUnavailableException(e.getMessage());
         }
     }
 
-    private CudaBackend(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, boolean allowTf32) {
+    private CudaBackend(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, boolean allowTf32, boolean graphs) {
         this.tf32 = allowTf32;
+        this.graphs = graphs;
         this.name = "cuda:" + ordinal + " " + driver.devices().get(ordinal).name();
         this.ctx = new CudaContext(ordinal, driver.api().library());
         DeviceAllocator alloc = null;
@@ -118,6 +147,7 @@ public final class CudaBackend implements Backend {
         v.put("libraries", toolkit.describe());
         v.put("library files", toolkit.cudnnWhere() + ", " + toolkit.cublasWhere());
         v.put("tf32", allowTf32 ? "allowed" : "off");
+        v.put("cuda graphs", graphs ? "on" : "off");
         this.versions = java.util.Collections.unmodifiableMap(v);
     }
 
@@ -491,6 +521,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed) {
         ctx.bind();
+        ctx.refuseWhileCapturing("dropout (its mask's seed is passed by value, so every replay would draw the same mask)");
         kernels.dropoutForward(x, y, mask, p, seed);
     }
 
@@ -504,6 +535,76 @@ public final class CudaBackend implements Backend {
     public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd) {
         ctx.bind();
         kernels.sgdStep(params, grads, momentumBuffer, sgd);
+    }
+
+    @Override
+    public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd, Tensor lr) {
+        ctx.bind();
+        kernels.sgdStep(params, grads, momentumBuffer, sgd, lr);
+    }
+
+    // ---- graphs -------------------------------------------------------------------------
+
+    @Override
+    public boolean capturesGraphs() {
+        return graphs;
+    }
+
+    /**
+     * Stream capture of everything {@code work} queues: every op of the backend is queued on the one
+     * stream, so the capture holds them all. Ops that a capture cannot hold refuse with the reason
+     * (an upload from the host, an algorithm search, an allocation, a synchronisation, dropout's seed),
+     * and so does the driver, which invalidates the capture when a call it forbids was made anyway.
+     */
+    @Override
+    public CapturedGraph capture(Runnable work) {
+        if (!graphs) throw new GraphCaptureException("CUDA graphs are off");
+        ctx.bind();
+        DeviceAllocator.Block lossSlot = allocator.allocate(LossKernels.RESULT_BYTES, "a captured graph's loss result");
+        int[] code = new int[1];
+        long graph = 0;
+        int lossRows = 0;
+        String freed = null;
+        RuntimeException failure = null;
+        ctx.beginCapture(CAPTURED);
+        allocator.beginCapture(CAPTURED);
+        kernels.beginCapture(lossSlot);
+        try {
+            work.run();
+        } catch (RuntimeException e) {
+            failure = e;
+        } finally {
+            lossRows = kernels.endCapture();
+            freed = allocator.endCapture();
+            try {
+                graph = ctx.endCapture(code);
+            } catch (RuntimeException e) {
+                if (failure == null) failure = e;
+                else failure.addSuppressed(e);
+            }
+        }
+        if (failure == null && graph == 0) failure = new GraphCaptureException("the driver invalidated the capture: " + CudaCheck.describe(code[0]));
+        if (failure == null && freed != null) {
+            failure = new GraphCaptureException("device memory (" + freed + ") was given back during the capture, and replays would still use it");
+        }
+        long exec = 0;
+        if (failure == null) {
+            try {
+                exec = ctx.instantiateGraph(graph, CAPTURED);
+            } catch (RuntimeException e) {
+                failure = e;
+            }
+        }
+        if (failure != null) {
+            if (graph != 0) ctx.destroyGraph(graph, CAPTURED);
+            allocator.free(lossSlot);
+            throw failure instanceof GraphCaptureException g ? g : new GraphCaptureException(failure.getMessage(), failure);
+        }
+        if (lossRows == 0) {
+            allocator.free(lossSlot);
+            lossSlot = null;
+        }
+        return new CudaGraph(ctx, allocator, kernels.lossReadback(), CAPTURED, graph, exec, lossSlot, lossRows);
     }
 
     // ---- checks -------------------------------------------------------------------------
