@@ -2,6 +2,7 @@ package org.densenet.cli;
 
 import java.io.PrintStream;
 import org.densenet.engine.Backend;
+import org.densenet.cli.bench.BenchOptions;
 import org.densenet.engine.Backends;
 import org.densenet.model.MemoryMode;
 import org.densenet.train.data.DatasetKind;
@@ -18,8 +19,11 @@ final class DeviceOptions {
                     + "or recompute (shared, and bottleneck outputs recomputed in backward: least memory, one more 1x1 convolution per layer).")
     String memory;
 
-    @Option(names = "--tf32", description = org.densenet.cli.bench.BenchOptions.TF32_HELP)
+    @Option(names = "--tf32", description = BenchOptions.TF32_HELP)
     boolean tf32;
+
+    @Option(names = "--cuda-graphs", paramLabel = "on|off", defaultValue = "on", description = BenchOptions.CUDA_GRAPHS_HELP)
+    String cudaGraphs;
 
     @Option(names = {"-j", "--workers"}, paramLabel = "N",
             description = "Threads that read, decode and augment batches (default: ImageNet, whose JPEG decoding limits a GPU run, "
@@ -50,6 +54,7 @@ final class DeviceOptions {
 
     /** Checks the spelling of --device before any work starts. */
     void validate() {
+        BenchOptions.cudaGraphs(cudaGraphs);
         try {
             Backends.Spec.parse(device);
         } catch (IllegalArgumentException e) {
@@ -59,6 +64,6 @@ final class DeviceOptions {
 
     Backend open(PrintStream notes) {
         validate();
-        return Backends.create(device, tf32, notes);
+        return Backends.create(device, tf32, BenchOptions.cudaGraphs(cudaGraphs), notes);
     }
 }
