@@ -24,7 +24,8 @@ import org.densenet.engine.PendingLoss;
  * same buffers, shapes and ops, with whatever changes between steps (the batch, the learning rate)
  * written into those buffers before the call. When a capture fails the step runs uncaptured, and
  * one line says why (once per reason); after two failures for one key it stops trying that key.
- * A warm-up after a capture (an epoch's last, smaller batch) also gets its line, once.
+ * A warm-up on inputs unlike those a step of its kind was captured on (an epoch's last, smaller
+ * batch) also gets its line, once.
  * The work may run more than once for one call (a failed capture, then the step itself), so it
  * must set any host state it depends on rather than build on it.
  */
@@ -38,6 +39,8 @@ public final class CapturedSteps implements AutoCloseable {
     private final Set<Object> warm = new HashSet<>();
     private final Map<Object, Integer> failures = new HashMap<>();
     private final Set<String> said = new HashSet<>();
+    /** The inputs each kind of step was captured on: a warm-up of that kind on other inputs (another batch size) gets a line. */
+    private final Map<String, Set<String>> captured = new HashMap<>();
     private long replays, uncaptured, captures;
 
     /** {@code notes} gets the one-line reasons (a progress stream, not the results). */
@@ -52,10 +55,12 @@ public final class CapturedSteps implements AutoCloseable {
     }
 
     /**
-     * Runs {@code work} for inputs {@code key} (described for the notes by {@code what}, e.g.
-     * "training step, batch of 64"), captured and replayed when it can be; returns its loss.
+     * Runs {@code work} for inputs {@code key}, captured and replayed when it can be; returns its
+     * loss. For the notes, {@code kind} names the step ("the training step") and {@code inputs} what
+     * it runs on ("a batch of 64").
      */
-    public PendingLoss run(Object key, String what, Supplier<PendingLoss> work) {
+    public PendingLoss run(Object key, String kind, String inputs, Supplier<PendingLoss> work) {
+        String what = kind + " on " + inputs;
         if (!enabled()) return work.get();
         dropStale();
         CapturedGraph g = graphs.get(key);
@@ -66,9 +71,12 @@ public final class CapturedSteps implements AutoCloseable {
         uncaptured++;
         if (failures.getOrDefault(key, 0) >= 2) return work.get();
         if (warm.add(key)) {
-            // The first warm-up is expected; one after a capture means inputs or memory changed, which deserves its line.
-            if (captures > 0) say("cuda graphs: " + what + " runs uncaptured: new inputs or memory since the last capture"
-                    + " (another batch size, activations made again); captured from its second run");
+            // A first run is expected to be uncaptured; one of a kind already captured on other inputs deserves its line.
+            Set<String> seen = captured.get(kind);
+            if (seen != null && !seen.contains(inputs)) {
+                say("cuda graphs: " + what + " runs uncaptured: inputs unlike those it was captured on run uncaptured once first"
+                        + " (and their new activations make the captured step warm up again)");
+            }
             return work.get();
         }
         try {
@@ -85,6 +93,7 @@ public final class CapturedSteps implements AutoCloseable {
             graphs.remove(oldest).close();
         }
         graphs.put(key, g);
+        captured.computeIfAbsent(kind, k -> new HashSet<>()).add(inputs);
         captures++;
         replays++;
         return g.replay();

@@ -39,7 +39,7 @@ public final class Evaluator {
             while (epoch.hasNext()) {
                 Batch b = epoch.next();
                 DeviceBatches.Slot s = dev.upload(b);
-                PendingLoss next = graphs.run(s.images(), "the evaluation forward on a batch of " + b.size(),
+                PendingLoss next = graphs.run(s.images(), "the evaluation forward", "a batch of " + b.size(),
                         () -> net.backend().softmaxCrossEntropyAsync(net.forward(s.images(), false), s.labels(), null));
                 // The previous batch's numbers are read with this batch queued behind them, so the device never waits for the host.
                 if (queued != null) sums.add(queued.get());

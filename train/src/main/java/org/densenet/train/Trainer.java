@@ -276,7 +276,7 @@ public final class Trainer {
     private static PendingLoss trainStep(DenseNet net, StepState state, Evaluator.DeviceBatches.Slot s, long step, SgdParams sgd) {
         Backend backend = net.backend();
         Parameters p = net.parameters();
-        PendingLoss loss = state.graphs().run(s.images(), "the training step on a batch of " + s.images().dim(0), () -> {
+        PendingLoss loss = state.graphs().run(s.images(), "the training step", "a batch of " + s.images().dim(0), () -> {
             net.setTrainingStep(step);
             Tensor logits = net.forward(s.images(), true);
             PendingLoss l = backend.softmaxCrossEntropyAsync(logits, s.labels(), s.dLogits());

@@ -87,7 +87,7 @@ public final class TrainingStep implements AutoCloseable {
     public void train() {
         int i = advance();
         backend.fill(rate, SGD.lr());
-        last = graphs.run(new Inputs(images[i], true), "the benchmark's training step", () -> {
+        last = graphs.run(new Inputs(images[i], true), "the benchmark's training step", "a batch of " + dLogits.dim(0), () -> {
             Tensor logits;
             try (var s = OpScope.enter("fwd")) {
                 logits = net.forward(images[i], true);
@@ -114,7 +114,7 @@ public final class TrainingStep implements AutoCloseable {
     /** Inference forward (running statistics, no dropout) on the next batch. */
     public void inference() {
         int i = advance();
-        graphs.run(new Inputs(images[i], false), "the benchmark's inference forward", () -> {
+        graphs.run(new Inputs(images[i], false), "the benchmark's inference forward", "a batch of " + dLogits.dim(0), () -> {
             try (var s = OpScope.enter("fwd")) {
                 net.forward(images[i], false);
             }

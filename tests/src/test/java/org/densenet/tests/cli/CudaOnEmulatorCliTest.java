@@ -94,6 +94,7 @@ class CudaOnEmulatorCliTest {
                 .toArray(String[]::new));
         assertEquals(0, off.exit(), off.all());
         assertTrue(on.all().contains("cuda graphs: the training step on a batch of 24 runs uncaptured"), on.all());
+        assertEquals(2, on.all().lines().filter(l -> l.startsWith("cuda graphs")).count(), "the last batches of training and evaluation: " + on.all());
         assertTrue(!off.all().contains("cuda graphs"), "nothing to say with graphs off: " + off.all());
         Map<String, HostTensor> a = SafeTensors.read(dir.resolve("graphs-on/last.safetensors"));
         Map<String, HostTensor> b = SafeTensors.read(dir.resolve("graphs-off/last.safetensors"));

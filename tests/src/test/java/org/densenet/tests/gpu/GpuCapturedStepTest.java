@@ -64,7 +64,7 @@ class GpuCapturedStepTest extends GpuParityTestBase {
                 gpu.sgdStep(net.parameters().values(), net.parameters().grads(), momentum, sgd, rate);
                 return l;
             };
-            PendingLoss loss = graphs == null ? work.get() : graphs.run(images, "the test's step", work);
+            PendingLoss loss = graphs == null ? work.get() : graphs.run(images, "the test's step", "a batch of " + BATCH, work);
             net.setTrainingStep(at + 1);
             return loss.get();
         }
@@ -129,7 +129,7 @@ class GpuCapturedStepTest extends GpuParityTestBase {
             assertEquals(4, graphs.uncapturedSteps());
             String said = notes.toString(StandardCharsets.UTF_8);
             assertEquals(1, said.lines().count(), "one line, however often it was tried: " + said);
-            assertTrue(said.startsWith("cuda graphs: the test's step runs uncaptured: dropout"), said);
+            assertTrue(said.startsWith("cuda graphs: the test's step on a batch of 4 runs uncaptured: dropout"), said);
         }
     }
 
