@@ -22,9 +22,7 @@ import org.densenet.engine.Tensor;
 import org.densenet.engine.cuda.ffm.CudaLibraries;
 import org.densenet.engine.cuda.ffm.Cudnn.ConvOp;
 import org.densenet.engine.cuda.ffm.LibraryLoader;
-import org.densenet.engine.cuda.kernels.CudaCheck;
 import org.densenet.engine.cuda.kernels.KernelLauncher;
-import org.densenet.engine.cuda.kernels.LossKernels;
 
 /**
  * The GPU backend: float32 tensors in device memory from a caching allocator, every op queued on
@@ -44,8 +42,6 @@ import org.densenet.engine.cuda.kernels.LossKernels;
 public final class CudaBackend implements Backend {
     public static final String TF32_PROPERTY = "densenet.cuda.tf32";
     public static final String GRAPHS_PROPERTY = "densenet.cuda.graphs";
-    /** What the capture messages call the captured work. */
-    private static final String CAPTURED = "graph";
 
     private final CudaContext ctx;
     private final DeviceAllocator allocator;
@@ -551,60 +547,14 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Stream capture of everything {@code work} queues: every op of the backend is queued on the one
-     * stream, so the capture holds them all. Ops that a capture cannot hold refuse with the reason
-     * (an upload from the host, an algorithm search, an allocation, a synchronisation, dropout's seed),
-     * and so does the driver, which invalidates the capture when a call it forbids was made anyway.
+     * Stream capture of everything {@code work} queues: every op of the backend is queued on the
+     * one stream, so the capture holds them all ({@link CudaGraph#capture}).
      */
     @Override
     public CapturedGraph capture(Runnable work) {
         if (!graphs) throw new GraphCaptureException("CUDA graphs are off");
         ctx.bind();
-        DeviceAllocator.Block lossSlot = allocator.allocate(LossKernels.RESULT_BYTES, "a captured graph's loss result");
-        int[] code = new int[1];
-        long graph = 0;
-        int lossRows = 0;
-        String freed = null;
-        RuntimeException failure = null;
-        ctx.beginCapture(CAPTURED);
-        allocator.beginCapture(CAPTURED);
-        kernels.beginCapture(lossSlot);
-        try {
-            work.run();
-        } catch (RuntimeException e) {
-            failure = e;
-        } finally {
-            lossRows = kernels.endCapture();
-            freed = allocator.endCapture();
-            try {
-                graph = ctx.endCapture(code);
-            } catch (RuntimeException e) {
-                if (failure == null) failure = e;
-                else failure.addSuppressed(e);
-            }
-        }
-        if (failure == null && graph == 0) failure = new GraphCaptureException("the driver invalidated the capture: " + CudaCheck.describe(code[0]));
-        if (failure == null && freed != null) {
-            failure = new GraphCaptureException("device memory (" + freed + ") was given back during the capture, and replays would still use it");
-        }
-        long exec = 0;
-        if (failure == null) {
-            try {
-                exec = ctx.instantiateGraph(graph, CAPTURED);
-            } catch (RuntimeException e) {
-                failure = e;
-            }
-        }
-        if (failure != null) {
-            if (graph != 0) ctx.destroyGraph(graph, CAPTURED);
-            allocator.free(lossSlot);
-            throw failure instanceof GraphCaptureException g ? g : new GraphCaptureException(failure.getMessage(), failure);
-        }
-        if (lossRows == 0) {
-            allocator.free(lossSlot);
-            lossSlot = null;
-        }
-        return new CudaGraph(ctx, allocator, kernels.lossReadback(), CAPTURED, graph, exec, lossSlot, lossRows);
+        return CudaGraph.capture(ctx, allocator, kernels, work);
     }
 
     // ---- checks -------------------------------------------------------------------------

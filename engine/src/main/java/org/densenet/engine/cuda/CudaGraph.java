@@ -1,7 +1,10 @@
 package org.densenet.engine.cuda;
 
 import org.densenet.engine.CapturedGraph;
+import org.densenet.engine.GraphCaptureException;
 import org.densenet.engine.PendingLoss;
+import org.densenet.engine.cuda.kernels.CudaCheck;
+import org.densenet.engine.cuda.kernels.LossKernels;
 
 /**
  * A captured stream as an executable CUDA graph. It holds the device memory the capture used as
@@ -10,6 +13,8 @@ import org.densenet.engine.PendingLoss;
  * slot of the graph's own, copied back after each replay through the backend's read-back buffers.
  */
 final class CudaGraph implements CapturedGraph {
+    /** What the capture messages call the captured work. */
+    private static final String CAPTURED = "graph";
     private final CudaContext ctx;
     private final DeviceAllocator allocator;
     private final LossReadback readback;
@@ -24,7 +29,7 @@ final class CudaGraph implements CapturedGraph {
     private boolean valid = true;
     private boolean closed;
 
-    CudaGraph(CudaContext ctx, DeviceAllocator allocator, LossReadback readback, String what, long graph, long exec,
+    private CudaGraph(CudaContext ctx, DeviceAllocator allocator, LossReadback readback, String what, long graph, long exec,
               DeviceAllocator.Block lossSlot, int lossRows) {
         this.ctx = ctx;
         this.allocator = allocator;
@@ -36,6 +41,61 @@ final class CudaGraph implements CapturedGraph {
         this.lossRows = lossRows;
         this.memory = allocator.liveAllocations();
         this.checkedAt = allocator.givenBack();
+    }
+
+    /**
+     * Captures what {@code work} queues on the context's stream. Ops that a capture cannot hold
+     * refuse with the reason (an upload from the host, an algorithm search, an allocation, a
+     * synchronisation, dropout's seed), and so does the driver, which invalidates the capture when
+     * a call it forbids was made anyway; any failure ends the capture, frees what it took and
+     * throws {@link GraphCaptureException}, with nothing of the work run.
+     */
+    static CudaGraph capture(CudaContext ctx, DeviceAllocator allocator, KernelOps kernels, Runnable work) {
+        DeviceAllocator.Block lossSlot = allocator.allocate(LossKernels.RESULT_BYTES, "a captured graph's loss result");
+        int[] code = new int[1];
+        long graph = 0;
+        int lossRows;
+        String freed;
+        RuntimeException failure = null;
+        ctx.beginCapture(CAPTURED);
+        allocator.beginCapture(CAPTURED);
+        kernels.beginCapture(lossSlot);
+        try {
+            work.run();
+        } catch (RuntimeException e) {
+            failure = e;
+        } finally {
+            lossRows = kernels.endCapture();
+            freed = allocator.endCapture();
+            try {
+                graph = ctx.endCapture(code);
+            } catch (RuntimeException e) {
+                if (failure == null) failure = e;
+                else failure.addSuppressed(e);
+            }
+        }
+        if (failure == null && graph == 0) failure = new GraphCaptureException("the driver invalidated the capture: " + CudaCheck.describe(code[0]));
+        if (failure == null && freed != null) {
+            failure = new GraphCaptureException("device memory (" + freed + ") was given back during the capture, and replays would still use it");
+        }
+        long exec = 0;
+        if (failure == null) {
+            try {
+                exec = ctx.instantiateGraph(graph, CAPTURED);
+            } catch (RuntimeException e) {
+                failure = e;
+            }
+        }
+        if (failure != null) {
+            if (graph != 0) ctx.destroyGraph(graph, CAPTURED);
+            allocator.free(lossSlot);
+            throw failure instanceof GraphCaptureException g ? g : new GraphCaptureException(failure.getMessage(), failure);
+        }
+        if (lossRows == 0) {
+            allocator.free(lossSlot);
+            lossSlot = null;
+        }
+        return new CudaGraph(ctx, allocator, kernels.lossReadback(), CAPTURED, graph, exec, lossSlot, lossRows);
     }
 
     @Override
