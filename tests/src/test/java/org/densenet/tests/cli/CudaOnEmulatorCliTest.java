@@ -138,6 +138,9 @@ class CudaOnEmulatorCliTest {
         assertEquals(0, r.exit(), r.all());
         assertTrue(r.out().contains("CUDA emulator") && r.out().contains("densenet-bc-100-12") && r.out().contains("train step"), r.all());
         assertTrue(Pattern.compile("\"tf32\"\\s*:\\s*\"off\"").matcher(r.out()).find(), "float32 math unless --tf32: " + r.all());
+        // The null device captures and replays too. Training, then inference: 8 warm-up steps each (two per rotated input
+        // batch, with graphs) and 3 timed; each batch captured on its second run: 4 uncaptured, then 7 replays.
+        assertTrue(Pattern.compile("\"cuda_graph_replays_shared\"\\s*:\\s*14\\b").matcher(r.out()).find(), r.all());
     }
 
     private static final Pattern TF32_ALLOWED = Pattern.compile("\"tf32\"\\s*:\\s*\"allowed\"");
