@@ -270,8 +270,9 @@ public final class Trainer {
     /**
      * Forward, loss, backward and update on a batch already on the device, captured and replayed
      * where the backend can ({@link CapturedSteps}, keyed by the batch's device buffers). The rate
-     * comes from {@code state.rate()}, which holds sgd.lr() by now; the model's step counter (its
-     * dropout masks) is set rather than counted on, since a replay does not run the model's code.
+     * comes from {@code state.rate()}, which holds sgd.lr() by now. The model's host-side counters
+     * (its step, which seeds dropout, and num_batches_tracked) are set for the step rather than
+     * counted on, since a replay runs none of the model's code and a failed capture runs it twice.
      */
     private static PendingLoss trainStep(DenseNet net, StepState state, Evaluator.DeviceBatches.Slot s, long step, SgdParams sgd) {
         Backend backend = net.backend();
@@ -284,7 +285,7 @@ public final class Trainer {
             backend.sgdStep(p.values(), p.grads(), state.momentum(), sgd, state.rate());
             return l;
         });
-        net.setTrainingStep(step + 1);
+        net.completeTrainingStep(step);
         return loss;
     }
 

@@ -65,7 +65,7 @@ class GpuCapturedStepTest extends GpuParityTestBase {
                 return l;
             };
             PendingLoss loss = graphs == null ? work.get() : graphs.run(images, "the test's step", "a batch of " + BATCH, work);
-            net.setTrainingStep(at + 1);
+            net.completeTrainingStep(at);
             return loss.get();
         }
 
@@ -102,6 +102,7 @@ class GpuCapturedStepTest extends GpuParityTestBase {
                     assertArrayEquals(values(plain.net.parameters().runningStats()), values(captured.net.parameters().runningStats()),
                             at + "running statistics");
                     assertArrayEquals(values(plain.net.parameters().grads()), values(captured.net.parameters().grads()), at + "gradients");
+                    assertEquals(batchesTracked(plain.net), batchesTracked(captured.net), at + "num_batches_tracked");
                 }
                 assertEquals(1, graphs.captures(), mode + ": captured once, after one warm-up step");
                 assertEquals(STEPS - 1, graphs.replays(), mode + ": every step after the warm-up replayed");
@@ -124,6 +125,7 @@ class GpuCapturedStepTest extends GpuParityTestBase {
                 LossResult b = tried.step(x, y, 0.1, graphs);
                 assertEquals(Double.doubleToRawLongBits(a.loss()), Double.doubleToRawLongBits(b.loss()), "step " + s);
                 assertArrayEquals(values(plain.net.parameters().values()), values(tried.net.parameters().values()), "weights after step " + s);
+                assertEquals(batchesTracked(plain.net), batchesTracked(tried.net), "a failed capture and the step count once, step " + s);
             }
             assertEquals(0, graphs.captures());
             assertEquals(4, graphs.uncapturedSteps());
@@ -151,6 +153,15 @@ class GpuCapturedStepTest extends GpuParityTestBase {
             assertEquals(2, graphs.captures(), "captured at step 1, and again at step 4 after a warm-up step on the new activations");
             assertEquals(4, graphs.replays(), "steps 1, 2, 4 and 5 replayed; 0 and 3 warmed up");
         }
+    }
+
+    /** Every BN's num_batches_tracked, which the host counts: a replayed step must count as one that ran. */
+    private static java.util.Map<String, Long> batchesTracked(DenseNet net) {
+        java.util.Map<String, Long> out = new java.util.TreeMap<>();
+        net.parameters().stateDict().forEach((k, v) -> {
+            if (k.endsWith("num_batches_tracked")) out.put(k, v.toLongArray()[0]);
+        });
+        return out;
     }
 
     private static float[] randomImages(Random rng) {
