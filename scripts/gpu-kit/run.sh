@@ -257,6 +257,11 @@ for model in densenet-bc-100-12 densenet-40-12; do
     "$densenet" bench step --device cuda --model "$model" -b 64 --compare-memory "${step_args[@]}" --json
   if ran "$name" && [ "${statuses[-1]}" = ok ]; then set_last ok "$(step_note "$work/bench-step-$model.json")"; fi
 done
+# The same step with CUDA graphs off (the steps above replay a captured step): what the graphs save,
+# GPU and host time. The tests step above has checked captured against uncaptured steps (GpuCapturedStepTest).
+step step-bc100-nographs 60 "$work/bench-step-bc100-nographs.json" \
+  "$densenet" bench step --device cuda --model densenet-bc-100-12 -b 64 --cuda-graphs off --repeats "${KIT_REPEATS:-20}" --json
+if ran step-bc100-nographs && [ "${statuses[-1]}" = ok ]; then set_last ok "$(step_note "$work/bench-step-bc100-nographs.json")"; fi
 # PyTorch's own default lets cuDNN convolutions use TF32: the same comparison with TF32 on both sides.
 step step-bc100-tf32 120 "$work/bench-step-bc100-tf32.json" \
   "$densenet" bench step --device cuda --model densenet-bc-100-12 -b 64 --tf32 "${step_args[@]}" --json

@@ -2,6 +2,8 @@
 //   g' = g + wd * p;  if momentum != 0: buf = momentum * buf + g', g' = nesterov ? g' + momentum * buf : buf
 //   p -= lr * g'
 // grads are only read; buf is neither read nor written when momentum == 0 (it may be null then).
+// The learning rate is read from device memory (one float at lr), not passed by value, so that a
+// step captured in a CUDA graph follows a schedule: the host writes the rate before each replay.
 // Every product is rounded before its sum (no fused multiply-add), as Java evaluates the CPU
 // backend's loop (ElementwiseF32.sgd), so parameters match it bit for bit.
 //   sgd_step_f32:      one element per thread step, any alignment.
@@ -22,7 +24,8 @@ __device__ __forceinline__ void dn_sgd_one(float* p, const float* g, float* buf,
 }
 
 extern "C" __global__ void sgd_step_f32(float* params, const float* grads, float* buf, long long count,
-                                        float lr, float momentum, float wd, int nesterov) {
+                                        const float* lr_at, float momentum, float wd, int nesterov) {
+    const float lr = *lr_at;
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < count;
          i += (long long) gridDim.x * blockDim.x) {
         dn_sgd_one(params + i, grads + i, buf + i, lr, momentum, wd, nesterov);
@@ -30,7 +33,8 @@ extern "C" __global__ void sgd_step_f32(float* params, const float* grads, float
 }
 
 extern "C" __global__ void sgd_step_vec4_f32(float* params, const float* grads, float* buf, long long count,
-                                             float lr, float momentum, float wd, int nesterov) {
+                                             const float* lr_at, float momentum, float wd, int nesterov) {
+    const float lr = *lr_at;
     const long long vecs = count / 4;
     const long long first = blockIdx.x * (long long) blockDim.x + threadIdx.x;
     const long long step = (long long) gridDim.x * blockDim.x;

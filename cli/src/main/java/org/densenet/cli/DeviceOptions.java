@@ -26,6 +26,9 @@ final class DeviceOptions {
     @Option(names = "--tf32", description = BenchOptions.TF32_HELP)
     boolean tf32;
 
+    @Option(names = "--cuda-graphs", paramLabel = "on|off", defaultValue = "on", description = BenchOptions.CUDA_GRAPHS_HELP)
+    String cudaGraphs;
+
     @Option(names = {"-j", "--workers"}, paramLabel = "N",
             description = "Threads that read, decode and augment batches (default: ImageNet, whose JPEG decoding limits a GPU run, "
                     + "every core but one, at most 32; other datasets the number of cores, at most 8).")
@@ -60,6 +63,7 @@ final class DeviceOptions {
     /** Checks the spelling of --device and --precision before any work starts. */
     void validate() {
         precision();
+        BenchOptions.cudaGraphs(cudaGraphs);
         try {
             Backends.Spec.parse(device);
         } catch (IllegalArgumentException e) {
@@ -74,6 +78,6 @@ final class DeviceOptions {
     /** With the precision a resumed run keeps from its checkpoint unless the command line says otherwise. */
     Backend open(Precision p, PrintStream notes) {
         validate();
-        return Backends.create(device, p, notes);
+        return Backends.create(device, p, BenchOptions.cudaGraphs(cudaGraphs), notes);
     }
 }

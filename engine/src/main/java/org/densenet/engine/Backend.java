@@ -177,6 +177,36 @@ public interface Backend extends AutoCloseable {
     /** In-place SGD over flat, contiguous, equally long params / grads / momentum buffers. */
     void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd);
 
+    /**
+     * As {@link #sgdStep(Tensor, Tensor, Tensor, SgdParams)}, with the learning rate read when the
+     * update runs from {@code lr}, a float32 [1] on this backend, instead of from {@code sgd.lr()}:
+     * a captured step ({@link #capture}) then follows a schedule through a {@link #fill} of lr
+     * before each replay. The default reads lr back and calls the other form.
+     */
+    default void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd, Tensor lr) {
+        if (lr == null || lr.numel() != 1 || lr.dtype() != DType.F32) throw new IllegalArgumentException("sgdStep: lr must be a float32 [1], got " + lr);
+        float[] v = new float[1];
+        download(lr, v);
+        sgdStep(params, grads, momentumBuffer, new SgdParams(v[0], sgd.momentum(), sgd.weightDecay(), sgd.nesterov()));
+    }
+
+    // ---- graphs (optional) ----------------------------------------------------------------
+
+    /** Whether {@link #capture} can work here: a GPU backend with graphs on. */
+    default boolean capturesGraphs() {
+        return false;
+    }
+
+    /**
+     * Captures the ops {@code work} queues, without running them, as a graph to replay. Throws
+     * {@link GraphCaptureException} saying why when the work cannot be captured; nothing has run
+     * then, and the work may run again uncaptured. A loss op among the ops is read back from
+     * {@link CapturedGraph#replay()}; the {@link PendingLoss} it returns during the capture has no result.
+     */
+    default CapturedGraph capture(Runnable work) {
+        throw new GraphCaptureException(name() + " does not capture graphs");
+    }
+
     // ---- measurement (optional; defaults work on every backend) -------------------------
 
     /** A timer for ops queued on this backend. The default reads the host clock around a synchronised region. */

@@ -72,22 +72,28 @@ public final class Backends {
         return create(spec, allowTf32 ? Precision.TF32 : Precision.FP32, notes);
     }
 
-    /**
-     * The backend for a {@code --device} value computing in {@code precision}. BF16 and FP16 run on
-     * the CPU as its twin of the 16-bit GPU path ({@link CpuBackend#CpuBackend(int, Precision)});
-     * on a GPU they are refused with one line until that path exists, rather than quietly run in FP32.
-     */
+    /** As {@link #create(String, Precision, boolean, PrintStream)} with CUDA graphs as {@link CudaBackend#graphsByDefault()} says. */
     public static Backend create(String spec, Precision precision, PrintStream notes) {
+        return create(spec, precision, CudaBackend.graphsByDefault(), notes);
+    }
+
+    /**
+     * The backend for a {@code --device} value computing in {@code precision}, with a GPU's CUDA graphs on or off
+     * (the CPU has none). BF16 and FP16 run on the CPU as its twin of the 16-bit GPU path
+     * ({@link CpuBackend#CpuBackend(int, Precision)}); on a GPU they are refused with one line until that path
+     * exists, rather than quietly run in FP32.
+     */
+    public static Backend create(String spec, Precision precision, boolean cudaGraphs, PrintStream notes) {
         Objects.requireNonNull(notes, "notes");
         Objects.requireNonNull(precision, "precision");
         Spec s = Spec.parse(spec);
         boolean tf32 = precision == Precision.TF32;
         Backend b = switch (s.kind()) {
             case CPU -> new CpuBackend(Runtime.getRuntime().availableProcessors(), precision);
-            case CUDA -> openCuda(s.index(), tf32);
+            case CUDA -> openCuda(s.index(), tf32, cudaGraphs);
             case AUTO -> {
                 try {
-                    yield openCuda(0, tf32);
+                    yield openCuda(0, tf32, cudaGraphs);
                 } catch (CudaUnavailableException | CudaException e) {
                     notes.println("using the CPU: " + e.getMessage());
                     yield new CpuBackend(Runtime.getRuntime().availableProcessors(), precision);
@@ -134,7 +140,7 @@ public final class Backends {
     }
 
     /** Checks that GPU {@code index} and the libraries are usable, then opens the backend on it. */
-    private static Backend openCuda(int index, boolean allowTf32) {
+    private static Backend openCuda(int index, boolean allowTf32, boolean graphs) {
         CudaLibraries.Driver driver;
         CudaLibraries.Toolkit toolkit;
         try {
@@ -148,6 +154,6 @@ public final class Backends {
             throw new CudaUnavailableException("cuda:" + index + " asked for, but the driver reports " + n + (n == 1 ? " GPU" : " GPUs")
                     + " (cuda:0" + (n > 1 ? " to cuda:" + (n - 1) : "") + ")");
         }
-        return CudaBackend.open(driver, toolkit, index, allowTf32);
+        return CudaBackend.open(driver, toolkit, index, allowTf32, graphs);
     }
 }

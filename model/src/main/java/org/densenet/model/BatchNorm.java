@@ -30,13 +30,13 @@ final class BatchNorm {
 
     /**
      * y = relu(bn(x)) with the batch statistics {@code mean, var} of x ([C]); computes them first
-     * unless {@code statsReady}. Updates running_mean/var and num_batches_tracked.
+     * unless {@code statsReady}. Updates running_mean/var; num_batches_tracked, which the host keeps,
+     * is counted by {@link DenseNet} once per training step (a replayed step runs none of this code).
      */
     void forwardTrain(Tensor x, Tensor mean, Tensor var, boolean statsReady, Tensor y) {
         if (!statsReady) backend.batchNormStatistics(x, mean, var);
         long count = (long) x.dim(0) * x.dim(2) * x.dim(3);
         backend.batchNormUpdateRunning(mean, var, count, MOMENTUM, state.runningMean(), state.runningVar());
-        params.countBatch(state.index());
         apply(x, mean, var, y);
     }
 

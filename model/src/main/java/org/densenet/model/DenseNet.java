@@ -48,6 +48,8 @@ public final class DenseNet implements AutoCloseable {
     private boolean backwardReady;
     private long dropoutSeed;
     private long step;
+    /** The last training step whose forward has counted every BN's num_batches_tracked: each step counts once. */
+    private long countedThrough;
 
     /** A float32 model. */
     public DenseNet(DenseNetConfig config, Backend backend, MemoryMode mode, long seed) {
@@ -123,6 +125,26 @@ public final class DenseNet implements AutoCloseable {
     public void setTrainingStep(long step) {
         if (step < 0) throw new IllegalArgumentException("training step must be >= 0, got " + step);
         this.step = step;
+        countedThrough = Math.max(countedThrough, step);
+    }
+
+    /**
+     * Does on the host what the training forward of step {@code step} (0-based: the counter before
+     * it) does besides queueing ops, once however often that forward ran: not at all for a step
+     * replayed from a captured graph, twice for a failed capture followed by the step. The counter
+     * becomes step + 1 and every batch norm's num_batches_tracked counts the step.
+     */
+    public void completeTrainingStep(long step) {
+        if (step < 0) throw new IllegalArgumentException("training step must be >= 0, got " + step);
+        this.step = step + 1;
+        countBatches();
+    }
+
+    /** Counts the current step in every BN's num_batches_tracked, unless a forward of this step already did. */
+    private void countBatches() {
+        if (step <= countedThrough) return;
+        countedThrough = step;
+        for (int i = 0, n = config.normLayers(); i < n; i++) params.countBatch(i);
     }
 
     /**
@@ -139,7 +161,10 @@ public final class DenseNet implements AutoCloseable {
         }
         if (images.dtype() != dtype) throw new IllegalArgumentException("the model computes in " + dtype + ", images are " + images.dtype());
         prepare(shape, training);
-        if (training) step++;
+        if (training) {
+            step++;
+            countBatches();
+        }
         IntToLongFunction[] seeds = seeds();
         try (var s = OpScope.enter("stem")) {
             stem.forward(images, stemActs, training);

@@ -220,6 +220,13 @@ public record DenseNetConfig(int[] blockSizes, int growthRate, int bnSize, doubl
         return "densenet";
     }
 
+    /** BN layers in all: norm0 of an ImageNet stem, norm1 (and norm2 with a bottleneck) of every dense layer, each transition's, norm5. */
+    int normLayers() {
+        int n = stem == Stem.IMAGENET ? 1 : 0;
+        for (int layers : blockSizes) n += layers * (bottleneckChannels() > 0 ? 2 : 1) + 1;
+        return n;
+    }
+
     /** Channels normalised by all BN layers together: the length of the running-mean (and running-var) buffers. */
     long normChannels() {
         long n = stem == Stem.IMAGENET ? initFeatures : 0;

@@ -22,14 +22,25 @@ public final class Evaluator {
     }
 
     public static Metrics evaluate(DenseNet net, BatchLoader loader, Progress progress) {
+        return evaluate(net, loader, progress, System.err);
+    }
+
+    /**
+     * As {@link #evaluate(DenseNet, BatchLoader, Progress)}; where the backend captures graphs, the
+     * forward and loss are captured after the first batch and replayed for the others of its size
+     * ({@link CapturedSteps}), and {@code notes} gets the line saying why when they cannot be.
+     */
+    public static Metrics evaluate(DenseNet net, BatchLoader loader, Progress progress, java.io.PrintStream notes) {
         Sums sums = new Sums(progress);
         try (DeviceBatches dev = new DeviceBatches(net.backend(), loader, 0);
+             CapturedSteps graphs = new CapturedSteps(net.backend(), notes);
              BatchLoader.Epoch epoch = loader.epoch(BatchLoader.identity(loader.dataset().size()), 0, 0, 0)) {
             PendingLoss queued = null;
             while (epoch.hasNext()) {
                 Batch b = epoch.next();
                 DeviceBatches.Slot s = dev.upload(b);
-                PendingLoss next = net.backend().softmaxCrossEntropyAsync(net.forward(s.images(), false), s.labels(), null);
+                PendingLoss next = graphs.run(s.images(), "the evaluation forward", "a batch of " + b.size(),
+                        () -> net.backend().softmaxCrossEntropyAsync(net.forward(s.images(), false), s.labels(), null));
                 // The previous batch's numbers are read with this batch queued behind them, so the device never waits for the host.
                 if (queued != null) sums.add(queued.get());
                 queued = next;

@@ -100,6 +100,8 @@ public final class Trainer {
              RunFolder run = new RunFolder(cfg.output(), cfg.toMap(), st.epoch());
              DenseNet net = new DenseNet(cfg.model(), backend, cfg.memory(), cfg.seed());
              Tensor momentum = backend.allocate(DType.F32, (int) net.parameters().values().numel());
+             Tensor rate = backend.allocate(DType.F32, 1);
+             CapturedSteps graphs = new CapturedSteps(backend, out);
              Evaluator.DeviceBatches dev = new Evaluator.DeviceBatches(backend, trainLoader, cfg.model().numClasses())) {
             Parameters p = net.parameters();
             if (resume != null) {
@@ -119,7 +121,7 @@ public final class Trainer {
             if (resume != null) {
                 out.printf(Locale.ROOT, "resuming at epoch %d, batch %d (step %d)%n", st.epoch() + 1, st.batch(), st.globalStep());
             }
-            return loop(st, net, momentum, trainLoader, testLoader, run, dev);
+            return loop(st, net, new StepState(momentum, rate, graphs), trainLoader, testLoader, run, dev);
         }
     }
 
@@ -155,9 +157,17 @@ public final class Trainer {
                 backend.availableMemoryBytes(), backend.memoryLimitNote());
     }
 
-    private Result loop(TrainState st, DenseNet net, Tensor momentum, BatchLoader trainLoader, BatchLoader testLoader,
+    /**
+     * What a step keeps on the device besides the model: the momentum buffer, the learning rate
+     * (written before each step, so that a captured step follows the schedule), and the captures.
+     */
+    private record StepState(Tensor momentum, Tensor rate, CapturedSteps graphs) {
+    }
+
+    private Result loop(TrainState st, DenseNet net, StepState state, BatchLoader trainLoader, BatchLoader testLoader,
                         RunFolder run, Evaluator.DeviceBatches dev) throws IOException {
         Parameters p = net.parameters();
+        Tensor momentum = state.momentum();
         int steps = trainLoader.batchesPerEpoch();
         int epochs = cfg.epochs();
         long step = st.globalStep();
@@ -187,10 +197,8 @@ public final class Trainer {
                     waitNanos += System.nanoTime() - w0;
                     lr = cfg.schedule().lr(epoch, b.index(), steps);
                     Evaluator.DeviceBatches.Slot s = dev.upload(b);
-                    Tensor logits = net.forward(s.images(), true);
-                    PendingLoss loss = backend.softmaxCrossEntropyAsync(logits, s.labels(), s.dLogits());
-                    net.backward(s.dLogits());
-                    backend.sgdStep(p.values(), p.grads(), momentum, new SgdParams(lr, cfg.momentum(), cfg.weightDecay(), cfg.nesterov()));
+                    backend.fill(state.rate(), lr);
+                    PendingLoss loss = trainStep(net, state, s, step, new SgdParams(lr, cfg.momentum(), cfg.weightDecay(), cfg.nesterov()));
                     step++;
                     done++;
                     // The previous step's loss is read only now, with this whole step queued behind it: on a GPU
@@ -225,7 +233,7 @@ public final class Trainer {
             trainSeconds += (System.nanoTime() - t0) / 1e9;
             long t1 = System.nanoTime();
             Evaluator.Metrics m = Evaluator.evaluate(net, testLoader,
-                    new Progress(out, terminal, "  eval", testLoader.batchesPerEpoch(), logIntervalSeconds));
+                    new Progress(out, terminal, "  eval", testLoader.batchesPerEpoch(), logIntervalSeconds), out);
             double evalSeconds = (System.nanoTime() - t1) / 1e9;
             long seen = tally.seen;
             double trainLoss = seen > 0 ? tally.lossSum / seen : Double.NaN, trainTop1 = seen > 0 ? 100.0 * tally.top1 / seen : Double.NaN;
@@ -258,6 +266,28 @@ public final class Trainer {
         String msg = String.format(Locale.ROOT, "done: best val top-1 %.2f%% at epoch %d; weights in %s and %s",
                 best, bestEpoch, run.last(), run.best());
         return new Result(Outcome.COMPLETED, msg, lastRow);
+    }
+
+    /**
+     * Forward, loss, backward and update on a batch already on the device, captured and replayed
+     * where the backend can ({@link CapturedSteps}, keyed by the batch's device buffers). The rate
+     * comes from {@code state.rate()}, which holds sgd.lr() by now. The model's host-side counters
+     * (its step, which seeds dropout, and num_batches_tracked) are set for the step rather than
+     * counted on, since a replay runs none of the model's code and a failed capture runs it twice.
+     */
+    private static PendingLoss trainStep(DenseNet net, StepState state, Evaluator.DeviceBatches.Slot s, long step, SgdParams sgd) {
+        Backend backend = net.backend();
+        Parameters p = net.parameters();
+        PendingLoss loss = state.graphs().run(s.images(), "the training step", "a batch of " + s.images().dim(0), () -> {
+            net.setTrainingStep(step);
+            Tensor logits = net.forward(s.images(), true);
+            PendingLoss l = backend.softmaxCrossEntropyAsync(logits, s.labels(), s.dLogits());
+            net.backward(s.dLogits());
+            backend.sgdStep(p.values(), p.grads(), state.momentum(), sgd, state.rate());
+            return l;
+        });
+        net.completeTrainingStep(step);
+        return loss;
     }
 
     /** Running sums of an epoch's training loss and top-1 hits; {@code seenHere} counts only this process's images (for the progress bar's rate). */

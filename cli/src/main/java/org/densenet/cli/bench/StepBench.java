@@ -68,15 +68,24 @@ public final class StepBench {
                 report.note("skipped_" + mode.label(), e.getMessage(), mode.label() + " skipped: " + e.getMessage());
                 continue;
             }
+            long replayed;
+            // With CUDA graphs each rotated input batch is captured on its second run: warm up until all are, so no capture is timed.
+            int warmup = backend.capturesGraphs() ? Math.max(w.warmup(), 2 * w.batches()) : w.warmup();
             try (TrainingStep step = opened; OpTimer timer = backend.newTimer()) {
-                train = timedAfterWarmup(backend, timer, w.warmup(), w.repeats(), step::train);
+                train = timedAfterWarmup(backend, timer, warmup, w.repeats(), step::train);
                 step.lastLoss();
                 trainPeak = backend.memoryStats().peakBytes() - base;
                 step.net().releaseActivations();
-                infer = timedAfterWarmup(backend, timer, w.warmup(), w.repeats(), step::inference);
+                infer = timedAfterWarmup(backend, timer, warmup, w.repeats(), step::inference);
                 inferPeak = backend.memoryStats().peakBytes() - base;
+                replayed = step.replayedSteps();
             }
             String m = mode.label();
+            if (backend.capturesGraphs()) {
+                long steps = 2L * (warmup + w.repeats());
+                report.note("cuda_graph_replays_" + m, replayed, String.format(java.util.Locale.ROOT,
+                        "%s: %d of %d steps (warm-up included) replayed a captured CUDA graph", m, replayed, steps));
+            }
             addRow(t, w, m, "forward (inference)", infer, inferPeak);
             addRow(t, w, m, "train step", train, trainPeak);
         }

@@ -14,7 +14,7 @@ public final class StepOptions {
                     + "bottleneck outputs recomputed in backward) (default: ${DEFAULT-VALUE}).")
     String memory;
 
-    @Option(names = "--warmup", paramLabel = "N", defaultValue = "3", description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "3", description = "Untimed steps first (default: ${DEFAULT-VALUE}; with CUDA graphs at least two per input batch, so that every batch's step is captured before the timing).")
     int warmup;
 
     @Option(names = "--repeats", paramLabel = "N", defaultValue = "10", description = "Timed steps; medians are reported (default: ${DEFAULT-VALUE}).")

@@ -11,6 +11,7 @@ import org.densenet.engine.profile.OpScope;
 import org.densenet.model.DenseNet;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
+import org.densenet.train.CapturedSteps;
 
 /**
  * One DenseNet training step as the trainer runs it (forward, softmax cross-entropy, backward,
@@ -18,6 +19,8 @@ import org.densenet.model.MemoryMode;
  * peer script does), on batches already on the device: no data loading is timed. Several batches
  * of fresh standard-normal images and uniform labels are made up front and used in turn, so
  * repeats do not re-read one input from cache. Ops are issued under the scopes fwd, loss, bwd, sgd.
+ * Where the backend captures graphs, each batch's step is captured after its first run and
+ * replayed from then on, as the trainer does ({@link CapturedSteps}).
  */
 public final class TrainingStep implements AutoCloseable {
     public static final SgdParams SGD = new SgdParams(0.1, 0.9, 1e-4, true);
@@ -28,6 +31,9 @@ public final class TrainingStep implements AutoCloseable {
     private final Tensor[] labels;
     private final Tensor dLogits;
     private final Tensor momentum;
+    /** The learning rate, written before each step as the trainer writes its schedule's. */
+    private final Tensor rate;
+    private final CapturedSteps graphs;
     private int next;
     private PendingLoss last;
 
@@ -42,7 +48,7 @@ public final class TrainingStep implements AutoCloseable {
         this.images = new Tensor[batches];
         this.labels = new Tensor[batches];
         DenseNet n = null;
-        Tensor d = null, m = null;
+        Tensor d = null, m = null, r = null;
         try {
             n = new DenseNet(config, backend, mode, seed);
             SplittableRandom rng = new SplittableRandom(seed ^ 0x5DEECE66DL);
@@ -56,17 +62,21 @@ public final class TrainingStep implements AutoCloseable {
             d = backend.allocate(DType.F32, batch, config.numClasses());
             m = backend.allocate(DType.F32, Math.toIntExact(n.parameters().values().numel()));
             backend.fill(m, 0);
+            r = backend.allocate(DType.F32, 1);
         } catch (RuntimeException e) {
             for (Tensor t : images) if (t != null) t.close();
             for (Tensor t : labels) if (t != null) t.close();
             if (d != null) d.close();
             if (m != null) m.close();
+            if (r != null) r.close();
             if (n != null) n.close();
             throw e;
         }
         this.net = n;
         this.dLogits = d;
         this.momentum = m;
+        this.rate = r;
+        this.graphs = new CapturedSteps(backend, System.err);
     }
 
     public DenseNet net() {
@@ -76,27 +86,44 @@ public final class TrainingStep implements AutoCloseable {
     /** Forward, loss, backward and update on the next batch. */
     public void train() {
         int i = advance();
-        Tensor logits;
-        try (var s = OpScope.enter("fwd")) {
-            logits = net.forward(images[i], true);
-        }
-        try (var s = OpScope.enter("loss")) {
-            last = backend.softmaxCrossEntropyAsync(logits, labels[i], dLogits);
-        }
-        try (var s = OpScope.enter("bwd")) {
-            net.backward(dLogits);
-        }
-        try (var s = OpScope.enter("sgd")) {
-            backend.sgdStep(net.parameters().values(), net.parameters().grads(), momentum, SGD);
-        }
+        backend.fill(rate, SGD.lr());
+        last = graphs.run(new Inputs(images[i], true), "the benchmark's training step", "a batch of " + dLogits.dim(0), () -> {
+            Tensor logits;
+            try (var s = OpScope.enter("fwd")) {
+                logits = net.forward(images[i], true);
+            }
+            PendingLoss loss;
+            try (var s = OpScope.enter("loss")) {
+                loss = backend.softmaxCrossEntropyAsync(logits, labels[i], dLogits);
+            }
+            try (var s = OpScope.enter("bwd")) {
+                net.backward(dLogits);
+            }
+            try (var s = OpScope.enter("sgd")) {
+                backend.sgdStep(net.parameters().values(), net.parameters().grads(), momentum, SGD, rate);
+            }
+            return loss;
+        });
+    }
+
+    /** Steps replayed from a captured graph so far (0 where the backend has none, or they are off). */
+    public long replayedSteps() {
+        return graphs.replays();
     }
 
     /** Inference forward (running statistics, no dropout) on the next batch. */
     public void inference() {
         int i = advance();
-        try (var s = OpScope.enter("fwd")) {
-            net.forward(images[i], false);
-        }
+        graphs.run(new Inputs(images[i], false), "the benchmark's inference forward", "a batch of " + dLogits.dim(0), () -> {
+            try (var s = OpScope.enter("fwd")) {
+                net.forward(images[i], false);
+            }
+            return null;
+        });
+    }
+
+    /** What a captured step is keyed by: the batch it reads, and whether it trains (the two share the batch's buffers). */
+    private record Inputs(Tensor images, boolean training) {
     }
 
     /**
@@ -121,6 +148,8 @@ public final class TrainingStep implements AutoCloseable {
 
     @Override
     public void close() {
+        graphs.close();
+        rate.close();
         for (Tensor t : images) t.close();
         for (Tensor t : labels) t.close();
         dLogits.close();

@@ -24,17 +24,26 @@ final class Blas implements AutoCloseable {
     private final MemorySegment zero;
     private static final Supplier<String> ONES = () -> "a vector of ones for the linear layer";
 
+    /** cuBLAS's own workspace (its recommended size for GPUs before Hopper; SGEMMs this small need no more). */
+    static final long WORKSPACE_BYTES = 4L << 20;
+
     private final GrowingBlock ones;
+    private final DeviceAllocator allocator;
+    private final DeviceAllocator.Block workspace;
     private long onesCount;
 
     Blas(Cublas cublas, DeviceQueue device, DeviceAllocator allocator, boolean tf32) {
         this.cublas = cublas;
         this.device = device;
         this.ones = new GrowingBlock(allocator);
+        this.allocator = allocator;
         this.one = arena.allocateFrom(JAVA_FLOAT, 1f);
         this.zero = arena.allocateFrom(JAVA_FLOAT, 0f);
         this.handle = cublas.createHandle();
+        this.workspace = allocator.allocate(WORKSPACE_BYTES, "cuBLAS's workspace");
         cublas.setStream(handle, device.streamAddress());
+        // After the stream, which resets it: with a workspace of its own cuBLAS allocates nothing during a capture.
+        cublas.setWorkspace(handle, workspace.address(), WORKSPACE_BYTES);
         cublas.setMathMode(handle, tf32 ? Cublas.TF32_TENSOR_OP_MATH : Cublas.DEFAULT_MATH);
     }
 
@@ -65,6 +74,7 @@ final class Blas implements AutoCloseable {
     public void close() {
         ones.close();
         cublas.destroyHandle(handle);
+        allocator.free(workspace);
         arena.close();
     }
 }

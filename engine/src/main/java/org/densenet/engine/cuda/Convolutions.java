@@ -85,6 +85,7 @@ final class Convolutions implements AutoCloseable {
     void run(ConvKey key, long in, long filter, long out, boolean accumulate, Preserver preserver) {
         Plan plan = plans.get(key);
         if (plan == null) {
+            device.refuseWhileCapturing("cuDNN's algorithm search for " + key);
             plan = plan(key, in, filter, out, accumulate ? preserver : null);
             plans.put(key, plan);
         }

@@ -7,8 +7,10 @@ import java.util.Map;
 
 import jcuda.Pointer;
 import org.densenet.engine.Backend;
+import org.densenet.engine.CapturedGraph;
 import org.densenet.engine.Conv2d;
 import org.densenet.engine.DType;
+import org.densenet.engine.GraphCaptureException;
 import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.MemoryStats;
@@ -32,9 +34,14 @@ import org.densenet.engine.cuda.kernels.KernelLauncher;
  * TF32 allowed (the command line's {@code --tf32}, or the system property {@value #TF32_PROPERTY}=true
  * where no option is given) lets cuDNN and cuBLAS round matrix inputs to TF32 on Ampere and newer
  * GPUs: faster, about 1e-3 relative error.
+ *
+ * <p>CUDA graphs: on unless opened with them off (the command line's {@code --cuda-graphs off}, or
+ * the system property {@value #GRAPHS_PROPERTY}=false where no option is given), {@link #capture}
+ * records work through stream capture for replay as one launch per step.
  */
 public final class CudaBackend implements Backend {
     public static final String TF32_PROPERTY = "densenet.cuda.tf32";
+    public static final String GRAPHS_PROPERTY = "densenet.cuda.graphs";
 
     private final CudaContext ctx;
     private final DeviceAllocator allocator;
@@ -46,30 +53,48 @@ public final class CudaBackend implements Backend {
     private final GrowingBlock imageBytes;
     private final String name;
     private final boolean tf32;
+    private final boolean graphs;
     private final Map<String, String> versions;
     private boolean closed;
 
     /** Opens GPU {@code ordinal} with the libraries {@link org.densenet.engine.Backends} has checked. */
     public static CudaBackend open(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, boolean allowTf32) {
-        return new CudaBackend(driver, toolkit, ordinal, allowTf32);
+        return open(driver, toolkit, ordinal, allowTf32, graphsByDefault());
+    }
+
+    /** As {@link #open(CudaLibraries.Driver, CudaLibraries.Toolkit, int, boolean)}, with CUDA graphs on or off. */
+    public static CudaBackend open(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, boolean allowTf32,
+                                   boolean graphs) {
+        return new CudaBackend(driver, toolkit, ordinal, allowTf32, graphs);
+    }
+
+    /** Graphs as the system property {@value #GRAPHS_PROPERTY} says: on unless it is "false". */
+    public static boolean graphsByDefault() {
+        return !"false".equalsIgnoreCase(System.getProperty(GRAPHS_PROPERTY));
     }
 
     /** Opens GPU {@code ordinal}, finding the libraries first; throws {@link CudaUnavailableException} with the reason when it cannot. */
     public static CudaBackend open(int ordinal, boolean allowTf32) {
+        return open(ordinal, allowTf32, graphsByDefault());
+    }
+
+    /** As {@link #open(int, boolean)}, with CUDA graphs on or off. */
+    public static CudaBackend open(int ordinal, boolean allowTf32, boolean graphs) {
         try {
             CudaLibraries.Driver driver = CudaLibraries.driver();
             CudaLibraries.Toolkit toolkit = CudaLibraries.toolkit();
             if (ordinal < 0 || ordinal >= driver.devices().size()) {
                 throw new CudaUnavailableException("cuda:" + ordinal + " asked for, but the driver reports " + driver.devices().size() + " GPU(s)");
             }
-            return new CudaBackend(driver, toolkit, ordinal, allowTf32);
+            return new CudaBackend(driver, toolkit, ordinal, allowTf32, graphs);
         } catch (LibraryLoader.NotLoadable e) {
             throw new CudaUnavailableException(e.getMessage());
         }
     }
 
-    private CudaBackend(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, boolean allowTf32) {
+    private CudaBackend(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, boolean allowTf32, boolean graphs) {
         this.tf32 = allowTf32;
+        this.graphs = graphs;
         this.name = "cuda:" + ordinal + " " + driver.devices().get(ordinal).name();
         this.ctx = new CudaContext(ordinal, driver.api().library());
         DeviceAllocator alloc = null;
@@ -98,6 +123,7 @@ public final class CudaBackend implements Backend {
         v.put("libraries", toolkit.describe());
         v.put("library files", toolkit.cudnnWhere() + ", " + toolkit.cublasWhere());
         v.put("tf32", allowTf32 ? "allowed" : "off");
+        v.put("cuda graphs", graphs ? "on" : "off");
         this.versions = java.util.Collections.unmodifiableMap(v);
     }
 
@@ -471,6 +497,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed) {
         ctx.bind();
+        ctx.refuseWhileCapturing("dropout (its mask's seed is passed by value, so every replay would draw the same mask)");
         kernels.dropoutForward(x, y, mask, p, seed);
     }
 
@@ -484,6 +511,30 @@ public final class CudaBackend implements Backend {
     public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd) {
         ctx.bind();
         kernels.sgdStep(params, grads, momentumBuffer, sgd);
+    }
+
+    @Override
+    public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd, Tensor lr) {
+        ctx.bind();
+        kernels.sgdStep(params, grads, momentumBuffer, sgd, lr);
+    }
+
+    // ---- graphs -------------------------------------------------------------------------
+
+    @Override
+    public boolean capturesGraphs() {
+        return graphs;
+    }
+
+    /**
+     * Stream capture of everything {@code work} queues: every op of the backend is queued on the
+     * one stream, so the capture holds them all ({@link CudaGraph#capture}).
+     */
+    @Override
+    public CapturedGraph capture(Runnable work) {
+        if (!graphs) throw new GraphCaptureException("CUDA graphs are off");
+        ctx.bind();
+        return CudaGraph.capture(ctx, allocator, kernels, work);
     }
 
     // ---- checks -------------------------------------------------------------------------

@@ -11,7 +11,9 @@ import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
 import org.densenet.engine.cuda.ffm.HostCopies;
 import org.densenet.engine.cuda.ffm.NativeLibrary;
+import org.densenet.engine.GraphCaptureException;
 import org.densenet.engine.cuda.ffm.StreamCopies;
+import org.densenet.engine.cuda.ffm.StreamGraphs;
 import org.densenet.engine.cuda.kernels.CudaCheck;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
@@ -47,6 +49,9 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
     private final RawStream stream = new RawStream();
     private final StreamCopies copies;
     private final HostCopies hostCopies;
+    private final StreamGraphs graphs;
+    /** What is being captured on the stream, or null. */
+    private String capturing;
     private volatile boolean closed;
     private final AtomicLong waited = new AtomicLong();
 
@@ -55,6 +60,7 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
         this.ordinal = ordinal;
         this.copies = new StreamCopies(libcuda);
         this.hostCopies = new HostCopies(libcuda);
+        this.graphs = new StreamGraphs(libcuda);
         try {
             JCudaDriver.setExceptionsEnabled(false);
         } catch (LinkageError e) {
@@ -118,8 +124,60 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
         CudaCheck.check(result, op, call);
     }
 
+    @Override
+    public void refuseWhileCapturing(String what) {
+        if (capturing != null) throw new GraphCaptureException(what + " cannot be part of a captured " + capturing);
+    }
+
+    boolean capturing() {
+        return capturing != null;
+    }
+
+    // ---- stream capture and graphs ----------------------------------------------------------
+
+    /** Starts capturing the stream's work as {@code what} (a phrase: "training step"); nothing queued from now on runs until launched. */
+    void beginCapture(String what) {
+        if (capturing != null) throw new IllegalStateException("already capturing a " + capturing);
+        check(graphs.beginCapture(stream.address(), StreamGraphs.CAPTURE_MODE_GLOBAL), "capturing a " + what, "cuStreamBeginCapture");
+        capturing = what;
+    }
+
+    /**
+     * Ends the capture and returns its graph, or 0 when the driver invalidated it (a call it forbids
+     * was made meanwhile; {@code result[0]} then holds the driver's code). The stream is usable again either way.
+     */
+    long endCapture(int[] result) {
+        String what = capturing;
+        capturing = null;
+        long[] graph = new long[1];
+        int r = graphs.endCapture(stream.address(), graph);
+        result[0] = r;
+        if (r == CUresult.CUDA_ERROR_STREAM_CAPTURE_INVALIDATED) return 0;
+        check(r, "capturing a " + what, "cuStreamEndCapture");
+        return graph[0];
+    }
+
+    long instantiateGraph(long graph, String what) {
+        long[] exec = new long[1];
+        check(graphs.instantiate(exec, graph), "instantiating the captured " + what, "cuGraphInstantiateWithFlags");
+        return exec[0];
+    }
+
+    void launchGraph(long exec, String what) {
+        check(graphs.launch(exec, stream.address()), "replaying the captured " + what, "cuGraphLaunch");
+    }
+
+    void destroyGraph(long graph, String what) {
+        check(graphs.destroyGraph(graph), "freeing the captured " + what, "cuGraphDestroy");
+    }
+
+    void destroyGraphExec(long exec, String what) {
+        check(graphs.destroyExec(exec), "freeing the captured " + what, "cuGraphExecDestroy");
+    }
+
     /** Waits for everything queued on the stream; the time blocked counts in {@link #waitedNanos()}. */
     void synchronize(String op) {
+        refuseWhileCapturing("waiting for the GPU (" + op + ")");
         check(blocking(() -> JCudaDriver.cuStreamSynchronize(stream)), op, "cuStreamSynchronize");
     }
 
@@ -148,6 +206,7 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
 
     /** cuMemAlloc, or null when the device is out of memory. */
     DeviceAllocator.Block allocate(long bytes) {
+        refuseWhileCapturing("allocating device memory");
         RawPointer p = new RawPointer();
         int r = JCudaDriver.cuMemAlloc(p, bytes);
         if (r == CUresult.CUDA_ERROR_OUT_OF_MEMORY) return null;
@@ -163,11 +222,13 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
 
     /** Device to host, synchronous. */
     void download(CUdeviceptr src, Pointer host, long bytes, String op) {
+        refuseWhileCapturing("a synchronous copy to the host (" + op + ")");
         check(JCudaDriver.cuMemcpyDtoH(host, src, bytes), op, "cuMemcpyDtoH");
     }
 
     /** Page-locked host memory of {@code bytes}; its address. */
     long allocatePinned(long bytes, String op) {
+        refuseWhileCapturing("allocating page-locked memory (" + op + ")");
         long[] address = new long[1];
         check(hostCopies.allocate(bytes, address), op + " (allocating " + DeviceAllocator.human(bytes) + " of page-locked host memory)",
                 "cuMemAllocHost");
@@ -241,6 +302,7 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
 
     /** Waits until the stream has passed event e; the time blocked counts in {@link #waitedNanos()}. */
     void waitFor(CUevent e, String op) {
+        refuseWhileCapturing("waiting for the GPU (" + op + ")");
         check(blocking(() -> JCudaDriver.cuEventSynchronize(e)), op, "cuEventSynchronize");
     }
 

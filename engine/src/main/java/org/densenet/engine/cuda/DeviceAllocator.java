@@ -4,6 +4,8 @@ import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
 
+import org.densenet.engine.GraphCaptureException;
+
 /**
  * A caching allocator over raw device memory, in the spirit of PyTorch's: a freed block is kept
  * and handed out again for the next request of the same size class, so a training loop, which
@@ -50,6 +52,11 @@ public final class DeviceAllocator implements AutoCloseable {
     private long peakReservedBytes;
     private long cachedBytes;
     private long rawAllocations;
+    /** Blocks given back so far (freed or emptied from the cache), so that a captured graph rechecks its memory only after one was. */
+    private long givenBack;
+    /** What is being captured, or null: a capture must not allocate (its addresses would differ on replay). */
+    private String capturing;
+    private String freedWhileCapturing;
 
     public DeviceAllocator(RawMemory raw) {
         this.raw = raw;
@@ -73,6 +80,10 @@ public final class DeviceAllocator implements AutoCloseable {
 
     /** A block of at least {@code bytes}; {@code what} names the request in an out-of-memory message. */
     public synchronized Block allocate(long bytes, String what) {
+        if (capturing != null) {
+            throw new GraphCaptureException("allocating " + human(bytes) + " for " + what + " cannot be part of a captured " + capturing
+                    + " (the allocation would not be repeated on replay)");
+        }
         long size = sizeClass(bytes);
         ArrayDeque<Block> free = cached.get(size);
         Block b = free == null ? null : free.pollLast();
@@ -100,6 +111,8 @@ public final class DeviceAllocator implements AutoCloseable {
         Live l = live.remove(b.address());
         if (l == null) throw new IllegalStateException("device block at 0x" + Long.toHexString(b.address()) + " freed twice or never allocated here");
         liveBytes -= l.requested();
+        givenBack++;
+        if (capturing != null && freedWhileCapturing == null) freedWhileCapturing = human(b.bytes()) + " at 0x" + Long.toHexString(b.address());
         cached.computeIfAbsent(b.bytes(), k -> new ArrayDeque<>()).addLast(b);
         cachedBytes += b.bytes();
     }
@@ -107,6 +120,7 @@ public final class DeviceAllocator implements AutoCloseable {
     /** Gives every cached (unused) block back to the device, once the work that may still use them is done. */
     public synchronized void emptyCache() {
         if (cached.isEmpty()) return;
+        givenBack++;
         raw.synchronize();
         for (ArrayDeque<Block> q : cached.values()) {
             for (Block b : q) {
@@ -155,6 +169,45 @@ public final class DeviceAllocator implements AutoCloseable {
     /** How many times the raw allocator was called: flat after the first training step when caching works. */
     public synchronized long rawAllocations() {
         return rawAllocations;
+    }
+
+    // ---- stream capture ---------------------------------------------------------------------
+
+    /** From now until {@link #endCapture()} every allocation throws {@link GraphCaptureException}; {@code what} names the capture. */
+    synchronized void beginCapture(String what) {
+        capturing = what;
+        freedWhileCapturing = null;
+    }
+
+    /** Ends the capture; the block given back during it (which the captured work may still use on replay), or null. */
+    synchronized String endCapture() {
+        capturing = null;
+        String freed = freedWhileCapturing;
+        freedWhileCapturing = null;
+        return freed;
+    }
+
+    /** How many times blocks were given back so far: while unchanged, every block live at some moment still is. */
+    synchronized long givenBack() {
+        return givenBack;
+    }
+
+    /** The allocations live now, as tokens for {@link #allLive}. */
+    synchronized Object[] liveAllocations() {
+        return live.values().toArray();
+    }
+
+    /**
+     * Whether every one of these allocations is still live: not given back, nor given back and
+     * handed out again (a cached block is handed out as the same {@link Block}, so the allocation
+     * itself is compared).
+     */
+    synchronized boolean allLive(Object[] allocations) {
+        for (Object o : allocations) {
+            Live l = (Live) o;
+            if (live.get(l.block().address()) != l) return false;
+        }
+        return true;
     }
 
     /** Starts new peaks at the current sizes. */

@@ -14,4 +14,11 @@ interface DeviceQueue {
 
     /** Sets {@code count} 32-bit words at the start of {@code block} to {@code bits}, on the stream. */
     void fill32(DeviceAllocator.Block block, long count, int bits, String op);
+
+    /**
+     * Throws {@link org.densenet.engine.GraphCaptureException} naming {@code what} when the stream is
+     * being captured: for work a capture cannot hold (an algorithm search, a synchronous call).
+     */
+    default void refuseWhileCapturing(String what) {
+    }
 }

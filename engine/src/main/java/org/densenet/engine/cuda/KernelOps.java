@@ -4,6 +4,7 @@ import java.util.Arrays;
 
 import jcuda.driver.CUmodule;
 import org.densenet.engine.DType;
+import org.densenet.engine.GraphCaptureException;
 import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.PendingLoss;
 import org.densenet.engine.Pool2d;
@@ -50,14 +51,22 @@ final class KernelOps implements KernelModule, AutoCloseable {
     private final LossReadback lossReadback;
     /** The launchers' scratch (partial sums, per-channel constants). */
     private final GrowingBlock scratch;
+    private final DeviceAllocator allocator;
+    /** The learning rate of {@link #sgdStep} given by value, written here before its kernel reads it. */
+    private final DeviceAllocator.Block lrSlot;
+    /** While a capture runs: the captured graph's loss result slot, and the rows of the loss captured into it (0: none yet). */
+    private DeviceAllocator.Block captureLoss;
+    private int captureLossRows;
 
     private KernelOps(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator, CUmodule module, KernelLauncher launcher) {
         this.backend = backend;
         this.ctx = ctx;
         this.module = module;
         this.loaded = new LoadedModule(module, launcher, ctx.streamAddress());
+        this.allocator = allocator;
         this.lossReadback = new LossReadback(ctx, allocator);
         this.scratch = new GrowingBlock(allocator);
+        this.lrSlot = allocator.allocate(4, "the SGD step's learning rate");
     }
 
     static KernelOps load(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator, KernelLauncher launcher) {
@@ -210,8 +219,32 @@ final class KernelOps implements KernelModule, AutoCloseable {
         long l = operand(op, "logits", logits, DType.F32, n, k);
         long lab = operand(op, "labels", labels, DType.I32, n);
         long d = dlogits == null ? 0 : operand(op, "dlogits", dlogits, DType.F32, n, k);
+        if (captureLoss != null) {
+            if (captureLossRows != 0) throw new GraphCaptureException("a second loss cannot be part of one capture (its result is read per replay)");
+            loss.softmaxCrossEntropy(l, lab, d, n, k, captureLoss.address());
+            captureLossRows = n;
+            return () -> {
+                throw new IllegalStateException("a captured loss has no result until the graph is replayed: read CapturedGraph.replay()'s");
+            };
+        }
         loss.softmaxCrossEntropy(l, lab, d, n, k, lossReadback.nextSlot());
         return lossReadback.queued(n);
+    }
+
+    /** A capture begins: a loss op writes into {@code slot} (the graph's own) instead of the read-back slots. */
+    void beginCapture(DeviceAllocator.Block slot) {
+        captureLoss = slot;
+        captureLossRows = 0;
+    }
+
+    /** The capture ended: the rows of the loss it captured, 0 for none. */
+    int endCapture() {
+        captureLoss = null;
+        return captureLossRows;
+    }
+
+    LossReadback lossReadback() {
+        return lossReadback;
     }
 
     /** dst (contiguous float32 [N, C, H, W]) = the normalised 8-bit images at device address src, in the same order. */
@@ -231,16 +264,28 @@ final class KernelOps implements KernelModule, AutoCloseable {
         elementwise.dropoutBackward(slice(op, "dy", dy), slice(op, "mask", mask), slice(op, "dx", dx), accumulate);
     }
 
+    /** The rate given by value goes through a device word as well, so both forms run the same kernel on the same float. */
     void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams p) {
+        ctx.refuseWhileCapturing("an SGD step with its learning rate given by value (every replay would use this rate; pass it in a tensor)");
+        ctx.fill32(lrSlot, 1, Float.floatToRawIntBits((float) p.lr()), "SGD step (learning rate)");
+        sgdStep(params, grads, momentumBuffer, p, lrSlot.address());
+    }
+
+    void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams p, Tensor lr) {
+        sgdStep(params, grads, momentumBuffer, p, operand("SGD step", "lr", lr, DType.F32, 1));
+    }
+
+    private void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams p, long lr) {
         String op = "SGD step";
         if (params == null || params.rank() != 1) throw new IllegalArgumentException(op + ": params must be a flat 1-D buffer, got " + params);
         int count = params.dim(0);
         long m = momentumBuffer == null && p.momentum() == 0 ? 0 : vector(op, "momentumBuffer", momentumBuffer, count);
-        sgd.step(vector(op, "params", params, count), vector(op, "grads", grads, count), m, count, p);
+        sgd.step(vector(op, "params", params, count), vector(op, "grads", grads, count), m, count, p, lr);
     }
 
     @Override
     public void close() {
+        allocator.free(lrSlot);
         scratch.close();
         lossReadback.close();
         ctx.unloadModule(module);

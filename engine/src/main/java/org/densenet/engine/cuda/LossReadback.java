@@ -57,10 +57,20 @@ final class LossReadback implements AutoCloseable {
 
     /** After the loss kernel for {@link #nextSlot()} was queued: queues the copy back and returns the pending result of n rows. */
     PendingLoss queued(int n) {
+        return queuedFrom(device.address() + (long) next * LossKernels.RESULT_BYTES, n);
+    }
+
+    /**
+     * Queues the copy back of a result of n rows that queued work writes at device address
+     * {@code src} (a captured graph's own slot, or one of ours), into the next host slot.
+     */
+    PendingLoss queuedFrom(long src, int n) {
+        Pending old = holder[next];
+        if (old != null) old.settle();
         int i = next;
         next = (next + 1) % SLOTS;
         long offset = (long) i * LossKernels.RESULT_BYTES;
-        ctx.downloadAsync(device.address() + offset, host + offset, LossKernels.RESULT_BYTES, OP);
+        ctx.downloadAsync(src, host + offset, LossKernels.RESULT_BYTES, OP);
         ctx.record(arrived[i], OP);
         Pending p = new Pending(i, n);
         holder[i] = p;

@@ -35,6 +35,7 @@ final class PinnedStaging implements AutoCloseable {
      * address {@code dst}, rows {@code dstPitch} bytes apart.
      */
     void upload(MemorySegment src, long dst, long dstPitch, long rowBytes, long rows, String op) {
+        ctx.refuseWhileCapturing("an upload from the host (" + op + ")");
         long bytes = rowBytes * rows;
         if (src.byteSize() < bytes) throw new IllegalArgumentException(op + ": " + src.byteSize() + " bytes to upload, " + bytes + " expected");
         int i = next;

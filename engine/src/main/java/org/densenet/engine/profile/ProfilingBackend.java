@@ -386,4 +386,12 @@ public final class ProfilingBackend implements Backend {
         inner.sgdStep(params, grads, momentumBuffer, sgd);
         if (t != null) end(t, "sgd", OpCosts.sgdStep(params.numel(), sgd.weightDecay(), sgd.momentum(), sgd.nesterov(), eb(params)), params);
     }
+
+    /** Passed on as it is, so the rate is read on the device, not read back (which would wait for the device every step). */
+    @Override
+    public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd, Tensor lr) {
+        OpTimer t = begin();
+        inner.sgdStep(params, grads, momentumBuffer, sgd, lr);
+        if (t != null) end(t, "sgd", OpCosts.sgdStep(params.numel(), sgd.weightDecay(), sgd.momentum(), sgd.nesterov(), eb(params)), params);
+    }
 }

@@ -1,6 +1,7 @@
 package org.densenet.engine.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -25,7 +26,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class BlasFakeTest {
     private static final CpuBackend CPU = new CpuBackend(1);
-    private static final int S_CREATED = 0, S_DESTROYED = 1, S_STREAM = 2, S_MATH = 3, S_GEMMS = 4;
+    private static final int S_CREATED = 0, S_DESTROYED = 1, S_STREAM = 2, S_MATH = 3, S_GEMMS = 4, S_WORKSPACE = 5, S_WORKSPACE_BYTES = 6;
 
     private final NativeLibrary lib = FakeLibraries.open("cublas", "libfake_cublas.so");
     private final FakeSlots slots = new FakeSlots(lib);
@@ -83,8 +84,11 @@ class BlasFakeTest {
             assertEquals(withDx ? 5 : 4, value(S_GEMMS));
             assertEquals(Cublas.DEFAULT_MATH, value(S_MATH), "TF32 off: cuBLAS's default math keeps SGEMM in float32");
             assertEquals(HostDevice.STREAM, value(S_STREAM));
+            // the stand-in, as cuBLAS, drops a workspace set before the stream: this one came after
+            assertEquals(Blas.WORKSPACE_BYTES, value(S_WORKSPACE_BYTES), "cuBLAS has a workspace of its own, set after its stream");
+            assertTrue(value(S_WORKSPACE) != 0);
             blas.close();
-            assertEquals(0, alloc.liveBytes(), "the vector of ones goes back to the allocator");
+            assertEquals(0, alloc.liveBytes(), "the vector of ones and the workspace go back to the allocator");
             assertEquals(value(S_CREATED), value(S_DESTROYED));
         }
     }

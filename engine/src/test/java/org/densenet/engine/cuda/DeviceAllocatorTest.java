@@ -1,6 +1,7 @@
 package org.densenet.engine.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -72,6 +73,36 @@ class DeviceAllocatorTest {
             assertTrue(b < 1 << 20 || c < b * 1.25 + 1, b + " -> " + c);
         }
         assertThrows(IllegalArgumentException.class, () -> DeviceAllocator.sizeClass(0));
+    }
+
+    @Test
+    void aCaptureRefusesAllocationsEvenFromTheCacheAndReportsABlockFreedDuringIt() {
+        DeviceAllocator a = new DeviceAllocator(new FakeDevice(1L << 30));
+        Block cached = a.allocate(1000, "warm-up");
+        a.free(cached);
+        Block kept = a.allocate(5000, "kept");
+        a.beginCapture("graph");
+        var e = assertThrows(org.densenet.engine.GraphCaptureException.class, () -> a.allocate(1000, "a temporary"));
+        assertTrue(e.getMessage().startsWith("allocating 1.0 KiB for a temporary cannot be part of a captured graph"), e.getMessage());
+        a.free(kept);
+        String freed = a.endCapture();
+        assertTrue(freed != null && freed.startsWith("5.0 KiB at 0x"), freed);
+        assertEquals(null, a.endCapture(), "a new capture starts clean");
+        assertEquals(cached, a.allocate(1000, "after the capture"), "the cache serves again once the capture is over");
+    }
+
+    @Test
+    void anAllocationHandedOutAgainIsNotTheOneThatWasLiveBefore() {
+        DeviceAllocator a = new DeviceAllocator(new FakeDevice(1L << 30));
+        Block b = a.allocate(4096, "t");
+        Object[] live = a.liveAllocations();
+        long before = a.givenBack();
+        assertTrue(a.allLive(live));
+        a.free(b);
+        assertTrue(a.givenBack() > before);
+        Block again = a.allocate(4096, "u");
+        assertEquals(b, again, "the cache hands out the same block");
+        assertFalse(a.allLive(live), "but not the same allocation: a graph captured on t must not replay into u");
     }
 
     @Test

@@ -78,6 +78,45 @@ class CudaOnEmulatorCliTest {
         assertTrue(eval.out().contains("\"top1\""), eval.all());
     }
 
+    /**
+     * The trainer with CUDA graphs on and off ends with the same weights, momentum and running
+     * statistics, bit for bit: 12 steps of batch 100 under a cosine schedule with warm-up (a new
+     * learning rate every step), across the epoch's last batch of 24 (a new shape: uncaptured, with
+     * its line), the evaluation (captured too) and the first step of the next epoch.
+     */
+    @Test
+    void trainingWithCudaGraphsEqualsTrainingWithoutThemBitForBit() throws Exception {
+        String[] run = {"train", "--dataset", "synthetic", "--image-size", "8", "--depth", "10", "--growth", "4", "-b", "100",
+                "--epochs", "2", "--max-steps", "12", "--schedule", "cosine", "--warmup", "1", "-j", "1", "--seed", "3"};
+        Cli.Run on = Cli.run(dir, env, Stream.concat(Stream.of(run), Stream.of("--device", "cuda", "--output", "graphs-on")).toArray(String[]::new));
+        assertEquals(0, on.exit(), on.all());
+        Cli.Run off = Cli.run(dir, env, Stream.concat(Stream.of(run), Stream.of("--device", "cuda", "--cuda-graphs", "off", "--output", "graphs-off"))
+                .toArray(String[]::new));
+        assertEquals(0, off.exit(), off.all());
+        assertTrue(on.all().contains("cuda graphs: the training step on a batch of 24 runs uncaptured"), on.all());
+        assertEquals(2, on.all().lines().filter(l -> l.startsWith("cuda graphs")).count(), "the last batches of training and evaluation: " + on.all());
+        assertTrue(!off.all().contains("cuda graphs"), "nothing to say with graphs off: " + off.all());
+        Map<String, HostTensor> a = SafeTensors.read(dir.resolve("graphs-on/last.safetensors"));
+        Map<String, HostTensor> b = SafeTensors.read(dir.resolve("graphs-off/last.safetensors"));
+        assertEquals(b.keySet(), a.keySet());
+        for (String k : b.keySet()) {
+            boolean same = b.get(k).dtype() == HostTensor.Kind.F32 ? java.util.Arrays.equals(b.get(k).toFloatArray(), a.get(k).toFloatArray())
+                    : java.util.Arrays.equals(b.get(k).toLongArray(), a.get(k).toLongArray());
+            assertTrue(same, k + " differs between graphs on and off");
+        }
+        assertEquals(12, b.get("features.norm5.num_batches_tracked").toLongArray()[0], "every step counted, replayed or not");
+        assertEquals(epochLosses(off.out()), epochLosses(on.out()), "the same training and evaluation losses and accuracies");
+    }
+
+    private static final Pattern EPOCH_LOSSES = Pattern.compile("train loss \\S+ top-1 \\S+ +val loss \\S+ top-1 \\S+ top-5 \\S+");
+
+    /** The losses and accuracies of an epoch's line, without its times. */
+    private static String epochLosses(String out) {
+        var m = EPOCH_LOSSES.matcher(out);
+        assertTrue(m.find(), "an epoch line: " + out);
+        return m.group();
+    }
+
     /** With --tf32, which reaches the backend: the run header says so. */
     @Test
     void stepBenchmarkRunsOnCuda() throws Exception {
@@ -101,6 +140,9 @@ class CudaOnEmulatorCliTest {
         assertEquals(0, r.exit(), r.all());
         assertTrue(r.out().contains("CUDA emulator") && r.out().contains("densenet-bc-100-12") && r.out().contains("train step"), r.all());
         assertTrue(Pattern.compile("\"tf32\"\\s*:\\s*\"off\"").matcher(r.out()).find(), "float32 math unless --tf32: " + r.all());
+        // The null device captures and replays too. Training, then inference: 8 warm-up steps each (two per rotated input
+        // batch, with graphs) and 3 timed; each batch captured on its second run: 4 uncaptured, then 7 replays.
+        assertTrue(Pattern.compile("\"cuda_graph_replays_shared\"\\s*:\\s*14\\b").matcher(r.out()).find(), r.all());
     }
 
     private static final Pattern TF32_ALLOWED = Pattern.compile("\"tf32\"\\s*:\\s*\"allowed\"");

@@ -9,6 +9,7 @@ import org.densenet.engine.cuda.CudaException;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The few cuBLAS calls the engine needs (column-major SGEMM), bound through FFM.
@@ -31,6 +32,7 @@ public final class Cublas {
     private final MethodHandle create;
     private final MethodHandle destroy;
     private final MethodHandle setStream;
+    private final MethodHandle setWorkspace;
     private final MethodHandle setMathMode;
     private final MethodHandle getProperty;
     private final MethodHandle statusName;
@@ -41,6 +43,7 @@ public final class Cublas {
         create = lib.function("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         destroy = lib.function("cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         setStream = lib.function("cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        setWorkspace = lib.function("cublasSetWorkspace_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         setMathMode = lib.function("cublasSetMathMode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         getProperty = lib.function("cublasGetProperty", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
         statusName = lib.function("cublasGetStatusName", FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -106,6 +109,19 @@ public final class Cublas {
     public void setStream(MemorySegment handle, long stream) {
         try {
             check((int) setStream.invokeExact(handle, MemorySegment.ofAddress(stream)), "binding cuBLAS to the stream", "cublasSetStream_v2");
+        } catch (Throwable t) {
+            throw Cudnn.rethrow(t);
+        }
+    }
+
+    /**
+     * The device memory cuBLAS works in, instead of the pool it would otherwise take it from, which a
+     * stream capture cannot hold. cublasSetStream drops it again, so this comes after that.
+     */
+    public void setWorkspace(MemorySegment handle, long workspace, long bytes) {
+        try {
+            check((int) setWorkspace.invokeExact(handle, MemorySegment.ofAddress(workspace), bytes), "giving cuBLAS its workspace",
+                    "cublasSetWorkspace_v2");
         } catch (Throwable t) {
             throw Cudnn.rethrow(t);
         }

@@ -6,7 +6,9 @@ import org.densenet.engine.SgdParams;
 /**
  * Launchers of kernels/src/main/cuda/sgd.cu: one fused SGD step (torch.optim.SGD semantics, see
  * {@link SgdParams}) over flat float32 params, grads and momentum buffers of equal length. The
- * float4 kernel is used when every buffer it touches is 16-byte aligned.
+ * float4 kernel is used when every buffer it touches is 16-byte aligned. The learning rate is read
+ * from device memory when the kernel runs ({@code sgd.lr()} is not used), so that a captured step
+ * replays with whatever rate the host wrote there last.
  */
 public final class SgdKernels {
     public static final String STEP = "sgd_step_f32";
@@ -18,15 +20,15 @@ public final class SgdKernels {
         this.module = Objects.requireNonNull(module, "module");
     }
 
-    /** momentumBuffer may be 0 when sgd.momentum() == 0 (it is then never touched). */
-    public void step(long params, long grads, long momentumBuffer, long count, SgdParams sgd) {
+    /** momentumBuffer may be 0 when sgd.momentum() == 0 (it is then never touched); lr is the device address of one float. */
+    public void step(long params, long grads, long momentumBuffer, long count, SgdParams sgd, long lr) {
         if (count < 1) throw new IllegalArgumentException("SGD over " + count + " parameters");
         boolean momentum = sgd.momentum() != 0;
-        DeviceSlice.requireVectors(params, grads);
+        DeviceSlice.requireVectors(params, grads, lr);
         if (momentum) DeviceSlice.requireVectors(momentumBuffer);
         boolean vec4 = vectorizable(params, grads, momentumBuffer, momentum);
         module.launch(vec4 ? STEP_VEC4 : STEP, geometry(count, vec4), new KernelArgs().ptr(params).ptr(grads).ptr(momentumBuffer).i64(count)
-                .f32((float) sgd.lr()).f32((float) sgd.momentum()).f32((float) sgd.weightDecay()).bool(sgd.nesterov()));
+                .ptr(lr).f32((float) sgd.momentum()).f32((float) sgd.weightDecay()).bool(sgd.nesterov()));
     }
 
     /** Whether the float4 kernel may run: params, grads (and the buffer, when used) 16-byte aligned. */

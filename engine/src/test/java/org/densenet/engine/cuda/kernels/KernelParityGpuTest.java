@@ -286,7 +286,8 @@ class KernelParityGpuTest {
                 Twin tp = twin(p, count + 1), tg = twin(g, count + 1), tb = twin(b, count + 1);
                 cpu.sgdStep(tp.host.narrow(0, shift, count), tg.host.narrow(0, shift, count), tb.host.narrow(0, shift, count), sgd);
                 assertEquals(shift == 0, SgdKernels.vectorizable(tp.device + 4L * shift, tg.device + 4L * shift, tb.device + 4L * shift, true));
-                new SgdKernels(gpu).step(tp.device + 4L * shift, tg.device + 4L * shift, tb.device + 4L * shift, count, sgd);
+                long lr = gpu.upload(new float[] {(float) sgd.lr()});
+                new SgdKernels(gpu).step(tp.device + 4L * shift, tg.device + 4L * shift, tb.device + 4L * shift, count, sgd, lr);
                 assertSame(tp, "params " + sgd + " shift " + shift);
                 assertSame(tb, "momentum " + sgd + " shift " + shift);
                 assertSame(tg, "grads untouched");

@@ -90,8 +90,8 @@ class LauncherSignatureTest {
         pool.globalAvgBackward(A, x, false);
         new LossKernels(m).softmaxCrossEntropy(A, A + 4096, 0, 64, 10, A + 8192);
         var sgd = new SgdKernels(m);
-        sgd.step(A, A + 4096, A + 8192, 1001, new SgdParams(0.1, 0.9, 1e-4, true));
-        sgd.step(A + 4, A + 4096, A + 8192, 1001, new SgdParams(0.1, 0.9, 1e-4, true));
+        sgd.step(A, A + 4096, A + 8192, 1001, new SgdParams(0.1, 0.9, 1e-4, true), A + 12288);
+        sgd.step(A + 4, A + 4096, A + 8192, 1001, new SgdParams(0.1, 0.9, 1e-4, true), A + 12288);
         new AugmentKernels(m).cropFlipNormalize(A + 1, true, 8, 3, 32, 32,
                 new Augmentation(4, true, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.25f, 0.25f, 0.25f}), 7, 100, A);
         return m;

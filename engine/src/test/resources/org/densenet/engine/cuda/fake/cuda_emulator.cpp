@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -180,13 +181,22 @@ struct Entry {
     const char *name;
     void (*invoke)(void **);
     int arity;
+    const size_t *sizes;   // each parameter's bytes, for copying the values a captured launch replays with
 };
 
 template <typename... A>
 constexpr int arity_of(void (*)(A...)) { return (int) sizeof...(A); }
 
+template <typename... A>
+struct ParamSizes {
+    static constexpr size_t value[sizeof...(A) + 1] = {sizeof(std::remove_reference_t<A>)..., 0};
+};
+
+template <typename... A>
+constexpr const size_t *sizes_of(void (*)(A...)) { return ParamSizes<A...>::value; }
+
 #define DN_KERNEL(k) \
-    Entry{#k, [](void **p) { call_with(k, p, std::make_index_sequence<arity_of(k)>{}); }, arity_of(k)}
+    Entry{#k, [](void **p) { call_with(k, p, std::make_index_sequence<arity_of(k)>{}); }, arity_of(k), sizes_of(k)}
 
 const Entry KERNELS[] = {
     DN_KERNEL(bn_stats_partial_f32),
@@ -242,6 +252,10 @@ uint64_t shuffle(uint64_t bits, unsigned mask, int arg, int mode) {
 
 extern "C" {
 
+/* fake_cuda.c's stream capture */
+int fake_cuda_capture(void *stream, int (*run)(const void *), const void *args, size_t bytes);
+int fake_cuda_capturing(void);
+
 /* CUresult values (cuda.h) */
 enum { DN_SUCCESS = 0, DN_INVALID_VALUE = 1, DN_NOT_FOUND = 500, DN_LAUNCH_FAILED = 719 };
 
@@ -256,20 +270,11 @@ int cuModuleGetFunction(void **f, void *module, const char *name) {
     return DN_NOT_FOUND;
 }
 
-int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
-                   unsigned shared_bytes, void *stream, void **params, void **extra) {
+namespace {
+// A launch as it runs: the kernel, its geometry and its parameters.
+int run_launch(const dn_emu::Entry *e, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, void **params) {
     using namespace dn_emu;
-    const Entry *e = static_cast<const Entry *>(f);
-    bool known = false;
-    for (const Entry &k : KERNELS) known |= &k == e;
-    if (!known || params == nullptr || extra != nullptr) return DN_INVALID_VALUE;
     const unsigned long long threads = (unsigned long long) bx * by * bz;
-    if (gx == 0 || gy == 0 || gz == 0 || gy > 65535 || gz > 65535 || threads == 0 || threads > 1024 || bz > 64 || shared_bytes > 48 * 1024) {
-        return DN_INVALID_VALUE;
-    }
-    for (int i = 0; i < e->arity; i++) {
-        if (params[i] == nullptr) return DN_INVALID_VALUE;
-    }
     launches++;
 #ifdef DN_NULL_DEVICE
     return DN_SUCCESS; // the launch is checked, then dropped: only the host's side of the call is left to time
@@ -315,5 +320,59 @@ int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, 
     }
     inline_mode = false;
     return DN_SUCCESS;
+}
+
+// A captured launch: the header, then each parameter's value at an 8-byte aligned offset.
+struct CapturedLaunch {
+    const dn_emu::Entry *e;
+    unsigned gx, gy, gz, bx, by, bz;
+    size_t offsets[64];
+};
+
+constexpr size_t align8(size_t v) { return (v + 7) & ~(size_t) 7; }
+
+int run_captured(const void *a) {
+    const CapturedLaunch *c = static_cast<const CapturedLaunch *>(a);
+    void *params[64];
+    for (int i = 0; i < c->e->arity; i++) params[i] = const_cast<char *>(static_cast<const char *>(a) + c->offsets[i]);
+    return run_launch(c->e, c->gx, c->gy, c->gz, c->bx, c->by, c->bz, params);
+}
+
+// Records the launch when the stream is being captured: 1 recorded, 0 not capturing, -1 failed.
+int capture_launch(const dn_emu::Entry *e, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                   void *stream, void **params) {
+    if (!fake_cuda_capturing() || e->arity > 64) return e->arity > 64 ? -1 : 0;
+    size_t bytes = align8(sizeof(CapturedLaunch));
+    for (int i = 0; i < e->arity; i++) bytes = align8(bytes + e->sizes[i]);
+    std::vector<char> buf(bytes, 0);
+    CapturedLaunch head{e, gx, gy, gz, bx, by, bz, {}};
+    size_t at = align8(sizeof(CapturedLaunch));
+    for (int i = 0; i < e->arity; i++) {
+        head.offsets[i] = at;
+        std::memcpy(buf.data() + at, params[i], e->sizes[i]);
+        at = align8(at + e->sizes[i]);
+    }
+    std::memcpy(buf.data(), &head, sizeof head);
+    return fake_cuda_capture(stream, run_captured, buf.data(), bytes);
+}
+}  // namespace
+
+int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                   unsigned shared_bytes, void *stream, void **params, void **extra) {
+    using namespace dn_emu;
+    const Entry *e = static_cast<const Entry *>(f);
+    bool known = false;
+    for (const Entry &k : KERNELS) known |= &k == e;
+    if (!known || params == nullptr || extra != nullptr) return DN_INVALID_VALUE;
+    const unsigned long long threads = (unsigned long long) bx * by * bz;
+    if (gx == 0 || gy == 0 || gz == 0 || gy > 65535 || gz > 65535 || threads == 0 || threads > 1024 || bz > 64 || shared_bytes > 48 * 1024) {
+        return DN_INVALID_VALUE;
+    }
+    for (int i = 0; i < e->arity; i++) {
+        if (params[i] == nullptr) return DN_INVALID_VALUE;
+    }
+    int captured = capture_launch(e, gx, gy, gz, bx, by, bz, stream, params);
+    if (captured != 0) return captured > 0 ? DN_SUCCESS : 2;
+    return run_launch(e, gx, gy, gz, bx, by, bz, params);
 }
 }

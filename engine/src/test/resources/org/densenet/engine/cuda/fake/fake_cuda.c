@@ -30,8 +30,11 @@ int cuGetErrorName(int r, const char **s) {
         case 0: *s = "CUDA_SUCCESS"; return 0;
         case 1: *s = "CUDA_ERROR_INVALID_VALUE"; return 0;
         case 100: *s = "CUDA_ERROR_NO_DEVICE"; return 0;
+        case 401: *s = "CUDA_ERROR_ILLEGAL_STATE"; return 0;
         case 500: *s = "CUDA_ERROR_NOT_FOUND"; return 0;
         case 719: *s = "CUDA_ERROR_LAUNCH_FAILED"; return 0;
+        case 900: *s = "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED"; return 0;
+        case 901: *s = "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED"; return 0;
         default: *s = NULL; return 1;
     }
 }
@@ -40,8 +43,11 @@ int cuGetErrorString(int r, const char **s) {
         case 0: *s = "no error"; return 0;
         case 1: *s = "invalid argument"; return 0;
         case 100: *s = "no CUDA-capable device is detected"; return 0;
+        case 401: *s = "the operation cannot be performed in the present state"; return 0;
         case 500: *s = "named symbol not found"; return 0;
         case 719: *s = "unspecified launch failure"; return 0;
+        case 900: *s = "operation not permitted when stream is capturing"; return 0;
+        case 901: *s = "operation failed due to a previous error during capture"; return 0;
         default: *s = NULL; return 1;
     }
 }
@@ -62,6 +68,120 @@ typedef struct {
     size_t WidthInBytes, Height;
 } CUDA_MEMCPY2D;
 
+/*
+ * Stream capture and graphs. Between cuStreamBeginCapture and cuStreamEndCapture, work queued on
+ * the capturing stream is recorded instead of run, with its arguments copied (as the driver copies
+ * a kernel's parameters at the call), and cuGraphLaunch runs the recorded work in order. The
+ * stand-in cuDNN and cuBLAS record theirs through fake_cuda_capture. Calls that a capture in the
+ * global mode forbids (synchronous copies, synchronisation, allocation) fail with
+ * CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED and invalidate the capture, whose end then fails with
+ * CUDA_ERROR_STREAM_CAPTURE_INVALIDATED, as on a GPU.
+ */
+typedef int (*dn_work_fn)(const void *args);
+typedef struct { dn_work_fn run; void *args; size_t bytes; } dn_node_t;
+typedef struct { dn_node_t *nodes; size_t count, capacity; } dn_graph_t;
+static void *capture_stream;
+static dn_graph_t *capture_graph;
+static int capture_invalid;
+static long live_graphs, live_graph_execs, graph_launches;
+long fake_live_graphs(void) { return live_graphs + live_graph_execs; }
+long fake_graph_launches(void) { return graph_launches; }
+
+static void graph_free(dn_graph_t *g) {
+    if (g == NULL) return;
+    for (size_t i = 0; i < g->count; i++) free(g->nodes[i].args);
+    free(g->nodes);
+    free(g);
+}
+static int graph_add(dn_graph_t *g, dn_work_fn run, const void *args, size_t bytes) {
+    if (g->count == g->capacity) {
+        size_t cap = g->capacity ? 2 * g->capacity : 256;
+        dn_node_t *n = realloc(g->nodes, cap * sizeof *n);
+        if (n == NULL) return -1;
+        g->nodes = n;
+        g->capacity = cap;
+    }
+    void *copy = malloc(bytes ? bytes : 1);
+    if (copy == NULL) return -1;
+    memcpy(copy, args, bytes);
+    g->nodes[g->count++] = (dn_node_t) {run, copy, bytes};
+    return 0;
+}
+/* 1: recorded into the capture; 0: the stream is not capturing, run the work now; -1: out of host memory. */
+int fake_cuda_capture(void *stream, dn_work_fn run, const void *args, size_t bytes) {
+    if (capture_stream == NULL || stream != capture_stream) return 0;
+    if (graph_add(capture_graph, run, args, bytes) != 0) { capture_invalid = 1; return -1; }
+    return 1;
+}
+int fake_cuda_capturing(void) { return capture_stream != NULL; }
+/* A call the capture forbids: it fails and spoils the capture. */
+#define DN_NOT_WHILE_CAPTURING() do { if (capture_stream != NULL) { capture_invalid = 1; return 900; } } while (0)
+/* Work queued on a stream: recorded while it is captured, else run now. */
+#define DN_QUEUE(stream, fn, args) do { \
+        int dn_r = fake_cuda_capture((stream), (fn), &(args), sizeof(args)); \
+        if (dn_r != 0) return dn_r > 0 ? 0 : 2; \
+        return (fn)(&(args)); \
+    } while (0)
+
+int cuStreamBeginCapture_v2(void *stream, int mode) {
+    if (capture_stream != NULL) return 401;
+    if (stream == NULL || mode < 0 || mode > 2) return 1;
+    capture_graph = calloc(1, sizeof *capture_graph);
+    if (capture_graph == NULL) return 2;
+    capture_stream = stream;
+    capture_invalid = 0;
+    return 0;
+}
+int cuStreamEndCapture(void *stream, void **graph) {
+    if (capture_stream == NULL || stream != capture_stream) return 401;
+    capture_stream = NULL;
+    if (capture_invalid) {
+        graph_free(capture_graph);
+        capture_graph = NULL;
+        *graph = NULL;
+        return 901;
+    }
+    *graph = capture_graph;
+    capture_graph = NULL;
+    live_graphs++;
+    return 0;
+}
+int cuGraphInstantiateWithFlags(void **exec, void *graph, unsigned long long flags) {
+    const dn_graph_t *g = graph;
+    if (g == NULL || flags != 0) return 1;
+    dn_graph_t *e = calloc(1, sizeof *e);
+    if (e == NULL) return 2;
+    for (size_t i = 0; i < g->count; i++) {
+        if (graph_add(e, g->nodes[i].run, g->nodes[i].args, g->nodes[i].bytes) != 0) { graph_free(e); return 2; }
+    }
+    live_graph_execs++;
+    *exec = e;
+    return 0;
+}
+int cuGraphLaunch(void *exec, void *stream) {
+    const dn_graph_t *e = exec;
+    if (e == NULL) return 1;
+    DN_NOT_WHILE_CAPTURING();
+    graph_launches++;
+    for (size_t i = 0; i < e->count; i++) {
+        int r = e->nodes[i].run(e->nodes[i].args);
+        if (r != 0) return 719; /* CUDA_ERROR_LAUNCH_FAILED: a node failed */
+    }
+    return 0;
+}
+int cuGraphExecDestroy(void *exec) {
+    if (exec == NULL) return 1;
+    graph_free(exec);
+    live_graph_execs--;
+    return 0;
+}
+int cuGraphDestroy(void *graph) {
+    if (graph == NULL) return 1;
+    graph_free(graph);
+    live_graphs--;
+    return 0;
+}
+
 static long live_allocations;
 static size_t live_bytes;
 long fake_live_allocations(void) { return live_allocations; }
@@ -70,8 +190,8 @@ int cuDevicePrimaryCtxRetain(void **ctx, int dev) { *ctx = (void *) 0xC7C7; retu
 int cuDevicePrimaryCtxRelease_v2(int dev) { return 0; }
 int cuCtxSetCurrent(void *ctx) { return ctx == (void *) 0xC7C7 ? 0 : 201; }
 int cuStreamCreate(void **stream, unsigned flags) { *stream = (void *) 0x57AE; return 0; }
-int cuStreamSynchronize(void *stream) { return 0; }
-int cuCtxSynchronize(void) { return 0; }
+int cuStreamSynchronize(void *stream) { DN_NOT_WHILE_CAPTURING(); return 0; }
+int cuCtxSynchronize(void) { DN_NOT_WHILE_CAPTURING(); return 0; }
 int cuStreamDestroy_v2(void *stream) { return 0; }
 /* 80 GiB free before the first allocation; what is allocated comes off it, as on a device */
 int cuMemGetInfo_v2(size_t *free_bytes, size_t *total) { *free_bytes = ((size_t) 80 << 30) - live_bytes; *total = (size_t) 85 << 30; return 0; }
@@ -88,6 +208,7 @@ static mapping_t *mappings;
 static size_t mapping_count, mapping_capacity;
 
 int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
+    DN_NOT_WHILE_CAPTURING();
     if (bytes > ((size_t) 1 << 34)) return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
     size_t page = (size_t) sysconf(_SC_PAGESIZE), n = bytes ? bytes : 1;
     size_t span = (n + page - 1) / page * page + page;
@@ -110,6 +231,7 @@ int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     return 0;
 }
 int cuMemFree_v2(CUdeviceptr p) {
+    DN_NOT_WHILE_CAPTURING();
     for (size_t i = 0; i < mapping_count; i++) {
         if (mappings[i].ptr == (uintptr_t) p) {
             munmap((void *) mappings[i].base, mappings[i].span);
@@ -125,6 +247,7 @@ int cuMemFree_v2(CUdeviceptr p) {
 /* the size goes in the 256 bytes before the pointer handed out, which keeps the alignment */
 int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     void *m = NULL;
+    DN_NOT_WHILE_CAPTURING();
     if (bytes > ((size_t) 1 << 34)) return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
     if (posix_memalign(&m, 256, 256 + (bytes ? bytes : 1)) != 0) return 2;
     *(size_t *) m = bytes;
@@ -134,6 +257,7 @@ int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     return 0;
 }
 int cuMemFree_v2(CUdeviceptr p) {
+    DN_NOT_WHILE_CAPTURING();
     if (p == 0) return 0;
     char *m = (char *) (uintptr_t) p - 256;
     live_allocations--;
@@ -142,25 +266,35 @@ int cuMemFree_v2(CUdeviceptr p) {
     return 0;
 }
 #endif
-int cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) { memcpy((void *) (uintptr_t) dst, src, n); return 0; }
-int cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) { memcpy(dst, (const void *) (uintptr_t) src, n); return 0; }
+int cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) { DN_NOT_WHILE_CAPTURING(); memcpy((void *) (uintptr_t) dst, src, n); return 0; }
+int cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) { DN_NOT_WHILE_CAPTURING(); memcpy(dst, (const void *) (uintptr_t) src, n); return 0; }
 /* page-locked host memory is plain host memory here; the asynchronous host copies complete at once */
 static long live_host_allocations;
 long fake_live_host_allocations(void) { return live_host_allocations; }
 int cuMemAllocHost_v2(void **p, size_t bytes) {
+    DN_NOT_WHILE_CAPTURING();
     if (bytes > ((size_t) 1 << 34)) return 2;
     if (posix_memalign(p, 4096, bytes ? bytes : 1) != 0) return 2;
     live_host_allocations++;
     return 0;
 }
 int cuMemFreeHost(void *p) {
+    DN_NOT_WHILE_CAPTURING();
     if (p == NULL) return 1;
     live_host_allocations--;
     free(p);
     return 0;
 }
-int cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t n, void *stream) { memcpy((void *) (uintptr_t) dst, src, n); return 0; }
-int cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t n, void *stream) { memcpy(dst, (const void *) (uintptr_t) src, n); return 0; }
+typedef struct { void *dst; const void *src; size_t n; } host_copy_t;
+static int run_host_copy(const void *a) { const host_copy_t *c = a; memcpy(c->dst, c->src, c->n); return 0; }
+int cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t n, void *stream) {
+    host_copy_t c = {(void *) (uintptr_t) dst, src, n};
+    DN_QUEUE(stream, run_host_copy, c);
+}
+int cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t n, void *stream) {
+    host_copy_t c = {dst, (const void *) (uintptr_t) src, n};
+    DN_QUEUE(stream, run_host_copy, c);
+}
 /*
  * DN_NULL_DEVICE (with DN_EMULATED_KERNELS): work queued on the stream is checked and dropped
  * (device-to-device copies, fills, kernel launches), so a program's time is its host side alone:
@@ -171,12 +305,18 @@ int cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t n, void *stream) { m
 #else
 #define DN_QUEUED_WORK(work) do { work; } while (0)
 #endif
-int cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t n, void *stream) {
-    DN_QUEUED_WORK(memmove((void *) (uintptr_t) dst, (const void *) (uintptr_t) src, n));
+typedef struct { CUdeviceptr dst, src; size_t n; } device_copy_t;
+static int run_device_copy(const void *a) {
+    const device_copy_t *c = a;
+    DN_QUEUED_WORK(memmove((void *) (uintptr_t) c->dst, (const void *) (uintptr_t) c->src, c->n));
     return 0;
 }
-int cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *c, void *stream) {
-    if (c->srcMemoryType != 2 || c->dstMemoryType != 2 || c->srcPitch < c->WidthInBytes || c->dstPitch < c->WidthInBytes) return 1;
+int cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t n, void *stream) {
+    device_copy_t c = {dst, src, n};
+    DN_QUEUE(stream, run_device_copy, c);
+}
+static int run_copy2d(const void *a) {
+    const CUDA_MEMCPY2D *c = a;
     for (size_t r = 0; r < c->Height; r++) {
         const char *s = (const char *) (uintptr_t) c->srcDevice + c->srcXInBytes + (c->srcY + r) * c->srcPitch;
         char *d = (char *) (uintptr_t) c->dstDevice + c->dstXInBytes + (c->dstY + r) * c->dstPitch;
@@ -184,18 +324,28 @@ int cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *c, void *stream) {
     }
     return 0;
 }
-int cuMemsetD32Async(CUdeviceptr dst, unsigned int v, size_t n, void *stream) {
-    uint32_t *p = (uint32_t *) (uintptr_t) dst;
-    DN_QUEUED_WORK(for (size_t i = 0; i < n; i++) p[i] = v);
+int cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *c, void *stream) {
+    if (c->srcMemoryType != 2 || c->dstMemoryType != 2 || c->srcPitch < c->WidthInBytes || c->dstPitch < c->WidthInBytes) return 1;
+    CUDA_MEMCPY2D copy = *c;
+    DN_QUEUE(stream, run_copy2d, copy);
+}
+typedef struct { CUdeviceptr dst; size_t pitch; unsigned int v; size_t width, height; } fill_t;
+static int run_fill(const void *a) {
+    const fill_t *f = a;
+    for (size_t r = 0; r < f->height; r++) {
+        uint32_t *p = (uint32_t *) ((char *) (uintptr_t) f->dst + r * f->pitch);
+        DN_QUEUED_WORK(for (size_t i = 0; i < f->width; i++) p[i] = f->v);
+    }
     return 0;
+}
+int cuMemsetD32Async(CUdeviceptr dst, unsigned int v, size_t n, void *stream) {
+    fill_t f = {dst, n * 4, v, n, 1};
+    DN_QUEUE(stream, run_fill, f);
 }
 int cuMemsetD2D32Async(CUdeviceptr dst, size_t pitch, unsigned int v, size_t width, size_t height, void *stream) {
     if (pitch < width * 4) return 1;
-    for (size_t r = 0; r < height; r++) {
-        uint32_t *p = (uint32_t *) ((char *) (uintptr_t) dst + r * pitch);
-        DN_QUEUED_WORK(for (size_t i = 0; i < width; i++) p[i] = v);
-    }
-    return 0;
+    fill_t f = {dst, pitch, v, width, height};
+    DN_QUEUE(stream, run_fill, f);
 }
 int cuModuleLoadData(void **module, const void *image) { *module = (void *) 0x30D; return image ? 0 : 1; }
 int cuModuleUnload(void *module) { return 0; }
@@ -210,8 +360,12 @@ int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, 
  */
 #include <time.h>
 int cuEventCreate(void **e, unsigned flags) { *e = calloc(1, sizeof(struct timespec)); return *e ? 0 : 2; }
-int cuEventRecord(void *e, void *stream) { clock_gettime(CLOCK_MONOTONIC, (struct timespec *) e); return 0; }
-int cuEventSynchronize(void *e) { return 0; }
+static int run_event_record(const void *a) { clock_gettime(CLOCK_MONOTONIC, *(struct timespec *const *) a); return 0; }
+int cuEventRecord(void *e, void *stream) {
+    struct timespec *t = e;
+    DN_QUEUE(stream, run_event_record, t);
+}
+int cuEventSynchronize(void *e) { DN_NOT_WHILE_CAPTURING(); return 0; }
 int cuEventElapsedTime(float *ms, void *start, void *stop) {
     const struct timespec *a = start, *b = stop;
     *ms = (float) ((b->tv_sec - a->tv_sec) * 1e3 + (b->tv_nsec - a->tv_nsec) * 1e-6);

@@ -8,6 +8,9 @@
  * FP16 and BF16 and NHWC filters are accepted, as cuDNN accepts them, but the passes compute float32
  * with [K, C, R, S] filters only: for anything else the search and the heuristics report every
  * algorithm as not supported, and running one is refused, as cuDNN does where no engine applies.
+ * Loaded beside fake_cuda.c's driver, a convolution on a stream being captured is recorded into the
+ * capture (descriptors and scalars copied) and runs when the graph is launched; a search during a
+ * capture fails, as cuDNN's does.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +30,26 @@ enum {
 static int64_t slots[S_COUNT];
 int64_t fake_value(int slot) { return slots[slot]; }
 void fake_reset(void) { memset(slots, 0, sizeof slots); }
+
+/* fake_cuda.c's capture, when that driver is loaded (weak: these tests also load this library alone) */
+extern int fake_cuda_capture(void *stream, int (*run)(const void *), const void *args, size_t bytes) __attribute__((weak));
+extern int fake_cuda_capturing(void) __attribute__((weak));
+static int capturing(void) { return fake_cuda_capturing != NULL && fake_cuda_capturing(); }
+
+/* One convolution pass with everything it reads copied, so that a captured one replays as it was queued. */
+typedef struct { int op; tensor_t a; filter_t f; conv_t c; tensor_t b; const float *x, *w; float *y; float alpha, beta; } conv_call_t;
+static int run_conv(const void *call);
+static int forward(const conv_call_t *k);
+static int backward_data(const conv_call_t *k);
+static int backward_filter(const conv_call_t *k);
+/* Runs the pass, or records it when the handle's stream is being captured. */
+static int queue_conv(const conv_call_t *call) {
+    if (fake_cuda_capture != NULL) {
+        int r = fake_cuda_capture((void *) (intptr_t) slots[S_STREAM], run_conv, call, sizeof *call);
+        if (r != 0) return r > 0 ? 0 : 4; /* CUDNN_STATUS_ALLOC_FAILED */
+    }
+    return run_conv(call);
+}
 
 #ifdef DN_DEFAULT_ALGORITHM /* built as libcudnn.so.9 for whole programs: every search finds algorithm 1, FMA math, 4 KiB */
 static int scripted_n = 1;
@@ -134,6 +157,7 @@ static void refuse_all(int n, perf_t *perf) {
     for (int i = 0; i < n; i++) { perf[i].status = 3000; perf[i].time = -1; perf[i].memory = 0; }
 }
 static int find(int requested, int *returned, perf_t *perf, size_t ws_bytes, int op, int ok) {
+    if (capturing()) return 3000; /* CUDNN_STATUS_NOT_SUPPORTED: a search synchronises, which a capture forbids */
     slots[S_FIND_CALLS]++;
     slots[S_FIND_WS_BYTES] = (int64_t) ws_bytes;
     slots[S_REQUESTED] = requested;
@@ -170,18 +194,18 @@ int cudnnGetConvolutionBackwardFilterAlgorithm_v7(void *h, tensor_t *x, tensor_t
 }
 int cudnnFindConvolutionForwardAlgorithmEx(void *h, tensor_t *xd, const float *x, filter_t *wd, const float *w, conv_t *cd,
         tensor_t *yd, float *y, int requested, int *returned, perf_t *perf, void *ws, size_t ws_bytes) {
-    scribble_tensor(y, yd);
+    if (!capturing()) scribble_tensor(y, yd);
     return find(requested, returned, perf, ws_bytes, 0, computable(xd, wd, yd));
 }
 int cudnnFindConvolutionBackwardDataAlgorithmEx(void *h, filter_t *wd, const float *w, tensor_t *dyd, const float *dy, conv_t *cd,
         tensor_t *dxd, float *dx, int requested, int *returned, perf_t *perf, void *ws, size_t ws_bytes) {
-    scribble_tensor(dx, dxd);
+    if (!capturing()) scribble_tensor(dx, dxd);
     return find(requested, returned, perf, ws_bytes, 1, computable(dxd, wd, dyd));
 }
 int cudnnFindConvolutionBackwardFilterAlgorithmEx(void *h, tensor_t *xd, const float *x, tensor_t *dyd, const float *dy, conv_t *cd,
         filter_t *dwd, float *dw, int requested, int *returned, perf_t *perf, void *ws, size_t ws_bytes) {
 #ifndef DN_NULL_DEVICE
-    memset(dw, 0x5A, (size_t) dwd->k * dwd->c * dwd->r * dwd->s * dtype_bytes(dwd->dtype));
+    if (!capturing()) memset(dw, 0x5A, (size_t) dwd->k * dwd->c * dwd->r * dwd->s * dtype_bytes(dwd->dtype));
 #endif
     return find(requested, returned, perf, ws_bytes, 2, computable(xd, dwd, dyd));
 }
@@ -209,9 +233,15 @@ int cudnnConvolutionForward(void *h, const float *alpha, tensor_t *xd, const flo
     note_run(alpha, beta, algo, ws, ws_bytes, cd, 0);
     if (!computable(xd, wd, yd)) return 3000;
     if (!shapes_ok(xd, wd, yd, cd)) return 2000;
-#ifdef DN_NULL_DEVICE /* checked, then dropped, as fake_cuda.c explains */
-    return 0;
-#endif
+    conv_call_t call = {0, *xd, *wd, *cd, *yd, x, w, y, *alpha, *beta};
+    return queue_conv(&call);
+}
+static int forward(const conv_call_t *k) {
+    const tensor_t *xd = &k->a, *yd = &k->b;
+    const filter_t *wd = &k->f;
+    const conv_t *cd = &k->c;
+    const float *x = k->x, *w = k->w, *alpha = &k->alpha, *beta = &k->beta;
+    float *y = k->y;
     for (int n = 0; n < yd->dims[0]; n++) for (int k = 0; k < wd->k; k++)
         for (int p = 0; p < yd->dims[2]; p++) for (int q = 0; q < yd->dims[3]; q++) {
             double sum = 0;
@@ -230,9 +260,15 @@ int cudnnConvolutionBackwardData(void *h, const float *alpha, filter_t *wd, cons
     note_run(alpha, beta, algo, ws, ws_bytes, cd, 1);
     if (!computable(dxd, wd, dyd)) return 3000;
     if (!shapes_ok(dxd, wd, dyd, cd)) return 2000;
-#ifdef DN_NULL_DEVICE /* checked, then dropped, as fake_cuda.c explains */
-    return 0;
-#endif
+    conv_call_t call = {1, *dxd, *wd, *cd, *dyd, dy, w, dx, *alpha, *beta};
+    return queue_conv(&call);
+}
+static int backward_data(const conv_call_t *k) {
+    const tensor_t *dxd = &k->a, *dyd = &k->b;
+    const filter_t *wd = &k->f;
+    const conv_t *cd = &k->c;
+    const float *dy = k->x, *w = k->w, *alpha = &k->alpha, *beta = &k->beta;
+    float *dx = k->y;
     /* scatter every output gradient through every tap into a dense double image of dx */
     const int N = dxd->dims[0], C = wd->c, H = dxd->dims[2], W = dxd->dims[3];
     double *sum = calloc((size_t) N * C * H * W, sizeof(double));
@@ -258,9 +294,15 @@ int cudnnConvolutionBackwardFilter(void *h, const float *alpha, tensor_t *xd, co
     note_run(alpha, beta, algo, ws, ws_bytes, cd, 2);
     if (!computable(xd, dwd, dyd)) return 3000;
     if (!shapes_ok(xd, dwd, dyd, cd)) return 2000;
-#ifdef DN_NULL_DEVICE /* checked, then dropped, as fake_cuda.c explains */
-    return 0;
-#endif
+    conv_call_t call = {2, *xd, *dwd, *cd, *dyd, x, dy, dw, *alpha, *beta};
+    return queue_conv(&call);
+}
+static int backward_filter(const conv_call_t *k) {
+    const tensor_t *xd = &k->a, *dyd = &k->b;
+    const filter_t *dwd = &k->f;
+    const conv_t *cd = &k->c;
+    const float *x = k->x, *dy = k->w, *alpha = &k->alpha, *beta = &k->beta;
+    float *dw = k->y;
     for (int k = 0; k < dwd->k; k++) for (int c = 0; c < dwd->c; c++) for (int r = 0; r < dwd->r; r++) for (int s = 0; s < dwd->s; s++) {
         double sum = 0;
         for (int n = 0; n < xd->dims[0]; n++) for (int p = 0; p < dyd->dims[2]; p++) for (int q = 0; q < dyd->dims[3]; q++) {
@@ -271,4 +313,12 @@ int cudnnConvolutionBackwardFilter(void *h, const float *alpha, tensor_t *xd, co
         *o = (float) (*alpha * sum + (*beta != 0 ? *beta * *o : 0));
     }
     return 0;
+}
+
+static int run_conv(const void *call) {
+    const conv_call_t *k = call;
+#ifdef DN_NULL_DEVICE /* checked, then dropped, as fake_cuda.c explains */
+    return 0;
+#endif
+    return k->op == 0 ? forward(k) : k->op == 1 ? backward_data(k) : backward_filter(k);
 }

@@ -1,0 +1,184 @@
+package org.densenet.tests.gpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+
+import org.densenet.engine.DType;
+import org.densenet.engine.LossResult;
+import org.densenet.engine.PendingLoss;
+import org.densenet.engine.SgdParams;
+import org.densenet.engine.Tensor;
+import org.densenet.model.DenseNet;
+import org.densenet.model.DenseNetConfig;
+import org.densenet.model.MemoryMode;
+import org.densenet.train.CapturedSteps;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Training steps captured as a CUDA graph and replayed against the same steps run op by op, on one
+ * GPU backend from the same weights and batches: every loss, weight, momentum and running
+ * statistic must be equal bit for bit, across a learning-rate change (the rate is read from device
+ * memory the host writes before each step), and a step that cannot be captured runs uncaptured
+ * with one line saying why.
+ */
+@Tag("gpu")
+class GpuCapturedStepTest extends GpuParityTestBase {
+    private static final DenseNetConfig BC = DenseNetConfig.cifar(16, 4, true, 0.5, 0.0, 10);
+    private static final int BATCH = 4, SIZE = 8, STEPS = 5;
+
+    /** One model with its device step state: the batch buffers the upload writes, momentum, the rate. */
+    private static final class Run implements AutoCloseable {
+        final DenseNet net;
+        final Tensor images, labels, dLogits, momentum, rate;
+        long step;
+
+        Run(DenseNetConfig config, MemoryMode mode) {
+            net = new DenseNet(config, gpu, mode, 7);
+            images = gpu.allocate(DType.F32, BATCH, config.inChannels(), SIZE, SIZE);
+            labels = gpu.allocate(DType.I32, BATCH);
+            dLogits = gpu.allocate(DType.F32, BATCH, config.numClasses());
+            momentum = gpu.allocate(DType.F32, Math.toIntExact(net.parameters().values().numel()));
+            rate = gpu.allocate(DType.F32, 1);
+            gpu.fill(momentum, 0);
+        }
+
+        /** Writes the step's inputs, then runs it through graphs (or op by op when graphs is null). */
+        LossResult step(float[] x, int[] y, double lr, CapturedSteps graphs) {
+            gpu.upload(x, images);
+            gpu.upload(y, labels);
+            gpu.fill(rate, lr);
+            long at = step++;
+            SgdParams sgd = new SgdParams(lr, 0.9, 1e-4, true);
+            java.util.function.Supplier<PendingLoss> work = () -> {
+                net.setTrainingStep(at);
+                PendingLoss l = gpu.softmaxCrossEntropyAsync(net.forward(images, true), labels, dLogits);
+                net.backward(dLogits);
+                gpu.sgdStep(net.parameters().values(), net.parameters().grads(), momentum, sgd, rate);
+                return l;
+            };
+            PendingLoss loss = graphs == null ? work.get() : graphs.run(images, "the test's step", "a batch of " + BATCH, work);
+            net.completeTrainingStep(at);
+            return loss.get();
+        }
+
+        @Override
+        public void close() {
+            images.close();
+            labels.close();
+            dLogits.close();
+            momentum.close();
+            rate.close();
+            net.close();
+        }
+    }
+
+    @Test
+    void capturedStepsEqualUncapturedOnesBitForBitAcrossALearningRateChange() {
+        for (MemoryMode mode : MemoryMode.values()) {
+            ByteArrayOutputStream notes = new ByteArrayOutputStream();
+            try (Run plain = new Run(BC, mode); Run captured = new Run(BC, mode);
+                 CapturedSteps graphs = new CapturedSteps(gpu, new PrintStream(notes, true, StandardCharsets.UTF_8))) {
+                assertTrue(graphs.enabled(), "the GPU backend captures graphs by default");
+                Random rng = new Random(42 + mode.ordinal());
+                for (int s = 0; s < STEPS; s++) {
+                    float[] x = randomImages(rng);
+                    int[] y = randomLabels(rng, BC.numClasses());
+                    double lr = s < 3 ? 0.1 : 0.02;   // the schedule changes after the graph was captured
+                    LossResult a = plain.step(x, y, lr, null);
+                    LossResult b = captured.step(x, y, lr, graphs);
+                    String at = mode + " step " + s + ": ";
+                    assertEquals(Double.doubleToRawLongBits(a.loss()), Double.doubleToRawLongBits(b.loss()), at + "loss " + a + " vs " + b);
+                    assertEquals(a.top1Correct(), b.top1Correct(), at + "top-1");
+                    assertArrayEquals(values(plain.net.parameters().values()), values(captured.net.parameters().values()), at + "weights");
+                    assertArrayEquals(values(plain.momentum), values(captured.momentum), at + "momentum");
+                    assertArrayEquals(values(plain.net.parameters().runningStats()), values(captured.net.parameters().runningStats()),
+                            at + "running statistics");
+                    assertArrayEquals(values(plain.net.parameters().grads()), values(captured.net.parameters().grads()), at + "gradients");
+                    assertEquals(batchesTracked(plain.net), batchesTracked(captured.net), at + "num_batches_tracked");
+                }
+                assertEquals(1, graphs.captures(), mode + ": captured once, after one warm-up step");
+                assertEquals(STEPS - 1, graphs.replays(), mode + ": every step after the warm-up replayed");
+                assertEquals("", notes.toString(StandardCharsets.UTF_8), mode + ": nothing to say when capture works");
+            }
+        }
+    }
+
+    @Test
+    void dropoutRunsUncapturedSayingWhyInOneLineWithTheSameResults() {
+        DenseNetConfig dropout = DenseNetConfig.cifar(10, 4, false, 1.0, 0.2, 10);
+        ByteArrayOutputStream notes = new ByteArrayOutputStream();
+        try (Run plain = new Run(dropout, MemoryMode.SHARED); Run tried = new Run(dropout, MemoryMode.SHARED);
+             CapturedSteps graphs = new CapturedSteps(gpu, new PrintStream(notes, true, StandardCharsets.UTF_8))) {
+            Random rng = new Random(5);
+            for (int s = 0; s < 4; s++) {
+                float[] x = randomImages(rng);
+                int[] y = randomLabels(rng, dropout.numClasses());
+                LossResult a = plain.step(x, y, 0.1, null);
+                LossResult b = tried.step(x, y, 0.1, graphs);
+                assertEquals(Double.doubleToRawLongBits(a.loss()), Double.doubleToRawLongBits(b.loss()), "step " + s);
+                assertArrayEquals(values(plain.net.parameters().values()), values(tried.net.parameters().values()), "weights after step " + s);
+                assertEquals(batchesTracked(plain.net), batchesTracked(tried.net), "a failed capture and the step count once, step " + s);
+            }
+            assertEquals(0, graphs.captures());
+            assertEquals(4, graphs.uncapturedSteps());
+            String said = notes.toString(StandardCharsets.UTF_8);
+            assertEquals(1, said.lines().count(), "one line, however often it was tried: " + said);
+            assertTrue(said.startsWith("cuda graphs: the test's step on a batch of 4 runs uncaptured: dropout"), said);
+        }
+    }
+
+    @Test
+    void aGraphWhoseMemoryWasGivenBackIsCapturedAgainAndStillAgrees() {
+        try (Run plain = new Run(BC, MemoryMode.SHARED); Run captured = new Run(BC, MemoryMode.SHARED);
+             CapturedSteps graphs = new CapturedSteps(gpu, System.err)) {
+            Random rng = new Random(9);
+            for (int s = 0; s < 6; s++) {
+                if (s == 3) captured.net.releaseActivations();   // as a batch of another shape does: the activations are made again
+                float[] x = randomImages(rng);
+                int[] y = randomLabels(rng, BC.numClasses());
+                LossResult a = plain.step(x, y, 0.1, null);
+                LossResult b = captured.step(x, y, 0.1, graphs);
+                assertNotNull(b);
+                assertEquals(Double.doubleToRawLongBits(a.loss()), Double.doubleToRawLongBits(b.loss()), "step " + s);
+            }
+            assertArrayEquals(values(plain.net.parameters().values()), values(captured.net.parameters().values()));
+            assertEquals(2, graphs.captures(), "captured at step 1, and again at step 4 after a warm-up step on the new activations");
+            assertEquals(4, graphs.replays(), "steps 1, 2, 4 and 5 replayed; 0 and 3 warmed up");
+        }
+    }
+
+    /** Every BN's num_batches_tracked, which the host counts: a replayed step must count as one that ran. */
+    private static java.util.Map<String, Long> batchesTracked(DenseNet net) {
+        java.util.Map<String, Long> out = new java.util.TreeMap<>();
+        net.parameters().stateDict().forEach((k, v) -> {
+            if (k.endsWith("num_batches_tracked")) out.put(k, v.toLongArray()[0]);
+        });
+        return out;
+    }
+
+    private static float[] randomImages(Random rng) {
+        float[] x = new float[BATCH * 3 * SIZE * SIZE];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rng.nextGaussian();
+        return x;
+    }
+
+    private static int[] randomLabels(Random rng, int classes) {
+        int[] y = new int[BATCH];
+        for (int i = 0; i < BATCH; i++) y[i] = rng.nextInt(classes);
+        return y;
+    }
+
+    private static float[] values(Tensor t) {
+        float[] v = new float[Math.toIntExact(t.numel())];
+        gpu.download(t, v);
+        return v;
+    }
+}
