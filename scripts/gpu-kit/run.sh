@@ -215,6 +215,17 @@ if ran tests; then
   fi
 fi
 
+# The kernels under compute-sanitizer right after their parity tests, before any benchmark: memory errors
+# and shared-memory races are what the emulated device cannot show, and correctness comes before speed.
+for tool in memcheck racecheck; do
+  step "$tool" 90 - bash -c "sanitized_kernel_tests $tool"
+  if ran "$tool" && grep -q 'no compute-sanitizer on PATH' "$work/$tool.log"; then
+    set_last "skipped (no compute-sanitizer)" ""
+  elif ran "$tool"; then
+    set_last "${statuses[-1]}" "$(junit_counts "$work/$tool.log"); $(grep -m1 'ERROR SUMMARY' "$work/$tool.log" | cut -c1-120)"
+  fi
+done
+
 # What cuDNN's legacy API does with the networks' convolutions in FP16 and BF16, NCHW and NHWC, packed
 # and as channel slices, against FP32 (docs/CUDA.md, "Probing cuDNN for 16 bits"): the measurement the
 # 16-bit layout is chosen by. The probe starts no new shape after 70 s.
@@ -283,14 +294,6 @@ if ran data && [ "${statuses[-1]}" = ok ]; then
   set_last ok "$(grep -m1 'fastest:' "$work/data.log" | sed 's/^ *//'); $(grep -m1 'turbo / imageio' "$work/data.log" | sed 's/^ *//')"
 fi
 rm -rf "$work/jpegs"
-for tool in memcheck racecheck; do
-  step "$tool" 90 - bash -c "sanitized_kernel_tests $tool"
-  if ran "$tool" && grep -q 'no compute-sanitizer on PATH' "$work/$tool.log"; then
-    set_last "skipped (no compute-sanitizer)" ""
-  elif ran "$tool"; then
-    set_last "${statuses[-1]}" "$(junit_counts "$work/$tool.log"); $(grep -m1 'ERROR SUMMARY' "$work/$tool.log" | cut -c1-120)"
-  fi
-done
 
 # Checkpoints are large and say nothing the logs do not; list them instead.
 find "$work" -name '*.safetensors' -printf '%p %s bytes\n' >"$work/checkpoints.txt" 2>/dev/null
