@@ -41,6 +41,7 @@ class TorchWeightsTest {
         "torchvision-tiny.pth,            exact, 3",
         "torchvision-tiny-legacy.pth,     exact, 0",   // legacy format and names, no counters
         "torchvision-tiny-checkpoint.pth.tar, exact, 3",   // {'state_dict': {'module.' + name: ...}, 'optimizer': ..., ...}
+        "torchvision-tiny-timm.pth.tar,   exact, 3",   // timm's: {'state_dict': ..., 'args': argparse.Namespace(...), ...}
         "torchvision-tiny-f16.pth,        f16,   3",
         "torchvision-tiny-bf16.pth,       bf16,  3",
         "torchvision-tiny-f64.pth,        exact, 3",   // counters stored as float32

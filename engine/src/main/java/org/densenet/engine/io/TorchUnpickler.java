@@ -15,7 +15,8 @@ import net.razorvine.pickle.Unpickler;
 /**
  * The pickle reader behind {@link TorchFile}, restricted as PyTorch's {@code torch.load(weights_only=True)}:
  * a pickle may name only the globals a state dict needs (tensor and parameter rebuilders, storage
- * classes, {@code OrderedDict}, {@code torch.Size}); any other global is refused by name before
+ * classes, {@code OrderedDict}, {@code torch.Size}), and {@code argparse.Namespace}, which timm's
+ * checkpoints hold and timm allows for weights-only loading; any other global is refused by name before
  * anything is built, so a file that would run code when Python unpickles it is only reported.
  * Tensors come out as {@link TensorRef}s, because the legacy format stores their bytes after the pickle.
  *
@@ -165,6 +166,9 @@ final class TorchUnpickler extends Unpickler {
             case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state", "torch.nn.parameter.Parameter" ->
                     (IObjectConstructor) args -> args[0];
             case "torch.Size" -> (IObjectConstructor) args -> args.length == 0 ? new Object[0] : args[0];
+            // timm's training checkpoints keep the run's arguments beside the weights; a Namespace is only a bag of
+            // attributes, built here as an empty dict (its attributes are not needed) without running anything
+            case "argparse.Namespace" -> (IObjectConstructor) args -> new LinkedHashMap<>();
             default -> throw refusedGlobal(module, name);
         };
     }
