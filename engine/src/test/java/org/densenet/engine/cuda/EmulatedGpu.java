@@ -1,5 +1,8 @@
 package org.densenet.engine.cuda;
 
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
 
 import org.densenet.engine.cuda.ffm.Cublas;
@@ -24,6 +27,8 @@ public final class EmulatedGpu {
 
     private static CudaLibraries.Driver driver;
     private static CudaLibraries.Toolkit toolkit;
+    /** Devices the emulated driver reports (it is probed again when a test asks for more). */
+    private static int devices = 1;
 
     private EmulatedGpu() {
     }
@@ -38,11 +43,18 @@ public final class EmulatedGpu {
         Path lib = FakeLibraries.emulatedDriver();
         if (driver == null) {
             try {
-                DriverProbe probe = new DriverProbe(NativeLibrary.open(lib.toString()));
+                NativeLibrary cuda = NativeLibrary.open(lib.toString());
+                if (devices > 1) {
+                    MethodHandle set = cuda.function("fake_cuda_set_device_count", FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT));
+                    set.invokeExact(devices);
+                }
+                DriverProbe probe = new DriverProbe(cuda);
                 probe.init();
                 driver = new CudaLibraries.Driver("CUDA emulator " + lib, probe, probe.driverVersion(), probe.devices());
             } catch (NativeLibrary.LoadFailure | org.densenet.engine.cuda.ffm.LibraryLoader.NotLoadable e) {
                 throw new IllegalStateException(e.getMessage(), e);
+            } catch (Throwable e) {
+                throw new IllegalStateException("setting the emulated device count: " + e, e);
             }
         }
         return lib;
@@ -84,6 +96,10 @@ public final class EmulatedGpu {
     /** A CUDA backend on the emulated device, TF32 off, over {@link #libraryFolder()}'s stand-in cuDNN and cuBLAS. */
     public static synchronized CudaBackend open() {
         loadDriver();
+        return CudaBackend.open(driver, toolkit(), 0, false);
+    }
+
+    private static CudaLibraries.Toolkit toolkit() {
         if (toolkit == null) {
             Path dir = libraryFolder();
             try {
@@ -95,6 +111,21 @@ public final class EmulatedGpu {
                 throw new IllegalStateException(e.getMessage(), e);
             }
         }
-        return CudaBackend.open(driver, toolkit, 0, false);
+        return toolkit;
+    }
+
+    /**
+     * A CUDA backend on emulated device {@code ordinal}, CUDA graphs off (data-parallel ranks share the
+     * process, and a capture in CUDA's global mode would refuse the other threads' allocations). The
+     * driver reports as many devices as the highest ordinal asked for so far needs; all of them are
+     * this process's memory.
+     */
+    public static synchronized CudaBackend open(int ordinal) {
+        if (ordinal + 1 > devices) {
+            devices = ordinal + 1;
+            driver = null;
+        }
+        loadDriver();
+        return CudaBackend.open(driver, toolkit(), ordinal, false, false);
     }
 }

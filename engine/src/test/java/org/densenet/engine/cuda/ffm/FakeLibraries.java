@@ -70,7 +70,7 @@ public final class FakeLibraries {
         copyResource("cuda_emulator.h", dir);
         Path emulator = copyResource("cuda_emulator.cpp", dir);
         List<String> cmd = new ArrayList<>(List.of("g++", "-shared", "-fPIC", "-O1", "-ffp-contract=off", "-Wall", "-Wl,-soname,libcuda.so.1",
-                "-Wl,--no-undefined", "-DDN_EMULATED_KERNELS", "-I" + kernels, "-o", out.toString()));
+                "-Wl,--no-undefined", "-pthread", "-DDN_EMULATED_KERNELS", "-I" + kernels, "-o", out.toString()));
         cmd.addAll(List.of(compilerArgs));
         cmd.addAll(List.of("-x", "c", driver.toString(), "-x", "c++", emulator.toString()));
         compile(cmd, "a C++ compiler (g++) to build the CUDA kernel emulator");

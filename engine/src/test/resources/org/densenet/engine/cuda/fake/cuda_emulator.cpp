@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -271,9 +272,14 @@ int cuModuleGetFunction(void **f, void *module, const char *name) {
 }
 
 namespace {
+// The scheduler, the fibers and the kernels' __shared__ arrays are one set per process, so launches
+// from several threads (one per device in data-parallel training) run one at a time.
+std::mutex launch_lock;
+
 // A launch as it runs: the kernel, its geometry and its parameters.
 int run_launch(const dn_emu::Entry *e, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, void **params) {
     using namespace dn_emu;
+    std::lock_guard<std::mutex> held(launch_lock);
     const unsigned long long threads = (unsigned long long) bx * by * bz;
     launches++;
 #ifdef DN_NULL_DEVICE

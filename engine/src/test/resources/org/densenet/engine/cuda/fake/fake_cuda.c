@@ -1,24 +1,37 @@
 /*
  * A stand-in for the driver calls DriverProbe makes (cuda.h signatures), for testing the probe
- * without a GPU: one "GPU" by default; fake_set_init_result makes cuInit fail as a machine without
- * a device does.
+ * without a GPU: one "GPU" by default, or as many as the environment variable DN_FAKE_GPUS says
+ * (1 to 16; a child process running `train --gpus N` needs them) or fake_cuda_set_device_count
+ * sets before the probe (a test in this process); fake_set_init_result makes cuInit fail as a
+ * machine without a device does.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int init_result = 0;
 void fake_set_init_result(int r) { init_result = r; }
+static int device_count = 0;
+void fake_cuda_set_device_count(int n) { device_count = n >= 1 && n <= 16 ? n : 1; }
+static int devices(void) {
+    if (device_count == 0) {
+        const char *e = getenv("DN_FAKE_GPUS");
+        fake_cuda_set_device_count(e != NULL ? atoi(e) : 1);
+    }
+    return device_count;
+}
+static int known_device(int dev) { return dev >= 0 && dev < devices(); }
 
 int cuInit(unsigned flags) { return flags == 0 ? init_result : 1; }
 int cuDriverGetVersion(int *v) { *v = 13000; return 0; }
-int cuDeviceGetCount(int *n) { *n = 1; return 0; }
-int cuDeviceGet(int *dev, int ordinal) { if (ordinal != 0) return 101; *dev = 0; return 0; }
+int cuDeviceGetCount(int *n) { *n = devices(); return 0; }
+int cuDeviceGet(int *dev, int ordinal) { if (!known_device(ordinal)) return 101; *dev = ordinal; return 0; }
 #ifdef DN_EMULATED_KERNELS
 #define DN_DEVICE_NAME "CUDA emulator (kernels run on the CPU)"
 #else
 #define DN_DEVICE_NAME "Fake H100 80GB HBM3"
 #endif
-int cuDeviceGetName(char *name, int len, int dev) { snprintf(name, len, DN_DEVICE_NAME); return dev == 0 ? 0 : 101; }
+int cuDeviceGetName(char *name, int len, int dev) { snprintf(name, len, DN_DEVICE_NAME); return known_device(dev) ? 0 : 101; }
 int cuDeviceTotalMem_v2(size_t *bytes, int dev) { *bytes = (size_t) 85 << 30; return 0; }
 int cuDeviceGetAttribute(int *v, int attr, int dev) {
     if (attr == 75) { *v = 9; return 0; }
@@ -186,9 +199,11 @@ static long live_allocations;
 static size_t live_bytes;
 long fake_live_allocations(void) { return live_allocations; }
 
-int cuDevicePrimaryCtxRetain(void **ctx, int dev) { *ctx = (void *) 0xC7C7; return dev == 0 ? 0 : 101; }
+/* Every device's memory is this process's memory: a context only has to be one of the devices'. */
+#define DN_CONTEXT_BASE 0xC7C700u
+int cuDevicePrimaryCtxRetain(void **ctx, int dev) { *ctx = (void *) (uintptr_t) (DN_CONTEXT_BASE + dev); return known_device(dev) ? 0 : 101; }
 int cuDevicePrimaryCtxRelease_v2(int dev) { return 0; }
-int cuCtxSetCurrent(void *ctx) { return ctx == (void *) 0xC7C7 ? 0 : 201; }
+int cuCtxSetCurrent(void *ctx) { return known_device((int) ((uintptr_t) ctx - DN_CONTEXT_BASE)) ? 0 : 201; }
 int cuStreamCreate(void **stream, unsigned flags) { *stream = (void *) 0x57AE; return 0; }
 int cuStreamSynchronize(void *stream) { DN_NOT_WHILE_CAPTURING(); return 0; }
 int cuCtxSynchronize(void) { DN_NOT_WHILE_CAPTURING(); return 0; }
@@ -207,7 +222,7 @@ typedef struct { uintptr_t ptr, base; size_t span, bytes; } mapping_t;
 static mapping_t *mappings;
 static size_t mapping_count, mapping_capacity;
 
-int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
+static int mem_alloc(CUdeviceptr *p, size_t bytes) {
     DN_NOT_WHILE_CAPTURING();
     if (bytes > ((size_t) 1 << 34)) return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
     size_t page = (size_t) sysconf(_SC_PAGESIZE), n = bytes ? bytes : 1;
@@ -230,7 +245,7 @@ int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     *p = (CUdeviceptr) ptr;
     return 0;
 }
-int cuMemFree_v2(CUdeviceptr p) {
+static int mem_free(CUdeviceptr p) {
     DN_NOT_WHILE_CAPTURING();
     for (size_t i = 0; i < mapping_count; i++) {
         if (mappings[i].ptr == (uintptr_t) p) {
@@ -245,7 +260,7 @@ int cuMemFree_v2(CUdeviceptr p) {
 }
 #else
 /* the size goes in the 256 bytes before the pointer handed out, which keeps the alignment */
-int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
+static int mem_alloc(CUdeviceptr *p, size_t bytes) {
     void *m = NULL;
     DN_NOT_WHILE_CAPTURING();
     if (bytes > ((size_t) 1 << 34)) return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
@@ -256,7 +271,7 @@ int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     *p = (CUdeviceptr) (uintptr_t) ((char *) m + 256);
     return 0;
 }
-int cuMemFree_v2(CUdeviceptr p) {
+static int mem_free(CUdeviceptr p) {
     DN_NOT_WHILE_CAPTURING();
     if (p == 0) return 0;
     char *m = (char *) (uintptr_t) p - 256;
@@ -266,6 +281,25 @@ int cuMemFree_v2(CUdeviceptr p) {
     return 0;
 }
 #endif
+/*
+ * Data-parallel training drives one device per thread, all of them this process's memory: the
+ * allocation table and its counters are shared, so allocating and freeing take a lock (the
+ * kernel emulator serialises launches the same way; copies and fills touch only their own buffers).
+ */
+#include <pthread.h>
+static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
+    pthread_mutex_lock(&heap_lock);
+    int r = mem_alloc(p, bytes);
+    pthread_mutex_unlock(&heap_lock);
+    return r;
+}
+int cuMemFree_v2(CUdeviceptr p) {
+    pthread_mutex_lock(&heap_lock);
+    int r = mem_free(p);
+    pthread_mutex_unlock(&heap_lock);
+    return r;
+}
 int cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) { DN_NOT_WHILE_CAPTURING(); memcpy((void *) (uintptr_t) dst, src, n); return 0; }
 int cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) { DN_NOT_WHILE_CAPTURING(); memcpy(dst, (const void *) (uintptr_t) src, n); return 0; }
 /* page-locked host memory is plain host memory here; the asynchronous host copies complete at once */
@@ -275,13 +309,17 @@ int cuMemAllocHost_v2(void **p, size_t bytes) {
     DN_NOT_WHILE_CAPTURING();
     if (bytes > ((size_t) 1 << 34)) return 2;
     if (posix_memalign(p, 4096, bytes ? bytes : 1) != 0) return 2;
+    pthread_mutex_lock(&heap_lock);
     live_host_allocations++;
+    pthread_mutex_unlock(&heap_lock);
     return 0;
 }
 int cuMemFreeHost(void *p) {
     DN_NOT_WHILE_CAPTURING();
     if (p == NULL) return 1;
+    pthread_mutex_lock(&heap_lock);
     live_host_allocations--;
+    pthread_mutex_unlock(&heap_lock);
     free(p);
     return 0;
 }
