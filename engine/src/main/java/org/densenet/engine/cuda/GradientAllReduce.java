@@ -32,6 +32,11 @@ public final class GradientAllReduce implements AutoCloseable {
         return comm;
     }
 
+    /** Ends this rank's collectives from another thread (a failed peer in the same process), saying why. */
+    public void abort(String why) {
+        watchdog.abort(why);
+    }
+
     /**
      * Replaces elements [offsets[i], offsets[i] + counts[i]) of {@code flat} by their average over
      * the ranks, bucket by bucket in the order given, in one NCCL group. {@code step} names the
@@ -58,7 +63,7 @@ public final class GradientAllReduce implements AutoCloseable {
             // The host waits here, so a hung peer shows as this wait outliving the watchdog's timeout;
             // overlapping backward will wait on an event per bucket instead.
             backend.synchronize();
-        } catch (CudaException e) {
+        } catch (CudaException | IllegalStateException e) {
             throw watchdog.explain(e);
         } finally {
             watchdog.end();
@@ -68,11 +73,51 @@ public final class GradientAllReduce implements AutoCloseable {
     /** Every rank's {@code t} becomes rank {@code root}'s. */
     public void broadcast(Tensor t, int root, String what) {
         long at = floatBase(what, t);
+        watched(what, () -> comm.broadcast(at, at, t.numel(), Nccl.FLOAT32, root, backend.streamAddress(), what));
+    }
+
+    /**
+     * Host values summed over the ranks in float64, the same doubles on every rank (evaluation's
+     * sums and counts). They travel as the raw bits of the doubles in an int32 buffer, since the
+     * backend computes in float32 only.
+     */
+    public double[] sum(double[] values, String what) {
+        int[] bits = new int[2 * values.length];
+        for (int i = 0; i < values.length; i++) {
+            long b = Double.doubleToRawLongBits(values[i]);
+            bits[2 * i] = (int) b;       // little-endian, as NCCL reads a double on every platform it runs on
+            bits[2 * i + 1] = (int) (b >>> 32);
+        }
+        reduceOnDevice(bits, values.length, Nccl.FLOAT64, Nccl.SUM, what);
+        double[] out = new double[values.length];
+        for (int i = 0; i < out.length; i++) out[i] = Double.longBitsToDouble((bits[2 * i] & 0xFFFFFFFFL) | ((long) bits[2 * i + 1] << 32));
+        return out;
+    }
+
+    /** The largest of the ranks' {@code value}s, on every rank (a stop requested anywhere). */
+    public int max(int value, String what) {
+        int[] v = {value};
+        reduceOnDevice(v, 1, Nccl.INT32, Nccl.MAX, what);
+        return v[0];
+    }
+
+    /** All-reduces {@code host}, {@code count} elements of {@code dataType} packed in ints, through a device buffer, in place. */
+    private void reduceOnDevice(int[] host, long count, int dataType, int op, String what) {
+        try (Tensor t = backend.allocate(DType.I32, host.length)) {
+            backend.upload(host, t);
+            long at = backend.address(what, "tensor", t);
+            watched(what, () -> comm.allReduce(at, at, count, dataType, op, backend.streamAddress(), what));
+            backend.download(t, host);
+        }
+    }
+
+    /** Runs a collective under the watchdog and waits for it, so that a peer that never comes shows as this wait outliving the timeout. */
+    private void watched(String what, Runnable collective) {
         watchdog.begin(what);
         try {
-            comm.broadcast(at, at, t.numel(), Nccl.FLOAT32, root, backend.streamAddress(), what);
+            collective.run();
             backend.synchronize();
-        } catch (CudaException e) {
+        } catch (CudaException | IllegalStateException e) {
             throw watchdog.explain(e);
         } finally {
             watchdog.end();

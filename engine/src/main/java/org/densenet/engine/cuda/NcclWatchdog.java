@@ -78,7 +78,12 @@ public final class NcclWatchdog implements AutoCloseable {
         }
     }
 
-    private void abort(String why) {
+    /**
+     * Ends the communicator from outside the collectives, e.g. when a rank in the same process
+     * failed; the rank's pending or next collective then fails with {@code why}.
+     */
+    public void abort(String why) {
+        if (failure != null) return;
         failure = why + "; the communicator was aborted";
         comm.abort();
     }
