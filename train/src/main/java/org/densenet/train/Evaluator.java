@@ -16,6 +16,14 @@ import org.densenet.train.data.BatchLoader;
 public final class Evaluator {
     /** Mean loss and accuracies in percent over {@code count} images. */
     public record Metrics(double loss, double top1, double top5, long count) {
+        /** {loss sum, top-1 hits, top-5 hits, images}: what data-parallel ranks add up. */
+        double[] sums() {
+            return count == 0 ? new double[4] : new double[] {loss * count, Math.round(top1 * count / 100), Math.round(top5 * count / 100), count};
+        }
+
+        static Metrics ofSums(double[] s) {
+            return new Metrics(s[0] / s[3], 100.0 * s[1] / s[3], 100.0 * s[2] / s[3], (long) s[3]);
+        }
     }
 
     private Evaluator() {
@@ -31,10 +39,15 @@ public final class Evaluator {
      * ({@link CapturedSteps}), and {@code notes} gets the line saying why when they cannot be.
      */
     public static Metrics evaluate(DenseNet net, BatchLoader loader, Progress progress, java.io.PrintStream notes) {
+        return evaluate(net, loader, BatchLoader.identity(loader.dataset().size()), progress, notes);
+    }
+
+    /** As {@link #evaluate(DenseNet, BatchLoader, Progress, java.io.PrintStream)}, over the images {@code order} (a rank's shard). */
+    static Metrics evaluate(DenseNet net, BatchLoader loader, int[] order, Progress progress, java.io.PrintStream notes) {
         Sums sums = new Sums(progress);
         try (DeviceBatches dev = new DeviceBatches(net.backend(), loader, 0);
              CapturedSteps graphs = new CapturedSteps(net.backend(), notes);
-             BatchLoader.Epoch epoch = loader.epoch(BatchLoader.identity(loader.dataset().size()), 0, 0, 0)) {
+             BatchLoader.Epoch epoch = loader.epoch(order, 0, 0, 0)) {
             PendingLoss queued = null;
             while (epoch.hasNext()) {
                 Batch b = epoch.next();
@@ -48,7 +61,7 @@ public final class Evaluator {
             if (queued != null) sums.add(queued.get());
         }
         if (progress != null) progress.finish();
-        return new Metrics(sums.lossSum / sums.seen, 100.0 * sums.top1 / sums.seen, 100.0 * sums.top5 / sums.seen, sums.seen);
+        return Metrics.ofSums(new double[] {sums.lossSum, sums.top1, sums.top5, sums.seen});
     }
 
     /** Loss and hit counts summed over the batches read so far, shown on the progress bar as they come. */

@@ -22,6 +22,7 @@ public final class RunFolder implements AutoCloseable {
 
     private final Path dir;
     private final List<EpochRecord> rows = new ArrayList<>();
+    /** Null for a rank that writes nothing ({@link #readOnly}). */
     private final TfEventWriter events;
     private boolean plotWarned;
 
@@ -44,6 +45,24 @@ public final class RunFolder implements AutoCloseable {
         this.events = new TfEventWriter(dir);
     }
 
+    private RunFolder(Path dir) {
+        this.dir = dir;
+        this.events = null;
+    }
+
+    /**
+     * The run folder as a data-parallel rank other than 0 sees it: the same paths, nothing written
+     * (one process per GPU would otherwise have every rank write the same files).
+     */
+    public static RunFolder readOnly(Path dir) {
+        return new RunFolder(dir);
+    }
+
+    /** Whether this run folder's files are written here (rank 0) or by another rank. */
+    public boolean writes() {
+        return events != null;
+    }
+
     public Path dir() {
         return dir;
     }
@@ -63,6 +82,7 @@ public final class RunFolder implements AutoCloseable {
     /** Adds an epoch's row to the CSV, the TensorBoard scalars and the plot. */
     public void add(EpochRecord r, String title) throws IOException {
         rows.add(r);
+        if (!writes()) return;
         writeSummary();
         events.scalar("lr", r.epoch(), r.lr());
         events.scalar("loss/train", r.epoch(), r.trainLoss());
@@ -108,7 +128,7 @@ public final class RunFolder implements AutoCloseable {
 
     /** A per-step scalar (training loss, learning rate) for TensorBoard. */
     public void stepScalar(String tag, long step, double value) throws IOException {
-        events.scalar(tag, step, value);
+        if (writes()) events.scalar(tag, step, value);
     }
 
     private void writeSummary() throws IOException {
@@ -123,6 +143,6 @@ public final class RunFolder implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        events.close();
+        if (writes()) events.close();
     }
 }

@@ -52,6 +52,7 @@ public final class Trainer {
     private Map<String, HostTensor> pretrained;
     private Set<String> keptFresh = Set.of();
     private List<String> classNames;
+    private DataParallel par = DataParallel.SINGLE;
 
     /**
      * @param stop              set (e.g. by Ctrl-C) to end the run after the current step, with a checkpoint
@@ -82,6 +83,15 @@ public final class Trainer {
         return this;
     }
 
+    /**
+     * Trains as one rank of a data-parallel run: its shard of every epoch, gradients averaged over the
+     * ranks, rank 0's starting state, and only rank 0 writing the run folder.
+     */
+    public Trainer dataParallel(DataParallel par) {
+        this.par = par;
+        return this;
+    }
+
     /** Trains from scratch, or from {@code resume} when it is not null. */
     public Result run(Checkpoint resume) throws IOException {
         TrainState st = resume != null ? resume.state() : TrainState.START;
@@ -97,7 +107,7 @@ public final class Trainer {
         try (BatchLoader trainLoader = new BatchLoader(trainSet, Datasets.trainTransform(cfg.dataset(), trainSet, cfg.augment()),
                      cfg.batchSize(), cfg.workers());
              BatchLoader testLoader = new BatchLoader(testSet, Datasets.evalTransform(cfg.dataset(), testSet), cfg.batchSize(), cfg.workers());
-             RunFolder run = new RunFolder(cfg.output(), cfg.toMap(), st.epoch());
+             RunFolder run = par.rank() == 0 ? new RunFolder(cfg.output(), cfg.toMap(), st.epoch()) : RunFolder.readOnly(cfg.output());
              DenseNet net = new DenseNet(cfg.model(), backend, cfg.memory(), cfg.seed());
              Tensor momentum = backend.allocate(DType.F32, (int) net.parameters().values().numel());
              Tensor rate = backend.allocate(DType.F32, 1);
@@ -112,13 +122,20 @@ public final class Trainer {
                 if (pretrained != null) loadPretrained(p);
                 backend.fill(momentum, 0);
             }
+            // Whatever each rank loaded or drew, all start from rank 0's state, so that identical updates keep them identical.
+            par.broadcast(p.values(), "broadcast of rank 0's parameters");
+            par.broadcast(p.runningStats(), "broadcast of rank 0's running statistics");
+            par.broadcast(momentum, "broadcast of rank 0's momentum");
             out.printf(Locale.ROOT, "%s %s: %,d parameters, %s memory, on %s%s, precision %s%n", cfg.modelName(), cfg.model(),
                     cfg.model().parameterCount(), cfg.memory().label(), backend.name(),
                     "allowed".equals(backend.versions().get("tf32")) ? " (TF32 allowed)" : "", cfg.precision().label());
-            out.printf(Locale.ROOT, "data: %s (%,d images), %s (%,d images); batch %d, %s; output %s%n", trainSet.name(), trainSet.size(),
-                    testSet.name(), testSet.size(), cfg.batchSize(), cfg.schedule(), run.dir());
+            String batch = par.size() == 1 ? "batch " + cfg.batchSize()
+                    : String.format(Locale.ROOT, "batch %d per GPU, %d global (%d GPUs)", cfg.batchSize(), cfg.batchSize() * par.size(), par.size());
+            out.printf(Locale.ROOT, "data: %s (%,d images), %s (%,d images); %s, %s; output %s%n", trainSet.name(), trainSet.size(),
+                    testSet.name(), testSet.size(), batch, cfg.schedule(), run.dir());
             if (trainSet instanceof ImageFolder f) out.println(f.decoderNote());
             if (resume != null) {
+                st = continuedOn(st, trainSet.size(), out);
                 out.printf(Locale.ROOT, "resuming at epoch %d, batch %d (step %d)%n", st.epoch() + 1, st.batch(), st.globalStep());
             }
             return loop(st, net, new StepState(momentum, rate, graphs), trainLoader, testLoader, run, dev);
@@ -168,7 +185,7 @@ public final class Trainer {
                         RunFolder run, Evaluator.DeviceBatches dev) throws IOException {
         Parameters p = net.parameters();
         Tensor momentum = state.momentum();
-        int steps = trainLoader.batchesPerEpoch();
+        int steps = stepsPerEpoch(trainLoader.dataset().size());
         int epochs = cfg.epochs();
         long step = st.globalStep();
         double best = st.bestTop1();
@@ -188,7 +205,7 @@ public final class Trainer {
             Progress bar = new Progress(out, terminal, String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, epochs), steps, logIntervalSeconds);
             long t0 = System.nanoTime();
             try (BatchLoader.Epoch batches = trainLoader.epoch(
-                    BatchLoader.shuffled(trainLoader.dataset().size(), cfg.seed(), epoch), cfg.seed(), epoch, first)) {
+                    par.shard(BatchLoader.shuffled(trainLoader.dataset().size(), cfg.seed(), epoch)), cfg.seed(), epoch, first)) {
                 int done = first;
                 Queued queued = null;
                 while (batches.hasNext()) {
@@ -198,7 +215,7 @@ public final class Trainer {
                     lr = cfg.schedule().lr(epoch, b.index(), steps);
                     Evaluator.DeviceBatches.Slot s = dev.upload(b);
                     backend.fill(state.rate(), lr);
-                    PendingLoss loss = trainStep(net, state, s, step, new SgdParams(lr, cfg.momentum(), cfg.weightDecay(), cfg.nesterov()));
+                    PendingLoss loss = trainStep(net, state, s, step, new SgdParams(lr, cfg.momentum(), cfg.weightDecay(), cfg.nesterov()), par);
                     step++;
                     done++;
                     // The previous step's loss is read only now, with this whole step queued behind it: on a GPU
@@ -206,15 +223,17 @@ public final class Trainer {
                     Result diverged = settle(queued, tally, run, bar, epoch, lastGood, lastRow);
                     if (diverged != null) return diverged;
                     queued = new Queued(loss, b.index(), step, lr, done, done - first);
-                    boolean maxed = cfg.maxSteps() > 0 && step >= cfg.maxSteps(), stopping = stop.get();
+                    boolean maxed = cfg.maxSteps() > 0 && step >= cfg.maxSteps(), stopping = par.anyStop(stop.get(), step);
                     boolean due = checkpointNanos > 0 && System.nanoTime() - lastSave >= checkpointNanos && batches.hasNext();
                     if (stopping || maxed || due) {
                         diverged = settle(queued, tally, run, bar, epoch, lastGood, lastRow);
                         if (diverged != null) return diverged;
                         queued = null;
                         double secs = trainSeconds + (System.nanoTime() - t0) / 1e9;
-                        new Checkpoint(cfg, new TrainState(epoch, b.index() + 1, step, best, bestEpoch, tally.lossSum, tally.top1, tally.seen, secs,
-                                waitNanos / 1e9), p.stateDict(), download(momentum), classNames).save(run.last());
+                        if (run.writes()) {
+                            new Checkpoint(cfg, new TrainState(epoch, b.index() + 1, step, best, bestEpoch, tally.lossSum, tally.top1, tally.seen,
+                                    secs, waitNanos / 1e9, par.size()), p.stateDict(), download(momentum), classNames).save(run.last());
+                        }
                         lastGood = run.last().toString();
                         lastSave = System.nanoTime();
                     }
@@ -232,23 +251,24 @@ public final class Trainer {
             bar.finish();
             trainSeconds += (System.nanoTime() - t0) / 1e9;
             long t1 = System.nanoTime();
-            Evaluator.Metrics m = Evaluator.evaluate(net, testLoader,
-                    new Progress(out, terminal, "  eval", testLoader.batchesPerEpoch(), logIntervalSeconds), out);
+            Evaluator.Metrics m = evaluate(net, testLoader);
             double evalSeconds = (System.nanoTime() - t1) / 1e9;
             long seen = tally.seen;
             double trainLoss = seen > 0 ? tally.lossSum / seen : Double.NaN, trainTop1 = seen > 0 ? 100.0 * tally.top1 / seen : Double.NaN;
             lastRow = new EpochRecord(epoch + 1, lr, trainLoss, trainTop1, m.loss(), m.top1(), m.top5(),
-                    seen / Math.max(trainSeconds, 1e-9), trainSeconds + evalSeconds, waitNanos / 1e9);
+                    (double) seen * par.size() / Math.max(trainSeconds, 1e-9), trainSeconds + evalSeconds, waitNanos / 1e9);
             boolean improved = m.top1() > best;
             if (improved) {
                 best = m.top1();
                 bestEpoch = epoch + 1;
             }
             run.add(lastRow, cfg.modelName() + " on " + cfg.dataset().cliName());
-            Checkpoint ck = new Checkpoint(cfg, new TrainState(epoch + 1, 0, step, best, bestEpoch, 0, 0, 0, 0, 0),
-                    p.stateDict(), download(momentum), classNames);
-            ck.save(run.last());
-            if (improved) ck.save(run.best());
+            if (run.writes()) {
+                Checkpoint ck = new Checkpoint(cfg, new TrainState(epoch + 1, 0, step, best, bestEpoch, 0, 0, 0, 0, 0, par.size()),
+                        p.stateDict(), download(momentum), classNames);
+                ck.save(run.last());
+                if (improved) ck.save(run.best());
+            }
             lastGood = run.last().toString();
             lastSave = System.nanoTime();
             out.printf(Locale.ROOT, "epoch %d/%d  lr %.4g  train loss %.4f top-1 %.2f%%  val loss %.4f top-1 %.2f%% top-5 %.2f%%  %.1f img/s  %s%s%n",
@@ -275,7 +295,8 @@ public final class Trainer {
      * (its step, which seeds dropout, and num_batches_tracked) are set for the step rather than
      * counted on, since a replay runs none of the model's code and a failed capture runs it twice.
      */
-    private static PendingLoss trainStep(DenseNet net, StepState state, Evaluator.DeviceBatches.Slot s, long step, SgdParams sgd) {
+    private static PendingLoss trainStep(DenseNet net, StepState state, Evaluator.DeviceBatches.Slot s, long step, SgdParams sgd,
+                                         DataParallel par) {
         Backend backend = net.backend();
         Parameters p = net.parameters();
         PendingLoss loss = state.graphs().run(s.images(), "the training step", "a batch of " + s.images().dim(0), () -> {
@@ -283,11 +304,48 @@ public final class Trainer {
             Tensor logits = net.forward(s.images(), true);
             PendingLoss l = backend.softmaxCrossEntropyAsync(logits, s.labels(), s.dLogits());
             net.backward(s.dLogits());
+            par.averageGradients(p, step);
             backend.sgdStep(p.values(), p.grads(), state.momentum(), sgd, state.rate());
             return l;
         });
         net.completeTrainingStep(step);
         return loss;
+    }
+
+    /** Optimizer steps per epoch: every rank makes as many, over its shard of the training set. */
+    private int stepsPerEpoch(int trainImages) {
+        return (par.shard(BatchLoader.identity(trainImages)).length + cfg.batchSize() - 1) / cfg.batchSize();
+    }
+
+    /**
+     * A checkpoint's state as this run continues it. With another number of ranks, an epoch's steps
+     * group its samples differently: the run goes on from the step that starts at about the same
+     * sample, and says so.
+     */
+    private TrainState continuedOn(TrainState st, int trainImages, PrintStream out) {
+        if (st.worldSize() == par.size()) return st;
+        int batch = (int) Math.min(stepsPerEpoch(trainImages), (long) st.batch() * st.worldSize() / par.size());
+        out.printf(Locale.ROOT, "note: the checkpoint was trained on %d GPU%s, this run has %d: the global batch becomes %d and the order in"
+                        + " which samples are grouped into batches changes, so the run will not repeat one that kept %d; epoch %d goes on at"
+                        + " batch %d of %d%n", st.worldSize(), st.worldSize() == 1 ? "" : "s", par.size(), cfg.batchSize() * par.size(),
+                st.worldSize(), st.epoch() + 1, batch, stepsPerEpoch(trainImages));
+        return new TrainState(st.epoch(), batch, st.globalStep(), st.bestTop1(), st.bestEpoch(), st.trainLossSum(), st.trainTop1(),
+                st.trainSeen(), st.trainSeconds(), st.dataWaitSeconds(), par.size());
+    }
+
+    /**
+     * The test set's metrics; with several ranks, each evaluates its shard with rank 0's running
+     * statistics (as DDP broadcasts them) and the sums are added up, so every rank reports the same.
+     */
+    private Evaluator.Metrics evaluate(DenseNet net, BatchLoader testLoader) {
+        if (par.size() == 1) {
+            return Evaluator.evaluate(net, testLoader, new Progress(out, terminal, "  eval", testLoader.batchesPerEpoch(), logIntervalSeconds), out);
+        }
+        par.broadcast(net.parameters().runningStats(), "broadcast of rank 0's running statistics");
+        int[] shard = par.evalShard(testLoader.dataset().size());
+        int batches = (shard.length + testLoader.batchSize() - 1) / testLoader.batchSize();
+        Evaluator.Metrics mine = Evaluator.evaluate(net, testLoader, shard, new Progress(out, terminal, "  eval", batches, logIntervalSeconds), out);
+        return Evaluator.Metrics.ofSums(par.sum(mine.sums(), "sum of the evaluation's loss and hits"));
     }
 
     /** Running sums of an epoch's training loss and top-1 hits; {@code seenHere} counts only this process's images (for the progress bar's rate). */

@@ -1,0 +1,273 @@
+package org.densenet.tests.dist;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.densenet.engine.Backend;
+import org.densenet.engine.DType;
+import org.densenet.engine.Precision;
+import org.densenet.engine.Tensor;
+import org.densenet.engine.cpu.CpuBackend;
+import org.densenet.engine.cuda.CudaBackend;
+import org.densenet.engine.cuda.EmulatedGpu;
+import org.densenet.engine.cuda.ffm.NativeLibrary;
+import org.densenet.engine.cuda.ffm.Nccl;
+import org.densenet.engine.io.HostTensor;
+import org.densenet.model.DenseNet;
+import org.densenet.model.DenseNetConfig;
+import org.densenet.model.MemoryMode;
+import org.densenet.model.Parameters;
+import org.densenet.train.Checkpoint;
+import org.densenet.train.DataParallel;
+import org.densenet.train.LrSchedule;
+import org.densenet.train.TrainConfig;
+import org.densenet.train.Trainer;
+import org.densenet.train.data.Batch;
+import org.densenet.train.data.BatchLoader;
+import org.densenet.train.data.Dataset;
+import org.densenet.train.data.DatasetKind;
+import org.densenet.train.data.Datasets;
+import org.densenet.train.data.Decoding;
+import org.densenet.train.data.DistributedSampler;
+import org.densenet.train.data.Transform;
+import org.densenet.train.dist.DataParallelTraining;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The data-parallel training step on two emulated GPUs, each rank a thread with its own CUDA
+ * backend, through the stand-in NCCL: the trainer as `train --gpus 2` runs it. Batch norm keeps
+ * per-GPU statistics, so two ranks at batch b are not one at 2b; what must hold instead is that
+ * every rank holds the same weights after every step, that the gradient they step with is the mean
+ * of the gradients of their own half batches, that only rank 0 writes, and that a resumed run
+ * repeats an uninterrupted one bit for bit.
+ */
+@Tag("gpu")
+class DataParallelTrainingGpuTest {
+    private static final int RANKS = 2, BATCH = 4, SEED = 7;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void ranksStayIdenticalAndStepWithTheMeanOfTheirHalfBatchGradients() throws Exception {
+        requireEmulated();
+        List<Recording> recorded = new ArrayList<>();
+        Trainer.Result r = train(config(dir.resolve("run"), 4), null, dp -> {
+            Recording rec = new Recording(dp);
+            synchronized (recorded) {
+                recorded.add(rec);
+            }
+            return rec;
+        });
+        assertEquals(Trainer.Outcome.MAX_STEPS, r.outcome(), r.message());
+        recorded.sort((a, b) -> Integer.compare(a.rank(), b.rank()));
+        Recording r0 = recorded.get(0), r1 = recorded.get(1);
+        assertEquals(4, r0.after.size());
+        for (int step = 0; step < 4; step++) {
+            assertArrayEquals(r0.weightsBefore.get(step), r1.weightsBefore.get(step), "weights before step " + step);
+            assertArrayEquals(r0.weightsAfter.get(step), r1.weightsAfter.get(step), "weights after step " + step);
+            assertNotEquals(l2(diff(r0.before.get(step), r1.before.get(step))), 0.0, "the ranks' own gradients differ (other samples)");
+            float[] mean = new float[r0.before.get(step).length];
+            for (int i = 0; i < mean.length; i++) mean[i] = 0.5f * r0.before.get(step)[i] + 0.5f * r1.before.get(step)[i];
+            assertArrayEquals(mean, r0.after.get(step), "rank 0 steps with the mean gradient at step " + step);
+            assertArrayEquals(mean, r1.after.get(step), "rank 1 steps with the mean gradient at step " + step);
+        }
+        // Each rank's own first gradient is its half batch's, as the CPU computes it from the same weights and samples.
+        for (Recording rec : recorded) {
+            float[] cpu = cpuGradientOfFirstBatch(config(dir.resolve("cpu"), 1), rec.rank(), rec.weightsBefore.get(0));
+            double rel = l2(diff(rec.before.get(0), cpu)) / l2(cpu);
+            assertTrue(rel < 1e-4, "rank " + rec.rank() + "'s gradient is " + rel + " (relative) from the CPU's on its half batch");
+        }
+    }
+
+    @Test
+    void onlyRankZeroWritesAndAResumedRunRepeatsAnUninterruptedOne() throws Exception {
+        requireEmulated();
+        Path straight = dir.resolve("straight"), first = dir.resolve("first"), second = dir.resolve("second");
+        assertEquals(Trainer.Outcome.MAX_STEPS, train(config(straight, 5), null, dp -> dp).outcome());
+        assertEquals(Trainer.Outcome.MAX_STEPS, train(config(first, 3), null, dp -> dp).outcome());
+        for (Path p : List.of(straight, first)) {
+            assertTrue(Files.isRegularFile(p.resolve("last.safetensors")), "rank 0 saved " + p);
+            assertFalse(Files.exists(Path.of(p + "-rank1")), "rank 1 (given its own folder) wrote nothing");
+        }
+        Checkpoint saved = Checkpoint.load(first.resolve("last.safetensors"));
+        assertEquals(RANKS, saved.state().worldSize());
+        assertEquals(3, saved.state().batch());
+        TrainConfig resumed = config(second, 5);
+        train(resumed, saved, dp -> dp);
+        Checkpoint a = Checkpoint.load(straight.resolve("last.safetensors")), b = Checkpoint.load(second.resolve("last.safetensors"));
+        assertEquals(5, b.state().globalStep());
+        assertArrayEquals(a.momentum(), b.momentum(), "momentum");
+        for (var e : a.weights().entrySet()) {
+            HostTensor other = b.weights().get(e.getKey());
+            assertArrayEquals(e.getValue().toFloatArray(), other.toFloatArray(), e.getKey());
+        }
+    }
+
+    @Test
+    void aRankThatFailsEndsTheOtherThroughAnAbortNamingIt() throws Exception {
+        requireEmulated();
+        long t0 = System.nanoTime();
+        DataParallelTraining.RankFailure e = assertThrows(DataParallelTraining.RankFailure.class,
+                () -> train(config(dir.resolve("run"), 4), null, dp -> dp.rank() == 1 ? new FailingAt(dp, 2) : dp));
+        assertTrue(e.getMessage().startsWith("rank 1 of 2 failed: rank 1 gives up at step 2"), e.getMessage());
+        assertTrue((System.nanoTime() - t0) / 1e9 < 50, "rank 0 was ended by the abort, not the 60 s NCCL timeout");
+    }
+
+    private static void requireEmulated() {
+        Assumptions.assumeTrue(EmulatedGpu.requested(),
+                "two GPUs and NCCL are needed; the build's gpu-emulated run proves this on two emulated devices");
+    }
+
+    private static TrainConfig config(Path out, long maxSteps) {
+        DenseNetConfig model = DenseNetConfig.cifar(10, 4, false, 1.0, 0.0, 10);
+        return new TrainConfig("densenet-10-4", model, MemoryMode.SHARED, DatasetKind.SYNTHETIC, null, false, false, 8, BATCH,
+                LrSchedule.step(0.1, 1, new double[] {0.5, 0.75}, 0), 0.9, 1e-4, true, SEED, "cuda", 1, Decoding.DEFAULT, out, maxSteps, "",
+                Precision.FP32);
+    }
+
+    private Trainer.Result train(TrainConfig cfg, Checkpoint resume, java.util.function.UnaryOperator<DataParallel> wrap) throws Exception {
+        Path lib = EmulatedGpu.libraryFolder().resolve("libnccl.so.2");
+        Nccl nccl = new Nccl(NativeLibrary.open(lib.toString()), lib.toString());
+        List<CudaBackend> backends = new ArrayList<>();
+        try {
+            for (int g = 0; g < RANKS; g++) backends.add(EmulatedGpu.open(g));
+            PrintStream nowhere = new PrintStream(OutputStream.nullOutputStream());
+            AtomicBoolean stop = new AtomicBoolean();
+            // Rank 1 gets a folder of its own: that it stays absent shows it wrote nothing.
+            return DataParallelTraining.run(new DataParallelTraining.World(nccl, nccl.uniqueId(), 0, RANKS, Duration.ofSeconds(60)), backends,
+                    (rank, backend) -> new Trainer(rank == 0 ? cfg : withOutput(cfg, Path.of(cfg.output() + "-rank1")), backend,
+                            rank == 0 ? System.out : nowhere, stop, false, 30, 0), resume, wrap);
+        } finally {
+            for (CudaBackend b : backends) b.close();
+        }
+    }
+
+    private static TrainConfig withOutput(TrainConfig c, Path out) {
+        return new TrainConfig(c.modelName(), c.model(), c.memory(), c.dataset(), c.dataDir(), c.download(), c.augment(), c.imageSize(),
+                c.batchSize(), c.schedule(), c.momentum(), c.weightDecay(), c.nesterov(), c.seed(), c.device(), c.workers(), c.decoding(), out,
+                c.maxSteps(), c.pretrained(), c.precision());
+    }
+
+    /** Rank {@code rank}'s gradient on its first batch of epoch 0, on the CPU, from {@code weights}. */
+    private static float[] cpuGradientOfFirstBatch(TrainConfig cfg, int rank, float[] weights) {
+        Dataset train = Datasets.open(cfg.dataset(), cfg.dataDir(), true, false, cfg.imageSize(), cfg.seed(), cfg.decoding());
+        Transform t = Datasets.trainTransform(cfg.dataset(), train, false);
+        int[] shard = new DistributedSampler(train.size(), RANKS, rank, false).shard(cfg.seed(), 0);
+        try (Backend cpu = new CpuBackend(2); BatchLoader loader = new BatchLoader(train, t, BATCH, 1);
+             BatchLoader.Epoch epoch = loader.epoch(shard, cfg.seed(), 0, 0);
+             DenseNet net = new DenseNet(cfg.model(), cpu, cfg.memory(), cfg.seed());
+             Tensor images = cpu.allocate(DType.F32, BATCH, t.channels(), t.height(), t.width());
+             Tensor labels = cpu.allocate(DType.I32, BATCH); Tensor dLogits = cpu.allocate(DType.F32, BATCH, cfg.model().numClasses())) {
+            Batch b = epoch.next();
+            cpu.uploadImages(b.pixels(), images, t.normalization().forUpload());
+            cpu.upload(b.labels(), labels);
+            Parameters p = net.parameters();
+            cpu.upload(weights, p.values());
+            net.setTrainingStep(0);
+            cpu.softmaxCrossEntropy(net.forward(images, true), labels, dLogits);
+            net.backward(dLogits);
+            float[] g = new float[(int) p.grads().numel()];
+            cpu.download(p.grads(), g);
+            return g;
+        }
+    }
+
+    private static float[] diff(float[] a, float[] b) {
+        float[] d = new float[a.length];
+        for (int i = 0; i < a.length; i++) d[i] = a[i] - b[i];
+        return d;
+    }
+
+    private static double l2(float[] a) {
+        double s = 0;
+        for (float v : a) s += (double) v * v;
+        return Math.sqrt(s);
+    }
+
+    private static float[] download(Backend b, Tensor t) {
+        float[] h = new float[(int) t.numel()];
+        b.download(t, h);
+        return h;
+    }
+
+    /** Passes every collective on, keeping each step's weights and gradients before and after the average. */
+    private static class Recording implements DataParallel {
+        final DataParallel inner;
+        final List<float[]> weightsBefore = new ArrayList<>(), weightsAfter = new ArrayList<>(), before = new ArrayList<>(), after = new ArrayList<>();
+        private Parameters params;
+
+        Recording(DataParallel inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public int rank() {
+            return inner.rank();
+        }
+
+        @Override
+        public int size() {
+            return inner.size();
+        }
+
+        @Override
+        public void broadcast(Tensor t, String what) {
+            inner.broadcast(t, what);
+        }
+
+        @Override
+        public void averageGradients(Parameters p, long step) {
+            params = p;
+            Backend b = p.values().storage().backend();
+            weightsBefore.add(download(b, p.values()));
+            before.add(download(b, p.grads()));
+            inner.averageGradients(p, step);
+            after.add(download(b, p.grads()));
+        }
+
+        @Override
+        public boolean anyStop(boolean here, long step) {
+            // The update of the step is queued by now; the download waits for it.
+            weightsAfter.add(download(params.values().storage().backend(), params.values()));
+            return inner.anyStop(here, step);
+        }
+
+        @Override
+        public double[] sum(double[] values, String what) {
+            return inner.sum(values, what);
+        }
+    }
+
+    /** A rank whose step fails before its all-reduce, leaving the other waiting in it. */
+    private static final class FailingAt extends Recording {
+        private final long step;
+
+        FailingAt(DataParallel inner, long step) {
+            super(inner);
+            this.step = step;
+        }
+
+        @Override
+        public void averageGradients(Parameters p, long s) {
+            if (s == step) throw new IllegalStateException("rank " + rank() + " gives up at step " + s);
+            super.averageGradients(p, s);
+        }
+    }
+}
