@@ -23,6 +23,7 @@ import org.densenet.train.TrainConfig;
 import org.densenet.train.Trainer;
 import org.densenet.train.data.DatasetKind;
 import org.densenet.train.data.ImageFolder;
+import org.densenet.train.dist.LaunchEnvironment;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -86,6 +87,9 @@ final class TrainCommand implements Callable<Integer> {
 
     @Mixin
     DeviceOptions device;
+
+    @Mixin
+    ParallelOptions parallel;
 
     @Option(names = "--output", paramLabel = "DIR", description = "Run folder (default: runs/<dataset>-<model>-<date>; with --resume, the checkpoint's folder).")
     Path output;
@@ -179,15 +183,19 @@ final class TrainCommand implements Callable<Integer> {
         PrintStream out = System.out;
         AtomicBoolean stop = new AtomicBoolean();
         int[] signal = {0};
+        LaunchEnvironment env = parallel.environment();
+        List<Integer> gpus = parallel.localGpus(env, device.device);
+        TrainConfig run = cfg;
         Interrupts.install(stop, signal, System.err);
-        try (Backend backend = device.open(cfg.precision(), System.err)) {
-            Trainer trainer = new Trainer(cfg, backend, out, stop, org.densenet.train.Progress.isTerminal(), logInterval,
-                    checkpointMinutes * 60);
-            if (start != null) {
-                Map<String, HostTensor> weights = new LinkedHashMap<>(Checkpoint.weightsOnly(start.tensors()));
-                trainer.startingFrom(weights, Pretrained.adapt(pretrained, weights, cfg.model(), out));
+        try {
+            Trainer.Result r;
+            if (gpus == null) {
+                try (Backend backend = device.open(cfg.precision(), System.err)) {
+                    r = trainer(run, backend, out, stop).run(ck);
+                }
+            } else {
+                r = parallel.train(env, gpus, cfg.precision(), ck, out, (backend, o) -> trainer(run, backend, o, stop));
             }
-            Trainer.Result r = trainer.run(ck);
             switch (r.outcome()) {
                 case COMPLETED, MAX_STEPS -> {
                     out.println(r.message());
@@ -205,6 +213,16 @@ final class TrainCommand implements Callable<Integer> {
         } finally {
             Interrupts.uninstall();
         }
+    }
+
+    /** A trainer on {@code backend} writing its progress to {@code out}, starting from --pretrained's weights when given. */
+    private Trainer trainer(TrainConfig cfg, Backend backend, PrintStream out, AtomicBoolean stop) {
+        Trainer trainer = new Trainer(cfg, backend, out, stop, org.densenet.train.Progress.isTerminal(), logInterval, checkpointMinutes * 60);
+        if (start != null) {
+            Map<String, HostTensor> weights = new LinkedHashMap<>(Checkpoint.weightsOnly(start.tensors()));
+            trainer.startingFrom(weights, Pretrained.adapt(pretrained, weights, cfg.model(), out));
+        }
+        return trainer;
     }
 
     /** The configuration the options describe for {@code kind} with {@code classes} classes, recipe defaults filled in. */

@@ -108,6 +108,35 @@ class CudaOnEmulatorCliTest {
         assertEquals(epochLosses(off.out()), epochLosses(on.out()), "the same training and evaluation losses and accuracies");
     }
 
+    /**
+     * `train --gpus 2` on two emulated GPUs (the stand-in driver reports DN_FAKE_GPUS devices, the
+     * stand-in NCCL joins the ranks): a whole epoch of 8 steps per GPU, the sharded evaluation, and
+     * the checkpoint rank 0 writes. Every rank evaluates its half of the test set with rank 0's
+     * running statistics and the sums are added up, so the epoch's val top-1 is what a one-GPU
+     * `eval` of the saved weights measures over the whole set (seed 0: eval's synthetic test set is
+     * the one a run of seed 0 evaluates on).
+     */
+    @Test
+    void trainingOnTwoEmulatedGpusEvaluatesTheWholeTestSetOnce() throws Exception {
+        Map<String, String> two = new java.util.HashMap<>(env);
+        two.put("DN_FAKE_GPUS", "2");
+        Cli.Run r = Cli.run(dir, two, "train", "--dataset", "synthetic", "--image-size", "8", "--depth", "10", "--growth", "4", "-b", "64",
+                "--epochs", "1", "-j", "1", "--seed", "0", "--gpus", "2", "--output", "two-gpus");
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.out().contains("batch 64 per GPU, 128 global (2 GPUs)"), r.all());
+        assertTrue(r.out().contains("data parallel: 2 GPUs in all (one process), this process [0, 1]"), r.all());
+        var top1 = Pattern.compile("val loss \\S+ top-1 (\\S+)%").matcher(r.out());
+        assertTrue(top1.find(), r.all());
+        Map<String, HostTensor> saved = SafeTensors.read(dir.resolve("two-gpus/last.safetensors"));
+        assertEquals(8, saved.get("features.norm5.num_batches_tracked").toLongArray()[0], "8 steps of 64 per GPU make the epoch of 1,024");
+        Cli.Run eval = Cli.run(dir, env, "eval", "--weights", "two-gpus/last.safetensors", "--depth", "10", "--growth", "4",
+                "--dataset", "synthetic", "--image-size", "8", "--device", "cuda", "--json");
+        assertEquals(0, eval.exit(), eval.all());
+        var evalTop1 = Pattern.compile("\"top1\"\\s*:\\s*([0-9.eE+-]+)").matcher(eval.out());
+        assertTrue(evalTop1.find(), eval.all());
+        assertEquals(top1.group(1), String.format(java.util.Locale.ROOT, "%.2f", Double.parseDouble(evalTop1.group(1))), r.all() + eval.all());
+    }
+
     private static final Pattern EPOCH_LOSSES = Pattern.compile("train loss \\S+ top-1 \\S+ +val loss \\S+ top-1 \\S+ top-5 \\S+");
 
     /** The losses and accuracies of an epoch's line, without its times. */
