@@ -121,6 +121,34 @@ class DataParallelTrainingGpuTest {
     }
 
     @Test
+    void aStopSeenOnOneRankStopsBothAfterTheSameStepAndRankZeroSavesIt() throws Exception {
+        requireEmulated();
+        Path out = dir.resolve("stopped");
+        Trainer.Result r = train(config(out, 10), null, dp -> dp.rank() == 1 ? new StoppingAfter(dp, 2) : dp);
+        assertEquals(Trainer.Outcome.INTERRUPTED, r.outcome(), "rank 0 was not asked, yet stops: " + r.message());
+        assertTrue(r.message().contains("batch 2"), r.message());
+        assertEquals(2, Checkpoint.load(out.resolve("last.safetensors")).state().globalStep());
+    }
+
+    @Test
+    void aCheckpointOfTwoRanksResumesOnOneSayingThatTheBatchOrderChanges() throws Exception {
+        requireEmulated();
+        Path first = dir.resolve("first"), second = dir.resolve("second");
+        assertEquals(Trainer.Outcome.MAX_STEPS, train(config(first, 3), null, dp -> dp).outcome());
+        java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+        Trainer.Result r = train(config(second, 5), Checkpoint.load(first.resolve("last.safetensors")), dp -> dp, 1,
+                new PrintStream(text, true, java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(Trainer.Outcome.MAX_STEPS, r.outcome(), r.message());
+        String said = text.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(said.contains("note: the checkpoint was trained on 2 GPUs, this run has 1: the global batch becomes 4"), said);
+        assertTrue(said.contains("resuming at epoch 1, batch 6 (step 3)"), "3 steps of 2 x 4 samples are 6 of 4: " + said);
+        Checkpoint ck = Checkpoint.load(second.resolve("last.safetensors"));
+        assertEquals(5, ck.state().globalStep());
+        assertEquals(1, ck.state().worldSize());
+        assertEquals(8, ck.state().batch());
+    }
+
+    @Test
     void aRankThatFailsEndsTheOtherThroughAnAbortNamingIt() throws Exception {
         requireEmulated();
         long t0 = System.nanoTime();
@@ -143,17 +171,22 @@ class DataParallelTrainingGpuTest {
     }
 
     private Trainer.Result train(TrainConfig cfg, Checkpoint resume, java.util.function.UnaryOperator<DataParallel> wrap) throws Exception {
+        return train(cfg, resume, wrap, RANKS, System.out);
+    }
+
+    private Trainer.Result train(TrainConfig cfg, Checkpoint resume, java.util.function.UnaryOperator<DataParallel> wrap, int ranks,
+                                 PrintStream out) throws Exception {
         Path lib = EmulatedGpu.libraryFolder().resolve("libnccl.so.2");
         Nccl nccl = new Nccl(NativeLibrary.open(lib.toString()), lib.toString());
         List<CudaBackend> backends = new ArrayList<>();
         try {
-            for (int g = 0; g < RANKS; g++) backends.add(EmulatedGpu.open(g));
+            for (int g = 0; g < ranks; g++) backends.add(EmulatedGpu.open(g));
             PrintStream nowhere = new PrintStream(OutputStream.nullOutputStream());
             AtomicBoolean stop = new AtomicBoolean();
             // Rank 1 gets a folder of its own: that it stays absent shows it wrote nothing.
-            return DataParallelTraining.run(new DataParallelTraining.World(nccl, nccl.uniqueId(), 0, RANKS, Duration.ofSeconds(60)), backends,
+            return DataParallelTraining.run(new DataParallelTraining.World(nccl, nccl.uniqueId(), 0, ranks, Duration.ofSeconds(60)), backends,
                     (rank, backend) -> new Trainer(rank == 0 ? cfg : withOutput(cfg, Path.of(cfg.output() + "-rank1")), backend,
-                            rank == 0 ? System.out : nowhere, stop, false, 30, 0), resume, wrap);
+                            rank == 0 ? out : nowhere, stop, false, 30, 0), resume, wrap);
         } finally {
             for (CudaBackend b : backends) b.close();
         }
@@ -252,6 +285,21 @@ class DataParallelTrainingGpuTest {
         @Override
         public double[] sum(double[] values, String what) {
             return inner.sum(values, what);
+        }
+    }
+
+    /** A rank that sees a stop (a signal) after step {@code step}, as only one process of a run may. */
+    private static final class StoppingAfter extends Recording {
+        private final long step;
+
+        StoppingAfter(DataParallel inner, long step) {
+            super(inner);
+            this.step = step;
+        }
+
+        @Override
+        public boolean anyStop(boolean here, long s) {
+            return super.anyStop(here || s == step, s);
         }
     }
 
