@@ -286,6 +286,10 @@ step ops-121 120 - "$densenet" bench ops --device cuda --model densenet121 -b 64
 step memory 150 - "$densenet" bench memory --device cuda -b 64 --depths 40,100,160 --plot "$work/bench-memory.png"
 step train 120 - "$densenet" train --device cuda --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 2 \
   --log-interval 5 --output "$work/train-synthetic"
+# Data parallel with one rank through the real NCCL: its binding, ncclCommInitRank on a device, the
+# broadcast of rank 0's weights and the bucketed all-reduce of every step (docs/DISTRIBUTED.md).
+step train-nccl1 45 - "$densenet" train --gpus 1 --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 1 --max-steps 10 \
+  --log-interval 5 --nccl-timeout 30 --output "$work/train-nccl1"
 # What the input pipeline feeds on this machine's cores, beside the densenet121 step above: generated
 # ImageNet-like JPEGs (288), the training transform, libjpeg-turbo and javax.imageio in turns.
 step data 150 - bash -c '"$1" -cp "$2" MakeImageFolder "$3" 64 8 4 >/dev/null && "$4" bench data --dataset imagenet --data "$3" -b 64 \
