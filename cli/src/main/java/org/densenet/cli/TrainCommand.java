@@ -194,7 +194,9 @@ final class TrainCommand implements Callable<Integer> {
                     r = trainer(run, backend, out, stop).run(ck);
                 }
             } else {
-                r = parallel.train(env, gpus, cfg.precision(), ck, out, (backend, o) -> trainer(run, backend, o, stop));
+                // -j counts the process's loader threads, shared out among its GPUs
+                TrainConfig perGpu = run.withWorkers(Math.max(1, run.workers() / gpus.size()));
+                r = parallel.train(env, gpus, cfg.precision(), ck, out, (backend, o) -> trainer(perGpu, backend, o, stop));
             }
             switch (r.outcome()) {
                 case COMPLETED, MAX_STEPS -> {

@@ -46,6 +46,12 @@ public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode mem
         return schedule.epochs();
     }
 
+    /** The same run with {@code n} loader threads (a data-parallel rank's share of the process's). */
+    public TrainConfig withWorkers(int n) {
+        return new TrainConfig(modelName, model, memory, dataset, dataDir, download, augment, imageSize, batchSize, schedule, momentum,
+                weightDecay, nesterov, seed, device, n, decoding, output, maxSteps, pretrained, precision);
+    }
+
     /** The settings as flat key/value text, for checkpoint metadata and the run folder. */
     public Map<String, String> toMap() {
         Map<String, String> m = new LinkedHashMap<>();
