@@ -113,7 +113,7 @@ final class ParallelOptions {
         int perProcess = local.size(), world = env.worldSize() * perProcess, firstRank = env.ncclRank(0, perProcess);
         byte[] id = env.rank() == 0 || !Rendezvous.neededWith(System.getenv()) ? nccl.uniqueId() : null;
         if (env.distributed() && Rendezvous.neededWith(System.getenv())) {
-            id = Rendezvous.share(env.rank(), env.worldSize(), env.masterHost(), env.masterPort(), id, seconds(rendezvousTimeout));
+            id = Rendezvous.share(env.rank(), env.worldSize(), env.masterHost(), env.rendezvousPort(), id, seconds(rendezvousTimeout));
         }
         List<CudaBackend> backends = new ArrayList<>();
         PrintStream nowhere = new PrintStream(OutputStream.nullOutputStream());

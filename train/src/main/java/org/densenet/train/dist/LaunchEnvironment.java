@@ -50,6 +50,16 @@ public record LaunchEnvironment(String launcher, int rank, int worldSize, int lo
         return rank * gpusPerProcess + gpu;
     }
 
+    /**
+     * The port our rendezvous listens on: the master port, except under torchrun, whose agent on the
+     * master node already serves its own store there (the workers are told to reuse it,
+     * TORCHELASTIC_USE_AGENT_STORE); then the port next to it.
+     */
+    public int rendezvousPort() {
+        if (!"torchrun".equals(launcher)) return masterPort;
+        return masterPort < 65535 ? masterPort + 1 : masterPort - 1;
+    }
+
     /** "rank 1 of 4 (torchrun), master node01:29500". */
     public String describe() {
         return "rank " + rank + " of " + worldSize + " (" + launcher + "), master " + masterHost + ":" + masterPort;

@@ -21,6 +21,7 @@ class LaunchEnvironmentTest {
         LaunchEnvironment e = LaunchEnvironment.detect(env, NONE);
         assertEquals(new LaunchEnvironment("torchrun", 5, 8, 1, "node01", 29501), e);
         assertEquals("rank 5 of 8 (torchrun), master node01:29501", e.describe());
+        assertEquals(29502, e.rendezvousPort(), "torchrun's agent holds the master port");
         assertEquals(11, e.ncclRank(1, 2));
     }
 
