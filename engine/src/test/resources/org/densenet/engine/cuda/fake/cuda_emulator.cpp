@@ -226,7 +226,9 @@ const Entry KERNELS[] = {
     DN_KERNEL(augment_crop_flip_u8),
 };
 
-long launches = 0;   // orders the threads of one-block grids differently launch by launch
+// Orders the threads of one-block grids differently launch by launch; counted per host thread, so
+// that each data-parallel rank's launches run in the same orders whatever the other ranks do.
+thread_local long launches = 0;
 }  // namespace
 
 const dim3 &thread_idx() {
