@@ -149,6 +149,15 @@ class DataParallelTrainingGpuTest {
     }
 
     @Test
+    void aGradientThatIsNotFiniteOnOneRankEndsTheRunAsDivergedOnEvery() throws Exception {
+        requireEmulated();
+        Trainer.Result r = train(config(dir.resolve("diverged"), 10), null, dp -> dp.rank() == 1 ? new PoisonedAt(dp, 1) : dp);
+        assertEquals(Trainer.Outcome.DIVERGED, r.outcome(), r.message());
+        // the average carried rank 1's NaN into both ranks' weights: the next step's loss is NaN on both, and the first to see it ends the run
+        assertTrue(r.message().startsWith("training diverged: the loss is NaN") && r.message().contains("(step 3)"), r.message());
+    }
+
+    @Test
     void aRankThatFailsEndsTheOtherThroughAnAbortNamingIt() throws Exception {
         requireEmulated();
         long t0 = System.nanoTime();
@@ -300,6 +309,22 @@ class DataParallelTrainingGpuTest {
         @Override
         public boolean anyStop(boolean here, long s) {
             return super.anyStop(here || s == step, s);
+        }
+    }
+
+    /** A rank whose gradient is NaN at step {@code step}, as after an overflow in its backward. */
+    private static final class PoisonedAt extends Recording {
+        private final long step;
+
+        PoisonedAt(DataParallel inner, long step) {
+            super(inner);
+            this.step = step;
+        }
+
+        @Override
+        public void averageGradients(Parameters p, long s) {
+            if (s == step) p.grads().backend().fill(p.grads(), Double.NaN);
+            super.averageGradients(p, s);
         }
     }
 
