@@ -167,6 +167,19 @@ class DataParallelTrainingGpuTest {
         assertTrue((System.nanoTime() - t0) / 1e9 < 50, "rank 0 was ended by the abort, not the 60 s NCCL timeout");
     }
 
+    @Test
+    void aRankThatHangsIsEndedByTheOthersNcclTimeout() throws Exception {
+        requireEmulated();
+        long t0 = System.nanoTime();
+        DataParallelTraining.RankFailure e = assertThrows(DataParallelTraining.RankFailure.class,
+                () -> train(config(dir.resolve("run"), 4), null, dp -> dp.rank() == 1 ? new HangingAt(dp, 1, 8_000) : dp, RANKS,
+                        System.out, Duration.ofSeconds(2)));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertTrue(e.getMessage().startsWith("rank 0 of 2 failed: rank 0 of 2: all-reduce of 1 bucket of step 1 did not complete within 2 s"
+                + " (--nccl-timeout); another rank died, hangs or never reached it; the communicator was aborted"), e.getMessage());
+        assertTrue(seconds < 30, "ended by the 2 s timeout and the abort, in " + seconds + " s");
+    }
+
     private static void requireEmulated() {
         Assumptions.assumeTrue(EmulatedGpu.requested(),
                 "two GPUs and NCCL are needed; the build's gpu-emulated run proves this on two emulated devices");
@@ -185,6 +198,11 @@ class DataParallelTrainingGpuTest {
 
     private Trainer.Result train(TrainConfig cfg, Checkpoint resume, java.util.function.UnaryOperator<DataParallel> wrap, int ranks,
                                  PrintStream out) throws Exception {
+        return train(cfg, resume, wrap, ranks, out, Duration.ofSeconds(60));
+    }
+
+    private Trainer.Result train(TrainConfig cfg, Checkpoint resume, java.util.function.UnaryOperator<DataParallel> wrap, int ranks,
+                                 PrintStream out, Duration ncclTimeout) throws Exception {
         Path lib = EmulatedGpu.libraryFolder().resolve("libnccl.so.2");
         Nccl nccl = new Nccl(NativeLibrary.open(lib.toString()), lib.toString());
         List<CudaBackend> backends = new ArrayList<>();
@@ -193,7 +211,7 @@ class DataParallelTrainingGpuTest {
             PrintStream nowhere = new PrintStream(OutputStream.nullOutputStream());
             AtomicBoolean stop = new AtomicBoolean();
             // Rank 1 gets a folder of its own: that it stays absent shows it wrote nothing.
-            return DataParallelTraining.run(new DataParallelTraining.World(nccl, nccl.uniqueId(), 0, ranks, Duration.ofSeconds(60)), backends,
+            return DataParallelTraining.run(new DataParallelTraining.World(nccl, nccl.uniqueId(), 0, ranks, ncclTimeout), backends,
                     (rank, backend) -> new Trainer(rank == 0 ? cfg : withOutput(cfg, Path.of(cfg.output() + "-rank1")), backend,
                             rank == 0 ? out : nowhere, stop, false, 30, 0), resume, wrap);
         } finally {
@@ -324,6 +342,29 @@ class DataParallelTrainingGpuTest {
         @Override
         public void averageGradients(Parameters p, long s) {
             if (s == step) p.grads().backend().fill(p.grads(), Double.NaN);
+            super.averageGradients(p, s);
+        }
+    }
+
+    /** A rank that stalls before its all-reduce at step {@code step} (as a hung process would), then goes on. */
+    private static final class HangingAt extends Recording {
+        private final long step, millis;
+
+        HangingAt(DataParallel inner, long step, long millis) {
+            super(inner);
+            this.step = step;
+            this.millis = millis;
+        }
+
+        @Override
+        public void averageGradients(Parameters p, long s) {
+            if (s == step) {
+                try {
+                    Thread.sleep(millis);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             super.averageGradients(p, s);
         }
     }
