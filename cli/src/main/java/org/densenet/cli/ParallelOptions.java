@@ -65,9 +65,11 @@ final class ParallelOptions {
     List<Integer> localGpus(LaunchEnvironment env, String device) {
         if (!(ncclTimeout > 0)) throw new Main.UsageError("--nccl-timeout must be > 0 seconds, got " + ncclTimeout);
         if (!(rendezvousTimeout > 0)) throw new Main.UsageError("--rendezvous-timeout must be > 0 seconds, got " + rendezvousTimeout);
-        if (gpus == null) return env.distributed() ? List.of(env.localRank()) : null;
-        if (device.strip().equalsIgnoreCase("cpu")) throw new Main.UsageError("--gpus trains on GPUs; drop --device cpu or --gpus");
-        return parseGpus(gpus);
+        if (gpus == null && !env.distributed()) return null;
+        if (device.strip().equalsIgnoreCase("cpu")) {
+            throw new Main.UsageError((gpus != null ? "--gpus" : env.describe()) + ": data-parallel training runs on GPUs; drop --device cpu");
+        }
+        return gpus == null ? List.of(env.localRank()) : parseGpus(gpus);
     }
 
     /** "4" is cuda:0 to cuda:3; "0,2,3" those three. */

@@ -20,4 +20,14 @@ class ParallelOptionsTest {
         assertTrue(assertThrows(Main.UsageError.class, () -> ParallelOptions.parseGpus("1,1")).getMessage().contains("distinct"));
         assertTrue(assertThrows(Main.UsageError.class, () -> ParallelOptions.parseGpus("two")).getMessage().contains("'two'"));
     }
+
+    @Test
+    void trainRefusesGpusOnTheCpuBeforeAnyWork() {
+        InProcess.Run r = InProcess.run("train", "--dataset", "synthetic", "--gpus", "2", "--device", "cpu", "--output", "/nonexistent/x");
+        assertEquals(Main.EXIT_USAGE, r.status(), r.all());
+        assertTrue(r.err().contains("--gpus: data-parallel training runs on GPUs; drop --device cpu"), r.all());
+        InProcess.Run t = InProcess.run("train", "--dataset", "synthetic", "--gpus", "2", "--nccl-timeout", "0", "--output", "/nonexistent/x");
+        assertEquals(Main.EXIT_USAGE, t.status(), t.all());
+        assertTrue(t.err().contains("--nccl-timeout must be > 0 seconds"), t.all());
+    }
 }
