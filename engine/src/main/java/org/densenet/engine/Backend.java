@@ -224,6 +224,16 @@ public interface Backend extends AutoCloseable {
         return 0;
     }
 
+    /**
+     * Kernels this backend has launched itself (cuLaunchKernel) since it opened; the kernels that
+     * cuDNN and cuBLAS start inside a convolution or matrix product are not counted, nor device
+     * copies and fills. The count of a training step says how many launches fusing kernels saved.
+     * 0 for backends that launch none (the CPU).
+     */
+    default long kernelLaunches() {
+        return 0;
+    }
+
     /** Versions of what the backend runs on (driver, libraries), for benchmark reports; empty when none apply. */
     default Map<String, String> versions() {
         return Map.of();

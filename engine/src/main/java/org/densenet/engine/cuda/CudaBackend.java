@@ -203,6 +203,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public long kernelLaunches() {
+        return kernels.launches();
+    }
+
+    @Override
     public OpTimer newTimer() {
         return new CudaTimer(ctx);
     }

@@ -57,6 +57,8 @@ final class KernelOps implements KernelModule, AutoCloseable {
     /** While a capture runs: the captured graph's loss result slot, and the rows of the loss captured into it (0: none yet). */
     private DeviceAllocator.Block captureLoss;
     private int captureLossRows;
+    /** Kernels launched so far (Backend.kernelLaunches). */
+    private long launches;
 
     private KernelOps(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator, CUmodule module, KernelLauncher launcher) {
         this.backend = backend;
@@ -90,6 +92,11 @@ final class KernelOps implements KernelModule, AutoCloseable {
     @Override
     public void launch(String kernel, LaunchGeometry g, KernelArgs args) {
         loaded.launch(kernel, g, args);
+        launches++;
+    }
+
+    long launches() {
+        return launches;
     }
 
     @Override
