@@ -49,14 +49,11 @@ extern "C" __global__ void bn_stats_finalize_f32(const double* partial, const fl
     }
 }
 
-// In double, rounded once, as the CPU backend does; unbias = count / (count - 1) (1 when count is 1)
-// comes from the launcher.
+// The update a training-mode forward does not fuse into bn_apply_f32 (Backend.batchNormUpdateRunning
+// on its own); unbias = count / (count - 1) (1 when count is 1) comes from the launcher.
 extern "C" __global__ void bn_running_update_f32(const float* mean, const float* var, int c, double momentum,
                                                  double unbias, float* running_mean, float* running_var) {
     for (int ch = blockIdx.x * blockDim.x + threadIdx.x; ch < c; ch += gridDim.x * blockDim.x) {
-        const double keep = 1.0 - momentum;
-        running_mean[ch] = (float) __dadd_rn(__dmul_rn(keep, (double) running_mean[ch]), __dmul_rn(momentum, (double) mean[ch]));
-        running_var[ch] = (float) __dadd_rn(__dmul_rn(keep, (double) running_var[ch]),
-                                            __dmul_rn(__dmul_rn(momentum, (double) var[ch]), unbias));
+        dn_bn_running_update(mean[ch], var[ch], momentum, unbias, &running_mean[ch], &running_var[ch]);
     }
 }

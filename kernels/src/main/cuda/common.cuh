@@ -132,6 +132,16 @@ __device__ __forceinline__ void dn_bn_scale_shift(float mean, float var, float g
     *shift = (float) __dadd_rn((double) beta, -__dmul_rn((double) mean, sc));
 }
 
+// running = (1 - m) * running + m * batch for one channel, the batch variance made unbiased by
+// unbias = count / (count - 1), in double and rounded once, as the CPU backend (NormF32.updateRunning)
+// computes it.
+__device__ __forceinline__ void dn_bn_running_update(float mean, float var, double momentum, double unbias,
+                                                     float* running_mean, float* running_var) {
+    const double keep = 1.0 - momentum;
+    *running_mean = (float) __dadd_rn(__dmul_rn(keep, (double) *running_mean), __dmul_rn(momentum, (double) mean));
+    *running_var = (float) __dadd_rn(__dmul_rn(keep, (double) *running_var), __dmul_rn(__dmul_rn(momentum, (double) var), unbias));
+}
+
 // x * scale + shift with two roundings, as Java evaluates it (no fused multiply-add).
 __device__ __forceinline__ float dn_bn_value(float x, float scale, float shift) {
     return __fadd_rn(__fmul_rn(x, scale), shift);

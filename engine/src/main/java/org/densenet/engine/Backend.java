@@ -111,6 +111,18 @@ public interface Backend extends AutoCloseable {
     void batchNormApply(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y);
 
     /**
+     * The normalisation of a training-mode forward: {@link #batchNormUpdateRunning} with the batch
+     * statistics {@code mean, var} of x (count = N*H*W of x), then {@link #batchNormApply} with
+     * them. One op, so that a GPU backend can move the running statistics in the kernel that
+     * normalises instead of in one of their own.
+     */
+    default void batchNormApplyTraining(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y,
+                                        double momentum, Tensor runningMean, Tensor runningVar) {
+        batchNormUpdateRunning(mean, var, (long) x.dim(0) * x.dim(2) * x.dim(3), momentum, runningMean, runningVar);
+        batchNormApply(x, mean, var, gamma, beta, eps, relu, y);
+    }
+
+    /**
      * Backward of training-mode BN (optionally followed by ReLU) whose statistics {@code mean,
      * var} were computed from this same x. The ReLU mask is recomputed from x, so the forward
      * output need not be kept. dgamma and dbeta are overwritten; dx honours {@code accumulateDx}.

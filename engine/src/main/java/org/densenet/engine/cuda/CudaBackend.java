@@ -403,6 +403,13 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void batchNormApplyTraining(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y,
+                                       double momentum, Tensor runningMean, Tensor runningVar) {
+        ctx.bind();
+        kernels.batchNormApplyTraining(x, mean, var, gamma, beta, eps, relu, y, momentum, runningMean, runningVar);
+    }
+
+    @Override
     public void batchNormBackward(Tensor x, Tensor dy, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps,
                                   boolean relu, Tensor dx, boolean accumulateDx, Tensor dgamma, Tensor dbeta) {
         ctx.bind();

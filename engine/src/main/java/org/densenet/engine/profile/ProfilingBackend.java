@@ -299,6 +299,17 @@ public final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public void batchNormApplyTraining(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y,
+                                       double momentum, Tensor runningMean, Tensor runningVar) {
+        OpTimer t = begin();
+        inner.batchNormApplyTraining(x, mean, var, gamma, beta, eps, relu, y, momentum, runningMean, runningVar);
+        if (t != null) {
+            end(t, relu ? "bn_relu_train" : "bn_train",
+                    OpCosts.batchNormApply(x.shape(), relu, eb(x)).plus(OpCosts.batchNormUpdateRunning(mean.dim(0), eb(mean))), x);
+        }
+    }
+
+    @Override
     public void batchNormBackward(Tensor x, Tensor dy, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps,
                                   boolean relu, Tensor dx, boolean accumulateDx, Tensor dgamma, Tensor dbeta) {
         OpTimer t = begin();

@@ -45,10 +45,14 @@ public final class BnStatsKernels {
     public void updateRunning(int channels, long mean, long var, long count, double momentum, long runningMean, long runningVar) {
         if (channels < 1) throw new IllegalArgumentException("channels must be >= 1, got " + channels);
         if (count < 1) throw new IllegalArgumentException("running statistics need a batch of at least 1 value per channel, got " + count);
-        if (!(momentum >= 0 && momentum <= 1)) throw new IllegalArgumentException("batch-norm momentum must be in [0, 1], got " + momentum);
+        checkMomentum(momentum);
         requireVectors(mean, var, runningMean, runningVar);
         module.launch(RUNNING_UPDATE, LaunchGeometry.linear(channels), new KernelArgs().ptr(mean).ptr(var).i32(channels)
                 .f64(momentum).f64(unbias(count)).ptr(runningMean).ptr(runningVar));
+    }
+
+    static void checkMomentum(double momentum) {
+        if (!(momentum >= 0 && momentum <= 1)) throw new IllegalArgumentException("batch-norm momentum must be in [0, 1], got " + momentum);
     }
 
     /** count / (count - 1), or 1 for a single value (the CPU backend's rule). */

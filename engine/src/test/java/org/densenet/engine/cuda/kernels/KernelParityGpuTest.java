@@ -191,6 +191,14 @@ class KernelParityGpuTest {
             bn.apply(s.on(x), m.device, v.device, gamma.device, beta.device, 1e-5, relu, out.on(y));
             assertSame(out, "apply relu=" + relu + shape);
         }
+        // a training-mode forward: the running update and the output of one launch, as the CPU's two ops give them
+        Twin rmT = twin(random(c, 1), c), rvT = twin(positive(c), c), outT = poisoned(n, c + 3, h, w);
+        Tensor yT = outT.host.channels(1, 1 + c);
+        cpu.batchNormApplyTraining(x, m.host, v.host, gamma.host, beta.host, 1e-5, true, yT, 0.1, rmT.host, rvT.host);
+        bn.applyTraining(s.on(x), m.device, v.device, gamma.device, beta.device, 1e-5, true, outT.on(yT), 0.1, rmT.device, rvT.device);
+        assertSame(outT, "training apply" + shape);
+        assertSame(rmT, "running mean of the training apply" + shape);
+        assertSame(rvT, "running var of the training apply" + shape);
         Twin dy = twin(random(n * c * h * w, 1), n, c, h, w), dx = twin(random(n * ctot * h * w, 1), n, ctot, h, w);
         Tensor dxs = dx.host.channels(2, 2 + c);
         Twin dgamma = poisoned(c), dbeta = poisoned(c);
@@ -201,6 +209,15 @@ class KernelParityGpuTest {
             assertClose(dbeta.cpuValues(), dbeta.gpuValues(), 1e-5, 1e-5, "dbeta" + shape);
             assertClose(dgamma.cpuValues(), dgamma.gpuValues(), 1e-5, 1e-5, "dgamma" + shape);
             assertClose(dx.cpuValues(), dx.gpuValues(), 1e-5, 1e-6, "dx accumulate=" + accumulate + shape);
+            if (!accumulate) {
+                // run to run, the same bits: every sum has a fixed order
+                float[] dg = dgamma.gpuValues(), db = dbeta.gpuValues(), d = dx.gpuValues();
+                bn.backward(s.on(x), dy.on(dy.host), m.device, v.device, gamma.device, beta.device, 1e-5, true, dx.on(dxs), false,
+                        dgamma.device, dbeta.device);
+                assertArrayEquals(dg, dgamma.gpuValues(), "dgamma again" + shape);
+                assertArrayEquals(db, dbeta.gpuValues(), "dbeta again" + shape);
+                assertArrayEquals(d, dx.gpuValues(), "dx again" + shape);
+            }
             // continue from identical dx so the accumulating pass compares one step only
             dx = twin(dx.cpuValues(), n, ctot, h, w);
             dxs = dx.host.channels(2, 2 + c);
