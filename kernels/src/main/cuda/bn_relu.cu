@@ -5,7 +5,9 @@
 //   bn_apply_f32:        y = relu?(x * scale + shift); x and y may have different batch strides
 //                        (e.g. a slice of the block storage into a scratch buffer). A training-mode
 //                        forward also moves the running statistics here (running_mean not null), so
-//                        it needs no kernel of its own for them.
+//                        it needs no kernel of its own for them, and, given bn_stats_partial_f32's
+//                        chunk sums (partial not null), finishes the batch statistics and writes
+//                        mean and var instead of bn_stats_finalize_f32.
 //   bn_backward_*:       training-mode BN whose mean/var came from this x. With g = dy masked by the
 //                        recomputed ReLU (x * scale + shift <= 0 -> 0) and M = N*H*W:
 //                          dbeta = sum g, dgamma = invstd * sum g * (x - mean)   (double accumulators)
@@ -32,9 +34,10 @@
 
 // Rows are (sample, channel) planes: blockDim.y/gridDim.y walk rows, blockDim.x/gridDim.x pixels.
 extern "C" __global__ void bn_apply_f32(const float* x, long long xns, float* y, long long yns,
-                                        int n, int c, long long hw, const float* mean, const float* var,
+                                        int n, int c, long long hw, float* mean, float* var,
                                         const float* gamma, const float* beta, double eps, int relu,
-                                        double momentum, double unbias, float* running_mean, float* running_var) {
+                                        double momentum, double unbias, float* running_mean, float* running_var,
+                                        const double* partial, int chunks) {
     __shared__ float coef[DN_MAX_ROWS][2];
     const long long rows = (long long) n * c;
     DN_ROW_GROUPS(base, rows) {
@@ -43,11 +46,23 @@ extern "C" __global__ void bn_apply_f32(const float* x, long long xns, float* y,
         int ch = 0;
         if (r < rows) dn_row_split(r, c, &s, &ch);
         if (r < rows && threadIdx.x == 0) {
-            dn_bn_scale_shift(mean[ch], var[ch], gamma[ch], beta[ch], eps, &coef[threadIdx.y][0], &coef[threadIdx.y][1]);
-            // exactly one thread per channel: sample 0's row in the first column of blocks
-            if (running_mean != nullptr && s == 0 && blockIdx.x == 0) {
-                dn_bn_running_update(mean[ch], var[ch], momentum, unbias, &running_mean[ch], &running_var[ch]);
+            // exactly one thread per channel writes: sample 0's row in the first column of blocks
+            const bool owner = s == 0 && blockIdx.x == 0;
+            float m, v;
+            if (partial != nullptr) {
+                // every row finishes the same sums in the same order: the same bits in every row; x
+                // is not y (the launcher's rule), so sample 0's first value is still the shift
+                dn_bn_stats_finish(partial, ch, chunks, x[(long long) ch * hw], (double) n * (double) hw, &m, &v);
+                if (owner) {
+                    mean[ch] = m;
+                    var[ch] = v;
+                }
+            } else {
+                m = mean[ch];
+                v = var[ch];
             }
+            dn_bn_scale_shift(m, v, gamma[ch], beta[ch], eps, &coef[threadIdx.y][0], &coef[threadIdx.y][1]);
+            if (running_mean != nullptr && owner) dn_bn_running_update(m, v, momentum, unbias, &running_mean[ch], &running_var[ch]);
         }
         __syncthreads();
         if (r < rows) {

@@ -4,7 +4,8 @@
 //   bn_stats_partial_f32:  block (chunk j, channel ch) sums the shifted values d and d^2 of the
 //                          samples [j * spc, min(n, (j + 1) * spc)) into partial[ch][j][0..1].
 //   bn_stats_finalize_f32: one thread per channel adds its chunks' partials in chunk order and
-//                          writes mean[c] and the biased var[c] over (N, H, W).
+//                          writes mean[c] and the biased var[c] over (N, H, W). A training-mode
+//                          forward that normalises right away has bn_apply_f32 do this instead.
 //   bn_running_update_f32: running = (1 - m) * running + m * batch, the variance made unbiased by
 //                          count / (count - 1) (PyTorch's rule), in double like the CPU backend.
 // Numerics: each channel's values are shifted by its first element (sample 0, pixel 0: the same
@@ -38,14 +39,7 @@ extern "C" __global__ void bn_stats_partial_f32(const float* x, long long xns, i
 extern "C" __global__ void bn_stats_finalize_f32(const double* partial, const float* x, int n, int c, long long hw,
                                                  int chunks, float* mean, float* var) {
     for (int ch = blockIdx.x * blockDim.x + threadIdx.x; ch < c; ch += gridDim.x * blockDim.x) {
-        double s1, s2;
-        dn_load_chunk_sums(partial, ch, chunks, &s1, &s2);
-        const double shift = (double) x[(long long) ch * hw];
-        const double m = (double) n * (double) hw;
-        const double mu = s1 / m;
-        const double v = s2 / m - mu * mu;
-        mean[ch] = (float) (shift + mu);
-        var[ch] = (float) (v > 0.0 ? v : 0.0);
+        dn_bn_stats_finish(partial, ch, chunks, x[(long long) ch * hw], (double) n * (double) hw, &mean[ch], &var[ch]);
     }
 }
 

@@ -110,6 +110,18 @@ __device__ __forceinline__ void dn_load_chunk_sums(const double* partial, int ch
     *b = s2;
 }
 
+// Channel ch's batch mean and biased variance from its chunk sums of d = x - shift and d^2, shift
+// being the channel's first value (sample 0, pixel 0), over count = N*H*W values.
+__device__ __forceinline__ void dn_bn_stats_finish(const double* partial, int ch, int chunks, float shift, double count,
+                                                   float* mean, float* var) {
+    double s1, s2;
+    dn_load_chunk_sums(partial, ch, chunks, &s1, &s2);
+    const double mu = s1 / count;
+    const double v = s2 / count - mu * mu;
+    *mean = (float) ((double) shift + mu);
+    *var = (float) (v > 0.0 ? v : 0.0);
+}
+
 // Integer sum over a warp (the result is meaningful in lane 0).
 __device__ __forceinline__ int dn_warp_sum_int(int v) {
     for (int o = DN_WARP / 2; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);

@@ -111,13 +111,16 @@ public interface Backend extends AutoCloseable {
     void batchNormApply(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y);
 
     /**
-     * The normalisation of a training-mode forward: {@link #batchNormUpdateRunning} with the batch
-     * statistics {@code mean, var} of x (count = N*H*W of x), then {@link #batchNormApply} with
-     * them. One op, so that a GPU backend can move the running statistics in the kernel that
-     * normalises instead of in one of their own.
+     * The normalisation of a training-mode forward: {@link #batchNormStatistics} of x into
+     * {@code mean, var} unless {@code statsReady} (they hold x's already), then
+     * {@link #batchNormUpdateRunning} with them (count = N*H*W of x) and {@link #batchNormApply}.
+     * One op, so that a GPU backend can finish the statistics and move the running statistics in
+     * the kernel that normalises instead of in kernels of their own. Without statsReady, y must not
+     * be x.
      */
-    default void batchNormApplyTraining(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y,
-                                        double momentum, Tensor runningMean, Tensor runningVar) {
+    default void batchNormApplyTraining(Tensor x, Tensor mean, Tensor var, boolean statsReady, Tensor gamma, Tensor beta, double eps,
+                                        boolean relu, Tensor y, double momentum, Tensor runningMean, Tensor runningVar) {
+        if (!statsReady) batchNormStatistics(x, mean, var);
         batchNormUpdateRunning(mean, var, (long) x.dim(0) * x.dim(2) * x.dim(3), momentum, runningMean, runningVar);
         batchNormApply(x, mean, var, gamma, beta, eps, relu, y);
     }

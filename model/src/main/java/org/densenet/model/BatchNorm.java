@@ -34,8 +34,7 @@ final class BatchNorm {
      * is counted by {@link DenseNet} once per training step (a replayed step runs none of this code).
      */
     void forwardTrain(Tensor x, Tensor mean, Tensor var, boolean statsReady, Tensor y) {
-        if (!statsReady) backend.batchNormStatistics(x, mean, var);
-        backend.batchNormApplyTraining(x, mean, var, state.gamma().value(), state.beta().value(), EPS, true, y,
+        backend.batchNormApplyTraining(x, mean, var, statsReady, state.gamma().value(), state.beta().value(), EPS, true, y,
                 MOMENTUM, state.runningMean(), state.runningVar());
     }
 

@@ -403,10 +403,10 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void batchNormApplyTraining(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y,
-                                       double momentum, Tensor runningMean, Tensor runningVar) {
+    public void batchNormApplyTraining(Tensor x, Tensor mean, Tensor var, boolean statsReady, Tensor gamma, Tensor beta, double eps,
+                                       boolean relu, Tensor y, double momentum, Tensor runningMean, Tensor runningVar) {
         ctx.bind();
-        kernels.batchNormApplyTraining(x, mean, var, gamma, beta, eps, relu, y, momentum, runningMean, runningVar);
+        kernels.batchNormApplyTraining(x, mean, var, statsReady, gamma, beta, eps, relu, y, momentum, runningMean, runningVar);
     }
 
     @Override

@@ -167,12 +167,12 @@ final class KernelOps implements KernelModule, AutoCloseable {
                 vector(op, "beta", beta, c), eps, relu, activation(op, "y", y));
     }
 
-    void batchNormApplyTraining(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y,
-                                double momentum, Tensor runningMean, Tensor runningVar) {
+    void batchNormApplyTraining(Tensor x, Tensor mean, Tensor var, boolean statsReady, Tensor gamma, Tensor beta, double eps,
+                                boolean relu, Tensor y, double momentum, Tensor runningMean, Tensor runningVar) {
         String op = "batch-norm (training)";
         DeviceSlice sx = activation(op, "x", x);
         int c = sx.c();
-        bn.applyTraining(sx, vector(op, "mean", mean, c), vector(op, "var", var, c), vector(op, "gamma", gamma, c),
+        bn.applyTraining(sx, vector(op, "mean", mean, c), vector(op, "var", var, c), !statsReady, vector(op, "gamma", gamma, c),
                 vector(op, "beta", beta, c), eps, relu, activation(op, "y", y), momentum,
                 vector(op, "runningMean", runningMean, c), vector(op, "runningVar", runningVar, c));
     }

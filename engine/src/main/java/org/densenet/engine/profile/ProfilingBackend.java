@@ -299,13 +299,14 @@ public final class ProfilingBackend implements Backend {
     }
 
     @Override
-    public void batchNormApplyTraining(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y,
-                                       double momentum, Tensor runningMean, Tensor runningVar) {
+    public void batchNormApplyTraining(Tensor x, Tensor mean, Tensor var, boolean statsReady, Tensor gamma, Tensor beta, double eps,
+                                       boolean relu, Tensor y, double momentum, Tensor runningMean, Tensor runningVar) {
         OpTimer t = begin();
-        inner.batchNormApplyTraining(x, mean, var, gamma, beta, eps, relu, y, momentum, runningMean, runningVar);
+        inner.batchNormApplyTraining(x, mean, var, statsReady, gamma, beta, eps, relu, y, momentum, runningMean, runningVar);
         if (t != null) {
-            end(t, relu ? "bn_relu_train" : "bn_train",
-                    OpCosts.batchNormApply(x.shape(), relu, eb(x)).plus(OpCosts.batchNormUpdateRunning(mean.dim(0), eb(mean))), x);
+            OpCost c = OpCosts.batchNormApply(x.shape(), relu, eb(x)).plus(OpCosts.batchNormUpdateRunning(mean.dim(0), eb(mean)));
+            end(t, (statsReady ? "" : "bn_stats+") + (relu ? "bn_relu_train" : "bn_train"),
+                    statsReady ? c : c.plus(OpCosts.batchNormStatistics(x.shape(), eb(x))), x);
         }
     }
 

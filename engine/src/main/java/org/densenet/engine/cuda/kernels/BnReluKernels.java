@@ -11,7 +11,7 @@ import java.util.Objects;
  * from x, both computed as the CPU backend computes them. mean, var, gamma, beta, dgamma, dbeta are
  * contiguous float32 [C] device buffers, C = x.c(). Apply is one launch (its per-channel constants
  * computed per row in the kernel), and a training-mode forward moves the running statistics in it
- * too; backward is two (chunked sums into the module's scratch, then the elementwise dx, which
+ * too, and may finish the batch statistics there (two launches with their chunked sums); backward is two (chunked sums into the module's scratch, then the elementwise dx, which
  * finishes the sums per row and writes dgamma and dbeta).
  */
 public final class BnReluKernels {
@@ -30,16 +30,18 @@ public final class BnReluKernels {
         requireSameShape("batchNormApply", x, "x", y, "y");
         requireVectors(mean, var, gamma, beta);
         checkEps(eps);
-        launchApply(x, mean, var, gamma, beta, eps, relu, y, 0, 1, 0, 0);
+        launchApply(x, mean, var, gamma, beta, eps, relu, y, 0, 1, 0, 0, 0, 0);
     }
 
     /**
      * {@link #apply} with the batch statistics of x, and in the same launch what
      * {@link BnStatsKernels#updateRunning} does with them: the running statistics of a training-mode
-     * forward, count = N*H*W of x.
+     * forward, count = N*H*W of x. With {@code computeStats}, the statistics are computed first
+     * (written to mean and var as {@link BnStatsKernels#statistics} writes them), their chunked sums
+     * in a launch of their own and their finish in the apply kernel; x and y must then differ.
      */
-    public void applyTraining(DeviceSlice x, long mean, long var, long gamma, long beta, double eps, boolean relu, DeviceSlice y,
-                              double momentum, long runningMean, long runningVar) {
+    public void applyTraining(DeviceSlice x, long mean, long var, boolean computeStats, long gamma, long beta, double eps, boolean relu,
+                              DeviceSlice y, double momentum, long runningMean, long runningVar) {
         requireSameShape("batchNormApply (training)", x, "x", y, "y");
         requireVectors(mean, var, gamma, beta, runningMean, runningVar);
         checkEps(eps);
@@ -48,16 +50,23 @@ public final class BnReluKernels {
         if (runningMean == mean || runningMean == var || runningVar == mean || runningVar == var) {
             throw new IllegalArgumentException("batchNormApply (training): the running statistics must not be the batch statistics");
         }
+        // every row reads sample 0's first value of its channel as the shift, which an in-place y would overwrite
+        if (computeStats && x.address() == y.address()) {
+            throw new IllegalArgumentException("batchNormApply (training): computing the statistics needs y apart from x");
+        }
         long count = (long) x.n() * x.hw();
-        launchApply(x, mean, var, gamma, beta, eps, relu, y, momentum, BnStatsKernels.unbias(count), runningMean, runningVar);
+        LaunchGeometry.Chunks k = LaunchGeometry.chunks(x.n(), x.hw());
+        long partial = computeStats ? BnStatsKernels.partialSums(module, x, k) : 0;
+        launchApply(x, mean, var, gamma, beta, eps, relu, y, momentum, BnStatsKernels.unbias(count), runningMean, runningVar,
+                partial, k.count());
     }
 
-    /** runningMean == 0: no running update. */
+    /** runningMean == 0: no running update; partial == 0: mean and var are given, not finished here. */
     private void launchApply(DeviceSlice x, long mean, long var, long gamma, long beta, double eps, boolean relu, DeviceSlice y,
-                             double momentum, double unbias, long runningMean, long runningVar) {
+                             double momentum, double unbias, long runningMean, long runningVar, long partial, int chunks) {
         module.launch(APPLY, rowsGeometry(x), new KernelArgs().ptr(x.address()).i64(x.ns()).ptr(y.address()).i64(y.ns())
                 .i32(x.n()).i32(x.c()).i64(x.hw()).ptr(mean).ptr(var).ptr(gamma).ptr(beta).f64(eps).bool(relu)
-                .f64(momentum).f64(unbias).ptr(runningMean).ptr(runningVar));
+                .f64(momentum).f64(unbias).ptr(runningMean).ptr(runningVar).ptr(partial).i32(chunks));
     }
 
     /**

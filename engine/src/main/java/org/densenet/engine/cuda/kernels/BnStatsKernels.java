@@ -25,11 +25,17 @@ public final class BnStatsKernels {
     public void statistics(DeviceSlice x, long mean, long var) {
         requireVectors(mean, var);
         LaunchGeometry.Chunks k = LaunchGeometry.chunks(x.n(), x.hw());
+        long partial = partialSums(module, x, k);
+        module.launch(STATS_FINALIZE, LaunchGeometry.linear(x.c()), new KernelArgs().ptr(partial).ptr(x.address())
+                .i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.count()).ptr(mean).ptr(var));
+    }
+
+    /** Launches the chunked sums of x's statistics into the module's scratch; returns where they are. */
+    static long partialSums(KernelModule module, DeviceSlice x, LaunchGeometry.Chunks k) {
         long partial = module.scratch(partialBytes(x.c(), k));
         module.launch(STATS_PARTIAL, LaunchGeometry.perChannelChunks(x.c(), x.hw(), k), new KernelArgs().ptr(x.address()).i64(x.ns())
                 .i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.samplesPerChunk()).i32(k.count()).ptr(partial));
-        module.launch(STATS_FINALIZE, LaunchGeometry.linear(x.c()), new KernelArgs().ptr(partial).ptr(x.address())
-                .i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.count()).ptr(mean).ptr(var));
+        return partial;
     }
 
     /** Bytes of the partial sums of a chunked reduction: two doubles per channel and chunk. */
