@@ -4,7 +4,8 @@
 //   bn_stats_partial_f32:  block (chunk j, channel ch) sums the shifted values d and d^2 of the
 //                          samples [j * spc, min(n, (j + 1) * spc)) into partial[ch][j][0..1].
 //   bn_stats_finalize_f32: one thread per channel adds its chunks' partials in chunk order and
-//                          writes mean[c] and the biased var[c] over (N, H, W).
+//                          writes mean[c] and the biased var[c] over (N, H, W). A training-mode
+//                          forward that normalises right away has bn_apply_f32 do this instead.
 //   bn_running_update_f32: running = (1 - m) * running + m * batch, the variance made unbiased by
 //                          count / (count - 1) (PyTorch's rule), in double like the CPU backend.
 // Numerics: each channel's values are shifted by its first element (sample 0, pixel 0: the same
@@ -38,25 +39,15 @@ extern "C" __global__ void bn_stats_partial_f32(const float* x, long long xns, i
 extern "C" __global__ void bn_stats_finalize_f32(const double* partial, const float* x, int n, int c, long long hw,
                                                  int chunks, float* mean, float* var) {
     for (int ch = blockIdx.x * blockDim.x + threadIdx.x; ch < c; ch += gridDim.x * blockDim.x) {
-        double s1, s2;
-        dn_load_chunk_sums(partial, ch, chunks, &s1, &s2);
-        const double shift = (double) x[(long long) ch * hw];
-        const double m = (double) n * (double) hw;
-        const double mu = s1 / m;
-        const double v = s2 / m - mu * mu;
-        mean[ch] = (float) (shift + mu);
-        var[ch] = (float) (v > 0.0 ? v : 0.0);
+        dn_bn_stats_finish(partial, ch, chunks, x[(long long) ch * hw], (double) n * (double) hw, &mean[ch], &var[ch]);
     }
 }
 
-// In double, rounded once, as the CPU backend does; unbias = count / (count - 1) (1 when count is 1)
-// comes from the launcher.
+// The update a training-mode forward does not fuse into bn_apply_f32 (Backend.batchNormUpdateRunning
+// on its own); unbias = count / (count - 1) (1 when count is 1) comes from the launcher.
 extern "C" __global__ void bn_running_update_f32(const float* mean, const float* var, int c, double momentum,
                                                  double unbias, float* running_mean, float* running_var) {
     for (int ch = blockIdx.x * blockDim.x + threadIdx.x; ch < c; ch += gridDim.x * blockDim.x) {
-        const double keep = 1.0 - momentum;
-        running_mean[ch] = (float) __dadd_rn(__dmul_rn(keep, (double) running_mean[ch]), __dmul_rn(momentum, (double) mean[ch]));
-        running_var[ch] = (float) __dadd_rn(__dmul_rn(keep, (double) running_var[ch]),
-                                            __dmul_rn(__dmul_rn(momentum, (double) var[ch]), unbias));
+        dn_bn_running_update(mean[ch], var[ch], momentum, unbias, &running_mean[ch], &running_var[ch]);
     }
 }

@@ -110,6 +110,18 @@ __device__ __forceinline__ void dn_load_chunk_sums(const double* partial, int ch
     *b = s2;
 }
 
+// Channel ch's batch mean and biased variance from its chunk sums of d = x - shift and d^2, shift
+// being the channel's first value (sample 0, pixel 0), over count = N*H*W values.
+__device__ __forceinline__ void dn_bn_stats_finish(const double* partial, int ch, int chunks, float shift, double count,
+                                                   float* mean, float* var) {
+    double s1, s2;
+    dn_load_chunk_sums(partial, ch, chunks, &s1, &s2);
+    const double mu = s1 / count;
+    const double v = s2 / count - mu * mu;
+    *mean = (float) ((double) shift + mu);
+    *var = (float) (v > 0.0 ? v : 0.0);
+}
+
 // Integer sum over a warp (the result is meaningful in lane 0).
 __device__ __forceinline__ int dn_warp_sum_int(int v) {
     for (int o = DN_WARP / 2; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
@@ -130,6 +142,16 @@ __device__ __forceinline__ void dn_bn_scale_shift(float mean, float var, float g
     const double sc = __ddiv_rn((double) gamma, __dsqrt_rn(__dadd_rn((double) var, eps)));
     *scale = (float) sc;
     *shift = (float) __dadd_rn((double) beta, -__dmul_rn((double) mean, sc));
+}
+
+// running = (1 - m) * running + m * batch for one channel, the batch variance made unbiased by
+// unbias = count / (count - 1), in double and rounded once, as the CPU backend (NormF32.updateRunning)
+// computes it.
+__device__ __forceinline__ void dn_bn_running_update(float mean, float var, double momentum, double unbias,
+                                                     float* running_mean, float* running_var) {
+    const double keep = 1.0 - momentum;
+    *running_mean = (float) __dadd_rn(__dmul_rn(keep, (double) *running_mean), __dmul_rn(momentum, (double) mean));
+    *running_var = (float) __dadd_rn(__dmul_rn(keep, (double) *running_var), __dmul_rn(__dmul_rn(momentum, (double) var), unbias));
 }
 
 // x * scale + shift with two roundings, as Java evaluates it (no fused multiply-add).

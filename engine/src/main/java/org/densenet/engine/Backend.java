@@ -111,6 +111,21 @@ public interface Backend extends AutoCloseable {
     void batchNormApply(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y);
 
     /**
+     * The normalisation of a training-mode forward: {@link #batchNormStatistics} of x into
+     * {@code mean, var} unless {@code statsReady} (they hold x's already), then
+     * {@link #batchNormUpdateRunning} with them (count = N*H*W of x) and {@link #batchNormApply}.
+     * One op, so that a GPU backend can finish the statistics and move the running statistics in
+     * the kernel that normalises instead of in kernels of their own. Without statsReady, y must not
+     * be x.
+     */
+    default void batchNormApplyTraining(Tensor x, Tensor mean, Tensor var, boolean statsReady, Tensor gamma, Tensor beta, double eps,
+                                        boolean relu, Tensor y, double momentum, Tensor runningMean, Tensor runningVar) {
+        if (!statsReady) batchNormStatistics(x, mean, var);
+        batchNormUpdateRunning(mean, var, (long) x.dim(0) * x.dim(2) * x.dim(3), momentum, runningMean, runningVar);
+        batchNormApply(x, mean, var, gamma, beta, eps, relu, y);
+    }
+
+    /**
      * Backward of training-mode BN (optionally followed by ReLU) whose statistics {@code mean,
      * var} were computed from this same x. The ReLU mask is recomputed from x, so the forward
      * output need not be kept. dgamma and dbeta are overwritten; dx honours {@code accumulateDx}.
@@ -221,6 +236,16 @@ public interface Backend extends AutoCloseable {
      * work. 0 for backends that finish each op before returning (the CPU): nothing is queued.
      */
     default long waitedNanos() {
+        return 0;
+    }
+
+    /**
+     * Kernels this backend has launched itself (cuLaunchKernel) since it opened; the kernels that
+     * cuDNN and cuBLAS start inside a convolution or matrix product are not counted, nor device
+     * copies and fills. The count of a training step says how many launches fusing kernels saved.
+     * 0 for backends that launch none (the CPU).
+     */
+    default long kernelLaunches() {
         return 0;
     }
 

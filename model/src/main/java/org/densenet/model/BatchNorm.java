@@ -34,10 +34,8 @@ final class BatchNorm {
      * is counted by {@link DenseNet} once per training step (a replayed step runs none of this code).
      */
     void forwardTrain(Tensor x, Tensor mean, Tensor var, boolean statsReady, Tensor y) {
-        if (!statsReady) backend.batchNormStatistics(x, mean, var);
-        long count = (long) x.dim(0) * x.dim(2) * x.dim(3);
-        backend.batchNormUpdateRunning(mean, var, count, MOMENTUM, state.runningMean(), state.runningVar());
-        apply(x, mean, var, y);
+        backend.batchNormApplyTraining(x, mean, var, statsReady, state.gamma().value(), state.beta().value(), EPS, true, y,
+                MOMENTUM, state.runningMean(), state.runningVar());
     }
 
     /** y = relu(bn(x)) with the running statistics. */

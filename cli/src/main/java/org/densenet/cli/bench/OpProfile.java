@@ -17,11 +17,12 @@ public final class OpProfile {
     /**
      * One line of the profile: a single call, or all calls of one op in one scope.
      *
-     * @param calls per step
-     * @param cost  per step, summed over the calls
-     * @param time  over repeats, of the per-step sum over the calls
+     * @param calls   per step
+     * @param kernels per step, the backend's own kernel launches summed over the calls
+     * @param cost    per step, summed over the calls
+     * @param time    over repeats, of the per-step sum over the calls
      */
-    public record Row(String scope, String op, String shapes, int calls, OpCost cost, Stats time) {
+    public record Row(String scope, String op, String shapes, int calls, int kernels, OpCost cost, Stats time) {
     }
 
     private final List<List<OpSample>> repeats;
@@ -54,6 +55,13 @@ public final class OpProfile {
         return repeats.getFirst().size();
     }
 
+    /** The backend's own kernel launches in one step (cuDNN's and cuBLAS's kernels not counted). */
+    public long kernelsPerStep() {
+        long k = 0;
+        for (OpSample s : repeats.getFirst()) k += s.kernels();
+        return k;
+    }
+
     /** Every call, in issue order. */
     public List<Row> perCall() {
         List<OpSample> first = repeats.getFirst();
@@ -62,7 +70,7 @@ public final class OpProfile {
         for (int i = 0; i < first.size(); i++) {
             for (int r = 0; r < ns.length; r++) ns[r] = repeats.get(r).get(i).nanos();
             OpSample s = first.get(i);
-            rows.add(new Row(s.scope(), s.op(), s.shapes(), 1, s.cost(), Stats.of(ns)));
+            rows.add(new Row(s.scope(), s.op(), s.shapes(), 1, s.kernels(), s.cost(), Stats.of(ns)));
         }
         return rows;
     }
@@ -80,12 +88,13 @@ public final class OpProfile {
         }
         int groups = index.size();
         long[][] sums = new long[groups][repeats.size()];
-        int[] calls = new int[groups];
+        int[] calls = new int[groups], kernels = new int[groups];
         OpCost[] cost = new OpCost[groups];
         OpSample[] firstOf = new OpSample[groups];
         for (int i = 0; i < first.size(); i++) {
             int g = group[i];
             calls[g]++;
+            kernels[g] += first.get(i).kernels();
             cost[g] = cost[g] == null ? first.get(i).cost() : cost[g].plus(first.get(i).cost());
             if (firstOf[g] == null) firstOf[g] = first.get(i);
             for (int r = 0; r < repeats.size(); r++) sums[g][r] += repeats.get(r).get(i).nanos();
@@ -93,7 +102,7 @@ public final class OpProfile {
         List<Row> rows = new ArrayList<>(groups);
         for (int g = 0; g < groups; g++) {
             String shapes = calls[g] == 1 ? firstOf[g].shapes() : "";
-            rows.add(new Row(firstOf[g].scope(), firstOf[g].op(), shapes, calls[g], cost[g], Stats.of(sums[g])));
+            rows.add(new Row(firstOf[g].scope(), firstOf[g].op(), shapes, calls[g], kernels[g], cost[g], Stats.of(sums[g])));
         }
         rows.sort(Comparator.comparingInt(r -> scopeOrder.get(r.scope())));
         return rows;

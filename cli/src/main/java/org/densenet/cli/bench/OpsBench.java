@@ -28,7 +28,7 @@ public final class OpsBench {
     }
 
     /** Step times with and without the per-op timers, and the per-step sum of the op times, over the repeats (ns). */
-    public record Totals(Stats unprofiledStep, Stats profiledStep, Stats opSum, Stats issueSum, int opsPerStep) {
+    public record Totals(Stats unprofiledStep, Stats profiledStep, Stats opSum, Stats issueSum, int opsPerStep, long kernelsPerStep) {
     }
 
     public record Result(Report report, Totals totals) {
@@ -69,7 +69,7 @@ public final class OpsBench {
         OpProfile issue = new OpProfile(issueRepeats);
         profile.requireSameCalls(issue);
         Stats opSum = profile.total(), issueSum = issue.total();
-        Totals totals = new Totals(unprofiled, profiled, opSum, issueSum, profile.callsPerStep());
+        Totals totals = new Totals(unprofiled, profiled, opSum, issueSum, profile.callsPerStep(), profile.kernelsPerStep());
 
         Report report = new Report(info, "bench ops: " + w.modelName() + ", " + w.mode().label() + " memory, " + w.describe());
         peaks.addNotes(report);
@@ -81,6 +81,9 @@ public final class OpsBench {
                 "host issue time: %.3f ms median per step, summed over the ops (queue drained before each; %s than the device's %.3f ms)",
                 issueSum.medianMillis(), issueSum.median() > opSum.median() ? "longer" : "shorter", opSum.medianMillis()));
         report.note("ops_per_step", profile.callsPerStep(), null);
+        report.note("kernels_per_step", profile.kernelsPerStep(), String.format(Locale.ROOT,
+                "kernel launches per step: %d of the backend's own kernels over %d ops (the kernels cuDNN and cuBLAS start are not counted)",
+                profile.kernelsPerStep(), profile.callsPerStep()));
         OpCost c = profile.totalCost();
         report.note("step_flops", c.flops(), String.format(Locale.ROOT, "work per step: %.3f GFLOP, %.1f MB minimum traffic (summed over the ops)", c.flops() / 1e9, c.bytes() / 1e6));
         report.note("step_bytes", c.bytes(), null);
@@ -104,7 +107,8 @@ public final class OpsBench {
         List<Table.Column> cols = new ArrayList<>(List.of(
                 new Table.Column("scope", "scope", null),
                 new Table.Column("op", "op", null),
-                new Table.Column("calls", "calls", "%d")));
+                new Table.Column("calls", "calls", "%d"),
+                new Table.Column("kernels", "kernels", "%d")));
         if (perCall) cols.add(new Table.Column("shapes", "shapes", null));
         cols.addAll(List.of(
                 new Table.Column("median_ms", "ms", "%.3f"),
@@ -127,7 +131,7 @@ public final class OpsBench {
             double f = r.cost().flops(), b = r.cost().bytes();
             double flopRate = sec > 0 ? f / sec : Double.NaN, byteRate = sec > 0 ? b / sec : Double.NaN;
             double tf = f / peaks.flopsPerSecond(), tb = b / peaks.bytesPerSecond();
-            List<Object> cells = new ArrayList<>(List.of(r.scope(), r.op(), r.calls()));
+            List<Object> cells = new ArrayList<>(List.of(r.scope(), r.op(), r.calls(), r.kernels()));
             if (perCall) cells.add(r.shapes());
             cells.addAll(List.of(r.time().medianMillis(), 100 * r.time().spread(), issued.get(i).time().medianMillis(), r.cost().flops(), r.cost().bytes(), f / 1e9, b / 1e6, flopRate / 1e9, byteRate / 1e9,
                     100 * flopRate / peaks.flopsPerSecond(), 100 * byteRate / peaks.bytesPerSecond(),

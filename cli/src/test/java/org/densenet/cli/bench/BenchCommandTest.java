@@ -63,7 +63,7 @@ class BenchCommandTest {
         Run csv = run(args("ops", "--per-call", "--csv"));
         assertEquals(0, csv.status(), csv.err());
         List<String> rows = csv.out().lines().filter(l -> !l.startsWith("#")).toList();
-        assertTrue(rows.getFirst().startsWith("scope,op,calls,shapes,median_ms"), rows.getFirst());
+        assertTrue(rows.getFirst().startsWith("scope,op,calls,kernels,shapes,median_ms"), rows.getFirst());
         long convs = rows.stream().filter(l -> l.startsWith("fwd/") && l.contains(",conv_fwd,")).count();
         assertEquals(9, convs, "one CSV row per forward convolution");
     }

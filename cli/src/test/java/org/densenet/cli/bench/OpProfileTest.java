@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 class OpProfileTest {
     private static OpSample s(String op, String scope, long flops, long nanos) {
-        return new OpSample(op, scope, "[1]", new OpCost(flops, 2 * flops), nanos);
+        return new OpSample(op, scope, "[1]", new OpCost(flops, 2 * flops), nanos, op.equals("sgd") ? 2 : 0);
     }
 
     private static List<OpSample> step(long a, long b, long c) {
@@ -34,6 +34,9 @@ class OpProfileTest {
         // totals 35, 42, 74
         assertEquals(42, p.total().median());
         assertEquals(new OpCost(210, 420), p.totalCost());
+        assertEquals(0, conv.kernels());
+        assertEquals(2, rows.get(1).kernels());
+        assertEquals(2, p.kernelsPerStep());
     }
 
     @Test

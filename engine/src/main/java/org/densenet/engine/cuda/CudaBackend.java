@@ -203,6 +203,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public long kernelLaunches() {
+        return kernels.launches();
+    }
+
+    @Override
     public OpTimer newTimer() {
         return new CudaTimer(ctx);
     }
@@ -395,6 +400,13 @@ public final class CudaBackend implements Backend {
     public void batchNormApply(Tensor x, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu, Tensor y) {
         ctx.bind();
         kernels.batchNormApply(x, mean, var, gamma, beta, eps, relu, y);
+    }
+
+    @Override
+    public void batchNormApplyTraining(Tensor x, Tensor mean, Tensor var, boolean statsReady, Tensor gamma, Tensor beta, double eps,
+                                       boolean relu, Tensor y, double momentum, Tensor runningMean, Tensor runningVar) {
+        ctx.bind();
+        kernels.batchNormApplyTraining(x, mean, var, statsReady, gamma, beta, eps, relu, y, momentum, runningMean, runningVar);
     }
 
     @Override

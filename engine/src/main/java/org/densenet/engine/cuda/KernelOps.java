@@ -57,6 +57,8 @@ final class KernelOps implements KernelModule, AutoCloseable {
     /** While a capture runs: the captured graph's loss result slot, and the rows of the loss captured into it (0: none yet). */
     private DeviceAllocator.Block captureLoss;
     private int captureLossRows;
+    /** Kernels launched so far (Backend.kernelLaunches). */
+    private long launches;
 
     private KernelOps(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator, CUmodule module, KernelLauncher launcher) {
         this.backend = backend;
@@ -90,6 +92,11 @@ final class KernelOps implements KernelModule, AutoCloseable {
     @Override
     public void launch(String kernel, LaunchGeometry g, KernelArgs args) {
         loaded.launch(kernel, g, args);
+        launches++;
+    }
+
+    long launches() {
+        return launches;
     }
 
     @Override
@@ -158,6 +165,16 @@ final class KernelOps implements KernelModule, AutoCloseable {
         int c = sx.c();
         bn.apply(sx, vector(op, "mean", mean, c), vector(op, "var", var, c), vector(op, "gamma", gamma, c),
                 vector(op, "beta", beta, c), eps, relu, activation(op, "y", y));
+    }
+
+    void batchNormApplyTraining(Tensor x, Tensor mean, Tensor var, boolean statsReady, Tensor gamma, Tensor beta, double eps,
+                                boolean relu, Tensor y, double momentum, Tensor runningMean, Tensor runningVar) {
+        String op = "batch-norm (training)";
+        DeviceSlice sx = activation(op, "x", x);
+        int c = sx.c();
+        bn.applyTraining(sx, vector(op, "mean", mean, c), vector(op, "var", var, c), !statsReady, vector(op, "gamma", gamma, c),
+                vector(op, "beta", beta, c), eps, relu, activation(op, "y", y), momentum,
+                vector(op, "runningMean", runningMean, c), vector(op, "runningVar", runningVar, c));
     }
 
     void batchNormBackward(Tensor x, Tensor dy, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu,

@@ -24,7 +24,7 @@ import org.densenet.engine.Tensor;
  * the call, the queue drained first ({@link OpTimer#issue}): what issuing the op costs the host.
  */
 public final class ProfilingBackend implements Backend {
-    private record Pending(String op, String scope, Tensor[] operands, OpCost cost, OpTimer timer) {
+    private record Pending(String op, String scope, Tensor[] operands, OpCost cost, OpTimer timer, int kernels) {
     }
 
     private final Backend inner;
@@ -33,6 +33,8 @@ public final class ProfilingBackend implements Backend {
     private final List<OpTimer> issueTimers = new ArrayList<>();
     private boolean recording;
     private boolean issueTiming;
+    /** The inner backend's kernel launches when the op being timed began. */
+    private long launchesAtBegin;
 
     public ProfilingBackend(Backend inner) {
         if (inner == null) throw new IllegalArgumentException("the profiled backend must not be null");
@@ -63,7 +65,7 @@ public final class ProfilingBackend implements Backend {
         inner.synchronize();
         List<OpSample> out = new ArrayList<>(pending.size());
         for (Pending p : pending) {
-            out.add(new OpSample(p.op, p.scope, shapes(p.operands), p.cost, p.timer.elapsedNanos()));
+            out.add(new OpSample(p.op, p.scope, shapes(p.operands), p.cost, p.timer.elapsedNanos(), p.kernels));
         }
         pending.clear();
         return out;
@@ -79,6 +81,7 @@ public final class ProfilingBackend implements Backend {
             t = issueTiming ? OpTimer.issue(inner) : inner.newTimer();
             pool.add(t);
         }
+        launchesAtBegin = inner.kernelLaunches();
         t.start();
         return t;
     }
@@ -86,7 +89,7 @@ public final class ProfilingBackend implements Backend {
     /** Called only after a timed call (t != null), so an untimed call computes no cost and copies no shapes. */
     private void end(OpTimer t, String op, OpCost cost, Tensor... operands) {
         t.stop();
-        pending.add(new Pending(op, OpScope.current(), operands, cost, t));
+        pending.add(new Pending(op, OpScope.current(), operands, cost, t, Math.toIntExact(inner.kernelLaunches() - launchesAtBegin)));
     }
 
     private static String shapes(Tensor[] operands) {
@@ -148,6 +151,11 @@ public final class ProfilingBackend implements Backend {
     @Override
     public long waitedNanos() {
         return inner.waitedNanos();
+    }
+
+    @Override
+    public long kernelLaunches() {
+        return inner.kernelLaunches();
     }
 
     @Override
@@ -288,6 +296,18 @@ public final class ProfilingBackend implements Backend {
         OpTimer t = begin();
         inner.batchNormApply(x, mean, var, gamma, beta, eps, relu, y);
         if (t != null) end(t, relu ? "bn_relu_apply" : "bn_apply", OpCosts.batchNormApply(x.shape(), relu, eb(x)), x);
+    }
+
+    @Override
+    public void batchNormApplyTraining(Tensor x, Tensor mean, Tensor var, boolean statsReady, Tensor gamma, Tensor beta, double eps,
+                                       boolean relu, Tensor y, double momentum, Tensor runningMean, Tensor runningVar) {
+        OpTimer t = begin();
+        inner.batchNormApplyTraining(x, mean, var, statsReady, gamma, beta, eps, relu, y, momentum, runningMean, runningVar);
+        if (t != null) {
+            OpCost c = OpCosts.batchNormApply(x.shape(), relu, eb(x)).plus(OpCosts.batchNormUpdateRunning(mean.dim(0), eb(mean)));
+            end(t, (statsReady ? "" : "bn_stats+") + (relu ? "bn_relu_train" : "bn_train"),
+                    statsReady ? c : c.plus(OpCosts.batchNormStatistics(x.shape(), eb(x))), x);
+        }
     }
 
     @Override

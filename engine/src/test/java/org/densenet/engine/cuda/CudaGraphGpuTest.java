@@ -146,6 +146,25 @@ class CudaGraphGpuTest {
         }
     }
 
+    @Test
+    void kernelLaunchesCountsTheBackendsOwnKernelsButNotCopiesFillsOrReplays() {
+        requireGpu();
+        try (Tensor x = gpu.allocate(DType.F32, 2, 3, 4, 4); Tensor y = gpu.allocate(DType.F32, 2, 3, 4, 4)) {
+            long before = gpu.kernelLaunches();
+            gpu.fill(x, 1.5);                // a memset
+            gpu.copy(x, y, false);           // a 2-D copy
+            assertEquals(before, gpu.kernelLaunches());
+            gpu.copy(x, y, true);            // the copy kernel
+            gpu.relu(y, y);
+            assertEquals(before + 2, gpu.kernelLaunches());
+            try (CapturedGraph g = gpu.capture(() -> gpu.relu(x, y))) {
+                long captured = gpu.kernelLaunches();
+                g.replay();
+                assertEquals(captured, gpu.kernelLaunches(), "a replay is one graph launch, no kernel launch of ours");
+            }
+        }
+    }
+
     private static float[] filled(int n, float v) {
         float[] a = new float[n];
         java.util.Arrays.fill(a, v);

@@ -30,14 +30,20 @@ class ProfilingBackendTest {
     private record Call(String method, Object[] args) {
     }
 
-    /** Stand-in for a real backend: records calls, returns canned values, times every op as 1234 ns. */
+    /**
+     * Stand-in for a real backend: records calls, returns canned values, times every op as 1234 ns
+     * and counts two kernel launches for every call but the timers'.
+     */
     private static final class Recorder {
         final List<Call> calls = new ArrayList<>();
         final LossResult loss = new LossResult(2.5, 8, 3, 6);
         int timersMade;
         long fillSleepMillis;
+        long launches;
         final Backend backend = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
                 (proxy, m, args) -> {
+                    if (m.getName().equals("kernelLaunches")) return launches;
+                    if (!m.getName().equals("newTimer")) launches += 2;
                     calls.add(new Call(m.getName(), args == null ? new Object[0] : args));
                     return switch (m.getName()) {
                         case "name" -> "recorder";
@@ -151,10 +157,10 @@ class ProfilingBackendTest {
         List<OpSample> got = prof.collect();
 
         assertEquals(3, got.size());
-        assertEquals(new OpSample("bn_stats", "features.denseblock1", "[2,3,4,4]", OpCosts.batchNormStatistics(x.shape(), 4), 1234), got.get(0));
+        assertEquals(new OpSample("bn_stats", "features.denseblock1", "[2,3,4,4]", OpCosts.batchNormStatistics(x.shape(), 4), 1234, 2), got.get(0));
         assertEquals("bn_relu_apply", got.get(1).op());
         assertEquals(OpCosts.batchNormApply(x.shape(), true, 4), got.get(1).cost());
-        assertEquals(new OpSample("relu", "", "[2,3,4,4]", OpCosts.relu(x.shape(), 4), 1234), got.get(2));
+        assertEquals(new OpSample("relu", "", "[2,3,4,4]", OpCosts.relu(x.shape(), 4), 1234, 2), got.get(2));
         assertTrue(prof.collect().isEmpty(), "collect clears what it returned");
     }
 

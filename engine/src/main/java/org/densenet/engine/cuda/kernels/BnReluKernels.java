@@ -9,15 +9,14 @@ import java.util.Objects;
  * Launchers of kernels/src/main/cuda/bn_relu.cu: batch-norm apply (optionally + ReLU) from a
  * channel slice to a channel slice, and its training-mode backward with the ReLU mask recomputed
  * from x, both computed as the CPU backend computes them. mean, var, gamma, beta, dgamma, dbeta are
- * contiguous float32 [C] device buffers, C = x.c(). Each op's per-channel constants and partial
- * sums live in the module's scratch: apply is two launches (constants, elementwise), backward three
- * (chunked sums, per-channel finish, elementwise dx).
+ * contiguous float32 [C] device buffers, C = x.c(). Apply is one launch (its per-channel constants
+ * computed per row in the kernel), and a training-mode forward moves the running statistics in it
+ * too, and may finish the batch statistics there (two launches with their chunked sums); backward is two (chunked sums into the module's scratch, then the elementwise dx, which
+ * finishes the sums per row and writes dgamma and dbeta).
  */
 public final class BnReluKernels {
-    public static final String SCALE_SHIFT = "bn_scale_shift_f32";
     public static final String APPLY = "bn_apply_f32";
     public static final String BACKWARD_REDUCE = "bn_backward_reduce_f32";
-    public static final String BACKWARD_FINALIZE = "bn_backward_finalize_f32";
     public static final String BACKWARD_DX = "bn_backward_dx_f32";
 
     private final KernelModule module;
@@ -31,11 +30,43 @@ public final class BnReluKernels {
         requireSameShape("batchNormApply", x, "x", y, "y");
         requireVectors(mean, var, gamma, beta);
         checkEps(eps);
-        long coef = module.scratch(8L * x.c());
-        module.launch(SCALE_SHIFT, LaunchGeometry.linear(x.c()), new KernelArgs().ptr(mean).ptr(var).ptr(gamma).ptr(beta)
-                .f64(eps).i32(x.c()).ptr(coef));
+        launchApply(x, mean, var, gamma, beta, eps, relu, y, 0, 1, 0, 0, 0, 0);
+    }
+
+    /**
+     * {@link #apply} with the batch statistics of x, and in the same launch what
+     * {@link BnStatsKernels#updateRunning} does with them: the running statistics of a training-mode
+     * forward, count = N*H*W of x. With {@code computeStats}, the statistics are computed first
+     * (written to mean and var as {@link BnStatsKernels#statistics} writes them), their chunked sums
+     * in a launch of their own and their finish in the apply kernel; x and y must then differ.
+     */
+    public void applyTraining(DeviceSlice x, long mean, long var, boolean computeStats, long gamma, long beta, double eps, boolean relu,
+                              DeviceSlice y, double momentum, long runningMean, long runningVar) {
+        requireSameShape("batchNormApply (training)", x, "x", y, "y");
+        requireVectors(mean, var, gamma, beta, runningMean, runningVar);
+        checkEps(eps);
+        BnStatsKernels.checkMomentum(momentum);
+        // the kernel reads mean and var while one thread per channel writes the running pair
+        if (runningMean == mean || runningMean == var || runningVar == mean || runningVar == var) {
+            throw new IllegalArgumentException("batchNormApply (training): the running statistics must not be the batch statistics");
+        }
+        // every row reads sample 0's first value of its channel as the shift, which an in-place y would overwrite
+        if (computeStats && x.address() == y.address()) {
+            throw new IllegalArgumentException("batchNormApply (training): computing the statistics needs y apart from x");
+        }
+        long count = (long) x.n() * x.hw();
+        LaunchGeometry.Chunks k = LaunchGeometry.chunks(x.n(), x.hw());
+        long partial = computeStats ? BnStatsKernels.partialSums(module, x, k) : 0;
+        launchApply(x, mean, var, gamma, beta, eps, relu, y, momentum, BnStatsKernels.unbias(count), runningMean, runningVar,
+                partial, k.count());
+    }
+
+    /** runningMean == 0: no running update; partial == 0: mean and var are given, not finished here. */
+    private void launchApply(DeviceSlice x, long mean, long var, long gamma, long beta, double eps, boolean relu, DeviceSlice y,
+                             double momentum, double unbias, long runningMean, long runningVar, long partial, int chunks) {
         module.launch(APPLY, rowsGeometry(x), new KernelArgs().ptr(x.address()).i64(x.ns()).ptr(y.address()).i64(y.ns())
-                .i32(x.n()).i32(x.c()).i64(x.hw()).ptr(coef).bool(relu));
+                .i32(x.n()).i32(x.c()).i64(x.hw()).ptr(mean).ptr(var).ptr(gamma).ptr(beta).f64(eps).bool(relu)
+                .f64(momentum).f64(unbias).ptr(runningMean).ptr(runningVar).ptr(partial).i32(chunks));
     }
 
     /**
@@ -49,17 +80,13 @@ public final class BnReluKernels {
         requireVectors(mean, var, gamma, beta, dgamma, dbeta);
         checkEps(eps);
         LaunchGeometry.Chunks k = LaunchGeometry.chunks(x.n(), x.hw());
-        long partialBytes = BnStatsKernels.partialBytes(x.c(), k);
-        long coefOffset = Math.ceilDiv(partialBytes, 256) * 256;
-        long partial = module.scratch(coefOffset + 16L * x.c());
-        long coef = partial + coefOffset;
+        long partial = module.scratch(BnStatsKernels.partialBytes(x.c(), k));
         module.launch(BACKWARD_REDUCE, LaunchGeometry.perChannelChunks(x.c(), x.hw(), k), new KernelArgs().ptr(x.address()).i64(x.ns())
                 .ptr(dy.address()).i64(dy.ns()).i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.samplesPerChunk()).i32(k.count())
                 .ptr(mean).ptr(var).ptr(gamma).ptr(beta).f64(eps).bool(relu).ptr(partial));
-        module.launch(BACKWARD_FINALIZE, LaunchGeometry.linear(x.c()), new KernelArgs().ptr(partial).i32(x.n()).i32(x.c()).i64(x.hw())
-                .i32(k.count()).ptr(mean).ptr(var).ptr(gamma).ptr(beta).f64(eps).ptr(dgamma).ptr(dbeta).ptr(coef));
         module.launch(BACKWARD_DX, rowsGeometry(x), new KernelArgs().ptr(x.address()).i64(x.ns()).ptr(dy.address()).i64(dy.ns())
-                .ptr(dx.address()).i64(dx.ns()).i32(x.n()).i32(x.c()).i64(x.hw()).ptr(mean).ptr(coef).bool(relu).bool(accumulateDx));
+                .ptr(dx.address()).i64(dx.ns()).i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.count()).ptr(partial)
+                .ptr(mean).ptr(var).ptr(gamma).ptr(beta).f64(eps).bool(relu).bool(accumulateDx).ptr(dgamma).ptr(dbeta));
     }
 
     /** Rows are (sample, channel) planes of h*w pixels: the elementwise kernels' geometry. */

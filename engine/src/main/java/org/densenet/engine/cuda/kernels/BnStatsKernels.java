@@ -25,11 +25,17 @@ public final class BnStatsKernels {
     public void statistics(DeviceSlice x, long mean, long var) {
         requireVectors(mean, var);
         LaunchGeometry.Chunks k = LaunchGeometry.chunks(x.n(), x.hw());
+        long partial = partialSums(module, x, k);
+        module.launch(STATS_FINALIZE, LaunchGeometry.linear(x.c()), new KernelArgs().ptr(partial).ptr(x.address())
+                .i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.count()).ptr(mean).ptr(var));
+    }
+
+    /** Launches the chunked sums of x's statistics into the module's scratch; returns where they are. */
+    static long partialSums(KernelModule module, DeviceSlice x, LaunchGeometry.Chunks k) {
         long partial = module.scratch(partialBytes(x.c(), k));
         module.launch(STATS_PARTIAL, LaunchGeometry.perChannelChunks(x.c(), x.hw(), k), new KernelArgs().ptr(x.address()).i64(x.ns())
                 .i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.samplesPerChunk()).i32(k.count()).ptr(partial));
-        module.launch(STATS_FINALIZE, LaunchGeometry.linear(x.c()), new KernelArgs().ptr(partial).ptr(x.address())
-                .i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.count()).ptr(mean).ptr(var));
+        return partial;
     }
 
     /** Bytes of the partial sums of a chunked reduction: two doubles per channel and chunk. */
@@ -45,10 +51,14 @@ public final class BnStatsKernels {
     public void updateRunning(int channels, long mean, long var, long count, double momentum, long runningMean, long runningVar) {
         if (channels < 1) throw new IllegalArgumentException("channels must be >= 1, got " + channels);
         if (count < 1) throw new IllegalArgumentException("running statistics need a batch of at least 1 value per channel, got " + count);
-        if (!(momentum >= 0 && momentum <= 1)) throw new IllegalArgumentException("batch-norm momentum must be in [0, 1], got " + momentum);
+        checkMomentum(momentum);
         requireVectors(mean, var, runningMean, runningVar);
         module.launch(RUNNING_UPDATE, LaunchGeometry.linear(channels), new KernelArgs().ptr(mean).ptr(var).i32(channels)
                 .f64(momentum).f64(unbias(count)).ptr(runningMean).ptr(runningVar));
+    }
+
+    static void checkMomentum(double momentum) {
+        if (!(momentum >= 0 && momentum <= 1)) throw new IllegalArgumentException("batch-norm momentum must be in [0, 1], got " + momentum);
     }
 
     /** count / (count - 1), or 1 for a single value (the CPU backend's rule). */

@@ -191,6 +191,35 @@ class KernelParityGpuTest {
             bn.apply(s.on(x), m.device, v.device, gamma.device, beta.device, 1e-5, relu, out.on(y));
             assertSame(out, "apply relu=" + relu + shape);
         }
+        // a training-mode forward: the running update and the output of one launch, as the CPU's two ops give them
+        Twin rmT = twin(random(c, 1), c), rvT = twin(positive(c), c), outT = poisoned(n, c + 3, h, w);
+        Tensor yT = outT.host.channels(1, 1 + c);
+        cpu.batchNormApplyTraining(x, m.host, v.host, true, gamma.host, beta.host, 1e-5, true, yT, 0.1, rmT.host, rvT.host);
+        bn.applyTraining(s.on(x), m.device, v.device, false, gamma.device, beta.device, 1e-5, true, outT.on(yT), 0.1, rmT.device, rvT.device);
+        assertSame(outT, "training apply" + shape);
+        assertSame(rmT, "running mean of the training apply" + shape);
+        assertSame(rvT, "running var of the training apply" + shape);
+        // ... and with the statistics finished in the apply kernel: the bits of the separate kernels on the device
+        float[] rm0 = random(c, 1), rv0 = positive(c);
+        Twin rmS = twin(rm0, c), rvS = twin(rv0, c), meanS = poisoned(c), varS = poisoned(c), outS = poisoned(n, c + 3, h, w);
+        Tensor yS = outS.host.channels(1, 1 + c);
+        bn.applyTraining(s.on(x), meanS.device, varS.device, true, gamma.device, beta.device, 1e-5, true, outS.on(yS), 0.1,
+                rmS.device, rvS.device);
+        Twin rmU = twin(rm0, c), rvU = twin(rv0, c), outU = poisoned(n, c + 3, h, w);
+        new BnStatsKernels(gpu).updateRunning(c, mean.device, var.device, count, 0.1, rmU.device, rvU.device);
+        bn.apply(s.on(x), mean.device, var.device, gamma.device, beta.device, 1e-5, true, outU.on(outU.host.channels(1, 1 + c)));
+        assertArrayEquals(mean.gpuValues(), meanS.gpuValues(), "mean finished in the apply" + shape);
+        assertArrayEquals(var.gpuValues(), varS.gpuValues(), "var finished in the apply" + shape);
+        assertArrayEquals(rmU.gpuValues(), rmS.gpuValues(), "running mean" + shape);
+        assertArrayEquals(rvU.gpuValues(), rvS.gpuValues(), "running var" + shape);
+        assertArrayEquals(outU.gpuValues(), outS.gpuValues(), "output" + shape);
+        // and against the CPU's three ops, within the statistics' rounding
+        cpu.batchNormApplyTraining(x, meanS.host, varS.host, false, gamma.host, beta.host, 1e-5, true, yS, 0.1, rmS.host, rvS.host);
+        assertClose(meanS.cpuValues(), meanS.gpuValues(), 1e-6, 1e-7, "mean finished in the apply, against the CPU" + shape);
+        assertClose(varS.cpuValues(), varS.gpuValues(), 1e-6, 0, "var finished in the apply, against the CPU" + shape);
+        assertClose(outS.cpuValues(), outS.gpuValues(), 1e-5, 1e-5, "output with the statistics finished in the apply" + shape);
+        assertClose(rmS.cpuValues(), rmS.gpuValues(), 1e-6, 1e-7, "running mean with the statistics finished in the apply" + shape);
+        assertClose(rvS.cpuValues(), rvS.gpuValues(), 1e-6, 0, "running var with the statistics finished in the apply" + shape);
         Twin dy = twin(random(n * c * h * w, 1), n, c, h, w), dx = twin(random(n * ctot * h * w, 1), n, ctot, h, w);
         Tensor dxs = dx.host.channels(2, 2 + c);
         Twin dgamma = poisoned(c), dbeta = poisoned(c);
@@ -201,6 +230,15 @@ class KernelParityGpuTest {
             assertClose(dbeta.cpuValues(), dbeta.gpuValues(), 1e-5, 1e-5, "dbeta" + shape);
             assertClose(dgamma.cpuValues(), dgamma.gpuValues(), 1e-5, 1e-5, "dgamma" + shape);
             assertClose(dx.cpuValues(), dx.gpuValues(), 1e-5, 1e-6, "dx accumulate=" + accumulate + shape);
+            if (!accumulate) {
+                // run to run, the same bits: every sum has a fixed order
+                float[] dg = dgamma.gpuValues(), db = dbeta.gpuValues(), d = dx.gpuValues();
+                bn.backward(s.on(x), dy.on(dy.host), m.device, v.device, gamma.device, beta.device, 1e-5, true, dx.on(dxs), false,
+                        dgamma.device, dbeta.device);
+                assertArrayEquals(dg, dgamma.gpuValues(), "dgamma again" + shape);
+                assertArrayEquals(db, dbeta.gpuValues(), "dbeta again" + shape);
+                assertArrayEquals(d, dx.gpuValues(), "dx again" + shape);
+            }
             // continue from identical dx so the accumulating pass compares one step only
             dx = twin(dx.cpuValues(), n, ctot, h, w);
             dxs = dx.host.channels(2, 2 + c);

@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.densenet.engine.Pool2d;
@@ -79,6 +80,8 @@ class LauncherSignatureTest {
         new BnStatsKernels(m).updateRunning(12, A, A + 64, 256, 0.1, A + 128, A + 192);
         var bn = new BnReluKernels(m);
         bn.apply(x, A, A + 64, A + 128, A + 192, 1e-5, true, y);
+        bn.applyTraining(x, A, A + 64, false, A + 128, A + 192, 1e-5, true, y, 0.1, A + 256, A + 320);
+        bn.applyTraining(x, A, A + 64, true, A + 128, A + 192, 1e-5, true, y, 0.1, A + 256, A + 320);
         bn.backward(x, y, A, A + 64, A + 128, A + 192, 1e-5, true, z, true, A + 256, A + 320);
         var pool = new PoolKernels(m);
         DeviceSlice small = slice(A + (3 << 20), 4, 12, 4, 4, 12 * 16);
@@ -137,14 +140,34 @@ class LauncherSignatureTest {
         assertEquals(RecordingModule.SCRATCH, m.launches.get(1).args().value(0), "the finish reads the partial sums");
 
         new BnReluKernels(m).backward(x, dy, A, A + 256, A + 512, A + 768, 1e-5, true, dy, true, A + 1024, A + 1280);
-        // partial sums, then the per-channel constants from the next 256-byte boundary: 10240 + 40 x 16
-        assertEquals(10240L + 640, m.scratchRequests.get(1));
-        assertEquals(List.of(BnReluKernels.BACKWARD_REDUCE, BnReluKernels.BACKWARD_FINALIZE, BnReluKernels.BACKWARD_DX),
-                m.launches.subList(2, 5).stream().map(RecordingModule.Launch::kernel).toList());
-        assertEquals(RecordingModule.SCRATCH, m.launches.get(2).args().value(15));
-        assertEquals(RecordingModule.SCRATCH + 10240, m.launches.get(3).args().value(12), "finalize writes the constants");
-        assertEquals(RecordingModule.SCRATCH + 10240, m.launches.get(4).args().value(10), "dx reads them");
-        assertEquals(new LaunchGeometry(4, 64 * 40, 1, 256, 1, 1, 0), m.launches.get(4).geometry());
+        // the partial sums only: dx finishes them per row
+        assertEquals(10240L, m.scratchRequests.get(1));
+        assertEquals(List.of(BnReluKernels.BACKWARD_REDUCE, BnReluKernels.BACKWARD_DX),
+                m.launches.subList(2, 4).stream().map(RecordingModule.Launch::kernel).toList());
+        assertEquals(RecordingModule.SCRATCH, m.launches.get(2).args().value(15), "reduce writes the partial sums");
+        KernelArgs dx = m.launches.get(3).args();
+        assertEquals(List.of(16, RecordingModule.SCRATCH), List.of(dx.value(9), dx.value(10)), "dx reads all 16 chunks' sums");
+        assertEquals(List.of(A + 1024, A + 1280), List.of(dx.value(18), dx.value(19)), "and writes dgamma, dbeta");
+        assertEquals(new LaunchGeometry(4, 64 * 40, 1, 256, 1, 1, 0), m.launches.get(3).geometry());
+    }
+
+    @Test
+    void batchNormOpsLaunchTwoKernelsAtMost() {
+        DeviceSlice x = slice(A, 64, 40, 32, 32, 100 * 1024), y = slice(A + (64 << 20), 64, 40, 32, 32, 40 * 1024);
+        assertEquals(List.of(BnStatsKernels.STATS_PARTIAL, BnStatsKernels.STATS_FINALIZE), kernels(m -> new BnStatsKernels(m).statistics(x, A, A + 256)));
+        assertEquals(List.of(BnReluKernels.APPLY), kernels(m -> new BnReluKernels(m).apply(x, A, A + 256, A + 512, A + 768, 1e-5, true, y)));
+        assertEquals(List.of(BnReluKernels.APPLY), kernels(m -> new BnReluKernels(m).applyTraining(x, A, A + 256, false, A + 512, A + 768, 1e-5,
+                true, y, 0.1, A + 1024, A + 1280)), "the running statistics move in the apply kernel");
+        assertEquals(List.of(BnStatsKernels.STATS_PARTIAL, BnReluKernels.APPLY), kernels(m -> new BnReluKernels(m).applyTraining(x, A, A + 256,
+                true, A + 512, A + 768, 1e-5, true, y, 0.1, A + 1024, A + 1280)), "and the statistics are finished there");
+        assertEquals(List.of(BnReluKernels.BACKWARD_REDUCE, BnReluKernels.BACKWARD_DX), kernels(m -> new BnReluKernels(m).backward(x, y, A, A + 256,
+                A + 512, A + 768, 1e-5, true, y, false, A + 1024, A + 1280)));
+    }
+
+    private static List<String> kernels(Consumer<RecordingModule> op) {
+        RecordingModule m = new RecordingModule();
+        op.accept(m);
+        return m.launches.stream().map(RecordingModule.Launch::kernel).toList();
     }
 
     @Test
@@ -153,6 +176,12 @@ class LauncherSignatureTest {
         DeviceSlice x = slice(A, 2, 3, 8, 8, 192), wrong = slice(A, 2, 4, 8, 8, 256);
         assertThrows(IllegalArgumentException.class, () -> new ElementwiseKernels(m).copy(x, wrong, false));
         assertThrows(IllegalArgumentException.class, () -> new BnReluKernels(m).apply(x, A, A, A, A, 1e-5, true, wrong));
+        assertThrows(IllegalArgumentException.class, () -> new BnReluKernels(m).applyTraining(x, A, A + 64, false, A, A, 1e-5, true, x, 0.1, A,
+                A + 128), "running statistics that are the batch statistics");
+        assertThrows(IllegalArgumentException.class, () -> new BnReluKernels(m).applyTraining(x, A, A + 64, false, A, A, 1e-5, true, x, 1.5,
+                A + 128, A + 192));
+        assertThrows(IllegalArgumentException.class, () -> new BnReluKernels(m).applyTraining(x, A, A + 64, true, A, A, 1e-5, true, x, 0.1,
+                A + 128, A + 192), "statistics computed in place");
         assertThrows(IllegalArgumentException.class, () -> new PoolKernels(m).avgForward(x, slice(A, 2, 3, 5, 4, 60), new Pool2d(2, 2, 0)));
         assertThrows(IllegalArgumentException.class, () -> new ElementwiseKernels(m).dropoutForward(x, x, x, 1.0, 1));
         assertThrows(IllegalArgumentException.class, () -> new BnStatsKernels(m).updateRunning(3, A, A, 0, 0.1, A, A));
