@@ -5,4 +5,5 @@
 #include "pool.cu"         // avgpool_{forward,backward}_f32, maxpool_{forward,backward}_f32, global_avgpool_{forward,backward}_f32
 #include "loss.cu"         // softmax_xent_f32
 #include "sgd.cu"          // sgd_step_f32, sgd_step_vec4_f32
+#include "loss_scale.cu"   // loss_scale_f32, grads_nonfinite_f32, loss_scale_update_f32
 #include "augment.cu"      // augment_crop_flip_u8

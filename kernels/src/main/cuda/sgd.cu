@@ -4,6 +4,9 @@
 // grads are only read; buf is neither read nor written when momentum == 0 (it may be null then).
 // The learning rate is read from device memory (one float at lr), not passed by value, so that a
 // step captured in a CUDA graph follows a schedule: the host writes the rate before each replay.
+// A loss-scaled step passes the scaler's state (loss_scale.cu) as amp, else null: the step is skipped
+// when amp[2] is set (its gradients held an inf or NaN), and every gradient is multiplied by amp[3]
+// (1 / the loss scale) as it is read; without amp the factor is 1, an exact product.
 // Every product is rounded before its sum (no fused multiply-add), as Java evaluates the CPU
 // backend's loop (ElementwiseF32.sgd), so parameters match it bit for bit.
 //   sgd_step_f32:      one element per thread step, any alignment.
@@ -12,9 +15,9 @@
 //                      first threads of the grid.
 #include "common.cuh"
 
-__device__ __forceinline__ void dn_sgd_one(float* p, const float* g, float* buf,
+__device__ __forceinline__ void dn_sgd_one(float* p, float g, float* buf,
                                            float lr, float momentum, float wd, int nesterov) {
-    float d = __fadd_rn(*g, __fmul_rn(wd, *p));
+    float d = __fadd_rn(g, __fmul_rn(wd, *p));
     if (momentum != 0.0f) {
         const float b = __fadd_rn(__fmul_rn(momentum, *buf), d);
         *buf = b;
@@ -24,17 +27,19 @@ __device__ __forceinline__ void dn_sgd_one(float* p, const float* g, float* buf,
 }
 
 extern "C" __global__ void sgd_step_f32(float* params, const float* grads, float* buf, long long count,
-                                        const float* lr_at, float momentum, float wd, int nesterov) {
-    const float lr = *lr_at;
+                                        const float* lr_at, float momentum, float wd, int nesterov, const float* amp) {
+    if (amp != nullptr && amp[2] != 0.0f) return;
+    const float lr = *lr_at, unscale = amp != nullptr ? amp[3] : 1.0f;
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < count;
          i += (long long) gridDim.x * blockDim.x) {
-        dn_sgd_one(params + i, grads + i, buf + i, lr, momentum, wd, nesterov);
+        dn_sgd_one(params + i, __fmul_rn(grads[i], unscale), buf + i, lr, momentum, wd, nesterov);
     }
 }
 
 extern "C" __global__ void sgd_step_vec4_f32(float* params, const float* grads, float* buf, long long count,
-                                             const float* lr_at, float momentum, float wd, int nesterov) {
-    const float lr = *lr_at;
+                                             const float* lr_at, float momentum, float wd, int nesterov, const float* amp) {
+    if (amp != nullptr && amp[2] != 0.0f) return;
+    const float lr = *lr_at, unscale = amp != nullptr ? amp[3] : 1.0f;
     const long long vecs = count / 4;
     const long long first = blockIdx.x * (long long) blockDim.x + threadIdx.x;
     const long long step = (long long) gridDim.x * blockDim.x;
@@ -42,16 +47,16 @@ extern "C" __global__ void sgd_step_vec4_f32(float* params, const float* grads, 
         float4 p = reinterpret_cast<float4*>(params)[v];
         const float4 g = reinterpret_cast<const float4*>(grads)[v];
         float4 b = momentum != 0.0f ? reinterpret_cast<float4*>(buf)[v] : make_float4(0.f, 0.f, 0.f, 0.f);
-        dn_sgd_one(&p.x, &g.x, &b.x, lr, momentum, wd, nesterov);
-        dn_sgd_one(&p.y, &g.y, &b.y, lr, momentum, wd, nesterov);
-        dn_sgd_one(&p.z, &g.z, &b.z, lr, momentum, wd, nesterov);
-        dn_sgd_one(&p.w, &g.w, &b.w, lr, momentum, wd, nesterov);
+        dn_sgd_one(&p.x, __fmul_rn(g.x, unscale), &b.x, lr, momentum, wd, nesterov);
+        dn_sgd_one(&p.y, __fmul_rn(g.y, unscale), &b.y, lr, momentum, wd, nesterov);
+        dn_sgd_one(&p.z, __fmul_rn(g.z, unscale), &b.z, lr, momentum, wd, nesterov);
+        dn_sgd_one(&p.w, __fmul_rn(g.w, unscale), &b.w, lr, momentum, wd, nesterov);
         reinterpret_cast<float4*>(params)[v] = p;
         if (momentum != 0.0f) reinterpret_cast<float4*>(buf)[v] = b;
     }
     const long long tail = count - vecs * 4;
     if (first < tail) {
         const long long i = vecs * 4 + first;
-        dn_sgd_one(params + i, grads + i, buf + i, lr, momentum, wd, nesterov);
+        dn_sgd_one(params + i, __fmul_rn(grads[i], unscale), buf + i, lr, momentum, wd, nesterov);
     }
 }

@@ -24,6 +24,11 @@ public interface Backend extends AutoCloseable {
     /** Short description, e.g. "cpu (2 threads)" or "cuda:0 NVIDIA H100 80GB HBM3". */
     String name();
 
+    /** How this backend computes and stores ({@link Precision}); a training step scales its loss when this is FP16. */
+    default Precision precision() {
+        return Precision.FP32;
+    }
+
     // ---- memory -------------------------------------------------------------------------
 
     /** A new contiguous tensor that owns its storage. Contents are undefined. */
@@ -204,6 +209,31 @@ public interface Backend extends AutoCloseable {
         download(lr, v);
         sgdStep(params, grads, momentumBuffer, new SgdParams(v[0], sgd.momentum(), sgd.weightDecay(), sgd.nesterov()));
     }
+
+    /**
+     * As {@link #sgdStep(Tensor, Tensor, Tensor, SgdParams, Tensor)}, for a loss-scaled step when
+     * {@code scaler} is not null ({@link LossScaling}'s state, checked by
+     * {@link #checkGradientsAndUpdateScale} after backward): the whole step is skipped, parameters
+     * and momentum untouched, when the check found an inf or NaN, and otherwise every gradient is
+     * multiplied by the unscale factor as it is read (the gradient buffer itself keeps its scaled
+     * values). Both are read on the device, so a captured step skips and unscales by itself.
+     */
+    default void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd, Tensor lr, Tensor scaler) {
+        if (scaler != null) throw new UnsupportedOperationException(name() + " does not implement loss-scaled SGD steps");
+        sgdStep(params, grads, momentumBuffer, sgd, lr);
+    }
+
+    // ---- dynamic loss scaling (FP16) ----------------------------------------------------
+
+    /** dlogits *= scaler[{@link LossScaling#SCALE}]: the loss gradient scaled before backward. dlogits is a contiguous [N, K]. */
+    void scaleLossGradient(Tensor dlogits, Tensor scaler);
+
+    /**
+     * One fused pass over the flat gradient buffer {@code grads} for an inf or NaN, then
+     * {@link LossScaling#update} of {@code scaler} with what it found, all queued on the device
+     * (nothing is read back).
+     */
+    void checkGradientsAndUpdateScale(Tensor grads, Tensor scaler, LossScaling rule);
 
     // ---- graphs (optional) ----------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import org.densenet.engine.DType;
 import org.densenet.engine.Float16;
 import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.LossResult;
+import org.densenet.engine.LossScaling;
 import org.densenet.engine.MemoryStats;
 import org.densenet.engine.Pool2d;
 import org.densenet.engine.Precision;
@@ -39,6 +40,7 @@ public final class CpuBackend implements Backend {
     private final Scratch scratch;
     private final Transfers transfers;
     private final CpuOps ops;
+    private final CpuLossScaling lossScaling;
     private final Precision precision;
 
     /** Uses every available processor. */
@@ -65,6 +67,7 @@ public final class CpuBackend implements Backend {
         this.scratch = new Scratch(threads);
         this.transfers = new Transfers(this);
         this.ops = new CpuOps(this);
+        this.lossScaling = new CpuLossScaling(this);
     }
 
     @Override
@@ -76,6 +79,7 @@ public final class CpuBackend implements Backend {
         return par.threads();
     }
 
+    @Override
     public Precision precision() {
         return precision;
     }
@@ -438,6 +442,26 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd) {
+        sgdStep(params, grads, momentumBuffer, sgd, 1);
+    }
+
+    @Override
+    public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd, Tensor lr, Tensor scaler) {
+        lossScaling.sgdStep(params, grads, momentumBuffer, sgd, lr, scaler);
+    }
+
+    @Override
+    public void scaleLossGradient(Tensor dlogits, Tensor scaler) {
+        lossScaling.scaleLossGradient(dlogits, scaler);
+    }
+
+    @Override
+    public void checkGradientsAndUpdateScale(Tensor grads, Tensor scaler, LossScaling rule) {
+        lossScaling.checkGradientsAndUpdateScale(grads, scaler, rule);
+    }
+
+    /** The SGD step with every gradient multiplied by {@code unscale} as it is read. */
+    void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd, float unscale) {
         String op = "sgdStep";
         own(op, params, grads, momentumBuffer);
         floating(op, params, grads, momentumBuffer);
@@ -450,9 +474,9 @@ public final class CpuBackend implements Backend {
         forRuns(params, (r, s, len) -> {
             int po = element(params, r, s), go = element(grads, r, s), bo = element(momentumBuffer, r, s);
             if (params.dtype() == DType.F32) {
-                ElementwiseF32.sgd(f32(params), po, f32(grads), go, f32(momentumBuffer), bo, len, sgd);
+                ElementwiseF32.sgd(f32(params), po, f32(grads), go, f32(momentumBuffer), bo, len, sgd, unscale);
             } else {
-                ElementwiseF64.sgd(f64(params), po, f64(grads), go, f64(momentumBuffer), bo, len, sgd);
+                ElementwiseF64.sgd(f64(params), po, f64(grads), go, f64(momentumBuffer), bo, len, sgd, unscale);
             }
         });
     }

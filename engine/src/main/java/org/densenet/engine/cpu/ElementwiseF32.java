@@ -48,17 +48,31 @@ final class ElementwiseF32 {
     }
 
     /**
-     * torch.optim.SGD with dampening 0 in the tensor's precision:
-     * g += wd * p; buf = momentum * buf + g; g = nesterov ? g + momentum * buf : buf; p -= lr * g.
+     * torch.optim.SGD with dampening 0 in the tensor's precision, each gradient first multiplied by
+     * {@code unscale} (1 unless the loss was scaled; a product with 1 is exact):
+     * g = g * unscale + wd * p; buf = momentum * buf + g; g = nesterov ? g + momentum * buf : buf; p -= lr * g.
      */
-    static void sgd(float[] p, int po, float[] g, int go, float[] buf, int bo, int len, SgdParams sgd) {
+    static void sgd(float[] p, int po, float[] g, int go, float[] buf, int bo, int len, SgdParams sgd, float unscale) {
         float lr = (float) sgd.lr(), mom = (float) sgd.momentum(), wd = (float) sgd.weightDecay();
         boolean nesterov = sgd.nesterov();
         for (int i = 0; i < len; i++) {
-            float d = g[go + i] + wd * p[po + i];
+            float d = g[go + i] * unscale + wd * p[po + i];
             float b = mom * buf[bo + i] + d;
             buf[bo + i] = b;
             p[po + i] -= lr * (nesterov ? d + mom * b : b);
         }
+    }
+
+    /** a *= factor. */
+    static void scale(float[] a, int off, int len, float factor) {
+        for (int i = off; i < off + len; i++) a[i] *= factor;
+    }
+
+    /** Whether every value is finite (no inf, no NaN: a NaN fails the comparison). */
+    static boolean finite(float[] a, int off, int len) {
+        for (int i = off; i < off + len; i++) {
+            if (!(Math.abs(a[i]) <= Float.MAX_VALUE)) return false;
+        }
+        return true;
     }
 }

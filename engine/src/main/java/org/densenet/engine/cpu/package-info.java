@@ -22,6 +22,8 @@
  *       <td>CpuGradientCheckTest, CpuTorchFixtureTest, CpuBackendBasicsTest (top-k ties)</td></tr>
  *   <tr><td>fill, copy, relu, reluBackward, dropout, sgdStep</td><td>ElementwiseF32</td>
  *       <td>CpuGradientCheckTest, CpuTorchFixtureTest (SGD), CpuBackendBasicsTest (dropout mask)</td></tr>
+ *   <tr><td>scaleLossGradient, checkGradientsAndUpdateScale, loss-scaled sgdStep</td><td>CpuLossScaling over ElementwiseF32</td>
+ *       <td>CpuLossScalingTest</td></tr>
  *   <tr><td>allocate, memoryStats, upload, download</td><td>CpuStorage, CpuAllocator, Transfers</td>
  *       <td>CpuBackendBasicsTest</td></tr>
  * </table>

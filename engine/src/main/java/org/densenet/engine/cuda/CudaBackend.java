@@ -13,10 +13,12 @@ import org.densenet.engine.DType;
 import org.densenet.engine.GraphCaptureException;
 import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.LossResult;
+import org.densenet.engine.LossScaling;
 import org.densenet.engine.MemoryStats;
 import org.densenet.engine.OpTimer;
 import org.densenet.engine.PendingLoss;
 import org.densenet.engine.Pool2d;
+import org.densenet.engine.Precision;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
 import org.densenet.engine.cuda.ffm.CudaLibraries;
@@ -134,6 +136,12 @@ public final class CudaBackend implements Backend {
 
     public boolean tf32Allowed() {
         return tf32;
+    }
+
+    /** FP32 or TF32: the 16-bit precisions do not open on a GPU yet. */
+    @Override
+    public Precision precision() {
+        return tf32 ? Precision.TF32 : Precision.FP32;
     }
 
     @Override
@@ -527,8 +535,25 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd, Tensor lr) {
+        sgdStep(params, grads, momentumBuffer, sgd, lr, null);
+    }
+
+    @Override
+    public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd, Tensor lr, Tensor scaler) {
         ctx.bind();
-        kernels.sgdStep(params, grads, momentumBuffer, sgd, lr);
+        kernels.sgdStep(params, grads, momentumBuffer, sgd, lr, scaler);
+    }
+
+    @Override
+    public void scaleLossGradient(Tensor dlogits, Tensor scaler) {
+        ctx.bind();
+        kernels.scaleLossGradient(dlogits, scaler);
+    }
+
+    @Override
+    public void checkGradientsAndUpdateScale(Tensor grads, Tensor scaler, LossScaling rule) {
+        ctx.bind();
+        kernels.checkGradientsAndUpdateScale(grads, scaler, rule);
     }
 
     // ---- graphs -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import jcuda.driver.CUmodule;
 import org.densenet.engine.DType;
 import org.densenet.engine.GraphCaptureException;
 import org.densenet.engine.ImageNormalization;
+import org.densenet.engine.LossScaling;
 import org.densenet.engine.PendingLoss;
 import org.densenet.engine.Pool2d;
 import org.densenet.engine.SgdParams;
@@ -22,6 +23,7 @@ import org.densenet.engine.cuda.kernels.KernelModule;
 import org.densenet.engine.cuda.kernels.LaunchGeometry;
 import org.densenet.engine.cuda.kernels.LoadedModule;
 import org.densenet.engine.cuda.kernels.LossKernels;
+import org.densenet.engine.cuda.kernels.LossScaleKernels;
 import org.densenet.engine.cuda.kernels.PoolKernels;
 import org.densenet.engine.cuda.kernels.SgdKernels;
 import org.densenet.kernels.KernelImage;
@@ -47,6 +49,7 @@ final class KernelOps implements KernelModule, AutoCloseable {
     private final PoolKernels pool = new PoolKernels(this);
     private final LossKernels loss = new LossKernels(this);
     private final SgdKernels sgd = new SgdKernels(this);
+    private final LossScaleKernels lossScale = new LossScaleKernels(this);
     private final AugmentKernels augment = new AugmentKernels(this);
     private final LossReadback lossReadback;
     /** The launchers' scratch (partial sums, per-channel constants). */
@@ -285,19 +288,39 @@ final class KernelOps implements KernelModule, AutoCloseable {
     void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams p) {
         ctx.refuseWhileCapturing("an SGD step with its learning rate given by value (every replay would use this rate; pass it in a tensor)");
         ctx.fill32(lrSlot, 1, Float.floatToRawIntBits((float) p.lr()), "SGD step (learning rate)");
-        sgdStep(params, grads, momentumBuffer, p, lrSlot.address());
+        sgdStep(params, grads, momentumBuffer, p, lrSlot.address(), 0);
     }
 
-    void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams p, Tensor lr) {
-        sgdStep(params, grads, momentumBuffer, p, operand("SGD step", "lr", lr, DType.F32, 1));
+    /** scaler: the loss scaler's state for a loss-scaled step, or null. */
+    void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams p, Tensor lr, Tensor scaler) {
+        String op = "SGD step";
+        sgdStep(params, grads, momentumBuffer, p, operand(op, "lr", lr, DType.F32, 1), scaler == null ? 0 : scalerState(op, scaler));
     }
 
-    private void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams p, long lr) {
+    private void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams p, long lr, long scaler) {
         String op = "SGD step";
         if (params == null || params.rank() != 1) throw new IllegalArgumentException(op + ": params must be a flat 1-D buffer, got " + params);
         int count = params.dim(0);
         long m = momentumBuffer == null && p.momentum() == 0 ? 0 : vector(op, "momentumBuffer", momentumBuffer, count);
-        sgd.step(vector(op, "params", params, count), vector(op, "grads", grads, count), m, count, p, lr);
+        sgd.step(vector(op, "params", params, count), vector(op, "grads", grads, count), m, count, p, lr, scaler);
+    }
+
+    private long scalerState(String op, Tensor scaler) {
+        LossScaling.checkState(op, scaler);
+        return operand(op, "scaler", scaler, DType.F32, LossScaling.STATE_SIZE);
+    }
+
+    void scaleLossGradient(Tensor dlogits, Tensor scaler) {
+        String op = "loss scaling";
+        if (dlogits == null || dlogits.rank() != 2) throw new IllegalArgumentException(op + ": dlogits must be [N, K], got " + dlogits);
+        long d = operand(op, "dlogits", dlogits, DType.F32, dlogits.shape());
+        lossScale.scale(d, dlogits.numel(), scalerState(op, scaler));
+    }
+
+    void checkGradientsAndUpdateScale(Tensor grads, Tensor scaler, LossScaling rule) {
+        String op = "gradient check";
+        if (grads == null || grads.rank() != 1) throw new IllegalArgumentException(op + ": grads must be the flat 1-D gradient buffer, got " + grads);
+        lossScale.checkAndUpdate(vector(op, "grads", grads, grads.dim(0)), grads.dim(0), scalerState(op, scaler), rule);
     }
 
     @Override

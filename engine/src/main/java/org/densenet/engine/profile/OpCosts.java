@@ -147,6 +147,16 @@ public final class OpCosts {
         return new OpCost(perElement * n, eb * n * (momentum > 0 ? 5 : 3));
     }
 
+    /** A multiply per element, read and written (the loss gradient scaled before backward). */
+    public static OpCost lossScale(long n, int eb) {
+        return new OpCost(n, eb * 2 * n);
+    }
+
+    /** A compare per gradient, each read once (the fused inf/NaN check of a loss-scaled step). */
+    public static OpCost gradientCheck(long n, int eb) {
+        return new OpCost(n, eb * n);
+    }
+
     public static OpCost copy(int[] shape, boolean accumulate, int eb) {
         long n = Tensor.numel(shape);
         return new OpCost(acc(shape, accumulate), eb * (n + out(shape, accumulate)));

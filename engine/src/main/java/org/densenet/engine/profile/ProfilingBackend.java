@@ -9,9 +9,11 @@ import org.densenet.engine.Conv2d;
 import org.densenet.engine.DType;
 import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.LossResult;
+import org.densenet.engine.LossScaling;
 import org.densenet.engine.MemoryStats;
 import org.densenet.engine.OpTimer;
 import org.densenet.engine.Pool2d;
+import org.densenet.engine.Precision;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
 
@@ -111,6 +113,11 @@ public final class ProfilingBackend implements Backend {
     @Override
     public String name() {
         return inner.name();
+    }
+
+    @Override
+    public Precision precision() {
+        return inner.precision();
     }
 
     @Override
@@ -413,5 +420,30 @@ public final class ProfilingBackend implements Backend {
         OpTimer t = begin();
         inner.sgdStep(params, grads, momentumBuffer, sgd, lr);
         if (t != null) end(t, "sgd", OpCosts.sgdStep(params.numel(), sgd.weightDecay(), sgd.momentum(), sgd.nesterov(), eb(params)), params);
+    }
+
+    /** The unscaling multiply is counted; a skipped step is timed as what it costs, its cost as if it ran. */
+    @Override
+    public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd, Tensor lr, Tensor scaler) {
+        OpTimer t = begin();
+        inner.sgdStep(params, grads, momentumBuffer, sgd, lr, scaler);
+        if (t != null) {
+            OpCost c = OpCosts.sgdStep(params.numel(), sgd.weightDecay(), sgd.momentum(), sgd.nesterov(), eb(params));
+            end(t, "sgd", scaler == null ? c : c.plus(new OpCost(params.numel(), 0)), params);
+        }
+    }
+
+    @Override
+    public void scaleLossGradient(Tensor dlogits, Tensor scaler) {
+        OpTimer t = begin();
+        inner.scaleLossGradient(dlogits, scaler);
+        if (t != null) end(t, "loss_scale", OpCosts.lossScale(dlogits.numel(), eb(dlogits)), dlogits);
+    }
+
+    @Override
+    public void checkGradientsAndUpdateScale(Tensor grads, Tensor scaler, LossScaling rule) {
+        OpTimer t = begin();
+        inner.checkGradientsAndUpdateScale(grads, scaler, rule);
+        if (t != null) end(t, "grad_check", OpCosts.gradientCheck(grads.numel(), eb(grads)), grads);
     }
 }

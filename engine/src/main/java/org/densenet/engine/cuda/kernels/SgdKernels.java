@@ -22,13 +22,23 @@ public final class SgdKernels {
 
     /** momentumBuffer may be 0 when sgd.momentum() == 0 (it is then never touched); lr is the device address of one float. */
     public void step(long params, long grads, long momentumBuffer, long count, SgdParams sgd, long lr) {
+        step(params, grads, momentumBuffer, count, sgd, lr, 0);
+    }
+
+    /**
+     * A loss-scaled step when {@code scaler} is not 0: the device address of the loss scaler's state
+     * (LossScaling), whose check decides on the device whether the step runs and by what its
+     * gradients are unscaled.
+     */
+    public void step(long params, long grads, long momentumBuffer, long count, SgdParams sgd, long lr, long scaler) {
         if (count < 1) throw new IllegalArgumentException("SGD over " + count + " parameters");
         boolean momentum = sgd.momentum() != 0;
         DeviceSlice.requireVectors(params, grads, lr);
         if (momentum) DeviceSlice.requireVectors(momentumBuffer);
+        if (scaler != 0) DeviceSlice.requireVectors(scaler);
         boolean vec4 = vectorizable(params, grads, momentumBuffer, momentum);
         module.launch(vec4 ? STEP_VEC4 : STEP, geometry(count, vec4), new KernelArgs().ptr(params).ptr(grads).ptr(momentumBuffer).i64(count)
-                .ptr(lr).f32((float) sgd.momentum()).f32((float) sgd.weightDecay()).bool(sgd.nesterov()));
+                .ptr(lr).f32((float) sgd.momentum()).f32((float) sgd.weightDecay()).bool(sgd.nesterov()).ptr(scaler));
     }
 
     /** Whether the float4 kernel may run: params, grads (and the buffer, when used) 16-byte aligned. */

@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.Random;
 import org.densenet.engine.DType;
 import org.densenet.engine.LossResult;
+import org.densenet.engine.LossScaling;
 import org.densenet.engine.Pool2d;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
@@ -331,6 +332,71 @@ class KernelParityGpuTest {
                 assertSame(tg, "grads untouched");
             }
         }
+    }
+
+    @Test
+    void lossScalingCheckAndUpdateMatchTheCpuExactly() {
+        LossScaling rule = new LossScaling(1024, 2, 0.5, 2);
+        var kernels = new LossScaleKernels(gpu);
+        Twin scaler = twin(rule.initialState(), LossScaling.STATE_SIZE);
+        int count = 20_011;
+        // clean, clean (the scale grows), +inf, NaN (each backs off), then clean again
+        int[] plant = {-1, -1, rng.nextInt(count), rng.nextInt(count), -1};
+        float[] bad = {0, 0, Float.POSITIVE_INFINITY, Float.NaN, 0};
+        for (int k = 0; k < plant.length; k++) {
+            float[] g = random(count, 10);
+            if (plant[k] >= 0) g[plant[k]] = bad[k];
+            Twin tg = twin(g, count);
+            cpu.checkGradientsAndUpdateScale(tg.host, scaler.host, rule);
+            kernels.checkAndUpdate(tg.device, count, scaler.device, rule);
+            assertSame(scaler, "state after check " + k + " (" + bad[k] + " at " + plant[k] + ")");
+        }
+        assertArrayEquals(new float[] {512, 1, 0, 1f / 512, 2}, scaler.gpuValues());
+        // one gradient more than the check has threads: the last is found by the grid-stride loop's second round
+        int many = LossScaleKernels.CHECK_BLOCKS * LaunchGeometry.THREADS + 1;
+        assertEquals(LossScaleKernels.CHECK_BLOCKS, LossScaleKernels.checkGeometry(many).gridX());
+        float[] g = random(many, 1);
+        g[many - 1] = Float.NEGATIVE_INFINITY;
+        Twin tg = twin(g, many);
+        cpu.checkGradientsAndUpdateScale(tg.host, scaler.host, rule);
+        kernels.checkAndUpdate(tg.device, many, scaler.device, rule);
+        assertSame(scaler, "state after an inf in the last of " + many + " gradients");
+        assertEquals(1f, scaler.gpuValues()[LossScaling.FOUND]);
+    }
+
+    @Test
+    void lossScaledSgdSkipsOrUnscalesExactlyOnTheFloat4AndTheScalarPath() {
+        int count = 1003;
+        SgdParams sgd = new SgdParams(0.1, 0.9, 1e-4, true);
+        Tensor lr = cpu.allocate(DType.F32, 1);
+        cpu.upload(new float[] {0.1f}, lr);
+        long lrDevice = gpu.upload(new float[] {0.1f});
+        for (int shift : new int[] {0, 1}) {
+            for (boolean found : new boolean[] {false, true}) {
+                float[] p = random(count + 1, 1), g = random(count + 1, 100), b = random(count + 1, 0.1);
+                float[] state = LossScaling.state(4096, 0, 0);
+                state[LossScaling.FOUND] = found ? 1 : 0;
+                state[LossScaling.UNSCALE] = 1f / 4096;
+                Twin tp = twin(p, count + 1), tg = twin(g, count + 1), tb = twin(b, count + 1), ts = twin(state, LossScaling.STATE_SIZE);
+                cpu.sgdStep(tp.host.narrow(0, shift, count), tg.host.narrow(0, shift, count), tb.host.narrow(0, shift, count), sgd, lr, ts.host);
+                new SgdKernels(gpu).step(tp.device + 4L * shift, tg.device + 4L * shift, tb.device + 4L * shift, count, sgd, lrDevice, ts.device);
+                String what = (found ? "skipped" : "unscaled") + " step, shift " + shift;
+                assertSame(tp, "params, " + what);
+                assertSame(tb, "momentum, " + what);
+                if (found) assertArrayEquals(p, tp.gpuValues(), "a skipped step leaves the parameters, " + what);
+                else assertTrue(!Arrays.equals(p, tp.gpuValues()), "an unscaled step moves the parameters, " + what);
+            }
+        }
+        lr.close();
+    }
+
+    @Test
+    void lossGradientScalingMatchesExactly() {
+        Twin dl = twin(random(6 * 10, 0.3), 6, 10);
+        Twin scaler = twin(LossScaling.DEFAULT.initialState(), LossScaling.STATE_SIZE);
+        cpu.scaleLossGradient(dl.host, scaler.host);
+        new LossScaleKernels(gpu).scale(dl.device, 60, scaler.device);
+        assertSame(dl, "dlogits times 65536");
     }
 
     @Test

@@ -15,6 +15,7 @@ import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.densenet.engine.Pool2d;
+import org.densenet.engine.LossScaling;
 import org.densenet.engine.SgdParams;
 import org.densenet.kernels.Fatbin;
 import org.densenet.kernels.KernelImage;
@@ -64,7 +65,7 @@ class LauncherSignatureTest {
         return new DeviceSlice(base, n, c, h, w, ns);
     }
 
-    /** Calls every launcher once (SGD twice: float4 and scalar) on a recording module. */
+    /** Calls every launcher once (SGD twice: float4 and scalar, the second loss-scaled) on a recording module. */
     static RecordingModule launchEverything() {
         RecordingModule m = new RecordingModule();
         DeviceSlice x = slice(A, 4, 12, 8, 8, 40 * 64), y = slice(A + (1 << 20), 4, 12, 8, 8, 12 * 64);
@@ -94,7 +95,10 @@ class LauncherSignatureTest {
         new LossKernels(m).softmaxCrossEntropy(A, A + 4096, 0, 64, 10, A + 8192);
         var sgd = new SgdKernels(m);
         sgd.step(A, A + 4096, A + 8192, 1001, new SgdParams(0.1, 0.9, 1e-4, true), A + 12288);
-        sgd.step(A + 4, A + 4096, A + 8192, 1001, new SgdParams(0.1, 0.9, 1e-4, true), A + 12288);
+        sgd.step(A + 4, A + 4096, A + 8192, 1001, new SgdParams(0.1, 0.9, 1e-4, true), A + 12288, A + 12544);
+        var scaling = new LossScaleKernels(m);
+        scaling.scale(A, 640, A + 12544);
+        scaling.checkAndUpdate(A, 1001, A + 12544, LossScaling.DEFAULT);
         new AugmentKernels(m).cropFlipNormalize(A + 1, true, 8, 3, 32, 32,
                 new Augmentation(4, true, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.25f, 0.25f, 0.25f}), 7, 100, A);
         return m;

@@ -221,6 +221,9 @@ const Entry KERNELS[] = {
     DN_KERNEL(softmax_xent_f32),
     DN_KERNEL(sgd_step_f32),
     DN_KERNEL(sgd_step_vec4_f32),
+    DN_KERNEL(loss_scale_f32),
+    DN_KERNEL(grads_nonfinite_f32),
+    DN_KERNEL(loss_scale_update_f32),
     DN_KERNEL(augment_crop_flip_u8),
 };
 
