@@ -152,11 +152,6 @@ final class TrainCommand implements Callable<Integer> {
         // so nothing is refused here that the real recipe would accept).
         DatasetKind named = data.namedKind();
         resolve(named != null ? named : DatasetKind.CIFAR10, 10);
-        if (device.precision() == org.densenet.engine.Precision.FP16) {
-            // float16's range underflows small gradients unless the loss is scaled; training without it would quietly lose them
-            throw new Main.UsageError("--precision fp16 trains only with dynamic loss scaling, which is not built yet; use bf16"
-                    + " (float32's range, no scaling needed) or fp32");
-        }
         if (pretrained != null && resume != null) {
             throw new Main.UsageError("--pretrained starts a new run from weights, --resume continues a run: give one of them");
         }

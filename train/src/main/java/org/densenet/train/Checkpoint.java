@@ -18,13 +18,21 @@ import org.densenet.train.data.ClassNames;
  * {@code Weights.readConfig} reads it from a checkpoint too. Written atomically (temporary file, fsync, rename) by {@link SafeTensors#write}.
  * The names of the dataset's classes (null where it has none) are kept as {@value #CLASS_NAMES}, for {@code densenet predict}.
  * Loading the weights into PyTorch: drop the keys that start with {@value #OPTIMIZER_PREFIX}.
+ * An FP16 run's loss scaler ({@link LossScaler.Saved}) is kept in the metadata too, so that it resumes
+ * with the scale it stopped at; {@code scaler} is null for runs without one and for older checkpoints.
  */
-public record Checkpoint(TrainConfig config, TrainState state, Map<String, HostTensor> weights, float[] momentum, List<String> classNames) {
+public record Checkpoint(TrainConfig config, TrainState state, Map<String, HostTensor> weights, float[] momentum, List<String> classNames,
+                         LossScaler.Saved scaler) {
     public static final String FORMAT = "densenet-checkpoint/1";
     public static final String OPTIMIZER_PREFIX = "optimizer.";
     public static final String MOMENTUM = OPTIMIZER_PREFIX + "momentum_buffer";
     /** Metadata key of the class names, one a line; weights files written by export keep it. */
     public static final String CLASS_NAMES = "class_names";
+
+    /** A checkpoint of a run without loss scaling. */
+    public Checkpoint(TrainConfig config, TrainState state, Map<String, HostTensor> weights, float[] momentum, List<String> classNames) {
+        this(config, state, weights, momentum, classNames, null);
+    }
 
     public void save(Path file) throws IOException {
         Map<String, HostTensor> tensors = new LinkedHashMap<>(weights);
@@ -34,6 +42,7 @@ public record Checkpoint(TrainConfig config, TrainState state, Map<String, HostT
         meta.putAll(Weights.metadata(config.model()));
         config.toMap().forEach((k, v) -> meta.put("config." + k, v));
         meta.putAll(state.toMap());
+        if (scaler != null) meta.putAll(scaler.toMap());
         if (classNames != null) meta.put(CLASS_NAMES, ClassNames.join(classNames));
         // Sample order, augmentation and dropout are counter-based: these are their streams' keys and positions.
         meta.put("rng.seed", Long.toString(config.seed()));
@@ -58,7 +67,7 @@ public record Checkpoint(TrainConfig config, TrainState state, Map<String, HostT
         if (mom == null) throw new IOException(file + ": checkpoint has no " + MOMENTUM + " tensor");
         try {
             return new Checkpoint(TrainConfig.fromMap(cfg, Weights.readConfig(file, meta)), TrainState.fromMap(meta),
-                    weightsOnly(c.tensors()), mom.toFloatArray(), ClassNames.split(meta.get(CLASS_NAMES)));
+                    weightsOnly(c.tensors()), mom.toFloatArray(), ClassNames.split(meta.get(CLASS_NAMES)), LossScaler.Saved.fromMap(meta));
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.densenet.engine.Backend;
 import org.densenet.engine.DType;
 import org.densenet.engine.LossResult;
+import org.densenet.engine.LossScaling;
 import org.densenet.engine.PendingLoss;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
@@ -49,6 +50,7 @@ public final class Trainer {
     private final boolean terminal;
     private final double logIntervalSeconds;
     private final long checkpointNanos;
+    private LossScaling lossScaling = LossScaling.DEFAULT;
     private Map<String, HostTensor> pretrained;
     private Set<String> keptFresh = Set.of();
     private List<String> classNames;
@@ -92,6 +94,12 @@ public final class Trainer {
         return this;
     }
 
+    /** An FP16 run scales its loss by {@code rule} instead of GradScaler's defaults (for tests: growth within a few steps). */
+    Trainer lossScaling(LossScaling rule) {
+        this.lossScaling = rule;
+        return this;
+    }
+
     /** Trains from scratch, or from {@code resume} when it is not null. */
     public Result run(Checkpoint resume) throws IOException {
         TrainState st = resume != null ? resume.state() : TrainState.START;
@@ -111,6 +119,7 @@ public final class Trainer {
              DenseNet net = new DenseNet(cfg.model(), backend, cfg.memory(), cfg.seed());
              Tensor momentum = backend.allocate(DType.F32, (int) net.parameters().values().numel());
              Tensor rate = backend.allocate(DType.F32, 1);
+             LossScaler scaler = LossScaler.forPrecision(backend, cfg.precision(), lossScaling);
              CapturedSteps graphs = new CapturedSteps(backend, out);
              Evaluator.DeviceBatches dev = new Evaluator.DeviceBatches(backend, trainLoader, cfg.model().numClasses())) {
             Parameters p = net.parameters();
@@ -118,6 +127,7 @@ public final class Trainer {
                 p.loadStateDict(resume.weights());
                 backend.upload(resume.momentum(), momentum);
                 net.setTrainingStep(st.globalStep());
+                if (scaler != null && resume.scaler() != null) scaler.restore(resume.scaler());
             } else {
                 if (pretrained != null) loadPretrained(p);
                 backend.fill(momentum, 0);
@@ -126,6 +136,7 @@ public final class Trainer {
             par.broadcast(p.values(), "broadcast of rank 0's parameters");
             par.broadcast(p.runningStats(), "broadcast of rank 0's running statistics");
             par.broadcast(momentum, "broadcast of rank 0's momentum");
+            if (scaler != null) par.broadcast(scaler.state(), "broadcast of rank 0's loss scaler");
             out.printf(Locale.ROOT, "%s %s: %,d parameters, %s memory, on %s%s, precision %s%n", cfg.modelName(), cfg.model(),
                     cfg.model().parameterCount(), cfg.memory().label(), backend.name(),
                     "allowed".equals(backend.versions().get("tf32")) ? " (TF32 allowed)" : "", cfg.precision().label());
@@ -138,7 +149,7 @@ public final class Trainer {
                 st = continuedOn(st, trainSet.size(), out);
                 out.printf(Locale.ROOT, "resuming at epoch %d, batch %d (step %d)%n", st.epoch() + 1, st.batch(), st.globalStep());
             }
-            return loop(st, net, new StepState(momentum, rate, graphs), trainLoader, testLoader, run, dev);
+            return loop(st, net, new StepState(momentum, rate, scaler, graphs), trainLoader, testLoader, run, dev);
         }
     }
 
@@ -176,9 +187,14 @@ public final class Trainer {
 
     /**
      * What a step keeps on the device besides the model: the momentum buffer, the learning rate
-     * (written before each step, so that a captured step follows the schedule), and the captures.
+     * (written before each step, so that a captured step follows the schedule), FP16's loss scaler
+     * (null in other precisions), and the captures.
      */
-    private record StepState(Tensor momentum, Tensor rate, CapturedSteps graphs) {
+    private record StepState(Tensor momentum, Tensor rate, LossScaler scaler, CapturedSteps graphs) {
+        /** The scaler's state for a checkpoint, null without one. */
+        LossScaler.Saved savedScaler() {
+            return scaler == null ? null : scaler.read();
+        }
     }
 
     private Result loop(TrainState st, DenseNet net, StepState state, BatchLoader trainLoader, BatchLoader testLoader,
@@ -232,7 +248,8 @@ public final class Trainer {
                         double secs = trainSeconds + (System.nanoTime() - t0) / 1e9;
                         if (run.writes()) {
                             new Checkpoint(cfg, new TrainState(epoch, b.index() + 1, step, best, bestEpoch, tally.lossSum, tally.top1, tally.seen,
-                                    secs, waitNanos / 1e9, par.size()), p.stateDict(), download(momentum), classNames).save(run.last());
+                                    secs, waitNanos / 1e9, par.size()), p.stateDict(), download(momentum), classNames, state.savedScaler())
+                                    .save(run.last());
                         }
                         lastGood = run.last().toString();
                         lastSave = System.nanoTime();
@@ -263,9 +280,10 @@ public final class Trainer {
                 bestEpoch = epoch + 1;
             }
             run.add(lastRow, cfg.modelName() + " on " + cfg.dataset().cliName());
+            LossScaler.Saved scaled = state.savedScaler();
             if (run.writes()) {
                 Checkpoint ck = new Checkpoint(cfg, new TrainState(epoch + 1, 0, step, best, bestEpoch, 0, 0, 0, 0, 0, par.size()),
-                        p.stateDict(), download(momentum), classNames);
+                        p.stateDict(), download(momentum), classNames, scaled);
                 ck.save(run.last());
                 if (improved) ck.save(run.best());
             }
@@ -274,6 +292,7 @@ public final class Trainer {
             out.printf(Locale.ROOT, "epoch %d/%d  lr %.4g  train loss %.4f top-1 %.2f%%  val loss %.4f top-1 %.2f%% top-5 %.2f%%  %.1f img/s  %s%s%n",
                     epoch + 1, epochs, lr, trainLoss, trainTop1, m.loss(), m.top1(), m.top5(), lastRow.imagesPerSecond(),
                     Progress.duration(lastRow.seconds()), improved ? "  (best)" : "");
+            if (scaled != null) out.println("fp16 " + scaled.describe());
             String waited = inputBoundNote(waitNanos / 1e9, trainSeconds, cfg.workers(), Runtime.getRuntime().availableProcessors());
             if (waited != null) out.println(waited);
             int skipped = trainLoader.skippedImages() + testLoader.skippedImages();
@@ -303,9 +322,13 @@ public final class Trainer {
             net.setTrainingStep(step);
             Tensor logits = net.forward(s.images(), true);
             PendingLoss l = backend.softmaxCrossEntropyAsync(logits, s.labels(), s.dLogits());
+            LossScaler scaler = state.scaler();
+            if (scaler != null) scaler.scaleLossGradient(s.dLogits());
             net.backward(s.dLogits());
             par.averageGradients(p, step);
-            backend.sgdStep(p.values(), p.grads(), state.momentum(), sgd, state.rate());
+            // after the average, every rank checks the same gradients: all skip, or none, and their scales stay equal
+            if (scaler != null) scaler.checkGradients(p.grads());
+            backend.sgdStep(p.values(), p.grads(), state.momentum(), sgd, state.rate(), scaler == null ? null : scaler.state());
             return l;
         });
         net.completeTrainingStep(step);

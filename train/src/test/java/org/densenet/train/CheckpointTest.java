@@ -54,9 +54,19 @@ class CheckpointTest {
         assertEquals(w.keySet(), back.weights().keySet(), "optimizer entries are not weights");
         assertArrayEquals(w.get("features.conv0.weight").toFloatArray(), back.weights().get("features.conv0.weight").toFloatArray());
         assertEquals(cfg.model(), Weights.readConfig(f), "the model's own reader understands a checkpoint");
+        assertEquals(null, back.scaler(), "a run without loss scaling, like every checkpoint before it existed, has no scaler");
         try (var s = Files.list(dir)) {
             assertEquals(1, s.count(), "no temporary file is left behind");
         }
+    }
+
+    @Test
+    void anFp16RunsLossScalerSurvivesSaveAndLoadExactly() throws IOException {
+        LossScaler.Saved scaler = new LossScaler.Saved(0x1p-7f * 3, 1999, 12_345_678_901L);
+        Path f = dir.resolve("fp16.safetensors");
+        new Checkpoint(config(), TrainState.START, Map.of(), new float[] {1f}, null, scaler).save(f);
+        assertEquals(scaler, Checkpoint.load(f).scaler());
+        assertEquals("1999", SafeTensors.readMetadata(f).get("scaler.clean_steps"));
     }
 
     @Test

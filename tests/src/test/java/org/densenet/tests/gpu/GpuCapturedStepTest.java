@@ -12,6 +12,7 @@ import java.util.Random;
 
 import org.densenet.engine.DType;
 import org.densenet.engine.LossResult;
+import org.densenet.engine.LossScaling;
 import org.densenet.engine.PendingLoss;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
@@ -38,9 +39,16 @@ class GpuCapturedStepTest extends GpuParityTestBase {
     private static final class Run implements AutoCloseable {
         final DenseNet net;
         final Tensor images, labels, dLogits, momentum, rate;
+        /** FP16's loss scaling, with its state on the device; null for unscaled steps. */
+        final LossScaling scaling;
+        final Tensor scaler;
         long step;
 
         Run(DenseNetConfig config, MemoryMode mode) {
+            this(config, mode, null);
+        }
+
+        Run(DenseNetConfig config, MemoryMode mode, LossScaling scaling) {
             net = new DenseNet(config, gpu, mode, 7);
             images = gpu.allocate(DType.F32, BATCH, config.inChannels(), SIZE, SIZE);
             labels = gpu.allocate(DType.I32, BATCH);
@@ -48,6 +56,9 @@ class GpuCapturedStepTest extends GpuParityTestBase {
             momentum = gpu.allocate(DType.F32, Math.toIntExact(net.parameters().values().numel()));
             rate = gpu.allocate(DType.F32, 1);
             gpu.fill(momentum, 0);
+            this.scaling = scaling;
+            scaler = scaling == null ? null : gpu.allocate(DType.F32, LossScaling.STATE_SIZE);
+            if (scaler != null) gpu.upload(scaling.initialState(), scaler);
         }
 
         /** Writes the step's inputs, then runs it through graphs (or op by op when graphs is null). */
@@ -60,8 +71,10 @@ class GpuCapturedStepTest extends GpuParityTestBase {
             java.util.function.Supplier<PendingLoss> work = () -> {
                 net.setTrainingStep(at);
                 PendingLoss l = gpu.softmaxCrossEntropyAsync(net.forward(images, true), labels, dLogits);
+                if (scaler != null) gpu.scaleLossGradient(dLogits, scaler);
                 net.backward(dLogits);
-                gpu.sgdStep(net.parameters().values(), net.parameters().grads(), momentum, sgd, rate);
+                if (scaler != null) gpu.checkGradientsAndUpdateScale(net.parameters().grads(), scaler, scaling);
+                gpu.sgdStep(net.parameters().values(), net.parameters().grads(), momentum, sgd, rate, scaler);
                 return l;
             };
             PendingLoss loss = graphs == null ? work.get() : graphs.run(images, "the test's step", "a batch of " + BATCH, work);
@@ -76,6 +89,7 @@ class GpuCapturedStepTest extends GpuParityTestBase {
             dLogits.close();
             momentum.close();
             rate.close();
+            if (scaler != null) scaler.close();
             net.close();
         }
     }
@@ -108,6 +122,37 @@ class GpuCapturedStepTest extends GpuParityTestBase {
                 assertEquals(STEPS - 1, graphs.replays(), mode + ": every step after the warm-up replayed");
                 assertEquals("", notes.toString(StandardCharsets.UTF_8), mode + ": nothing to say when capture works");
             }
+        }
+    }
+
+    /**
+     * The loss scaler's state lives on the device, so replays scale, check, skip and update it as
+     * uncaptured steps do: a NaN pixel in step 3's batch (uploaded outside the graph) makes every
+     * gradient NaN, and the replayed step must be skipped and back the scale off; a growth interval
+     * of 2 grows it within the run.
+     */
+    @Test
+    void lossScaledStepsReplayTheirSkipsAndScaleChangesBitForBit() {
+        LossScaling rule = new LossScaling(1024, 2, 0.5, 2);
+        try (Run plain = new Run(BC, MemoryMode.SHARED, rule); Run captured = new Run(BC, MemoryMode.SHARED, rule);
+             CapturedSteps graphs = new CapturedSteps(gpu, System.err)) {
+            Random rng = new Random(13);
+            for (int s = 0; s < 6; s++) {
+                float[] x = randomImages(rng);
+                if (s == 3) x[17] = Float.NaN;
+                int[] y = randomLabels(rng, BC.numClasses());
+                float[] before = values(captured.net.parameters().values());
+                plain.step(x, y, 0.1, null);
+                captured.step(x, y, 0.1, graphs);
+                String at = "step " + s + ": ";
+                assertArrayEquals(values(plain.scaler), values(captured.scaler), at + "scaler state");
+                assertArrayEquals(values(plain.net.parameters().values()), values(captured.net.parameters().values()), at + "weights");
+                assertArrayEquals(values(plain.momentum), values(captured.momentum), at + "momentum");
+                if (s == 3) assertArrayEquals(before, values(captured.net.parameters().values()), "the overflowed step is skipped");
+            }
+            // steps 0, 1 clean (grown to 2048), 2 clean, 3 skipped (1024), 4, 5 clean (grown to 2048)
+            assertArrayEquals(new float[] {2048, 0, 0, 1f / 1024, 1}, values(captured.scaler));
+            assertEquals(5, graphs.replays(), "steps 1 to 5 replayed");
         }
     }
 
