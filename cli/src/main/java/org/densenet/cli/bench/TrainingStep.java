@@ -12,6 +12,7 @@ import org.densenet.model.DenseNet;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
 import org.densenet.train.CapturedSteps;
+import org.densenet.train.LossScaler;
 
 /**
  * One DenseNet training step as the trainer runs it (forward, softmax cross-entropy, backward,
@@ -20,7 +21,8 @@ import org.densenet.train.CapturedSteps;
  * of fresh standard-normal images and uniform labels are made up front and used in turn, so
  * repeats do not re-read one input from cache. Ops are issued under the scopes fwd, loss, bwd, sgd.
  * Where the backend captures graphs, each batch's step is captured after its first run and
- * replayed from then on, as the trainer does ({@link CapturedSteps}).
+ * replayed from then on, as the trainer does ({@link CapturedSteps}). In FP16 it scales its loss as
+ * the trainer does ({@link LossScaler}): the scaling is timed under "loss", the gradient check under "sgd".
  */
 public final class TrainingStep implements AutoCloseable {
     public static final SgdParams SGD = new SgdParams(0.1, 0.9, 1e-4, true);
@@ -34,6 +36,8 @@ public final class TrainingStep implements AutoCloseable {
     /** The learning rate, written before each step as the trainer writes its schedule's. */
     private final Tensor rate;
     private final CapturedSteps graphs;
+    /** FP16's loss scaler, null in other precisions. */
+    private final LossScaler scaler;
     private int next;
     private PendingLoss last;
 
@@ -77,6 +81,7 @@ public final class TrainingStep implements AutoCloseable {
         this.momentum = m;
         this.rate = r;
         this.graphs = new CapturedSteps(backend, System.err);
+        this.scaler = LossScaler.forPrecision(backend, backend.precision());
     }
 
     public DenseNet net() {
@@ -95,12 +100,14 @@ public final class TrainingStep implements AutoCloseable {
             PendingLoss loss;
             try (var s = OpScope.enter("loss")) {
                 loss = backend.softmaxCrossEntropyAsync(logits, labels[i], dLogits);
+                if (scaler != null) scaler.scaleLossGradient(dLogits);
             }
             try (var s = OpScope.enter("bwd")) {
                 net.backward(dLogits);
             }
             try (var s = OpScope.enter("sgd")) {
-                backend.sgdStep(net.parameters().values(), net.parameters().grads(), momentum, SGD, rate);
+                if (scaler != null) scaler.checkGradients(net.parameters().grads());
+                backend.sgdStep(net.parameters().values(), net.parameters().grads(), momentum, SGD, rate, scaler == null ? null : scaler.state());
             }
             return loss;
         });
@@ -148,6 +155,7 @@ public final class TrainingStep implements AutoCloseable {
 
     @Override
     public void close() {
+        if (scaler != null) scaler.close();
         graphs.close();
         rate.close();
         for (Tensor t : images) t.close();

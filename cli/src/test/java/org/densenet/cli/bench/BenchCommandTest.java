@@ -51,6 +51,17 @@ class BenchCommandTest {
     }
 
     @Test
+    void anFp16StepScalesItsLossAsTheTrainerDoes() {
+        Run csv = run(args("ops", "--precision", "fp16", "--per-call", "--csv"));
+        assertEquals(0, csv.status(), csv.err());
+        List<String> rows = csv.out().lines().filter(l -> !l.startsWith("#")).toList();
+        assertEquals(1, rows.stream().filter(l -> l.startsWith("loss,loss_scale,")).count(), "the loss gradient scaled once: " + rows);
+        assertEquals(1, rows.stream().filter(l -> l.startsWith("sgd,grad_check,")).count(), "the gradients checked once: " + rows);
+        Run fp32 = run(args("ops", "--per-call", "--csv"));
+        assertEquals(0, fp32.out().lines().filter(l -> l.contains(",loss_scale,") || l.contains(",grad_check,")).count(), "fp32 needs no scaling");
+    }
+
+    @Test
     void opsTextGroupsByScopeAndCsvHasOneRowPerCall() {
         Run text = run(args("ops", "--memory", "naive"));
         assertEquals(0, text.status(), text.err());
