@@ -8,7 +8,16 @@ Modes: `naive` is torchvision's default dense layer (concatenation and BN output
 `efficient` is torchvision's memory_efficient=True (torch.utils.checkpoint recomputes the
 concatenation and BN-ReLU of each layer in backward; Pleiss et al., arXiv 1707.06990);
 `channels_last` is `naive` with the model and batch in torch.channels_last (NHWC) memory format,
-the layout oneDNN (CPU) and cuDNN's tensor-core kernels are fastest in.
+the layout oneDNN (CPU) and cuDNN's tensor-core kernels are fastest in; `compiled` is `naive` through
+torch.compile (default options), where this PyTorch has it and it compiles on this machine: when it
+does not, the mode is reported as skipped with the reason, and the other modes still run.
+
+Precision: `--precision fp32` (default), `tf32` (as `--tf32 on`), `bf16` or `fp16`: the forward and
+the loss under torch.autocast with that dtype, as a PyTorch AMP user writes it; fp16 adds
+torch.amp.GradScaler (torch.cuda.amp.GradScaler in older PyTorch) with its defaults around backward
+and the optimizer step. Where this PyTorch's autocast does not compute in the dtype on the device
+(autocast on the CPU supports bf16; float16 only in newer PyTorch), or GradScaler cannot run there,
+every mode is reported as skipped with the reason rather than timed in float32.
 
 Threads: `--threads N` sets torch.set_num_threads(N); `densenet bench step --peer` passes its own CPU
 backend's thread count, so both sides compute with the same number of cores.
@@ -20,7 +29,7 @@ the warm-up also picks the convolution algorithms). `host_median_ms` is the host
 step: time.perf_counter around the step, which reads nothing back and so never waits for the GPU
 (on CPU it is the step time itself).
 
-TF32: off unless `--tf32 on` (cudnn.allow_tf32 and cuda.matmul.allow_tf32 both set), as the engine's
+TF32: off unless `--tf32 on` or `--precision tf32` (cudnn.allow_tf32 and cuda.matmul.allow_tf32 both set), as the engine's
 CUDA backend defaults to float32 math. PyTorch's own default allows TF32 in cuDNN convolutions, which
 would time TF32 tensor-core convolutions against float32 ones; `densenet bench step` passes the
 engine's setting on.
@@ -38,6 +47,7 @@ Examples:
   /usr/bin/python3 scripts/bench/pytorch_step.py --model densenet121 --image-size 224 --classes 1000 --device cuda
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -50,7 +60,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
-MODES = ("naive", "efficient", "channels_last")
+MODES = ("naive", "efficient", "channels_last", "compiled")
+PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 
 
 def parse_args(argv):
@@ -72,6 +83,8 @@ def parse_args(argv):
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
     p.add_argument("--tf32", choices=("on", "off"), default="off",
                    help="TF32 tensor-core math in cuDNN convolutions and matrix products on CUDA (default off)")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="fp32 (default), tf32 (as --tf32 on), bf16 or fp16 (torch.autocast; fp16 with GradScaler)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON ('-': to stdout, the table then goes to stderr)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -88,9 +101,58 @@ def parse_args(argv):
     return args
 
 
+class Skipped(Exception):
+    """A mode this PyTorch cannot run as asked on this machine; the reason goes into the report."""
+
+
+def mixed_precision(torch, device, precision):
+    """The autocast context and GradScaler (or None) of `precision`; raises Skipped where autocast or
+    GradScaler would quietly fall back to float32 (PyTorch only warns when it disables them)."""
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    if dtype is None:
+        return contextlib.nullcontext, None
+    version = torch.__version__
+
+    def autocast():
+        return torch.autocast(device_type=device.type, dtype=dtype)
+
+    import warnings
+    refused = f"autocast on {device.type} does not compute in {precision} in PyTorch {version}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = torch.ones(2, 2, device=device)
+        try:
+            with autocast():
+                got = torch.mm(a, a).dtype
+        except RuntimeError as e:  # PyTorch 1.13 refuses float16 on the CPU outright
+            raise Skipped(f"{refused} ({str(e).strip()})") from e
+    if got != dtype:
+        raise Skipped(f"{refused} (it gave {got})")
+    if precision != "fp16":
+        return autocast, None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            scaler = torch.amp.GradScaler(device.type)
+        except (AttributeError, TypeError, RuntimeError):
+            scaler = torch.cuda.amp.GradScaler() if device.type == "cuda" else None
+    if scaler is None or not scaler.is_enabled():
+        raise Skipped(f"GradScaler does not run on {device.type} in PyTorch {version}")
+    return autocast, scaler
+
+
 def worker(args, model_name, mode):
     """Runs in its own process; returns one result dict."""
     import torch
+
+    try:
+        return timed_worker(torch, args, model_name, mode)
+    except Skipped as e:
+        return {"framework": f"pytorch {torch.__version__}", "model": model_name, "mode": mode, "precision": args.precision,
+                "device": args.device, "skipped": str(e)}
+
+
+def timed_worker(torch, args, model_name, mode):
     import torch.nn.functional as F
     from densenet_ref import any_preset, parameter_count
 
@@ -98,11 +160,15 @@ def worker(args, model_name, mode):
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     cuda = device.type == "cuda"
+    tf32 = args.tf32 == "on" or args.precision == "tf32"
     if cuda:
         torch.backends.cudnn.benchmark = True
-        torch.backends.cudnn.allow_tf32 = args.tf32 == "on"
-        torch.backends.cuda.matmul.allow_tf32 = args.tf32 == "on"
+        torch.backends.cudnn.allow_tf32 = tf32
+        torch.backends.cuda.matmul.allow_tf32 = tf32
         torch.cuda.set_device(device)
+    autocast, scaler = mixed_precision(torch, device, args.precision)
+    if mode == "compiled" and not hasattr(torch, "compile"):
+        raise Skipped(f"torch.compile does not exist in PyTorch {torch.__version__}")
     torch.manual_seed(0)
     rss_before_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
@@ -113,16 +179,32 @@ def worker(args, model_name, mode):
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, args.classes, (args.batch,), device=device)
+    forward = torch.compile(model) if mode == "compiled" else model
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
+        with autocast():
+            loss = F.cross_entropy(forward(x), y)
+        if scaler is None:
+            loss.backward()
+            opt.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
         return loss
 
-    for _ in range(args.warmup):
-        step()
+    # torch.compile compiles on the first call: where it cannot (no compiler, an unsupported
+    # platform), the mode is skipped with the error's last line rather than failing the run
+    for i in range(max(args.warmup, 1 if mode == "compiled" else 0)):
+        if mode == "compiled" and i == 0:
+            try:
+                step()
+            except Exception as e:  # noqa: BLE001 - any compile failure means the mode cannot run here
+                lines = [l for l in str(e).strip().splitlines() if l.strip()]
+                raise Skipped(f"torch.compile failed: {type(e).__name__}: {lines[-1] if lines else ''}") from e
+        else:
+            step()
     times_ms = []
     host_ms = []
     if cuda:
@@ -158,7 +240,8 @@ def worker(args, model_name, mode):
         "model": model_name,
         "mode": mode,
         "device": str(device),
-        "tf32": cuda and args.tf32 == "on",
+        "precision": args.precision,
+        "tf32": cuda and tf32,
         "device_name": device_name,
         "threads": torch.get_num_threads(),
         "batch": args.batch,
@@ -219,6 +302,9 @@ def main(argv):
                 raise SystemExit(f"{model_name} {mode}: worker failed with exit code {proc.returncode}")
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             results.append(r)
+            if "skipped" in r:
+                print(f"{r['model']:<20} {r['mode']:<9} {r['device']:<6} {args.precision}: skipped: {r['skipped']}", file=human, flush=True)
+                continue
             print(f"{r['model']:<20} {r['mode']:<9} {r['device']:<6} batch {r['batch']:<4} params {r['parameters']:>10,}  "
                   f"median {r['median_ms']:9.2f} ms  (min {r['min_ms']:.2f}, p10 {r['p10_ms']:.2f}, "
                   f"p90 {r['p90_ms']:.2f}, max {r['max_ms']:.2f}; {r['steps']} steps)  "

@@ -8,15 +8,23 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.densenet.engine.Precision;
 import org.densenet.engine.io.JsonCodec;
 
 /**
  * Runs the PyTorch peer of {@code bench step}, scripts/bench/pytorch_step.py, with the same model,
- * batch shape, warm-up and repeats on the same kind of device, and on the CPU with the same number
- * of threads, and returns its results (one per mode: naive, efficient, i.e. torchvision's
- * memory_efficient, and channels_last) for the same table.
+ * batch shape, precision, warm-up and repeats on the same kind of device, and on the CPU with the
+ * same number of threads, and returns its results (one per mode: naive, efficient, i.e.
+ * torchvision's memory_efficient, channels_last and compiled, i.e. torch.compile) for the same
+ * table. A mode the peer could not run as asked (no torch.compile, no autocast in that precision on
+ * that device) comes back with a {@value #SKIPPED} reason instead of timings.
  */
 public final class PeerBench {
+    /** The key of a result the peer skipped, holding its reason. */
+    public static final String SKIPPED = "skipped";
+    /** Every mode of the peer: what a PyTorch user would run, eager and compiled. */
+    static final String MODES = "naive,efficient,channels_last,compiled";
+
     private PeerBench() {
     }
 
@@ -32,14 +40,15 @@ public final class PeerBench {
      * peak_memory_bytes, framework. A result whose parameter count differs from our network's is refused.
      */
     @SuppressWarnings("unchecked")
-    public static List<Map<String, Object>> run(String python, Path script, Workload w, String backendName, boolean tf32, int threads) {
+    public static List<Map<String, Object>> run(String python, Path script, Workload w, String backendName, Precision precision, int threads) {
         if (!Files.isRegularFile(script)) {
             throw new IllegalArgumentException("the PyTorch peer script " + script + " does not exist (run from the repository root, or give --peer-script)");
         }
         List<String> cmd = List.of(python, script.toString(), "--model", w.modelName(), "--batch", Integer.toString(w.batch()),
                 "--image-size", Integer.toString(w.imageSize()), "--classes", Integer.toString(w.config().numClasses()),
                 "--warmup", Integer.toString(w.warmup()), "--steps", Integer.toString(w.repeats()),
-                "--device", peerDevice(backendName), "--tf32", tf32 ? "on" : "off", "--threads", Integer.toString(threads), "--json", "-");
+                "--device", peerDevice(backendName), "--precision", precision.label(), "--threads", Integer.toString(threads),
+                "--mode", MODES, "--json", "-");
         Path log = null;
         try {
             // the script's own table goes to stderr; it is kept out of ours and shown only if the script fails

@@ -90,6 +90,11 @@ public final class StepBench {
             addRow(t, w, m, "train step", train, trainPeak);
         }
         for (Map<String, Object> r : peer) {
+            if (r.get(PeerBench.SKIPPED) != null) {
+                report.note("peer_skipped_" + r.get("mode"), String.valueOf(r.get(PeerBench.SKIPPED)),
+                        r.get("framework") + " " + r.get("mode") + " skipped: " + r.get(PeerBench.SKIPPED));
+                continue;
+            }
             double median = number(r, "median_ms");
             long peak = (long) number(r, "peak_memory_bytes");
             t.add(String.valueOf(r.get("framework")), w.modelName(), String.valueOf(r.get("mode")), "train step", w.batch(), median,

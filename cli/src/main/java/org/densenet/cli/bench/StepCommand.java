@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import org.densenet.cli.Main;
 import org.densenet.cli.ModelOptions;
 import org.densenet.engine.Backend;
+import org.densenet.engine.Precision;
 import org.densenet.model.MemoryMode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -33,8 +34,9 @@ final class StepCommand implements Callable<Integer> {
     boolean compare;
 
     @Option(names = "--peer", paramLabel = "PYTHON",
-            description = "Also run the PyTorch peer (scripts/bench/pytorch_step.py: naive, memory_efficient and channels_last; on the CPU"
-                    + " with our thread count) with this Python, "
+            description = "Also run the PyTorch peer (scripts/bench/pytorch_step.py: naive, memory_efficient, channels_last and"
+                    + " torch.compile, in our --precision through torch.autocast, fp16 with GradScaler; on the CPU with our thread count)"
+                    + " with this Python, "
                     + "e.g. /usr/bin/python3, and add its rows to the table.")
     String peerPython;
 
@@ -52,10 +54,14 @@ final class StepCommand implements Callable<Integer> {
             List<Map<String, Object>> peer = List.of();
             if (peerPython != null) {
                 try {
-                    // the same math on both sides: TF32 for PyTorch only where our backend allows it too
-                    boolean tf32 = backend instanceof org.densenet.engine.cuda.CudaBackend cuda && cuda.tf32Allowed();
+                    // the same math on both sides: our precision (TF32 for PyTorch only where our backend allows it too)
+                    Precision precision = common.precision();
+                    if (precision == Precision.TF32
+                            && !(backend instanceof org.densenet.engine.cuda.CudaBackend cuda && cuda.tf32Allowed())) {
+                        precision = Precision.FP32;
+                    }
                     int threads = backend instanceof org.densenet.engine.cpu.CpuBackend cpu ? cpu.threads() : 0;
-                    peer = PeerBench.run(peerPython, peerScript, w, backend.name(), tf32, threads);
+                    peer = PeerBench.run(peerPython, peerScript, w, backend.name(), precision, threads);
                 } catch (IllegalArgumentException e) {
                     throw new Main.UsageError(e.getMessage());
                 }
