@@ -14,6 +14,7 @@ import org.densenet.engine.DType;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.LossScaling;
 import org.densenet.engine.PendingLoss;
+import org.densenet.engine.Precision;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
 import org.densenet.engine.io.HostTensor;
@@ -402,6 +403,11 @@ public final class Trainer {
                     r.loss(), epoch + 1, q.batch() + 1, q.step(), lastGood != null
                             ? "The last good checkpoint is " + lastGood + " (try a lower --lr, resuming from it with a new run)."
                             : "No checkpoint was saved yet (try a lower --lr).");
+            // the scaler skips steps whose gradients overflow, but a forward pass that overflows float16 reaches the loss
+            if (cfg.precision() == Precision.FP16) {
+                msg += " In fp16 it can also be an activation past float16's largest value, 65504, which loss scaling does not"
+                        + " prevent; bf16 keeps float32's range.";
+            }
             return new Result(Outcome.DIVERGED, msg, lastRow);
         }
         t.lossSum += r.loss() * r.count();

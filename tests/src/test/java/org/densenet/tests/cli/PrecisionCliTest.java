@@ -49,6 +49,11 @@ class PrecisionCliTest {
         float scale = Float.parseFloat(meta.get("scaler.scale"));
         long skipped = Long.parseLong(meta.get("scaler.skipped_steps"));
         assertEquals(65536f, scale * (float) Math.pow(2, skipped), "GradScaler's initial 2^16, halved once per skipped step: " + meta);
+
+        Cli.Run diverged = Cli.run(dir, train("--device", "cpu", "--precision", "fp16", "--lr", "1e12", "--output", "blown"));
+        assertEquals(3, diverged.exit(), diverged.all());
+        assertTrue(diverged.err().contains("training diverged") && diverged.err().contains("In fp16 it can also be an activation past"),
+                diverged.all());
     }
 
     @Test
