@@ -25,8 +25,21 @@ public final class TfEventWriter implements AutoCloseable {
     public TfEventWriter(Path folder) throws IOException {
         String host = hostName();
         long now = System.currentTimeMillis();
-        this.file = folder.resolve("events.out.tfevents." + now / 1000 + "." + host + "." + ProcessHandle.current().pid());
-        this.out = Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        String name = "events.out.tfevents." + now / 1000 + "." + host + "." + ProcessHandle.current().pid();
+        // A run resumed by the same process within the same second (a test, a notebook) would take the
+        // stopped run's name; TensorBoard reads every file whose name holds "tfevents", so a suffix keeps both.
+        Path f = folder.resolve(name);
+        OutputStream o = null;
+        for (int i = 1; o == null; i++) {
+            try {
+                o = Files.newOutputStream(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (i > 100) throw e;
+                f = folder.resolve(name + "." + i);
+            }
+        }
+        this.file = f;
+        this.out = o;
         ByteArrayOutputStream ev = new ByteArrayOutputStream();
         writeDouble(ev, 1, now / 1000.0);
         writeBytes(ev, 3, "brain.Event:2".getBytes(StandardCharsets.UTF_8));

@@ -1,6 +1,8 @@
 package org.densenet.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -22,6 +24,19 @@ class TfEventWriterTest {
         assertEquals(0xE3069283L, c.getValue());
         int crc = 0xE3069283;
         assertEquals(((crc >>> 15) | (crc << 17)) + 0xa282ead8, TfEventWriter.maskedCrc("123456789".getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    @Test
+    void writersOpenedOneAfterAnotherInOneFolderByOneProcessKeepFilesOfTheirOwn(@TempDir Path dir) throws IOException {
+        Path first, second;
+        try (TfEventWriter a = new TfEventWriter(dir); TfEventWriter b = new TfEventWriter(dir)) {
+            first = a.file();
+            second = b.file();
+        }
+        assertNotEquals(first, second);
+        assertTrue(first.getFileName().toString().contains("tfevents") && second.getFileName().toString().contains("tfevents"),
+                "TensorBoard reads only files whose names hold tfevents: " + second);
+        assertTrue(Files.size(first) > 0 && Files.size(second) > 0);
     }
 
     @Test
