@@ -9,6 +9,9 @@
 //   relu_backward_f32:    dx (=|+=) y > 0 ? dy : 0
 //   dropout_forward_f32:  mask[i] = uniform(seed, i) < p ? 0 : scale; y = x * mask, with i the dense
 //                         row-major index s * len + j of the element (Backend.dropoutForward)
+//   dropout_forward_seeded_f32: dropout_forward_f32 with the seed read from device memory when it
+//                         runs, so a captured graph draws a new mask each replay (Backend.dropoutForward
+//                         with a seed tensor)
 //   dropout_backward_f32: dx (=|+=) dy * mask
 #include "common.cuh"
 
@@ -55,9 +58,9 @@ extern "C" __global__ void relu_backward_f32(const float* y, long long yns, cons
 
 // p is compared in double, as Java compares the float uniform with the double p, so the same
 // elements drop on both sides for any p; scale = (float) (1 / (1 - p)) comes from the launcher.
-extern "C" __global__ void dropout_forward_f32(const float* x, long long xns, float* y, long long yns,
-                                               float* mask, long long mns, int n, long long len,
-                                               double p, float scale, unsigned long long seed) {
+__device__ __forceinline__ void dn_dropout_forward(const float* x, long long xns, float* y, long long yns,
+                                                    float* mask, long long mns, int n, long long len,
+                                                    double p, float scale, unsigned long long seed) {
     DN_ROWS_LOOP(r, n) {
         const float* a = x + r * xns;
         float* d = y + r * yns;
@@ -69,6 +72,18 @@ extern "C" __global__ void dropout_forward_f32(const float* x, long long xns, fl
             d[j] = a[j] * m;
         }
     }
+}
+
+extern "C" __global__ void dropout_forward_f32(const float* x, long long xns, float* y, long long yns,
+                                               float* mask, long long mns, int n, long long len,
+                                               double p, float scale, unsigned long long seed) {
+    dn_dropout_forward(x, xns, y, yns, mask, mns, n, len, p, scale, seed);
+}
+
+extern "C" __global__ void dropout_forward_seeded_f32(const float* x, long long xns, float* y, long long yns,
+                                                      float* mask, long long mns, int n, long long len,
+                                                      double p, float scale, const unsigned long long* seed) {
+    dn_dropout_forward(x, xns, y, yns, mask, mns, n, len, p, scale, *seed);
 }
 
 extern "C" __global__ void dropout_backward_f32(const float* dy, long long dyns, const float* mask, long long mns,

@@ -190,6 +190,19 @@ public interface Backend extends AutoCloseable {
      */
     void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed);
 
+    /**
+     * {@link #dropoutForward(Tensor, Tensor, Tensor, double, long)} with the seed read from memory
+     * when the op runs: {@code seed} is an I32 [2] tensor holding the 64-bit seed, low word first
+     * ({@link #dropoutSeedWords}). The host writes it before the step, as it writes the learning
+     * rate, so a captured graph draws a new mask on every replay.
+     */
+    void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, Tensor seed);
+
+    /** A 64-bit dropout seed as the two I32 words a seed tensor holds, low word first. */
+    static int[] dropoutSeedWords(long seed) {
+        return new int[] {(int) seed, (int) (seed >>> 32)};
+    }
+
     void dropoutBackward(Tensor dy, Tensor mask, Tensor dx, boolean accumulate);
 
     // ---- optimiser ----------------------------------------------------------------------

@@ -2,7 +2,7 @@ package org.densenet.model;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.IntToLongFunction;
+import java.util.function.IntFunction;
 import org.densenet.engine.Backend;
 import org.densenet.engine.Tensor;
 
@@ -73,8 +73,8 @@ abstract sealed class DenseBlock permits NaiveBlock, SharedBlock {
     /** [N, C0, H, W]: the gradient wrt {@link #input()}, after {@link #backward}. */
     abstract Tensor inputGrad();
 
-    /** {@code seeds}: dropout seed of each layer of this block, by layer index. */
-    abstract void forward(boolean training, IntToLongFunction seeds);
+    /** {@code seeds}: the I32 [2] dropout seed tensor of each layer of this block, by layer index (unread without dropout). */
+    abstract void forward(boolean training, IntFunction<Tensor> seeds);
 
-    abstract void backward(IntToLongFunction seeds);
+    abstract void backward(IntFunction<Tensor> seeds);
 }

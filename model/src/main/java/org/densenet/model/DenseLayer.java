@@ -56,7 +56,7 @@ final class DenseLayer {
     }
 
     /** {@code statsReady}: a.mean1/var1 already hold x's batch statistics (training only). */
-    void forward(Acts a, boolean training, boolean statsReady, long dropoutSeed) {
+    void forward(Acts a, boolean training, boolean statsReady, Tensor dropoutSeed) {
         if (training) norm1.forwardTrain(a.x, a.mean1, a.var1, statsReady, a.norm1Out);
         else norm1.forwardEval(a.x, a.norm1Out);
         boolean drop = training && dropout > 0;
@@ -80,7 +80,7 @@ final class DenseLayer {
      * (conv1) output, from norm1's rebuilt output, which then stays valid for conv1's own backward.
      */
     void backward(Acts a, Grads g, Tensor dOut, Tensor dx, boolean accumulateDx, boolean recompute, boolean recomputeBottleneck,
-                  long dropoutSeed) {
+                  Tensor dropoutSeed) {
         if (recomputeBottleneck && !recompute) throw new IllegalArgumentException("the bottleneck is recomputed from a recomputed norm1 output");
         boolean rebuildBottleneck = recomputeBottleneck && norm2 != null;
         if (rebuildBottleneck) {

@@ -3,7 +3,7 @@ package org.densenet.model;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.IntToLongFunction;
+import java.util.function.IntFunction;
 import org.densenet.engine.Backend;
 import org.densenet.engine.CounterRng;
 import org.densenet.engine.DType;
@@ -47,6 +47,12 @@ public final class DenseNet implements AutoCloseable {
     private Tensor images;
     private boolean backwardReady;
     private long dropoutSeed;
+    /** With dropout: I32 [2 * layers], each dense layer's 64-bit mask seed for the step in {@link #seedsFor}; else null. */
+    private Tensor dropoutSeeds;
+    /** Views of {@link #dropoutSeeds}, one I32 [2] per dense layer in network order. */
+    private Tensor[] layerSeeds;
+    /** The training-step counter whose seeds {@link #dropoutSeeds} holds; -1 before any. */
+    private long seedsFor = -1;
     private long step;
     /** The last training step whose forward has counted every BN's num_batches_tracked: each step counts once. */
     private long countedThrough;
@@ -89,6 +95,18 @@ public final class DenseNet implements AutoCloseable {
             throw e;
         }
         this.dropoutSeed = seed;
+        if (config.dropout() > 0) {
+            int layers = 0;
+            for (int b = 0; b < config.blockCount(); b++) layers += config.layers(b);
+            try {
+                dropoutSeeds = backend.allocate(DType.I32, 2 * layers);
+            } catch (RuntimeException e) {
+                params.close();
+                throw e;
+            }
+            layerSeeds = new Tensor[layers];
+            for (int l = 0; l < layers; l++) layerSeeds[l] = dropoutSeeds.narrow(0, 2 * l, 2);
+        }
     }
 
     public DenseNetConfig config() {
@@ -114,6 +132,7 @@ public final class DenseNet implements AutoCloseable {
     /** Dropout masks come from CounterRng seeded by (this seed, training step, layer): runs repeat exactly. */
     public void setDropoutSeed(long seed) {
         this.dropoutSeed = seed;
+        this.seedsFor = -1;
     }
 
     /** Training forwards run so far; the next one draws the dropout masks of step + 1. */
@@ -121,11 +140,32 @@ public final class DenseNet implements AutoCloseable {
         return step;
     }
 
-    /** Sets the training-step counter, e.g. when resuming from a checkpoint, so dropout masks continue as before. */
+    /**
+     * Sets the training-step counter, e.g. when resuming from a checkpoint, so dropout masks continue
+     * as before. With dropout it also writes the masks' seeds for the next training forward into
+     * device memory, unless they are there already: called before a captured step is replayed (or
+     * captured), it gives the replay its step's masks, and the call inside the captured work then
+     * queues nothing.
+     */
     public void setTrainingStep(long step) {
         if (step < 0) throw new IllegalArgumentException("training step must be >= 0, got " + step);
         this.step = step;
         countedThrough = Math.max(countedThrough, step);
+        writeSeeds(step + 1);
+    }
+
+    /** Uploads the dense layers' dropout seeds for training-step counter {@code counter}, unless they are there already. */
+    private void writeSeeds(long counter) {
+        if (dropoutSeeds == null || seedsFor == counter) return;
+        long stepSeed = CounterRng.bits(dropoutSeed, counter);
+        int[] words = new int[2 * layerSeeds.length];
+        for (int l = 0; l < layerSeeds.length; l++) {
+            int[] w = Backend.dropoutSeedWords(CounterRng.bits(stepSeed, l));
+            words[2 * l] = w[0];
+            words[2 * l + 1] = w[1];
+        }
+        backend.upload(words, dropoutSeeds);
+        seedsFor = counter;
     }
 
     /**
@@ -164,14 +204,14 @@ public final class DenseNet implements AutoCloseable {
         if (training) {
             step++;
             countBatches();
+            writeSeeds(step);
         }
-        IntToLongFunction[] seeds = seeds();
         try (var s = OpScope.enter("stem")) {
             stem.forward(images, stemActs, training);
         }
         for (int b = 0; b < blocks.size(); b++) {
             try (var s = OpScope.enter(blockScopes[b])) {
-                blocks.get(b).forward(training, seeds[b]);
+                blocks.get(b).forward(training, seeds(b));
             }
             if (b < transitions.size()) {
                 try (var s = OpScope.enter(transitionScopes[b])) {
@@ -194,7 +234,6 @@ public final class DenseNet implements AutoCloseable {
             throw new IllegalArgumentException("dLogits must be " + Arrays.toString(headActs.logits().shape()) + ", got "
                     + Arrays.toString(dLogits.shape()));
         }
-        IntToLongFunction[] seeds = seeds();
         boolean recompute = mode.sharesStorage();
         int last = blocks.size() - 1;
         try (var s = OpScope.enter("head")) {
@@ -202,7 +241,7 @@ public final class DenseNet implements AutoCloseable {
         }
         for (int b = last; b >= 0; b--) {
             try (var s = OpScope.enter(blockScopes[b])) {
-                blocks.get(b).backward(seeds[b]);
+                blocks.get(b).backward(seeds(b));
             }
             if (b > 0) {
                 try (var s = OpScope.enter(transitionScopes[b - 1])) {
@@ -225,17 +264,14 @@ public final class DenseNet implements AutoCloseable {
     @Override
     public void close() {
         releaseActivations();
+        if (dropoutSeeds != null) dropoutSeeds.close();
         params.close();
     }
 
-    private IntToLongFunction[] seeds() {
-        long stepSeed = CounterRng.bits(dropoutSeed, step);
-        IntToLongFunction[] out = new IntToLongFunction[blocks.size()];
-        for (int b = 0; b < out.length; b++) {
-            int first = firstLayer[b];
-            out[b] = l -> CounterRng.bits(stepSeed, first + l);
-        }
-        return out;
+    /** Block b's dropout seeds by layer index: views of the seeds written for the current step (null without dropout). */
+    private IntFunction<Tensor> seeds(int b) {
+        int first = firstLayer[b];
+        return l -> layerSeeds == null ? null : layerSeeds[first + l];
     }
 
     /** Makes the workspace for this input shape unless the current one serves (a training one also serves inference). */

@@ -1,6 +1,6 @@
 package org.densenet.model;
 
-import java.util.function.IntToLongFunction;
+import java.util.function.IntFunction;
 import org.densenet.engine.Backend;
 import org.densenet.engine.Tensor;
 
@@ -93,10 +93,10 @@ final class NaiveBlock extends DenseBlock {
     }
 
     @Override
-    void forward(boolean training, IntToLongFunction seeds) {
+    void forward(boolean training, IntFunction<Tensor> seeds) {
         for (int l = 0; l < layers.size(); l++) {
             concatenate(l + 1, acts[l].x());
-            layers.get(l).forward(acts[l], training, false, seeds.applyAsLong(l));
+            layers.get(l).forward(acts[l], training, false, seeds.apply(l));
         }
         concatenate(layers.size() + 1, output);
     }
@@ -112,11 +112,11 @@ final class NaiveBlock extends DenseBlock {
     }
 
     @Override
-    void backward(IntToLongFunction seeds) {
+    void backward(IntFunction<Tensor> seeds) {
         for (int l = layers.size() - 1; l >= 0; l--) {
             int c = channelsBefore(l);
             layers.get(l).backward(acts[l], grads[l], outputGrad.channels(c, c + growth), concatGrads[l], false, false, false,
-                    seeds.applyAsLong(l));
+                    seeds.apply(l));
             // torch.cat's backward: each earlier feature map receives its slice of the gradient
             backend.copy(concatGrads[l], outputGrad.channels(0, c), true);
         }

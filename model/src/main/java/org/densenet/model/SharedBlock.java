@@ -1,6 +1,6 @@
 package org.densenet.model;
 
-import java.util.function.IntToLongFunction;
+import java.util.function.IntFunction;
 import org.densenet.engine.Backend;
 import org.densenet.engine.Tensor;
 
@@ -104,10 +104,10 @@ final class SharedBlock extends DenseBlock {
     }
 
     @Override
-    void forward(boolean training, IntToLongFunction seeds) {
+    void forward(boolean training, IntFunction<Tensor> seeds) {
         if (training) statistics(0, inChannels);
         for (int l = 0; l < layers.size(); l++) {
-            layers.get(l).forward(acts[l], training, true, seeds.applyAsLong(l));
+            layers.get(l).forward(acts[l], training, true, seeds.apply(l));
             if (training) statistics(channelsBefore(l), growth);
         }
     }
@@ -118,11 +118,11 @@ final class SharedBlock extends DenseBlock {
     }
 
     @Override
-    void backward(IntToLongFunction seeds) {
+    void backward(IntFunction<Tensor> seeds) {
         for (int l = layers.size() - 1; l >= 0; l--) {
             int c = channelsBefore(l);
             layers.get(l).backward(acts[l], grads[l], storageGrad.channels(c, c + growth), storageGrad.channels(0, c), true, true,
-                    !keepBottleneck, seeds.applyAsLong(l));
+                    !keepBottleneck, seeds.apply(l));
         }
     }
 }

@@ -311,7 +311,8 @@ public final class Trainer {
     /**
      * Forward, loss, backward and update on a batch already on the device, captured and replayed
      * where the backend can ({@link CapturedSteps}, keyed by the batch's device buffers). The rate
-     * comes from {@code state.rate()}, which holds sgd.lr() by now. The model's host-side counters
+     * comes from {@code state.rate()}, which holds sgd.lr() by now, and dropout's seeds from the
+     * model's seed tensor, written before the call. The model's host-side counters
      * (its step, which seeds dropout, and num_batches_tracked) are set for the step rather than
      * counted on, since a replay runs none of the model's code and a failed capture runs it twice.
      */
@@ -319,6 +320,7 @@ public final class Trainer {
                                          DataParallel par) {
         Backend backend = net.backend();
         Parameters p = net.parameters();
+        net.setTrainingStep(step);   // with dropout, writes the step's mask seeds where a replay reads them
         PendingLoss loss = state.graphs().run(s.images(), "the training step", "a batch of " + s.images().dim(0), () -> {
             net.setTrainingStep(step);
             Tensor logits = net.forward(s.images(), true);

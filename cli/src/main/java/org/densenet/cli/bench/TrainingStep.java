@@ -92,7 +92,10 @@ public final class TrainingStep implements AutoCloseable {
     public void train() {
         int i = advance();
         backend.fill(rate, SGD.lr());
+        long at = net.trainingStep();
+        net.setTrainingStep(at);   // with dropout, writes this step's mask seeds where a replay reads them
         last = graphs.run(new Inputs(images[i], true), "the benchmark's training step", "a batch of " + dLogits.dim(0), () -> {
+            net.setTrainingStep(at);
             Tensor logits;
             try (var s = OpScope.enter("fwd")) {
                 logits = net.forward(images[i], true);
@@ -111,6 +114,7 @@ public final class TrainingStep implements AutoCloseable {
             }
             return loss;
         });
+        net.completeTrainingStep(at);
     }
 
     /** Steps replayed from a captured graph so far (0 where the backend has none, or they are off). */

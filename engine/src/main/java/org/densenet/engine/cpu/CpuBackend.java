@@ -425,6 +425,22 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, Tensor seed) {
+        dropoutForward(x, y, mask, p, seedOf("dropoutForward", seed));
+    }
+
+    /** The 64-bit seed an I32 [2] seed tensor holds, low word first. */
+    private long seedOf(String op, Tensor seed) {
+        own(op, seed);
+        if (seed.dtype() != DType.I32 || seed.numel() != 2 || !seed.isContiguous()) {
+            throw fail(op, "seed must be a contiguous I32 [2] tensor (low word first), got " + seed);
+        }
+        int[] w = i32(seed);
+        int o = Math.toIntExact(seed.offset());
+        return (w[o] & 0xFFFFFFFFL) | ((long) w[o + 1] << 32);
+    }
+
+    @Override
     public void dropoutBackward(Tensor dy, Tensor mask, Tensor dx, boolean accumulate) {
         String op = "dropoutBackward";
         own(op, dy, mask, dx);

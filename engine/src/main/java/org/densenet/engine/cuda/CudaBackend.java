@@ -517,7 +517,13 @@ public final class CudaBackend implements Backend {
     @Override
     public void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed) {
         ctx.bind();
-        ctx.refuseWhileCapturing("dropout (its mask's seed is passed by value, so every replay would draw the same mask)");
+        ctx.refuseWhileCapturing("dropout with its seed given by value (every replay would draw the same mask; pass it in a tensor)");
+        kernels.dropoutForward(x, y, mask, p, seed);
+    }
+
+    @Override
+    public void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, Tensor seed) {
+        ctx.bind();
         kernels.dropoutForward(x, y, mask, p, seed);
     }
 

@@ -46,7 +46,7 @@ final class CudaGraph implements CapturedGraph {
     /**
      * Captures what {@code work} queues on the context's stream. Ops that a capture cannot hold
      * refuse with the reason (an upload from the host, an algorithm search, an allocation, a
-     * synchronisation, dropout's seed), and so does the driver, which invalidates the capture when
+     * synchronisation, dropout's seed by value), and so does the driver, which invalidates the capture when
      * a call it forbids was made anyway; any failure ends the capture, frees what it took and
      * throws {@link GraphCaptureException}, with nothing of the work run.
      */

@@ -279,6 +279,12 @@ final class KernelOps implements KernelModule, AutoCloseable {
         elementwise.dropoutForward(slice(op, "x", x), slice(op, "y", y), slice(op, "mask", mask), p, seed);
     }
 
+    void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, Tensor seed) {
+        String op = "dropout";
+        long s = operand(op, "seed", seed, DType.I32, 2);
+        elementwise.dropoutForwardSeeded(slice(op, "x", x), slice(op, "y", y), slice(op, "mask", mask), p, s);
+    }
+
     void dropoutBackward(Tensor dy, Tensor mask, Tensor dx, boolean accumulate) {
         String op = "dropout backward";
         elementwise.dropoutBackward(slice(op, "dy", dy), slice(op, "mask", mask), slice(op, "dx", dx), accumulate);

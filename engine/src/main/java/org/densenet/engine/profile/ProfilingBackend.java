@@ -401,6 +401,13 @@ public final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, Tensor seed) {
+        OpTimer t = begin();
+        inner.dropoutForward(x, y, mask, p, seed);
+        if (t != null) end(t, "dropout_fwd", OpCosts.dropoutForward(x.shape(), eb(x)), x);
+    }
+
+    @Override
     public void dropoutBackward(Tensor dy, Tensor mask, Tensor dx, boolean accumulate) {
         OpTimer t = begin();
         inner.dropoutBackward(dy, mask, dx, accumulate);

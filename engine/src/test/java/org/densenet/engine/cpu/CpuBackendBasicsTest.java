@@ -5,9 +5,12 @@ import static org.densenet.engine.cpu.OpTesting.tensor;
 import static org.densenet.engine.cpu.OpTesting.values;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
+import org.densenet.engine.Backend;
 import org.densenet.engine.CounterRng;
 import org.densenet.engine.DType;
 import org.densenet.engine.ImageNormalization;
@@ -188,6 +191,26 @@ class CpuBackendBasicsTest {
             if (expected == 0) dropped++;
         }
         assertTrue(dropped > 0 && dropped < m.length);
+    }
+
+    @Test
+    void dropoutWithItsSeedInATensorDrawsTheSameMaskAsTheSeedByValue() {
+        long seed = 0x8000_0001_FFFF_FFFEL;   // both words' top bits set: the low word is read unsigned
+        Tensor x = slice(b, DType.F32, 2, 1, 1.5, 2, 3, 5, 1);
+        Tensor byValue = b.allocate(DType.F32, 2, 3, 5, 1), fromTensor = b.allocate(DType.F32, 2, 3, 5, 1);
+        Tensor m1 = b.allocate(DType.F32, 2, 3, 5, 1), m2 = b.allocate(DType.F32, 2, 3, 5, 1);
+        Tensor seeds = b.allocate(DType.I32, 6);
+        b.upload(new int[] {7, 7, 0, 0, 7, 7}, seeds);
+        Tensor word = seeds.narrow(0, 2, 2);
+        b.upload(Backend.dropoutSeedWords(seed), word);
+        b.dropoutForward(x, byValue, m1, 0.4, seed);
+        b.dropoutForward(x, fromTensor, m2, 0.4, word);
+        assertArrayEquals(values(b, m1), values(b, m2));
+        assertArrayEquals(values(b, byValue), values(b, fromTensor));
+        double[] other = values(b, m1);
+        b.dropoutForward(x, fromTensor, m2, 0.4, seed + 1);
+        assertFalse(Arrays.equals(other, values(b, m2)), "another seed draws another mask");
+        assertThrows(IllegalArgumentException.class, () -> b.dropoutForward(x, fromTensor, m2, 0.4, seeds));
     }
 
     @Test

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
 
+import org.densenet.engine.Backend;
 import org.densenet.engine.DType;
 import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.LossResult;
@@ -294,6 +295,22 @@ class GpuElementwiseParityTest extends GpuParityTestBase {
                 gpu.dropoutBackward(dy.gpu(), mask.gpu(), dx.gpu(), accumulate);
                 assertClose("dropout backward, accumulate " + accumulate, dx, 1e-7);
             }
+        }
+    }
+
+    /** The seed read from device memory (what a captured step replays) draws the mask the CPU draws from the same seed by value. */
+    @Test
+    void dropoutWithItsSeedInDeviceMemoryDrawsTheCpusMask() {
+        long seed = rng.nextLong() | Long.MIN_VALUE | 0x8000_0000L;
+        try (Twin xs = random(N, C_TOTAL, H, W); Twin y = poisoned(N, C, H, W); Twin mask = poisoned(N, C, H, W);
+             Tensor seeds = gpu.allocate(DType.I32, 4)) {
+            Twin x = xs.channels(FIRST, FIRST + C);
+            Tensor word = seeds.narrow(0, 2, 2);
+            gpu.upload(Backend.dropoutSeedWords(seed), word);
+            cpu.dropoutForward(x.cpu(), y.cpu(), mask.cpu(), 0.2, seed);
+            gpu.dropoutForward(x.gpu(), y.gpu(), mask.gpu(), 0.2, word);
+            assertClose("dropout mask, seed in device memory", mask, 0);
+            assertClose("dropout output, seed in device memory", y, 1e-7);
         }
     }
 

@@ -15,6 +15,7 @@ public final class ElementwiseKernels {
     public static final String RELU = "relu_f32";
     public static final String RELU_BACKWARD = "relu_backward_f32";
     public static final String DROPOUT_FORWARD = "dropout_forward_f32";
+    public static final String DROPOUT_FORWARD_SEEDED = "dropout_forward_seeded_f32";
     public static final String DROPOUT_BACKWARD = "dropout_backward_f32";
 
     private final KernelModule module;
@@ -55,11 +56,21 @@ public final class ElementwiseKernels {
      * dense row-major index of the element in x's shape.
      */
     public void dropoutForward(DeviceSlice x, DeviceSlice y, DeviceSlice mask, double p, long seed) {
+        module.launch(DROPOUT_FORWARD, geometry(y), dropoutArgs(x, y, mask, p).i64(seed));
+    }
+
+    /** {@link #dropoutForward(DeviceSlice, DeviceSlice, DeviceSlice, double, long)} with the 64-bit seed read at device address {@code seed} when the kernel runs. */
+    public void dropoutForwardSeeded(DeviceSlice x, DeviceSlice y, DeviceSlice mask, double p, long seed) {
+        if (seed == 0 || seed % 8 != 0) throw new IllegalArgumentException("dropout seed address must be 8-byte aligned, got 0x" + Long.toHexString(seed));
+        module.launch(DROPOUT_FORWARD_SEEDED, geometry(y), dropoutArgs(x, y, mask, p).ptr(seed));
+    }
+
+    private static KernelArgs dropoutArgs(DeviceSlice x, DeviceSlice y, DeviceSlice mask, double p) {
         if (!(p >= 0 && p < 1)) throw new IllegalArgumentException("dropout probability must be in [0, 1), got " + p);
         requireSameShape("dropoutForward", x, "x", y, "y");
         requireSameShape("dropoutForward", x, "x", mask, "mask");
-        module.launch(DROPOUT_FORWARD, geometry(y), new KernelArgs().ptr(x.address()).i64(x.ns()).ptr(y.address()).i64(y.ns())
-                .ptr(mask.address()).i64(mask.ns()).i32(y.n()).i64(y.sampleLength()).f64(p).f32(dropoutScale(p)).i64(seed));
+        return new KernelArgs().ptr(x.address()).i64(x.ns()).ptr(y.address()).i64(y.ns())
+                .ptr(mask.address()).i64(mask.ns()).i32(y.n()).i64(y.sampleLength()).f64(p).f32(dropoutScale(p));
     }
 
     /** dx = dy * mask (or +=). */

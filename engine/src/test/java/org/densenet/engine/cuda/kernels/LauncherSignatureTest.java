@@ -76,6 +76,7 @@ class LauncherSignatureTest {
         ew.relu(x, y);
         ew.reluBackward(x, y, z, false);
         ew.dropoutForward(x, y, z, 0.2, 42);
+        ew.dropoutForwardSeeded(x, y, z, 0.2, A + 16384);
         ew.dropoutBackward(x, y, z, true);
         new BnStatsKernels(m).statistics(x, A, A + 64);
         new BnStatsKernels(m).updateRunning(12, A, A + 64, 256, 0.1, A + 128, A + 192);

@@ -211,6 +211,7 @@ const Entry KERNELS[] = {
     DN_KERNEL(relu_f32),
     DN_KERNEL(relu_backward_f32),
     DN_KERNEL(dropout_forward_f32),
+    DN_KERNEL(dropout_forward_seeded_f32),
     DN_KERNEL(dropout_backward_f32),
     DN_KERNEL(avgpool_forward_f32),
     DN_KERNEL(avgpool_backward_f32),
