@@ -71,10 +71,11 @@ final class EvalCommand implements Callable<Integer> {
         if (test instanceof ImageFolder f) System.err.println(f.decoderNote());
         String name;
         org.densenet.model.DenseNetConfig config;
-        if (!model.given() && contents.metadata().containsKey("block_sizes")) {
+        if (!model.given() && ModelOptions.describes(contents.metadata())) {
             // Checkpoints and saved weights carry their network; the training run's name when there is one.
-            config = Weights.readConfig(weights, contents.metadata());
-            name = contents.metadata().getOrDefault("config.model", config.name());
+            ModelOptions.Resolved r = ModelOptions.described(weights, contents.metadata());
+            name = r.name();
+            config = r.config();
         } else {
             int classes = kind.isImageNet() ? Math.max(test.numClasses(), classifierOutputs(contents.tensors())) : kind.classes();
             ModelOptions.Resolved r = model.resolve(data.defaultModel(), classes, test.channels());

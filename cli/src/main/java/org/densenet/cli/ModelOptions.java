@@ -77,19 +77,30 @@ public final class ModelOptions {
      */
     Resolved forWeights(Path file, SafeTensors.Contents contents) throws IOException {
         Map<String, String> meta = contents.metadata();
-        if (!given() && meta.containsKey("block_sizes")) {
-            try {
-                DenseNetConfig c = Weights.readConfig(file, meta);
-                return new Resolved(meta.getOrDefault("config.model", c.name()), c);
-            } catch (IllegalArgumentException e) {
-                throw new IOException(e.getMessage(), e);
-            }
-        }
+        if (!given() && describes(meta)) return described(file, meta);
         if (!given()) {
             throw new Main.UsageError(file + " does not say which DenseNet it holds (no configuration in its metadata, as in files"
                     + " written by PyTorch); name it with --model or --depth");
         }
         return resolve("densenet-bc-100-12", shape(file, contents, "classifier.bias", 0), shape(file, contents, "features.conv0.weight", 1));
+    }
+
+    /** Whether a file's metadata describes its network (files written here do; PyTorch's do not). */
+    static boolean describes(Map<String, String> meta) {
+        return meta.containsKey("block_sizes");
+    }
+
+    /**
+     * The network {@code file}'s metadata describes, under the training run's name when it has one.
+     * A description that does not read is a fault of the file (exit status 1), not of the command line.
+     */
+    static Resolved described(Path file, Map<String, String> meta) throws IOException {
+        try {
+            DenseNetConfig c = Weights.readConfig(file, meta);
+            return new Resolved(meta.getOrDefault("config.model", c.name()), c);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
     }
 
     private static int shape(Path file, SafeTensors.Contents contents, String key, int dim) throws IOException {

@@ -1,12 +1,12 @@
 package org.densenet.cli;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 import org.densenet.engine.io.HostTensor;
 import org.densenet.model.DenseNetConfig;
-import org.densenet.model.Weights;
 
 /**
  * Fits a pretrained state dict to the network being fine-tuned, as timm's {@code --pretrained
@@ -21,13 +21,9 @@ final class Pretrained {
     }
 
     /** The network a file of ours describes in its metadata, for {@code classes} outputs and {@code channels} input channels. */
-    static ModelOptions.Resolved network(Path file, Map<String, String> meta, int classes, int channels) {
-        try {
-            DenseNetConfig c = Weights.readConfig(file, meta).withClasses(classes).withInChannels(channels);
-            return new ModelOptions.Resolved(meta.getOrDefault("config.model", c.name()), c);
-        } catch (IllegalArgumentException e) {
-            throw new Main.UsageError(e.getMessage());
-        }
+    static ModelOptions.Resolved network(Path file, Map<String, String> meta, int classes, int channels) throws IOException {
+        ModelOptions.Resolved r = ModelOptions.described(file, meta);
+        return new ModelOptions.Resolved(r.name(), r.config().withClasses(classes).withInChannels(channels));
     }
 
     /** Adapts {@code state} in place to {@code model}; returns the tensors the run initialises afresh. */

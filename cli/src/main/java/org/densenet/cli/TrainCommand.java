@@ -223,10 +223,10 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /** The configuration the options describe for {@code kind} with {@code classes} classes, recipe defaults filled in. */
-    private TrainConfig resolve(DatasetKind kind, int classes) {
+    private TrainConfig resolve(DatasetKind kind, int classes) throws IOException {
         Recipe recipe = Recipe.of(kind);
         int channels = kind == DatasetKind.FASHION_MNIST ? 1 : 3;
-        ModelOptions.Resolved m = start != null && !model.given() && start.metadata().containsKey("block_sizes")
+        ModelOptions.Resolved m = start != null && !model.given() && ModelOptions.describes(start.metadata())
                 ? Pretrained.network(pretrained, start.metadata(), classes, channels)
                 : model.resolve(DataOptions.defaultModel(kind), classes, channels);
         int e = epochs != null ? epochs : recipe.epochs();

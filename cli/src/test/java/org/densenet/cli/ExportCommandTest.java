@@ -161,6 +161,26 @@ class ExportCommandTest {
         assertEquals("cifar10", c.metadata().get("config.dataset"));
     }
 
+    /** A description in a file's metadata that does not read is the file's fault: exit status 1 naming it, in every command that reads it. */
+    @Test
+    void aDamagedNetworkDescriptionIsADataErrorInEveryCommand() throws Exception {
+        Map<String, HostTensor> tensors = new LinkedHashMap<>(SafeTensors.read(checkpoint));
+        Map<String, String> meta = new LinkedHashMap<>(Weights.metadata(CONFIG));
+        meta.put("block_sizes", "2,x");
+        Path damaged = dir.resolve("damaged.safetensors");
+        SafeTensors.write(damaged, tensors, meta);
+        InProcess.Run[] runs = {
+            InProcess.run("export", "--weights", damaged.toString(), "-o", dir.resolve("damaged.onnx").toString()),
+            InProcess.run("train", "--dataset", "synthetic", "--pretrained", damaged.toString(), "--epochs", "1", "--device", "cpu",
+                    "--output", dir.resolve("damaged-run").toString()),
+        };
+        for (InProcess.Run r : runs) {
+            assertEquals(1, r.status(), r.all());
+            assertTrue(r.err().contains("damaged.safetensors"), r.all());
+            assertFalse(r.err().contains("Usage:"), "no usage text for a damaged file: " + r.all());
+        }
+    }
+
     @Test
     void mistakesAreRefusedWithTheReason() throws Exception {
         InProcess.Run r = InProcess.run("export", "--weights", checkpoint.toString(), "-o", dir.resolve("model.bin").toString());
