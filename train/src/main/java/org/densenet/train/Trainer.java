@@ -43,6 +43,13 @@ public final class Trainer {
     }
 
     private static final int STEP_SCALAR_EVERY = 10;
+    /**
+     * In fp16, steps in a row whose loss is not finite before the run ends as diverged. One such step
+     * is an activation past float16's range on one batch, and the loss scaler skips it (its gradients
+     * are not finite either), as torch.amp.GradScaler does; the weights do not change while steps are
+     * skipped, so this many in a row means every batch overflows.
+     */
+    static final int FP16_NONFINITE_LIMIT = 20;
 
     private final TrainConfig cfg;
     private final Backend backend;
@@ -56,6 +63,9 @@ public final class Trainer {
     private Set<String> keptFresh = Set.of();
     private List<String> classNames;
     private DataParallel par = DataParallel.SINGLE;
+    /** fp16: steps in a row with a non-finite loss so far, and whether the first one was reported. */
+    private int nonFiniteInARow;
+    private boolean nonFiniteSaid;
 
     /**
      * @param stop              set (e.g. by Ctrl-C) to end the run after the current step, with a checkpoint
@@ -399,6 +409,20 @@ public final class Trainer {
     private Result settle(Queued q, Tally t, RunFolder run, Progress bar, int epoch, String lastGood, EpochRecord lastRow) throws IOException {
         if (q == null) return null;
         LossResult r = q.loss().get();
+        boolean fp16 = cfg.precision() == Precision.FP16;
+        if (!Double.isFinite(r.loss()) && fp16 && ++nonFiniteInARow < FP16_NONFINITE_LIMIT) {
+            // its gradients are not finite either, so the loss scaler has skipped the step: the weights are as before
+            if (!nonFiniteSaid) {
+                bar.finish();
+                out.printf(Locale.ROOT, "fp16: the loss of step %d (epoch %d, batch %d) is %s, an activation past float16's largest"
+                                + " value (65504): the loss scaler skipped the step; %d such steps in a row end the run (bf16 keeps"
+                                + " float32's range)%n", q.step(), epoch + 1, q.batch() + 1, r.loss(), FP16_NONFINITE_LIMIT);
+                nonFiniteSaid = true;
+            }
+            bar.update(q.done(), q.doneHere(), t.seenHere, t.seen == 0 ? Double.NaN : t.lossSum / t.seen,
+                    t.seen == 0 ? Double.NaN : 100.0 * t.top1 / t.seen);
+            return null;
+        }
         if (!Double.isFinite(r.loss())) {
             bar.finish();
             String msg = String.format(Locale.ROOT, "training diverged: the loss is %s at epoch %d, batch %d (step %d). %s",
@@ -406,12 +430,14 @@ public final class Trainer {
                             ? "The last good checkpoint is " + lastGood + " (try a lower --lr, resuming from it with a new run)."
                             : "No checkpoint was saved yet (try a lower --lr).");
             // the scaler skips steps whose gradients overflow, but a forward pass that overflows float16 reaches the loss
-            if (cfg.precision() == Precision.FP16) {
-                msg += " In fp16 it can also be an activation past float16's largest value, 65504, which loss scaling does not"
-                        + " prevent; bf16 keeps float32's range.";
+            if (fp16) {
+                msg += String.format(Locale.ROOT, " In fp16 that is %d steps in a row, each skipped by the loss scaler: an activation"
+                        + " past float16's largest value, 65504, which loss scaling does not prevent; bf16 keeps float32's range.",
+                        FP16_NONFINITE_LIMIT);
             }
             return new Result(Outcome.DIVERGED, msg, lastRow);
         }
+        nonFiniteInARow = 0;
         t.lossSum += r.loss() * r.count();
         t.top1 += r.top1Correct();
         t.seen += r.count();

@@ -11,14 +11,21 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.densenet.engine.Backend;
 import org.densenet.engine.DType;
+import org.densenet.engine.LossResult;
 import org.densenet.engine.LossScaling;
+import org.densenet.engine.PendingLoss;
 import org.densenet.engine.Precision;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
 import org.densenet.engine.cpu.CpuBackend;
+import org.densenet.engine.io.SafeTensors;
 import org.densenet.model.DenseNet;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
@@ -110,6 +117,48 @@ class LossScalerTest {
             }
             momentum.close();
         }
+    }
+
+    /**
+     * A forward pass that overflows float16 on one batch gives a non-finite loss and gradients: the
+     * scaler skips that step, one line says so, and the run goes on to its last step.
+     */
+    @Test
+    void anFp16StepWhoseLossOverflowsIsSkippedAndTheRunGoesOn() throws IOException {
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        Trainer.Result r;
+        try (CpuBackend cpu = new CpuBackend(2, Precision.FP16)) {
+            Backend overflowing = overflowingLossAt(cpu, 2);
+            r = new Trainer(config("overflow", 6), overflowing, new PrintStream(log, true, StandardCharsets.UTF_8), new AtomicBoolean(),
+                    false, 1e9, 0).run(null);
+        }
+        String said = log.toString(StandardCharsets.UTF_8);
+        assertEquals(Trainer.Outcome.MAX_STEPS, r.outcome(), r.message() + "\n" + said);
+        assertTrue(said.contains("fp16: the loss of step 3 (epoch 1, batch 3) is NaN"), said);
+        assertEquals(1, said.lines().filter(l -> l.startsWith("fp16: the loss of step")).count(), said);
+        Map<String, String> meta = SafeTensors.readMetadata(dir.resolve("overflow/last.safetensors"));
+        assertEquals("1", meta.get("scaler.skipped_steps"), "the poisoned step, and only it, was skipped: " + meta);
+        assertEquals("6", meta.get("state.global_step"), meta.toString());
+    }
+
+    /** {@code inner}, except that the training loss of step {@code step} (counting from 0) is NaN, with NaN gradients, as an overflow gives. */
+    private static Backend overflowingLossAt(Backend inner, int step) {
+        int[] calls = {0};
+        return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (proxy, m, args) -> {
+            Object result;
+            try {
+                result = m.invoke(inner, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
+            if (m.getName().equals("softmaxCrossEntropyAsync") && args[2] != null && calls[0]++ == step) {
+                Tensor dlogits = (Tensor) args[2];
+                inner.fill(dlogits, Double.NaN);
+                LossResult real = ((PendingLoss) result).get();
+                return PendingLoss.of(new LossResult(Double.NaN, real.count(), 0, 0));
+            }
+            return result;
+        });
     }
 
     private TrainConfig config(String output, long maxSteps) {

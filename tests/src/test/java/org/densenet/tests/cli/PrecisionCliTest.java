@@ -50,9 +50,14 @@ class PrecisionCliTest {
         long skipped = Long.parseLong(meta.get("scaler.skipped_steps"));
         assertEquals(65536f, scale * (float) Math.pow(2, skipped), "GradScaler's initial 2^16, halved once per skipped step: " + meta);
 
-        Cli.Run diverged = Cli.run(dir, train("--device", "cpu", "--precision", "fp16", "--lr", "1e12", "--output", "blown"));
+        // the first step's update blows the weights up: every later forward overflows, each step is skipped, and 20 in a row end the run
+        String[] longer = train("--device", "cpu", "--precision", "fp16", "--lr", "1e12", "--output", "blown");
+        longer[java.util.Arrays.asList(longer).indexOf("--max-steps") + 1] = "40";
+        longer[java.util.Arrays.asList(longer).indexOf("--epochs") + 1] = "40";
+        Cli.Run diverged = Cli.run(dir, longer);
         assertEquals(3, diverged.exit(), diverged.all());
-        assertTrue(diverged.err().contains("training diverged") && diverged.err().contains("In fp16 it can also be an activation past"),
+        assertTrue(diverged.out().contains("the loss scaler skipped the step; 20 such steps in a row end the run"), diverged.all());
+        assertTrue(diverged.err().contains("training diverged") && diverged.err().contains("In fp16 that is 20 steps in a row"),
                 diverged.all());
     }
 
