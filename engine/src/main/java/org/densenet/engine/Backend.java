@@ -29,6 +29,18 @@ public interface Backend extends AutoCloseable {
         return Precision.FP32;
     }
 
+    /**
+     * The element type a float32 model's activations and their gradients are stored in on this
+     * backend: {@link DType#F32}, except on a GPU opened with {@link Precision#BF16} or
+     * {@link Precision#FP16} ({@link DType#BF16}, {@link DType#F16}). Ops then take 16-bit
+     * activations with float32 per-channel vectors, weights, weight gradients, classifier, loss and
+     * optimizer (each op's documentation says which operands are which). The CPU twin of the 16-bit
+     * path says F32: it keeps float32 tensors and rounds their values instead.
+     */
+    default DType activationDType() {
+        return DType.F32;
+    }
+
     // ---- memory -------------------------------------------------------------------------
 
     /** A new contiguous tensor that owns its storage. Contents are undefined. */

@@ -112,6 +112,11 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor allocate(DType dtype, int... shape) {
+        if (dtype.isSixteenBit()) {
+            throw new IllegalArgumentException("cannot allocate " + dtype + " tensor " + Arrays.toString(shape) + ": the CPU backend stores"
+                    + " float32 (with --precision bf16|fp16 it rounds float32 tensors to " + dtype + "'s values, as the CPU twin of a GPU's"
+                    + " 16-bit storage); allocate F32 or ask activationDType()");
+        }
         long n = Tensor.numel(shape);
         if (n > MAX_ELEMENTS) {
             throw new IllegalArgumentException("cannot allocate " + dtype + " tensor " + Arrays.toString(shape) + ": " + n
