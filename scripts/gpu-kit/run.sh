@@ -4,7 +4,7 @@
 # the cuDNN probe of 16-bit convolution layouts, the training-step benchmarks beside PyTorch (float32, and densenet-bc-100-12 with TF32 on both
 # sides; densenet121 at 224 pixels), the per-op benchmarks (densenet-bc-100-12, densenet121), the
 # memory benchmark, a short training run on synthetic data, the input pipeline on generated JPEGs
-# (libjpeg-turbo beside javax.imageio),
+# (libjpeg-turbo beside javax.imageio), short bf16 and fp16 training runs and a bf16 training-step benchmark,
 # and the kernel parity tests under compute-sanitizer's memcheck and racecheck.
 #
 # Usage: run.sh [RESULTS_DIR]   (default: $OUT, else ./gpu-kit-results)
@@ -298,6 +298,15 @@ if ran data && [ "${statuses[-1]}" = ok ]; then
   set_last ok "$(grep -m1 'fastest:' "$work/data.log" | sed 's/^ *//'); $(grep -m1 'turbo / imageio' "$work/data.log" | sed 's/^ *//')"
 fi
 rm -rf "$work/jpegs"
+# BF16 and FP16 with 16-bit activations (docs/PRECISION.md, "On a GPU"), last because no GPU has run them
+# yet: a short training run of each, then the bf16 step beside PyTorch's autocast bf16.
+step train-bf16 60 - "$densenet" train --device cuda --precision bf16 --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 1 \
+  --max-steps 20 --log-interval 5 --output "$work/train-bf16"
+step train-fp16 60 - "$densenet" train --device cuda --precision fp16 --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 1 \
+  --max-steps 20 --log-interval 5 --output "$work/train-fp16"
+step step-bc100-bf16 120 "$work/bench-step-bc100-bf16.json" \
+  "$densenet" bench step --device cuda --model densenet-bc-100-12 -b 64 --precision bf16 "${step_args[@]}" --json
+if ran step-bc100-bf16 && [ "${statuses[-1]}" = ok ]; then set_last ok "$(step_note "$work/bench-step-bc100-bf16.json")"; fi
 
 # Checkpoints are large and say nothing the logs do not; list them instead.
 find "$work" -name '*.safetensors' -printf '%p %s bytes\n' >"$work/checkpoints.txt" 2>/dev/null

@@ -7,7 +7,9 @@
 //   offY = (bits 40..63 of b) * (2 * pad + 1) >> 24, offX = (bits 16..39) * (2 * pad + 1) >> 24,
 //   flipped = flip && (b & 1).
 // org.densenet.engine.cuda.kernels.AugmentReference is the CPU twin; keep the two in step. The
-// normalisation has no multiply-add to contract, so both sides round identically.
+// normalisation has no multiply-add to contract, so both sides round identically. The _bf16 and
+// _f16 entry points write the batch in 16 bits, each float32 value rounded once (the CPU twin's
+// uploadImages stores the same).
 #include "common.cuh"
 
 // Per-channel normalisation, passed by value (up to 4 channels: gray, RGB, RGBA).
@@ -16,9 +18,10 @@ struct DnNormalize {
     float std[4];
 };
 
-extern "C" __global__ void augment_crop_flip_u8(const unsigned char* src, int nhwc, float* dst,
-                                                int n, int c, int h, int w, int pad, int flip,
-                                                DnNormalize norm, unsigned long long seed, long long firstIndex) {
+template <typename T>
+__device__ __forceinline__ void dn_augment(const unsigned char* src, int nhwc, T* dst,
+                                           int n, int c, int h, int w, int pad, int flip,
+                                           DnNormalize norm, unsigned long long seed, long long firstIndex) {
     const long long hw = (long long) h * w;
     const unsigned long long range = (unsigned long long) (2 * pad + 1);
     DN_ROWS_LOOP(r, (long long) n * c) {                    // r = s * c + ch, one output plane
@@ -29,7 +32,7 @@ extern "C" __global__ void augment_crop_flip_u8(const unsigned char* src, int nh
         const int offX = (int) ((((b >> 16) & 0xFFFFFFULL) * range) >> 24);
         const bool flipped = flip && (b & 1ULL);
         const unsigned char* img = src + s * hw * c;
-        float* out = dst + r * hw;
+        T* out = dst + r * hw;
         const float mean = norm.mean[ch], sd = norm.std[ch];
         DN_COLS_LOOP(i, hw) {
             const int y = (int) (i / w), x = (int) (i - (long long) y * w);
@@ -40,7 +43,23 @@ extern "C" __global__ void augment_crop_flip_u8(const unsigned char* src, int nh
                 const long long pix = (long long) sy * w + sx;
                 v = nhwc ? img[pix * c + ch] : img[ch * hw + pix];
             }
-            out[i] = ((float) v / 255.0f - mean) / sd;
+            out[i] = dn_st<T>(((float) v / 255.0f - mean) / sd);
         }
     }
+}
+
+extern "C" __global__ void augment_crop_flip_u8(const unsigned char* src, int nhwc, float* dst,
+                                                int n, int c, int h, int w, int pad, int flip,
+                                                DnNormalize norm, unsigned long long seed, long long firstIndex) {
+    dn_augment(src, nhwc, dst, n, c, h, w, pad, flip, norm, seed, firstIndex);
+}
+extern "C" __global__ void augment_crop_flip_u8_bf16(const unsigned char* src, int nhwc, __nv_bfloat16* dst,
+                                                     int n, int c, int h, int w, int pad, int flip,
+                                                     DnNormalize norm, unsigned long long seed, long long firstIndex) {
+    dn_augment(src, nhwc, dst, n, c, h, w, pad, flip, norm, seed, firstIndex);
+}
+extern "C" __global__ void augment_crop_flip_u8_f16(const unsigned char* src, int nhwc, __half* dst,
+                                                    int n, int c, int h, int w, int pad, int flip,
+                                                    DnNormalize norm, unsigned long long seed, long long firstIndex) {
+    dn_augment(src, nhwc, dst, n, c, h, w, pad, flip, norm, seed, firstIndex);
 }

@@ -21,6 +21,8 @@
 // memory, rather than in a kernel of their own: a launch saved per op, and no double division or
 // square root per element. Every row adds its channel's chunk sums in chunk order, so all rows of a
 // channel get the same constants, the chunking depends on the shape only: deterministic.
+// Activations (x, y, dy, dx) may be float32 or 16 bits (_bf16, _f16: loaded to float, every
+// result rounded once as it is stored); statistics, parameters and their gradients are float32.
 #include "common.cuh"
 
 // Most rows one block of the rows geometry holds: its blockDim.x is at least a warp.
@@ -33,11 +35,12 @@
          base += (long long) gridDim.y * blockDim.y)
 
 // Rows are (sample, channel) planes: blockDim.y/gridDim.y walk rows, blockDim.x/gridDim.x pixels.
-extern "C" __global__ void bn_apply_f32(const float* x, long long xns, float* y, long long yns,
-                                        int n, int c, long long hw, float* mean, float* var,
-                                        const float* gamma, const float* beta, double eps, int relu,
-                                        double momentum, double unbias, float* running_mean, float* running_var,
-                                        const double* partial, int chunks) {
+template <typename T>
+__device__ __forceinline__ void dn_bn_apply(const T* x, long long xns, T* y, long long yns,
+                                            int n, int c, long long hw, float* mean, float* var,
+                                            const float* gamma, const float* beta, double eps, int relu,
+                                            double momentum, double unbias, float* running_mean, float* running_var,
+                                            const double* partial, int chunks) {
     __shared__ float coef[DN_MAX_ROWS][2];
     const long long rows = (long long) n * c;
     DN_ROW_GROUPS(base, rows) {
@@ -52,7 +55,7 @@ extern "C" __global__ void bn_apply_f32(const float* x, long long xns, float* y,
             if (partial != nullptr) {
                 // every row finishes the same sums in the same order: the same bits in every row; x
                 // is not y (the launcher's rule), so sample 0's first value is still the shift
-                dn_bn_stats_finish(partial, ch, chunks, x[(long long) ch * hw], (double) n * (double) hw, &m, &v);
+                dn_bn_stats_finish(partial, ch, chunks, dn_ld(x[(long long) ch * hw]), (double) n * (double) hw, &m, &v);
                 if (owner) {
                     mean[ch] = m;
                     var[ch] = v;
@@ -67,22 +70,48 @@ extern "C" __global__ void bn_apply_f32(const float* x, long long xns, float* y,
         __syncthreads();
         if (r < rows) {
             const float sc = coef[threadIdx.y][0], sh = coef[threadIdx.y][1];
-            const float* xr = x + s * xns + ch * hw;
-            float* yr = y + s * yns + ch * hw;
+            const T* xr = x + s * xns + ch * hw;
+            T* yr = y + s * yns + ch * hw;
             DN_COLS_LOOP(p, hw) {
-                const float v = dn_bn_value(xr[p], sc, sh);
-                yr[p] = relu ? dn_relu(v) : v;
+                const float v = dn_bn_value(dn_ld(xr[p]), sc, sh);
+                yr[p] = dn_st<T>(relu ? dn_relu(v) : v);
             }
         }
         __syncthreads();   // the next group overwrites coef
     }
 }
 
+extern "C" __global__ void bn_apply_f32(const float* x, long long xns, float* y, long long yns,
+                                        int n, int c, long long hw, float* mean, float* var,
+                                        const float* gamma, const float* beta, double eps, int relu,
+                                        double momentum, double unbias, float* running_mean, float* running_var,
+                                        const double* partial, int chunks) {
+    dn_bn_apply(x, xns, y, yns, n, c, hw, mean, var, gamma, beta, eps, relu, momentum, unbias, running_mean, running_var,
+                partial, chunks);
+}
+extern "C" __global__ void bn_apply_bf16(const __nv_bfloat16* x, long long xns, __nv_bfloat16* y, long long yns,
+                                         int n, int c, long long hw, float* mean, float* var,
+                                         const float* gamma, const float* beta, double eps, int relu,
+                                         double momentum, double unbias, float* running_mean, float* running_var,
+                                         const double* partial, int chunks) {
+    dn_bn_apply(x, xns, y, yns, n, c, hw, mean, var, gamma, beta, eps, relu, momentum, unbias, running_mean, running_var,
+                partial, chunks);
+}
+extern "C" __global__ void bn_apply_f16(const __half* x, long long xns, __half* y, long long yns,
+                                        int n, int c, long long hw, float* mean, float* var,
+                                        const float* gamma, const float* beta, double eps, int relu,
+                                        double momentum, double unbias, float* running_mean, float* running_var,
+                                        const double* partial, int chunks) {
+    dn_bn_apply(x, xns, y, yns, n, c, hw, mean, var, gamma, beta, eps, relu, momentum, unbias, running_mean, running_var,
+                partial, chunks);
+}
+
 // Block: blockDim.x walks pixels, blockDim.y the samples of chunk blockIdx.x; blockIdx.y the channel.
-extern "C" __global__ void bn_backward_reduce_f32(const float* x, long long xns, const float* dy, long long dyns,
-                                                  int n, int c, long long hw, int spc, int chunks,
-                                                  const float* mean, const float* var, const float* gamma, const float* beta,
-                                                  double eps, int relu, double* partial) {
+template <typename T>
+__device__ __forceinline__ void dn_bn_backward_reduce(const T* x, long long xns, const T* dy, long long dyns,
+                                                      int n, int c, long long hw, int spc, int chunks,
+                                                      const float* mean, const float* var, const float* gamma, const float* beta,
+                                                      double eps, int relu, double* partial) {
     for (int ch = blockIdx.y; ch < c; ch += gridDim.y) {
         float sc, sh;
         dn_bn_scale_shift(mean[ch], var[ch], gamma[ch], beta[ch], eps, &sc, &sh);
@@ -92,11 +121,11 @@ extern "C" __global__ void bn_backward_reduce_f32(const float* x, long long xns,
             const int end = min(n, (j + 1) * spc);
             double sumG = 0.0, sumGX = 0.0;
             for (int s = j * spc + threadIdx.y; s < end; s += blockDim.y) {
-                const float* xr = x + s * xns + cofs;
-                const float* dyr = dy + s * dyns + cofs;
+                const T* xr = x + s * xns + cofs;
+                const T* dyr = dy + s * dyns + cofs;
                 for (long long p = threadIdx.x; p < hw; p += blockDim.x) {
-                    const float xv = xr[p];
-                    const float g = (relu && dn_bn_value(xv, sc, sh) <= 0.0f) ? 0.0f : dyr[p];
+                    const float xv = dn_ld(xr[p]);
+                    const float g = (relu && dn_bn_value(xv, sc, sh) <= 0.0f) ? 0.0f : dn_ld(dyr[p]);
                     sumG += (double) g;
                     sumGX += (double) g * ((double) xv - mu);
                 }
@@ -104,6 +133,25 @@ extern "C" __global__ void bn_backward_reduce_f32(const float* x, long long xns,
             dn_store_chunk_sums(sumG, sumGX, partial, ch, chunks, j);
         }
     }
+}
+
+extern "C" __global__ void bn_backward_reduce_f32(const float* x, long long xns, const float* dy, long long dyns,
+                                                  int n, int c, long long hw, int spc, int chunks,
+                                                  const float* mean, const float* var, const float* gamma, const float* beta,
+                                                  double eps, int relu, double* partial) {
+    dn_bn_backward_reduce(x, xns, dy, dyns, n, c, hw, spc, chunks, mean, var, gamma, beta, eps, relu, partial);
+}
+extern "C" __global__ void bn_backward_reduce_bf16(const __nv_bfloat16* x, long long xns, const __nv_bfloat16* dy, long long dyns,
+                                                   int n, int c, long long hw, int spc, int chunks,
+                                                   const float* mean, const float* var, const float* gamma, const float* beta,
+                                                   double eps, int relu, double* partial) {
+    dn_bn_backward_reduce(x, xns, dy, dyns, n, c, hw, spc, chunks, mean, var, gamma, beta, eps, relu, partial);
+}
+extern "C" __global__ void bn_backward_reduce_f16(const __half* x, long long xns, const __half* dy, long long dyns,
+                                                  int n, int c, long long hw, int spc, int chunks,
+                                                  const float* mean, const float* var, const float* gamma, const float* beta,
+                                                  double eps, int relu, double* partial) {
+    dn_bn_backward_reduce(x, xns, dy, dyns, n, c, hw, spc, chunks, mean, var, gamma, beta, eps, relu, partial);
 }
 
 // Channel ch's backward constants k = (scale, shift, b, d) from its chunk sums, folded in double as
@@ -126,11 +174,12 @@ __device__ __forceinline__ void dn_bn_backward_finish(const double* partial, int
 
 // Rows are (sample, channel) planes, as in bn_apply_f32. dx may be dy itself (same place, same
 // thread). partial holds bn_backward_reduce_f32's chunk sums.
-extern "C" __global__ void bn_backward_dx_f32(const float* x, long long xns, const float* dy, long long dyns,
-                                              float* dx, long long dxns, int n, int c, long long hw, int chunks,
-                                              const double* partial, const float* mean, const float* var,
-                                              const float* gamma, const float* beta, double eps, int relu, int accumulate,
-                                              float* dgamma, float* dbeta) {
+template <typename T>
+__device__ __forceinline__ void dn_bn_backward_dx(const T* x, long long xns, const T* dy, long long dyns,
+                                                  T* dx, long long dxns, int n, int c, long long hw, int chunks,
+                                                  const double* partial, const float* mean, const float* var,
+                                                  const float* gamma, const float* beta, double eps, int relu, int accumulate,
+                                                  float* dgamma, float* dbeta) {
     __shared__ float coef[DN_MAX_ROWS][4];
     const long long rows = (long long) n * c;
     DN_ROW_GROUPS(base, rows) {
@@ -149,16 +198,41 @@ extern "C" __global__ void bn_backward_dx_f32(const float* x, long long xns, con
             const float* k = coef[threadIdx.y];
             const float sc = k[0], sh = k[1], b = k[2], d = k[3], muF = mean[ch];
             const long long cofs = (long long) ch * hw;
-            const float* xr = x + s * xns + cofs;
-            const float* dyr = dy + s * dyns + cofs;
-            float* dxr = dx + s * dxns + cofs;
+            const T* xr = x + s * xns + cofs;
+            const T* dyr = dy + s * dyns + cofs;
+            T* dxr = dx + s * dxns + cofs;
             DN_COLS_LOOP(p, hw) {
-                const float xv = xr[p];
-                const float g = (relu && dn_bn_value(xv, sc, sh) <= 0.0f) ? 0.0f : dyr[p];
+                const float xv = dn_ld(xr[p]);
+                const float g = (relu && dn_bn_value(xv, sc, sh) <= 0.0f) ? 0.0f : dn_ld(dyr[p]);
                 const float v = __fadd_rn(__fadd_rn(__fmul_rn(sc, g), __fmul_rn(b, __fsub_rn(xv, muF))), d);
-                dxr[p] = accumulate ? __fadd_rn(dxr[p], v) : v;
+                dxr[p] = dn_st<T>(accumulate ? __fadd_rn(dn_ld(dxr[p]), v) : v);
             }
         }
         __syncthreads();   // the next group overwrites coef
     }
+}
+
+extern "C" __global__ void bn_backward_dx_f32(const float* x, long long xns, const float* dy, long long dyns,
+                                              float* dx, long long dxns, int n, int c, long long hw, int chunks,
+                                              const double* partial, const float* mean, const float* var,
+                                              const float* gamma, const float* beta, double eps, int relu, int accumulate,
+                                              float* dgamma, float* dbeta) {
+    dn_bn_backward_dx(x, xns, dy, dyns, dx, dxns, n, c, hw, chunks, partial, mean, var, gamma, beta, eps, relu, accumulate,
+                      dgamma, dbeta);
+}
+extern "C" __global__ void bn_backward_dx_bf16(const __nv_bfloat16* x, long long xns, const __nv_bfloat16* dy, long long dyns,
+                                               __nv_bfloat16* dx, long long dxns, int n, int c, long long hw, int chunks,
+                                               const double* partial, const float* mean, const float* var,
+                                               const float* gamma, const float* beta, double eps, int relu, int accumulate,
+                                               float* dgamma, float* dbeta) {
+    dn_bn_backward_dx(x, xns, dy, dyns, dx, dxns, n, c, hw, chunks, partial, mean, var, gamma, beta, eps, relu, accumulate,
+                      dgamma, dbeta);
+}
+extern "C" __global__ void bn_backward_dx_f16(const __half* x, long long xns, const __half* dy, long long dyns,
+                                              __half* dx, long long dxns, int n, int c, long long hw, int chunks,
+                                              const double* partial, const float* mean, const float* var,
+                                              const float* gamma, const float* beta, double eps, int relu, int accumulate,
+                                              float* dgamma, float* dbeta) {
+    dn_bn_backward_dx(x, xns, dy, dyns, dx, dxns, n, c, hw, chunks, partial, mean, var, gamma, beta, eps, relu, accumulate,
+                      dgamma, dbeta);
 }

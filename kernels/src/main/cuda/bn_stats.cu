@@ -13,20 +13,22 @@
 // loses nothing to cancellation at float32 precision. The chunking depends on the shape only and
 // every sum runs in a fixed order: the result does not depend on scheduling.
 // Block shape: blockDim.x walks pixels, blockDim.y the samples of the chunk.
+// x may be float32 or 16 bits (_bf16, _f16: loaded to float); the statistics are float32 always.
 #include "common.cuh"
 
-extern "C" __global__ void bn_stats_partial_f32(const float* x, long long xns, int n, int c, long long hw,
-                                                int spc, int chunks, double* partial) {
+template <typename T>
+__device__ __forceinline__ void dn_bn_stats_partial(const T* x, long long xns, int n, int c, long long hw,
+                                                    int spc, int chunks, double* partial) {
     for (int ch = blockIdx.y; ch < c; ch += gridDim.y) {
-        const float* xc = x + (long long) ch * hw;                 // sample 0 of this channel
-        const double shift = (double) xc[0];
+        const T* xc = x + (long long) ch * hw;                     // sample 0 of this channel
+        const double shift = (double) dn_ld(xc[0]);
         for (int j = blockIdx.x; j < chunks; j += gridDim.x) {
             const int end = min(n, (j + 1) * spc);
             double s1 = 0.0, s2 = 0.0;
             for (int s = j * spc + threadIdx.y; s < end; s += blockDim.y) {
-                const float* row = xc + (long long) s * xns;
+                const T* row = xc + (long long) s * xns;
                 for (long long p = threadIdx.x; p < hw; p += blockDim.x) {
-                    const double d = (double) row[p] - shift;
+                    const double d = (double) dn_ld(row[p]) - shift;
                     s1 += d;
                     s2 += d * d;
                 }
@@ -36,11 +38,38 @@ extern "C" __global__ void bn_stats_partial_f32(const float* x, long long xns, i
     }
 }
 
+extern "C" __global__ void bn_stats_partial_f32(const float* x, long long xns, int n, int c, long long hw,
+                                                int spc, int chunks, double* partial) {
+    dn_bn_stats_partial(x, xns, n, c, hw, spc, chunks, partial);
+}
+extern "C" __global__ void bn_stats_partial_bf16(const __nv_bfloat16* x, long long xns, int n, int c, long long hw,
+                                                 int spc, int chunks, double* partial) {
+    dn_bn_stats_partial(x, xns, n, c, hw, spc, chunks, partial);
+}
+extern "C" __global__ void bn_stats_partial_f16(const __half* x, long long xns, int n, int c, long long hw,
+                                                int spc, int chunks, double* partial) {
+    dn_bn_stats_partial(x, xns, n, c, hw, spc, chunks, partial);
+}
+
+template <typename T>
+__device__ __forceinline__ void dn_bn_stats_finalize(const double* partial, const T* x, int n, int c, long long hw,
+                                                     int chunks, float* mean, float* var) {
+    for (int ch = blockIdx.x * blockDim.x + threadIdx.x; ch < c; ch += gridDim.x * blockDim.x) {
+        dn_bn_stats_finish(partial, ch, chunks, dn_ld(x[(long long) ch * hw]), (double) n * (double) hw, &mean[ch], &var[ch]);
+    }
+}
+
 extern "C" __global__ void bn_stats_finalize_f32(const double* partial, const float* x, int n, int c, long long hw,
                                                  int chunks, float* mean, float* var) {
-    for (int ch = blockIdx.x * blockDim.x + threadIdx.x; ch < c; ch += gridDim.x * blockDim.x) {
-        dn_bn_stats_finish(partial, ch, chunks, x[(long long) ch * hw], (double) n * (double) hw, &mean[ch], &var[ch]);
-    }
+    dn_bn_stats_finalize(partial, x, n, c, hw, chunks, mean, var);
+}
+extern "C" __global__ void bn_stats_finalize_bf16(const double* partial, const __nv_bfloat16* x, int n, int c, long long hw,
+                                                  int chunks, float* mean, float* var) {
+    dn_bn_stats_finalize(partial, x, n, c, hw, chunks, mean, var);
+}
+extern "C" __global__ void bn_stats_finalize_f16(const double* partial, const __half* x, int n, int c, long long hw,
+                                                 int chunks, float* mean, float* var) {
+    dn_bn_stats_finalize(partial, x, n, c, hw, chunks, mean, var);
 }
 
 // The update a training-mode forward does not fuse into bn_apply_f32 (Backend.batchNormUpdateRunning

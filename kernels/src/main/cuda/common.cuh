@@ -9,6 +9,31 @@
 #pragma once
 
 #include <stdint.h>
+#ifdef __CUDACC__
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+#endif
+
+// 16-bit storage (the BF16 and FP16 training path): every kernel that reads or writes activations
+// is a template over its storage type T (float, __nv_bfloat16 or __half), entered through one
+// extern "C" wrapper per type (name_f32, name_bf16, name_f16). Values are loaded to float, all
+// arithmetic is the float32 kernel's own, and a result is rounded once, to nearest even, as it is
+// stored; T = float loads and stores plain floats, so the f32 kernels compute exactly what they
+// did before they were templates. Only the conversion intrinsics below touch a 16-bit value (no
+// __half arithmetic), which is also all the emulated device provides (cuda_emulator.h). Entry
+// points are written out one by one (KernelImageTest reads their names from the sources).
+__device__ __forceinline__ float dn_ld(float v) { return v; }
+__device__ __forceinline__ float dn_ld(__half v) { return __half2float(v); }
+__device__ __forceinline__ float dn_ld(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+template <typename T>
+__device__ __forceinline__ T dn_st(float v);
+template <>
+__device__ __forceinline__ float dn_st<float>(float v) { return v; }
+template <>
+__device__ __forceinline__ __half dn_st<__half>(float v) { return __float2half_rn(v); }
+template <>
+__device__ __forceinline__ __nv_bfloat16 dn_st<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
 
 // Every launcher uses blocks of at most this many threads; reductions size their scratch by it.
 #define DN_MAX_THREADS 1024

@@ -13,6 +13,10 @@
 //   sgd_step_vec4_f32: float4 loads/stores over the first count / 4 * 4 elements (the launcher checks
 //                      that every buffer is 16-byte aligned), then the count % 4 tail elements by the
 //                      first threads of the grid.
+//   sgd_step_bf16, sgd_step_vec4_bf16, sgd_step_f16, sgd_step_vec4_f16: the same step, which also
+//                      writes each updated float32 master weight, rounded once, into the 16-bit
+//                      copy the convolutions read (copy16, same element offsets as params), in the
+//                      same pass; a skipped step leaves both as they were, so they still agree.
 #include "common.cuh"
 
 __device__ __forceinline__ void dn_sgd_one(float* p, float g, float* buf,
@@ -26,18 +30,21 @@ __device__ __forceinline__ void dn_sgd_one(float* p, float g, float* buf,
     *p = __fsub_rn(*p, __fmul_rn(lr, d));
 }
 
-extern "C" __global__ void sgd_step_f32(float* params, const float* grads, float* buf, long long count,
-                                        const float* lr_at, float momentum, float wd, int nesterov, const float* amp) {
+template <typename H>
+__device__ __forceinline__ void dn_sgd_step(float* params, const float* grads, float* buf, long long count,
+                                            const float* lr_at, float momentum, float wd, int nesterov, const float* amp, H* copy16) {
     if (amp != nullptr && amp[2] != 0.0f) return;
     const float lr = *lr_at, unscale = amp != nullptr ? amp[3] : 1.0f;
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < count;
          i += (long long) gridDim.x * blockDim.x) {
         dn_sgd_one(params + i, __fmul_rn(grads[i], unscale), buf + i, lr, momentum, wd, nesterov);
+        if (copy16 != nullptr) copy16[i] = dn_st<H>(params[i]);
     }
 }
 
-extern "C" __global__ void sgd_step_vec4_f32(float* params, const float* grads, float* buf, long long count,
-                                             const float* lr_at, float momentum, float wd, int nesterov, const float* amp) {
+template <typename H>
+__device__ __forceinline__ void dn_sgd_step_vec4(float* params, const float* grads, float* buf, long long count,
+                                                 const float* lr_at, float momentum, float wd, int nesterov, const float* amp, H* copy16) {
     if (amp != nullptr && amp[2] != 0.0f) return;
     const float lr = *lr_at, unscale = amp != nullptr ? amp[3] : 1.0f;
     const long long vecs = count / 4;
@@ -53,10 +60,52 @@ extern "C" __global__ void sgd_step_vec4_f32(float* params, const float* grads, 
         dn_sgd_one(&p.w, __fmul_rn(g.w, unscale), &b.w, lr, momentum, wd, nesterov);
         reinterpret_cast<float4*>(params)[v] = p;
         if (momentum != 0.0f) reinterpret_cast<float4*>(buf)[v] = b;
+        if (copy16 != nullptr) {
+            H* h = copy16 + 4 * v;
+            h[0] = dn_st<H>(p.x);
+            h[1] = dn_st<H>(p.y);
+            h[2] = dn_st<H>(p.z);
+            h[3] = dn_st<H>(p.w);
+        }
     }
     const long long tail = count - vecs * 4;
     if (first < tail) {
         const long long i = vecs * 4 + first;
         dn_sgd_one(params + i, __fmul_rn(grads[i], unscale), buf + i, lr, momentum, wd, nesterov);
+        if (copy16 != nullptr) copy16[i] = dn_st<H>(params[i]);
     }
+}
+
+extern "C" __global__ void sgd_step_f32(float* params, const float* grads, float* buf, long long count,
+                                        const float* lr_at, float momentum, float wd, int nesterov, const float* amp) {
+    dn_sgd_step<float>(params, grads, buf, count, lr_at, momentum, wd, nesterov, amp, nullptr);
+}
+
+extern "C" __global__ void sgd_step_vec4_f32(float* params, const float* grads, float* buf, long long count,
+                                             const float* lr_at, float momentum, float wd, int nesterov, const float* amp) {
+    dn_sgd_step_vec4<float>(params, grads, buf, count, lr_at, momentum, wd, nesterov, amp, nullptr);
+}
+
+extern "C" __global__ void sgd_step_bf16(float* params, const float* grads, float* buf, long long count,
+                                         const float* lr_at, float momentum, float wd, int nesterov, const float* amp,
+                                         __nv_bfloat16* copy16) {
+    dn_sgd_step(params, grads, buf, count, lr_at, momentum, wd, nesterov, amp, copy16);
+}
+
+extern "C" __global__ void sgd_step_vec4_bf16(float* params, const float* grads, float* buf, long long count,
+                                              const float* lr_at, float momentum, float wd, int nesterov, const float* amp,
+                                              __nv_bfloat16* copy16) {
+    dn_sgd_step_vec4(params, grads, buf, count, lr_at, momentum, wd, nesterov, amp, copy16);
+}
+
+extern "C" __global__ void sgd_step_f16(float* params, const float* grads, float* buf, long long count,
+                                        const float* lr_at, float momentum, float wd, int nesterov, const float* amp,
+                                        __half* copy16) {
+    dn_sgd_step(params, grads, buf, count, lr_at, momentum, wd, nesterov, amp, copy16);
+}
+
+extern "C" __global__ void sgd_step_vec4_f16(float* params, const float* grads, float* buf, long long count,
+                                             const float* lr_at, float momentum, float wd, int nesterov, const float* amp,
+                                             __half* copy16) {
+    dn_sgd_step_vec4(params, grads, buf, count, lr_at, momentum, wd, nesterov, amp, copy16);
 }

@@ -29,6 +29,18 @@ public interface Backend extends AutoCloseable {
         return Precision.FP32;
     }
 
+    /**
+     * The element type a float32 model's activations and their gradients are stored in on this
+     * backend: {@link DType#F32}, except on a GPU opened with {@link Precision#BF16} or
+     * {@link Precision#FP16} ({@link DType#BF16}, {@link DType#F16}). Ops then take 16-bit
+     * activations with float32 per-channel vectors, weights, weight gradients, classifier, loss and
+     * optimizer (each op's documentation says which operands are which). The CPU twin of the 16-bit
+     * path says F32: it keeps float32 tensors and rounds their values instead.
+     */
+    default DType activationDType() {
+        return DType.F32;
+    }
+
     // ---- memory -------------------------------------------------------------------------
 
     /** A new contiguous tensor that owns its storage. Contents are undefined. */
@@ -65,7 +77,8 @@ public interface Backend extends AutoCloseable {
      * Uploads a batch of 8-bit images and normalises it on the way: dst[n, c, y, x] =
      * {@link ImageNormalization#apply}(src[((n * C + c) * H + y) * W + x], c), reading the first
      * dst.numel() bytes of src as unsigned. dst is a contiguous float32 [N, C, H, W] with C the
-     * normalisation's channel count. A quarter of the bytes of uploading floats, and the
+     * normalisation's channel count (or, on a GPU, in {@link #activationDType()}'s 16 bits: each value
+     * rounded once). A quarter of the bytes of uploading floats, and the
      * normalising is not the host's work. The array may be reused when this returns.
      */
     void uploadImages(byte[] src, Tensor dst, ImageNormalization norm);
@@ -307,8 +320,8 @@ public interface Backend extends AutoCloseable {
      */
     static int checkImageBatch(String op, int srcBytes, Tensor dst, ImageNormalization norm) {
         if (dst == null || norm == null) throw new IllegalArgumentException(op + ": dst and the normalisation must not be null");
-        if (dst.dtype() != DType.F32 || dst.rank() != 4 || !dst.isContiguous()) {
-            throw new IllegalArgumentException(op + ": dst must be a contiguous float32 [N, C, H, W], got " + dst);
+        if ((dst.dtype() != DType.F32 && !dst.dtype().isSixteenBit()) || dst.rank() != 4 || !dst.isContiguous()) {
+            throw new IllegalArgumentException(op + ": dst must be a contiguous float32 (or 16-bit) [N, C, H, W], got " + dst);
         }
         if (dst.dim(1) != norm.channels()) {
             throw new IllegalArgumentException(op + ": dst has " + dst.dim(1) + " channels, the normalisation " + norm.channels());

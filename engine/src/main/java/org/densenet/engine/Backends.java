@@ -79,9 +79,8 @@ public final class Backends {
 
     /**
      * The backend for a {@code --device} value computing in {@code precision}, with a GPU's CUDA graphs on or off
-     * (the CPU has none). BF16 and FP16 run on the CPU as its twin of the 16-bit GPU path
-     * ({@link CpuBackend#CpuBackend(int, Precision)}); on a GPU they are refused with one line until that path
-     * exists, rather than quietly run in FP32.
+     * (the CPU has none). BF16 and FP16 store a GPU's activations in 16 bits ({@link CudaBackend}); on the CPU
+     * they run as its twin of that path ({@link CpuBackend#CpuBackend(int, Precision)}).
      */
     public static Backend create(String spec, Precision precision, boolean cudaGraphs, PrintStream notes) {
         Objects.requireNonNull(notes, "notes");
@@ -90,21 +89,16 @@ public final class Backends {
         boolean tf32 = precision == Precision.TF32;
         Backend b = switch (s.kind()) {
             case CPU -> new CpuBackend(Runtime.getRuntime().availableProcessors(), precision);
-            case CUDA -> openCuda(s.index(), tf32, cudaGraphs);
+            case CUDA -> openCuda(s.index(), precision, cudaGraphs);
             case AUTO -> {
                 try {
-                    yield openCuda(0, tf32, cudaGraphs);
+                    yield openCuda(0, precision, cudaGraphs);
                 } catch (CudaUnavailableException | CudaException e) {
                     notes.println("using the CPU: " + e.getMessage());
                     yield new CpuBackend(Runtime.getRuntime().availableProcessors(), precision);
                 }
             }
         };
-        if (precision.sixteenBit() && !(b instanceof CpuBackend)) {
-            b.close();
-            throw new IllegalArgumentException("--precision " + precision.label() + " does not run on a GPU yet (its 16-bit kernels and "
-                    + "cuDNN layout are still to come): use fp32 or tf32 there, or --device cpu for the CPU's " + precision.label() + " twin");
-        }
         if (tf32 && b instanceof CpuBackend) notes.println("TF32 has no effect on the CPU, which computes in float32");
         return b;
     }
@@ -140,7 +134,7 @@ public final class Backends {
     }
 
     /** Checks that GPU {@code index} and the libraries are usable, then opens the backend on it. */
-    private static Backend openCuda(int index, boolean allowTf32, boolean graphs) {
+    private static Backend openCuda(int index, Precision precision, boolean graphs) {
         CudaLibraries.Driver driver;
         CudaLibraries.Toolkit toolkit;
         try {
@@ -154,6 +148,6 @@ public final class Backends {
             throw new CudaUnavailableException("cuda:" + index + " asked for, but the driver reports " + n + (n == 1 ? " GPU" : " GPUs")
                     + " (cuda:0" + (n > 1 ? " to cuda:" + (n - 1) : "") + ")");
         }
-        return CudaBackend.open(driver, toolkit, index, allowTf32, graphs);
+        return CudaBackend.open(driver, toolkit, index, precision, graphs);
     }
 }

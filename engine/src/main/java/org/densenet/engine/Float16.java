@@ -63,6 +63,26 @@ public final class Float16 {
         return fromFp16Bits(toFp16Bits(f));
     }
 
+    /** The BF16 (or FP16) bits of every value, rounded to nearest even: what a 16-bit upload sends. */
+    public static short[] toBits(float[] v, boolean bf16) {
+        short[] b = new short[v.length];
+        if (bf16) {
+            for (int i = 0; i < v.length; i++) b[i] = toBf16Bits(v[i]);
+        } else {
+            for (int i = 0; i < v.length; i++) b[i] = toFp16Bits(v[i]);
+        }
+        return b;
+    }
+
+    /** Widens BF16 (or FP16) bits into {@code out}, exactly: what a 16-bit download receives. */
+    public static void fromBits(short[] bits, boolean bf16, float[] out) {
+        if (bf16) {
+            for (int i = 0; i < bits.length; i++) out[i] = fromBf16Bits(bits[i]);
+        } else {
+            for (int i = 0; i < bits.length; i++) out[i] = fromFp16Bits(bits[i]);
+        }
+    }
+
     /** Rounds {@code len} values from {@code off} in place to {@code p}'s storage. */
     public static void round(float[] a, int off, int len, Precision p) {
         switch (p) {

@@ -29,6 +29,8 @@ public final class DenseNet implements AutoCloseable {
     private final Backend backend;
     private final MemoryMode mode;
     private final DType dtype;
+    /** What activations and their gradients are stored in: dtype, or the backend's 16-bit type in BF16/FP16 training on a GPU. */
+    private final DType activations;
     private final Parameters params;
     private final StemLayer stem;
     private final List<DenseBlock> blocks = new ArrayList<>();
@@ -45,6 +47,8 @@ public final class DenseNet implements AutoCloseable {
     private Transition.Acts[] transitionActs;
     private Head.Acts headActs;
     private Tensor images;
+    /** Images given in the model's type, converted to the activation type (null when the two types are one). */
+    private Tensor convertedImages;
     private boolean backwardReady;
     private long dropoutSeed;
     /** With dropout: I32 [2 * layers], each dense layer's 64-bit mask seed for the step in {@link #seedsFor}; else null. */
@@ -72,6 +76,7 @@ public final class DenseNet implements AutoCloseable {
         this.backend = backend;
         this.mode = mode;
         this.dtype = dtype;
+        this.activations = dtype == DType.F32 ? backend.activationDType() : dtype;
         this.params = new Parameters(backend, dtype, config.parameterCount(), 2 * config.normChannels());
         try {
             this.stem = new StemLayer(backend, params, config);
@@ -123,6 +128,15 @@ public final class DenseNet implements AutoCloseable {
 
     public DType dtype() {
         return dtype;
+    }
+
+    /**
+     * The type activations and their gradients are stored in: {@link #dtype()}, or BF16 / F16 where the
+     * backend stores a float32 model's activations in 16 bits ({@code Backend.activationDType()}).
+     * Weights, their gradients, batch-norm statistics, the pooled features and the logits stay in dtype.
+     */
+    public DType activationDType() {
+        return activations;
     }
 
     public Parameters parameters() {
@@ -188,7 +202,8 @@ public final class DenseNet implements AutoCloseable {
     }
 
     /**
-     * Runs the network on images [N, inChannels, H, W] (kept by reference until {@link #backward}).
+     * Runs the network on images [N, inChannels, H, W] (kept by reference until {@link #backward}), in
+     * the model's type or the activation type; the first are converted to the second on the way in.
      * Training mode uses batch statistics, moves the running ones and applies dropout.
      *
      * @return logits [N, numClasses], owned by the model and valid until the next forward
@@ -199,8 +214,15 @@ public final class DenseNet implements AutoCloseable {
             throw new IllegalArgumentException("the model takes images [N, " + config.inChannels() + ", H, W], got "
                     + Arrays.toString(shape));
         }
-        if (images.dtype() != dtype) throw new IllegalArgumentException("the model computes in " + dtype + ", images are " + images.dtype());
+        if (images.dtype() != dtype && images.dtype() != activations) {
+            throw new IllegalArgumentException("the model computes in " + dtype + (activations == dtype ? "" : " (activations in " + activations + ")")
+                    + ", images are " + images.dtype());
+        }
         prepare(shape, training);
+        if (images.dtype() != activations) {
+            backend.copy(images, convertedImages, false);
+            images = convertedImages;
+        }
         if (training) {
             step++;
             countBatches();
@@ -280,7 +302,7 @@ public final class DenseNet implements AutoCloseable {
         releaseActivations();
         int n = shape[0], h = shape[2], w = shape[3];
         long[] scratch = MemoryPlanner.scratchElements(config, mode, n, h, w, training);
-        Workspace ws = new Workspace(backend, dtype, shape, scratch);
+        Workspace ws = new Workspace(backend, dtype, activations, shape, scratch);
         try {
             bind(ws, n, h, w, training);
         } catch (RuntimeException e) {
@@ -293,6 +315,7 @@ public final class DenseNet implements AutoCloseable {
 
     private void bind(Workspace ws, int n, int h, int w, boolean training) {
         boolean shared = mode.sharesStorage();
+        convertedImages = activations == dtype ? null : ws.kept(n, config.inChannels(), h, w);
         int[] heights = new int[blocks.size()];
         int[] widths = new int[blocks.size()];
         for (int b = 0; b < blocks.size(); b++) {
@@ -305,7 +328,7 @@ public final class DenseNet implements AutoCloseable {
         } else {
             int f = config.initFeatures();
             int h0 = stem.conv0Size(h), w0 = stem.conv0Size(w);
-            stemActs = new StemLayer.Acts(ws.kept(n, f, h0, w0), ws.kept(f), ws.kept(f), ws.kept(n, f, h0, w0), blocks.get(0).input(),
+            stemActs = new StemLayer.Acts(ws.kept(n, f, h0, w0), ws.keptFloat(f), ws.keptFloat(f), ws.kept(n, f, h0, w0), blocks.get(0).input(),
                     training ? ws.scratch(Workspace.Role.INNER_GRAD, n, f, h0, w0) : null,
                     training ? ws.scratch(Workspace.Role.NORM_GRAD, n, f, h0, w0) : null);
         }
@@ -325,8 +348,8 @@ public final class DenseNet implements AutoCloseable {
         int c = config.finalChannels();
         headActs = new Head.Acts(block.output(), block.outputMean(), block.outputVar(), block.outputStatsReady(),
                 shared ? ws.scratch(Workspace.Role.NORM, n, c, heights[last], widths[last]) : ws.kept(n, c, heights[last], widths[last]),
-                ws.kept(n, c), ws.kept(n, config.numClasses()),
-                training ? ws.kept(n, c) : null,
+                ws.keptFloat(n, c), ws.keptFloat(n, config.numClasses()),
+                training ? ws.keptFloat(n, c) : null,
                 training ? ws.scratch(Workspace.Role.NORM_GRAD, n, c, heights[last], widths[last]) : null);
     }
 }

@@ -38,11 +38,11 @@ final class NaiveBlock extends DenseBlock {
             boolean bn = layer.hasBottleneck();
             boolean drop = layer.hasDropout() && training;
             features[l + 1] = ws.kept(n, growth, h, w);
-            acts[l] = new DenseLayer.Acts(ws.kept(n, c, h, w), ws.kept(c), ws.kept(c), ws.kept(n, c, h, w),
-                    bn ? ws.kept(n, bottleneck, h, w) : null, bn ? ws.kept(bottleneck) : null, bn ? ws.kept(bottleneck) : null,
+            acts[l] = new DenseLayer.Acts(ws.kept(n, c, h, w), ws.keptFloat(c), ws.keptFloat(c), ws.kept(n, c, h, w),
+                    bn ? ws.kept(n, bottleneck, h, w) : null, bn ? ws.keptFloat(bottleneck) : null, bn ? ws.keptFloat(bottleneck) : null,
                     bn ? ws.kept(n, bottleneck, h, w) : null,
                     drop ? ws.scratch(Workspace.Role.LAYER_GRAD, n, growth, h, w) : null,
-                    drop ? ws.kept(n, growth, h, w) : null, features[l + 1]);
+                    drop ? ws.keptFloat(n, growth, h, w) : null, features[l + 1]);   // the mask: float32 in every precision
             if (training) {
                 grads[l] = new DenseLayer.Grads(drop ? ws.scratch(Workspace.Role.LAYER_GRAD, n, growth, h, w) : null,
                         bn ? ws.scratch(Workspace.Role.INNER_GRAD, n, bottleneck, h, w) : null,
@@ -52,8 +52,8 @@ final class NaiveBlock extends DenseBlock {
             }
         }
         output = ws.kept(n, outChannels(), h, w);
-        outputMean = ws.kept(outChannels());
-        outputVar = ws.kept(outChannels());
+        outputMean = ws.keptFloat(outChannels());
+        outputVar = ws.keptFloat(outChannels());
         outputGrad = training ? ws.kept(n, outChannels(), h, w) : null;
     }
 

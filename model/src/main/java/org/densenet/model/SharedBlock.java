@@ -42,8 +42,8 @@ final class SharedBlock extends DenseBlock {
         int count = layers.size();
         storage = ws.kept(n, outChannels(), h, w);
         storageGrad = training ? ws.kept(n, outChannels(), h, w) : null;
-        mean = ws.kept(outChannels());
-        var = ws.kept(outChannels());
+        mean = ws.keptFloat(outChannels());
+        var = ws.keptFloat(outChannels());
         acts = new DenseLayer.Acts[count];
         grads = new DenseLayer.Grads[count];
         for (int l = 0; l < count; l++) {
@@ -54,7 +54,7 @@ final class SharedBlock extends DenseBlock {
             acts[l] = new DenseLayer.Acts(storage.channels(0, c), mean.narrow(0, 0, c), var.narrow(0, 0, c),
                     ws.scratch(Workspace.Role.NORM, n, c, h, w),
                     bn ? (training && keepBottleneck ? ws.kept(n, bottleneck, h, w) : ws.scratch(Workspace.Role.BOTTLENECK, n, bottleneck, h, w)) : null,
-                    bn && training ? ws.kept(bottleneck) : null, bn && training ? ws.kept(bottleneck) : null,
+                    bn && training ? ws.keptFloat(bottleneck) : null, bn && training ? ws.keptFloat(bottleneck) : null,
                     bn ? ws.scratch(Workspace.Role.INNER, n, bottleneck, h, w) : null,
                     drop ? ws.scratch(Workspace.Role.LAYER_GRAD, n, growth, h, w) : null,
                     drop ? ws.scratch(Workspace.Role.MASK, n, growth, h, w) : null,

@@ -11,7 +11,10 @@ import org.densenet.engine.Tensor;
  * The activation memory of one input shape: tensors kept from forward to backward, and one
  * scratch buffer per {@link Role} that every layer reuses (sized by {@link MemoryPlanner} for the
  * widest use). Scratch contents live only until the next use of the same role, which is why the
- * shared modes recompute what it keeps there.
+ * shared modes recompute what it keeps there. Activations and their gradients ({@link #kept} of
+ * [N, C, H, W], every role but {@link Role#MASK}) are of the activation type, which a GPU in
+ * 16-bit training stores in BF16 or F16; per-channel statistics, the pooled features, the logits
+ * and dropout masks ({@link #keptFloat}) are of the model's own type.
  */
 final class Workspace implements AutoCloseable {
 
@@ -37,19 +40,24 @@ final class Workspace implements AutoCloseable {
 
     private final Backend backend;
     private final DType dtype;
+    private final DType activations;
     private final int[] shapeKey;
     private final Tensor[] scratch = new Tensor[Role.values().length];
     private final List<Tensor> kept = new ArrayList<>();
 
-    /** {@code scratchElements[role.ordinal()]}: capacity of each role, 0 where unused. */
-    Workspace(Backend backend, DType dtype, int[] shapeKey, long[] scratchElements) {
+    /**
+     * {@code scratchElements[role.ordinal()]}: capacity of each role, 0 where unused; {@code activations}
+     * the type of activations and their gradients, {@code dtype} that of everything else.
+     */
+    Workspace(Backend backend, DType dtype, DType activations, int[] shapeKey, long[] scratchElements) {
         this.backend = backend;
         this.dtype = dtype;
+        this.activations = activations;
         this.shapeKey = shapeKey.clone();
         for (Role r : Role.values()) {
             long n = scratchElements[r.ordinal()];
             if (n > Integer.MAX_VALUE) throw new IllegalArgumentException("scratch " + r + " of " + n + " elements is too large for one buffer");
-            if (n > 0) scratch[r.ordinal()] = backend.allocate(dtype, (int) n);
+            if (n > 0) scratch[r.ordinal()] = backend.allocate(r == Role.MASK ? dtype : activations, (int) n);
         }
     }
 
@@ -58,9 +66,18 @@ final class Workspace implements AutoCloseable {
         return Arrays.equals(shapeKey, inputShape);
     }
 
-    /** A tensor that lives as long as the workspace. */
-    Tensor kept(int... shape) {
-        Tensor t = backend.allocate(dtype, shape);
+    /** An activation [N, C, H, W] (or its gradient) that lives as long as the workspace, of the activation type. */
+    Tensor kept(int n, int c, int h, int w) {
+        return keep(activations, n, c, h, w);
+    }
+
+    /** A tensor of the model's type (statistics [C], features and logits [N, K], dropout masks) that lives as long as the workspace. */
+    Tensor keptFloat(int... shape) {
+        return keep(dtype, shape);
+    }
+
+    private Tensor keep(DType type, int... shape) {
+        Tensor t = backend.allocate(type, shape);
         kept.add(t);
         return t;
     }

@@ -14,7 +14,8 @@ public final class BenchOptions {
     public static final String PRECISION_HELP = "fp32 (default: float32 math, reproducible), tf32 (cuDNN and cuBLAS round convolution and"
             + " matrix-product inputs to TF32 on Ampere and newer GPUs, PyTorch's default for convolutions: faster, about 1e-3 relative"
             + " difference; no effect on the CPU), bf16 or fp16 (activations and their gradients stored in 16 bits, float32 math and"
-            + " master weights; fp16 with loss scaling). bf16 and fp16 run on the CPU only so far, as the twin of the 16-bit GPU path.";
+            + " master weights; fp16 with loss scaling; on a GPU unverified so far, run on an emulated one only; on the CPU as the"
+            + " twin of the GPU path, no faster than fp32).";
     /** The help of {@code --tf32}, the older spelling of {@code --precision tf32}. */
     public static final String TF32_HELP = "Same as --precision tf32.";
 

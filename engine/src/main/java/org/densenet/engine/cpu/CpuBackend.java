@@ -58,8 +58,10 @@ public final class CpuBackend implements Backend {
      * outputs and input gradients, pooling, dropout, ReLU, accumulating copies, uploaded images)
      * rounds what it wrote to BF16 or FP16, and a convolution reads its input and a rounded copy of
      * its weights, as a GPU storing those tensors in 16 bits would. Arithmetic, batch-norm
-     * statistics and parameters, weight gradients, the classifier, the loss and SGD stay float32;
-     * so does global average pooling's output, the classifier's input.
+     * statistics and parameters, the weight-gradient buffers, the classifier, the loss and SGD stay
+     * float32; so does global average pooling's output, the classifier's input. A convolution's
+     * weight gradient is rounded once to 16 bits before it goes into its float32 buffer, as cuDNN,
+     * which computes it in its inputs' type, hands it to the GPU backend.
      */
     public CpuBackend(int threads, Precision precision) {
         this.precision = precision;
@@ -112,6 +114,11 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor allocate(DType dtype, int... shape) {
+        if (dtype.isSixteenBit()) {
+            throw new IllegalArgumentException("cannot allocate " + dtype + " tensor " + Arrays.toString(shape) + ": the CPU backend stores"
+                    + " float32 (with --precision bf16|fp16 it rounds float32 tensors to " + dtype + "'s values, as the CPU twin of a GPU's"
+                    + " 16-bit storage); allocate F32 or ask activationDType()");
+        }
         long n = Tensor.numel(shape);
         if (n > MAX_ELEMENTS) {
             throw new IllegalArgumentException("cannot allocate " + dtype + " tensor " + Arrays.toString(shape) + ": " + n
@@ -327,9 +334,22 @@ public final class CpuBackend implements Backend {
         store(dx);
     }
 
+    /**
+     * In 16 bits the gradient of this convolution is rounded once to BF16 or FP16 before it is written
+     * (or added, in float32) into dw: cuDNN's legacy API computes a weight gradient in the type of its
+     * inputs, so the GPU writes it in 16 bits and widens it into the float32 gradient buffer.
+     */
     @Override
     public void convBackwardFilter(Tensor x, Tensor dy, Tensor dw, Conv2d conv, boolean accumulate) {
-        ops.convBackwardFilter(x, dy, dw, conv, accumulate);
+        if (!precision.sixteenBit() || dw.dtype() != DType.F32) {
+            ops.convBackwardFilter(x, dy, dw, conv, accumulate);
+            return;
+        }
+        try (Tensor g = allocate(DType.F32, dw.shape())) {
+            ops.convBackwardFilter(x, dy, g, conv, false);
+            store(g);
+            forRuns(dw, (r, st, len) -> ElementwiseF32.copy(f32(g), element(g, r, st), f32(dw), element(dw, r, st), len, accumulate));
+        }
     }
 
     @Override

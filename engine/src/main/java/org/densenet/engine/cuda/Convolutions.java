@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.densenet.engine.DType;
 import org.densenet.engine.cuda.ffm.Cudnn;
 import org.densenet.engine.cuda.ffm.Cudnn.ConvOp;
 
@@ -129,7 +130,7 @@ final class Convolutions implements AutoCloseable {
                 refused = next.workspaceBytes();
                 continue;
             }
-            if (tf32) cudnn.setConvolutionMathType(plan.convDesc(), next.mathType(), key.toString());
+            if (tensorOps(key)) cudnn.setConvolutionMathType(plan.convDesc(), next.mathType(), key.toString());
             return plan.using(i);
         }
         throw failed;
@@ -144,20 +145,22 @@ final class Convolutions implements AutoCloseable {
         String what = key.toString();
         List<Runnable> undo = new ArrayList<>();
         try {
+            int type = dataType(key.dtype());
             MemorySegment inDesc = cudnn.createTensorDescriptor();
             undo.add(() -> cudnn.destroyTensorDescriptor(inDesc));
-            cudnn.setTensorNd(inDesc, new int[] {key.n(), key.c(), key.h(), key.w()}, stridesOf(key.inBatchStride(), key.c(), key.h(), key.w()), what);
+            cudnn.setTensorNd(inDesc, type, new int[] {key.n(), key.c(), key.h(), key.w()}, stridesOf(key.inBatchStride(), key.c(), key.h(), key.w()), what);
             MemorySegment outDesc = cudnn.createTensorDescriptor();
             undo.add(() -> cudnn.destroyTensorDescriptor(outDesc));
-            cudnn.setTensorNd(outDesc, new int[] {key.n(), key.k(), key.p(), key.q()}, stridesOf(key.outBatchStride(), key.k(), key.p(), key.q()), what);
+            cudnn.setTensorNd(outDesc, type, new int[] {key.n(), key.k(), key.p(), key.q()}, stridesOf(key.outBatchStride(), key.k(), key.p(), key.q()), what);
             MemorySegment filterDesc = cudnn.createFilterDescriptor();
             undo.add(() -> cudnn.destroyFilterDescriptor(filterDesc));
-            cudnn.setFilter4d(filterDesc, key.k(), key.c(), key.r(), key.s(), what);
+            cudnn.setFilter4d(filterDesc, type, Cudnn.TENSOR_NCHW, key.k(), key.c(), key.r(), key.s(), what);
             MemorySegment convDesc = cudnn.createConvolutionDescriptor();
             undo.add(() -> cudnn.destroyConvolutionDescriptor(convDesc));
-            cudnn.setConvolution2d(convDesc, key.pad(), key.stride(), what);
-            // FMA_MATH keeps float32 products; DEFAULT_MATH would let Ampere and newer GPUs round inputs to TF32.
-            cudnn.setConvolutionMathType(convDesc, tf32 ? Cudnn.TENSOR_OP_MATH : Cudnn.FMA_MATH, what);
+            cudnn.setConvolution2d(convDesc, key.pad(), key.stride(), what);   // float accumulation in every type
+            // FMA_MATH keeps float32 products; DEFAULT_MATH would let Ampere and newer GPUs round inputs to TF32. 16-bit
+            // operands lose nothing on tensor cores (their products are exact in float32), so they take TENSOR_OP_MATH.
+            cudnn.setConvolutionMathType(convDesc, tensorOps(key) ? Cudnn.TENSOR_OP_MATH : Cudnn.FMA_MATH, what);
 
             // cuDNN's argument order per pass: (a, b) -> result, with descriptors to match.
             MemorySegment aDesc, bDesc, resDesc;
@@ -174,8 +177,8 @@ final class Convolutions implements AutoCloseable {
             }
             long searchBytes = Math.min(need, Math.min(SEARCH_WORKSPACE_CAP, device.freeBytes() / 2));
             List<Choice> usable = search(key, aDesc, a, bDesc, b, convDesc, resDesc, res, count, searchBytes, preserver);
-            // With TF32 allowed the descriptor takes the math type the algorithm was timed with, as PyTorch does.
-            if (tf32) cudnn.setConvolutionMathType(convDesc, usable.getFirst().mathType(), what);
+            // With tensor ops allowed the descriptor takes the math type the algorithm was timed with, as PyTorch does.
+            if (tensorOps(key)) cudnn.setConvolutionMathType(convDesc, usable.getFirst().mathType(), what);
             return new Plan(inDesc, filterDesc, convDesc, outDesc, usable, 0);
         } catch (RuntimeException e) {
             for (int i = undo.size() - 1; i >= 0; i--) {
@@ -187,6 +190,21 @@ final class Convolutions implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** Whether this call may run on tensor cores: with TF32 allowed, and always in 16 bits (no input is rounded further). */
+    private boolean tensorOps(ConvKey key) {
+        return tf32 || key.dtype() != DType.F32;
+    }
+
+    /** The cudnnDataType_t of a call's tensors and filter. */
+    static int dataType(DType t) {
+        return switch (t) {
+            case F32 -> Cudnn.DATA_FLOAT;
+            case BF16 -> Cudnn.DATA_BFLOAT16;
+            case F16 -> Cudnn.DATA_HALF;
+            default -> throw new IllegalArgumentException("cuDNN convolutions run in float32, bfloat16 or float16, not " + t);
+        };
     }
 
     /** {stride(0), H*W, W, 1} of a channel-slice layout; ConvKey.of has checked that these fit in an int. */
@@ -219,7 +237,7 @@ final class Convolutions implements AutoCloseable {
                 int math = perf.get(JAVA_INT, at + Cudnn.PERF_MATH_TYPE);
                 long memory = perf.get(JAVA_LONG, at + Cudnn.PERF_MEMORY);
                 boolean tensorOps = math == Cudnn.TENSOR_OP_MATH || math == Cudnn.TENSOR_OP_MATH_ALLOW_CONVERSION;
-                if (status == Cudnn.STATUS_SUCCESS && (tf32 || !tensorOps)) {
+                if (status == Cudnn.STATUS_SUCCESS && (tensorOps(key) || !tensorOps)) {
                     usable.add(new Choice(algo, math, memory));
                     continue;
                 }

@@ -10,6 +10,7 @@ import org.densenet.engine.Backend;
 import org.densenet.engine.CapturedGraph;
 import org.densenet.engine.Conv2d;
 import org.densenet.engine.DType;
+import org.densenet.engine.Float16;
 import org.densenet.engine.GraphCaptureException;
 import org.densenet.engine.ImageNormalization;
 import org.densenet.engine.LossResult;
@@ -37,6 +38,19 @@ import org.densenet.engine.cuda.kernels.KernelLauncher;
  * where no option is given) lets cuDNN and cuBLAS round matrix inputs to TF32 on Ampere and newer
  * GPUs: faster, about 1e-3 relative error.
  *
+ * <p>BF16 and FP16 ({@link Precision#sixteenBit()}): activations and their gradients are allocated
+ * by the model in {@link #activationDType()} (BF16 or F16) and every op over them runs in 16-bit
+ * storage with float32 arithmetic: the kernels' _bf16/_f16 variants, cuDNN with 16-bit tensor and
+ * filter descriptors (float accumulation, tensor-op math), in today's NCHW channel-slice layout.
+ * Weights, weight gradients, batch-norm statistics and parameters, the classifier, the loss and the
+ * optimizer stay float32; a convolution reads a 16-bit copy of its float32 weights, which the
+ * backend keeps beside the weights' storage and which the SGD step rewrites in the same pass (any
+ * other write into that storage, an upload, fill, copy or broadcast, rewrites its part too).
+ * cuDNN's legacy API computes a weight gradient in its inputs' type, so a 16-bit convolution's
+ * weight gradient is written in 16 bits to a scratch buffer and then added into the float32
+ * gradient, as PyTorch's autocast does (the CPU twin rounds it the same way). Unverified on a GPU:
+ * this path has run on the emulated device only.
+ *
  * <p>CUDA graphs: on unless opened with them off (the command line's {@code --cuda-graphs off}, or
  * the system property {@value #GRAPHS_PROPERTY}=false where no option is given), {@link #capture}
  * records work through stream capture for replay as one launch per step.
@@ -53,8 +67,11 @@ public final class CudaBackend implements Backend {
     private final PinnedStaging staging;
     /** Device bytes that {@link #uploadImages} stages 8-bit images in. */
     private final GrowingBlock imageBytes;
+    /** A 16-bit convolution's weight gradient before it is added into its float32 buffer. */
+    private final GrowingBlock weightGrad16;
     private final String name;
     private final boolean tf32;
+    private final Precision precision;
     private final boolean graphs;
     private final Map<String, String> versions;
     private boolean closed;
@@ -67,7 +84,13 @@ public final class CudaBackend implements Backend {
     /** As {@link #open(CudaLibraries.Driver, CudaLibraries.Toolkit, int, boolean)}, with CUDA graphs on or off. */
     public static CudaBackend open(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, boolean allowTf32,
                                    boolean graphs) {
-        return new CudaBackend(driver, toolkit, ordinal, allowTf32, graphs);
+        return open(driver, toolkit, ordinal, allowTf32 ? Precision.TF32 : Precision.FP32, graphs);
+    }
+
+    /** As {@link #open(CudaLibraries.Driver, CudaLibraries.Toolkit, int, boolean, boolean)}, computing in {@code precision}. */
+    public static CudaBackend open(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, Precision precision,
+                                   boolean graphs) {
+        return new CudaBackend(driver, toolkit, ordinal, precision, graphs);
     }
 
     /** Graphs as the system property {@value #GRAPHS_PROPERTY} says: on unless it is "false". */
@@ -82,19 +105,26 @@ public final class CudaBackend implements Backend {
 
     /** As {@link #open(int, boolean)}, with CUDA graphs on or off. */
     public static CudaBackend open(int ordinal, boolean allowTf32, boolean graphs) {
+        return open(ordinal, allowTf32 ? Precision.TF32 : Precision.FP32, graphs);
+    }
+
+    /** As {@link #open(int, boolean, boolean)}, computing in {@code precision}. */
+    public static CudaBackend open(int ordinal, Precision precision, boolean graphs) {
         try {
             CudaLibraries.Driver driver = CudaLibraries.driver();
             CudaLibraries.Toolkit toolkit = CudaLibraries.toolkit();
             if (ordinal < 0 || ordinal >= driver.devices().size()) {
                 throw new CudaUnavailableException("cuda:" + ordinal + " asked for, but the driver reports " + driver.devices().size() + " GPU(s)");
             }
-            return new CudaBackend(driver, toolkit, ordinal, allowTf32, graphs);
+            return new CudaBackend(driver, toolkit, ordinal, precision, graphs);
         } catch (LibraryLoader.NotLoadable e) {
             throw new CudaUnavailableException(e.getMessage());
         }
     }
 
-    private CudaBackend(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, boolean allowTf32, boolean graphs) {
+    private CudaBackend(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, Precision precision, boolean graphs) {
+        boolean allowTf32 = precision == Precision.TF32;
+        this.precision = precision;
         this.tf32 = allowTf32;
         this.graphs = graphs;
         this.name = "cuda:" + ordinal + " " + driver.devices().get(ordinal).name();
@@ -119,12 +149,17 @@ public final class CudaBackend implements Backend {
         this.blas = bl;
         this.staging = new PinnedStaging(ctx);
         this.imageBytes = new GrowingBlock(alloc);
+        this.weightGrad16 = new GrowingBlock(alloc);
         Map<String, String> v = new LinkedHashMap<>();
         v.put("device", driver.devices().get(ordinal).describe());
         v.put("driver", driver.describeVersion());
         v.put("libraries", toolkit.describe());
         v.put("library files", toolkit.cudnnWhere() + ", " + toolkit.cublasWhere());
         v.put("tf32", allowTf32 ? "allowed" : "off");
+        if (precision.sixteenBit()) {
+            v.put("precision", precision.label() + " (activations in " + activationDType() + ", float32 math, weights and optimizer;"
+                    + " NCHW channel slices)");
+        }
         v.put("cuda graphs", graphs ? "on" : "off");
         this.versions = java.util.Collections.unmodifiableMap(v);
     }
@@ -138,10 +173,15 @@ public final class CudaBackend implements Backend {
         return tf32;
     }
 
-    /** FP32 or TF32: the 16-bit precisions do not open on a GPU yet. */
     @Override
     public Precision precision() {
-        return tf32 ? Precision.TF32 : Precision.FP32;
+        return precision;
+    }
+
+    /** BF16 or F16 with a 16-bit precision, else F32. */
+    @Override
+    public DType activationDType() {
+        return DType.activations(precision);
     }
 
     @Override
@@ -222,9 +262,15 @@ public final class CudaBackend implements Backend {
 
     // ---- host transfers -----------------------------------------------------------------
 
+    /** Into a 16-bit tensor the values are rounded to nearest even on the host first ({@link Float16}). */
     @Override
     public void upload(float[] src, Tensor dst) {
+        if (dst != null && dst.dtype().isSixteenBit()) {
+            uploadAsync("upload", dst, dst.dtype(), src.length, MemorySegment.ofArray(Float16.toBits(src, dst.dtype() == DType.BF16)));
+            return;
+        }
         uploadAsync("upload", dst, DType.F32, src.length, MemorySegment.ofArray(src));
+        written(dst);
     }
 
     @Override
@@ -251,11 +297,18 @@ public final class CudaBackend implements Backend {
         ctx.bind();
         long bytes = imageBytes.atLeast(n, () -> "the 8-bit image upload buffer").address();
         staging.upload(MemorySegment.ofArray(src), bytes, n, n, 1, op);
-        kernels.normalizeImages(bytes, dst, norm);
+        kernels.normalizeImages(bytes, dst, norm);   // float32 or 16 bits, as dst is
     }
 
+    /** From a 16-bit tensor the values are widened exactly on the host. */
     @Override
     public void download(Tensor src, float[] dst) {
+        if (src != null && src.dtype().isSixteenBit()) {
+            short[] bits = new short[dst.length];
+            download("download", src, src.dtype(), dst.length, Pointer.to(bits));
+            Float16.fromBits(bits, src.dtype() == DType.BF16, dst);
+            return;
+        }
         download("download", src, DType.F32, dst.length, Pointer.to(dst));
     }
 
@@ -310,13 +363,19 @@ public final class CudaBackend implements Backend {
 
     // ---- elementwise --------------------------------------------------------------------
 
+    /** A 16-bit tensor gets (float) value rounded once to nearest even, through the fill kernel of its type. */
     @Override
     public void fill(Tensor dst, double value) {
         CudaStorage s = storage("fill", "dst", dst);
         TensorLayout.Rows rows = TensorLayout.rows(dst, false, "fill", "dst");
-        int bits = dst.dtype() == DType.I32 ? (int) value : Float.floatToRawIntBits((float) value);
         ctx.bind();
+        if (dst.dtype().isSixteenBit()) {
+            kernels.fill(dst, (float) value);
+            return;
+        }
+        int bits = dst.dtype() == DType.I32 ? (int) value : Float.floatToRawIntBits((float) value);
         ctx.fill32(s.address() + dst.offset() * 4, rows.pitch() * 4, rows.rowElements(), rows.rows(), bits, "fill");
+        written(dst);
     }
 
     @Override
@@ -327,14 +386,16 @@ public final class CudaBackend implements Backend {
         sameShape(op, "src", src, "dst", dst);
         requireFloat(op, src, dst);
         ctx.bind();
-        if (accumulate) {
-            kernels.copyAccumulate(src, dst);
-            return;
+        if (accumulate || src.dtype() != dst.dtype()) {
+            kernels.copy(src, dst, accumulate);   // converting between float32 and 16 bits when the types differ
+        } else {
+            long b = dst.dtype().bytes();
+            TensorLayout.Rows sr = TensorLayout.rows(src, true, op, "src");
+            TensorLayout.Rows dr = TensorLayout.rows(dst, true, op, "dst");
+            ctx.copy2d(s.address() + src.offset() * b, sr.pitch() * b, d.address() + dst.offset() * b, dr.pitch() * b,
+                    dr.rowElements() * b, dr.rows(), op);
         }
-        TensorLayout.Rows sr = TensorLayout.rows(src, true, op, "src");
-        TensorLayout.Rows dr = TensorLayout.rows(dst, true, op, "dst");
-        ctx.copy2d(s.address() + src.offset() * 4, sr.pitch() * 4, d.address() + dst.offset() * 4, dr.pitch() * 4,
-                dr.rowElements() * 4, dr.rows(), op);
+        written(dst);
     }
 
     @Override
@@ -366,18 +427,66 @@ public final class CudaBackend implements Backend {
         convolve(ConvOp.BACKWARD_FILTER, x, dw, dy, dw, conv, accumulate);
     }
 
-    /** in [N, C, H, W], filter [K, C, R, S], out [N, K, P, Q]; written is whichever of them the pass produces. */
+    /**
+     * in [N, C, H, W], filter [K, C, R, S], out [N, K, P, Q]; written is whichever of them the pass
+     * produces. The call runs in the activations' type; with 16-bit activations a float32 filter is
+     * read through its 16-bit copy, and a float32 weight gradient is computed in 16 bits into a
+     * scratch buffer (cuDNN's legacy API takes one type for all three) and then added into it.
+     */
     private void convolve(ConvOp op, Tensor in, Tensor filter, Tensor out, Tensor written, Conv2d conv, boolean accumulate) {
         CudaStorage si = storage(op.label, "input", in);
         CudaStorage sf = storage(op.label, "filter", filter);
         CudaStorage so = storage(op.label, "output", out);
         requireFloat(op.label, in, filter, out);
-        long inAddr = TensorLayout.address(si.address(), in);
-        long filterAddr = TensorLayout.address(sf.address(), filter);
-        long outAddr = TensorLayout.address(so.address(), out);
-        ConvKey key = ConvKey.of(op, in, filter, out, conv, inAddr, filterAddr, outAddr);
+        DType type = in.dtype();
+        if (out.dtype() != type) throw new IllegalArgumentException(op.label + ": input " + in + " and output " + out + " differ in type");
+        boolean widen = type.isSixteenBit() && filter.dtype() == DType.F32;
+        if (!widen && filter.dtype() != type) {
+            throw new IllegalArgumentException(op.label + ": the filter " + filter + " must be float32 or of the activations' type " + type);
+        }
         ctx.bind();
+        long inAddr = TensorLayout.address(si.address(), in);
+        long outAddr = TensorLayout.address(so.address(), out);
+        long filterAddr;
+        if (!widen) {
+            filterAddr = TensorLayout.address(sf.address(), filter);
+        } else if (op != ConvOp.BACKWARD_FILTER) {
+            filterAddr = copy16(sf, type) + filter.offset() * type.bytes();
+        } else {
+            filterAddr = weightGrad16.atLeast(filter.numel() * type.bytes(), () -> "a 16-bit weight gradient").address();
+        }
+        ConvKey key = ConvKey.of(op, in, filter, out, conv, inAddr, filterAddr, outAddr, type);
+        if (widen && op == ConvOp.BACKWARD_FILTER) {
+            convolutions.run(key, inAddr, filterAddr, outAddr, false, () -> null);
+            kernels.addWidened(filterAddr, type, filter, accumulate);
+            written(filter);
+            return;
+        }
         convolutions.run(key, inAddr, filterAddr, outAddr, accumulate, () -> preserve(written));
+    }
+
+    /**
+     * The 16-bit copy (of {@code type}) of a float32 storage's elements, made and filled the first
+     * time a convolution reads the storage as weights in 16 bits, and kept equal to the float32
+     * values rounded once by every later write ({@link #written}); returns its device address.
+     */
+    private long copy16(CudaStorage s, DType type) {
+        if (s.copy16() == null || s.copy16Type() != type) {
+            DeviceAllocator.Block block = allocator.allocate(s.elements() * type.bytes(), "the " + type + " copy of " + s.elements() + " weights");
+            s.attachCopy16(block, type);
+            kernels.convert(s.address(), block.address(), s.elements(), type);
+        }
+        return s.copy16().address();
+    }
+
+    /**
+     * Brings the 16-bit copy of t's storage, if it has one, up to date with what an op just wrote
+     * into t (float32 values rounded once): for every write into weights that is not the SGD step,
+     * which writes its copy itself, and for libraries that write device memory (NCCL's broadcast).
+     */
+    void written(Tensor t) {
+        if (t == null || t.dtype() != DType.F32 || !(t.storage() instanceof CudaStorage s) || s.copy16() == null) return;
+        kernels.refreshCopy16(t, s.address(), s.copy16().address(), s.copy16Type());
     }
 
     /** A copy of t, put back (and freed) on close. */
@@ -536,7 +645,13 @@ public final class CudaBackend implements Backend {
     @Override
     public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd) {
         ctx.bind();
-        kernels.sgdStep(params, grads, momentumBuffer, sgd);
+        kernels.sgdStep(params, grads, momentumBuffer, sgd, copy16Of(params));
+    }
+
+    /** The 16-bit copy at params' first element, for the SGD step to rewrite in its pass, or null when params has none. */
+    private KernelOps.Copy16 copy16Of(Tensor params) {
+        if (params == null || !(params.storage() instanceof CudaStorage s) || s.copy16() == null) return null;
+        return new KernelOps.Copy16(s.copy16().address() + params.offset() * s.copy16Type().bytes(), s.copy16Type());
     }
 
     @Override
@@ -547,7 +662,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams sgd, Tensor lr, Tensor scaler) {
         ctx.bind();
-        kernels.sgdStep(params, grads, momentumBuffer, sgd, lr, scaler);
+        kernels.sgdStep(params, grads, momentumBuffer, sgd, lr, scaler, copy16Of(params));
     }
 
     @Override
@@ -606,14 +721,15 @@ public final class CudaBackend implements Backend {
 
     private static void requireSupported(DType dtype, String op) {
         if (dtype == DType.F64) {
-            throw new UnsupportedOperationException(op + ": the CUDA backend computes in float32 (F32, and I32 labels); F64 tensors"
-                    + " exist only on the CPU backend, for gradient checks");
+            throw new UnsupportedOperationException(op + ": the CUDA backend computes in float32 (F32, BF16 and F16 storage, and I32"
+                    + " labels); F64 tensors exist only on the CPU backend, for gradient checks");
         }
     }
 
+    /** Float32 or 16-bit storage. */
     private static void requireFloat(String op, Tensor... ts) {
         for (Tensor t : ts) {
-            if (t.dtype() != DType.F32) throw new IllegalArgumentException(op + ": needs float32 tensors, got " + t);
+            if (t.dtype() != DType.F32 && !t.dtype().isSixteenBit()) throw new IllegalArgumentException(op + ": needs float tensors, got " + t);
         }
     }
 
@@ -640,6 +756,7 @@ public final class CudaBackend implements Backend {
             ctx.synchronize("closing " + name);
             staging.close();
             imageBytes.close();
+            weightGrad16.close();
             kernels.close();
             convolutions.close();
             blas.close();

@@ -70,10 +70,11 @@ public final class GradientAllReduce implements AutoCloseable {
         }
     }
 
-    /** Every rank's {@code t} becomes rank {@code root}'s. */
+    /** Every rank's {@code t} becomes rank {@code root}'s (and so does the 16-bit copy of weights that 16-bit training keeps). */
     public void broadcast(Tensor t, int root, String what) {
         long at = floatBase(what, t);
         watched(what, () -> comm.broadcast(at, at, t.numel(), Nccl.FLOAT32, root, backend.streamAddress(), what));
+        backend.written(t);
     }
 
     /**

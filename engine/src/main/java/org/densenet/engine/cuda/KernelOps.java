@@ -110,7 +110,11 @@ final class KernelOps implements KernelModule, AutoCloseable {
 
     // ---- operands -------------------------------------------------------------------------
 
-    /** A float32 activation (channel slice or contiguous) of this backend as the launchers take it. */
+    /** Where the SGD step writes the 16-bit copy of the parameters it updates: the copy's address at params' first element, and its type. */
+    record Copy16(long address, DType type) {
+    }
+
+    /** A float32 or 16-bit activation (channel slice or contiguous) of this backend as the launchers take it. */
     private DeviceSlice slice(String op, String name, Tensor t) {
         CudaStorage s = backend.storage(op, name, t);
         try {
@@ -135,9 +139,33 @@ final class KernelOps implements KernelModule, AutoCloseable {
 
     // ---- ops ----------------------------------------------------------------------------
 
-    void copyAccumulate(Tensor src, Tensor dst) {
-        String op = "copy (accumulate)";
-        elementwise.copy(slice(op, "src", src), slice(op, "dst", dst), true);
+    /** dst = src or dst += src, converting when one is float32 and the other 16 bits. */
+    void copy(Tensor src, Tensor dst, boolean accumulate) {
+        String op = accumulate ? "copy (accumulate)" : "copy";
+        elementwise.copy(slice(op, "src", src), slice(op, "dst", dst), accumulate);
+    }
+
+    /** A 16-bit fill: value rounded once to dst's type. */
+    void fill(Tensor dst, float value) {
+        elementwise.fill(slice("fill", "dst", dst), value);
+    }
+
+    /** The 16-bit copy of {@code count} float32 values at {@code src}, written at {@code dst}. */
+    void convert(long src, long dst, long count, DType type) {
+        if (count > Integer.MAX_VALUE) throw new IllegalArgumentException("a 16-bit copy of " + count + " values: at most 2^31 - 1 in one buffer");
+        elementwise.copy(DeviceSlice.flat(src, (int) count), DeviceSlice.flat(dst, (int) count, type), false);
+    }
+
+    /** Rewrites the part of a 16-bit copy (at copyBase, of the storage at storageBase) that t, a float32 view of that storage, covers. */
+    void refreshCopy16(Tensor t, long storageBase, long copyBase, DType type) {
+        DeviceSlice s = DeviceSlice.of(t, storageBase);
+        elementwise.copy(s, s.as(type, copyBase + t.offset() * type.bytes()), false);
+    }
+
+    /** dw (=|+=) the 16-bit weight gradient at src, widened: dw a contiguous float32 filter, src laid out as dw. */
+    void addWidened(long src, DType type, Tensor dw, boolean accumulate) {
+        DeviceSlice d = slice("conv backward filter", "dw", dw);
+        elementwise.copy(d.as(type, src), d, accumulate);
     }
 
     void relu(Tensor x, Tensor y) {
@@ -267,11 +295,12 @@ final class KernelOps implements KernelModule, AutoCloseable {
         return lossReadback;
     }
 
-    /** dst (contiguous float32 [N, C, H, W]) = the normalised 8-bit images at device address src, in the same order. */
+    /** dst (contiguous float32 or 16-bit [N, C, H, W]) = the normalised 8-bit images at device address src, in the same order. */
     void normalizeImages(long src, Tensor dst, ImageNormalization norm) {
         String op = "uploadImages";
-        long d = operand(op, "dst", dst, DType.F32, dst.shape());
-        augment.cropFlipNormalize(src, false, dst.dim(0), dst.dim(1), dst.dim(2), dst.dim(3), Augmentation.normalizeOnly(norm), 0, 0, d);
+        long d = operand(op, "dst", dst, dst.dtype(), dst.shape());
+        augment.cropFlipNormalize(src, false, dst.dim(0), dst.dim(1), dst.dim(2), dst.dim(3), Augmentation.normalizeOnly(norm), 0, 0, d,
+                dst.dtype());
     }
 
     void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed) {
@@ -291,24 +320,26 @@ final class KernelOps implements KernelModule, AutoCloseable {
     }
 
     /** The rate given by value goes through a device word as well, so both forms run the same kernel on the same float. */
-    void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams p) {
+    /** copy16: the 16-bit copy of params to rewrite in the same pass, or null. */
+    void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams p, Copy16 copy16) {
         ctx.refuseWhileCapturing("an SGD step with its learning rate given by value (every replay would use this rate; pass it in a tensor)");
         ctx.fill32(lrSlot, 1, Float.floatToRawIntBits((float) p.lr()), "SGD step (learning rate)");
-        sgdStep(params, grads, momentumBuffer, p, lrSlot.address(), 0);
+        sgdStep(params, grads, momentumBuffer, p, lrSlot.address(), 0, copy16);
     }
 
-    /** scaler: the loss scaler's state for a loss-scaled step, or null. */
-    void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams p, Tensor lr, Tensor scaler) {
+    /** scaler: the loss scaler's state for a loss-scaled step, or null; copy16 as above. */
+    void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams p, Tensor lr, Tensor scaler, Copy16 copy16) {
         String op = "SGD step";
-        sgdStep(params, grads, momentumBuffer, p, operand(op, "lr", lr, DType.F32, 1), scaler == null ? 0 : scalerState(op, scaler));
+        sgdStep(params, grads, momentumBuffer, p, operand(op, "lr", lr, DType.F32, 1), scaler == null ? 0 : scalerState(op, scaler), copy16);
     }
 
-    private void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams p, long lr, long scaler) {
+    private void sgdStep(Tensor params, Tensor grads, Tensor momentumBuffer, SgdParams p, long lr, long scaler, Copy16 copy16) {
         String op = "SGD step";
         if (params == null || params.rank() != 1) throw new IllegalArgumentException(op + ": params must be a flat 1-D buffer, got " + params);
         int count = params.dim(0);
         long m = momentumBuffer == null && p.momentum() == 0 ? 0 : vector(op, "momentumBuffer", momentumBuffer, count);
-        sgd.step(vector(op, "params", params, count), vector(op, "grads", grads, count), m, count, p, lr, scaler);
+        sgd.step(vector(op, "params", params, count), vector(op, "grads", grads, count), m, count, p, lr, scaler,
+                copy16 == null ? 0 : copy16.address(), copy16 == null ? DType.F32 : copy16.type());
     }
 
     private long scalerState(String op, Tensor scaler) {

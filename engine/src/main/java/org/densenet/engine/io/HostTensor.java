@@ -38,6 +38,7 @@ public record HostTensor(Kind dtype, int[] shape, float[] f32, double[] f64, int
                 case F32 -> F32;
                 case F64 -> F64;
                 case I32 -> I32;
+                case BF16, F16 -> throw new IllegalArgumentException(t + " is a device storage type; host tensors hold it as float32");
             };
         }
 

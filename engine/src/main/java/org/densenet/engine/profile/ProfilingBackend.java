@@ -121,6 +121,11 @@ public final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public DType activationDType() {
+        return inner.activationDType();
+    }
+
+    @Override
     public Tensor allocate(DType dtype, int... shape) {
         return inner.allocate(dtype, shape);
     }

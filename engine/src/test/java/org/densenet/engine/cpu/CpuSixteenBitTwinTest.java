@@ -15,8 +15,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The CPU backend as the twin of the 16-bit GPU path: what an op stores is its float32 result on
- * 16-bit inputs and weights, rounded once to the 16-bit format; the float32 master weights and
- * the weight gradients are left in float32.
+ * 16-bit inputs and weights, rounded once to the 16-bit format; the float32 master weights stay
+ * float32, and a convolution's weight gradient is rounded once to 16 bits (as cuDNN computes it)
+ * before it goes into its float32 buffer.
  */
 class CpuSixteenBitTwinTest {
     private static float[] random(Random rng, int n, float scale) {
@@ -70,7 +71,16 @@ class CpuSixteenBitTwinTest {
 
             twin.convBackwardFilter(tx, tdy, tdw, conv, false);
             fp32.convBackwardFilter(rx, rdy, rdw, conv, false);
-            assertArrayEquals(values(fp32, rdw), values(twin, tdw), "weight gradients stay float32");
+            assertArrayEquals(rounded(values(fp32, rdw), p), values(twin, tdw),
+                    "a convolution's weight gradient is rounded once to 16 bits (cuDNN computes it in its inputs' type), then kept in float32");
+            float[] before = random(rng, 4 * 5 * 3 * 3, 1);   // float32 values 16 bits cannot hold, as a gradient buffer may
+            twin.upload(before, tdw);
+            twin.convBackwardFilter(tx, tdy, tdw, conv, true);
+            float[] sum = before.clone();
+            float[] once = rounded(values(fp32, rdw), p);
+            for (int i = 0; i < sum.length; i++) sum[i] += once[i];
+            assertArrayEquals(sum, values(twin, tdw), "accumulating: the rounded gradient added in float32, the sum not rounded again");
+            assertNotEquals(0, java.util.Arrays.compare(sum, rounded(sum, p)), "the float32 buffer holds values 16 bits cannot");
         }
     }
 

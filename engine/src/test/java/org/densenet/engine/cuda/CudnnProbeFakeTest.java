@@ -24,9 +24,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The cuDNN probe against the stand-in cuDNN, which takes FP16, BF16 and NHWC descriptors but
- * computes only float32 with [K, C, R, S] filters and says so per algorithm: the probe records the
- * FP32 results, the 16-bit refusals, the heuristics' list, and puts every variant's tensors where
- * its layout and slice say (the stand-in's search scribbles over exactly the output it is given).
+ * computes only with [K, C, R, S] filters (float32 or 16 bits) and says so per algorithm: the probe
+ * records the FP32 and 16-bit NCHW results, the NHWC refusals, the heuristics' list, and puts every
+ * variant's tensors where its layout and slice say (the stand-in's search scribbles over exactly
+ * the output it is given).
  */
 class CudnnProbeFakeTest {
     private static final int S_CREATED = 0, S_DESTROYED = 1;
@@ -72,7 +73,7 @@ class CudnnProbeFakeTest {
     }
 
     @Test
-    void recordsFloat32ResultsSixteenBitRefusalsAndPlacesEachVariantsSlice() throws Throwable {
+    void recordsNchwResultsNhwcRefusalsAndPlacesEachVariantsSlice() throws Throwable {
         slots.reset();
         script(new int[] {1, 2}, new int[] {0, 3000}, new long[] {4096, 0});
         // x = S[:, 8:16] of a 24-channel storage, y = T[:, 8:12] of a 16-channel one
@@ -86,7 +87,7 @@ class CudnnProbeFakeTest {
             for (Result r : outcome.results()) {
                 String what = r.variant().label() + " " + r.op().label;
                 assertNull(r.refused(), what + ": descriptors of every type and layout are accepted");
-                if (r.variant().type() == DataType.FP32) {
+                if (r.variant().layout() == Layout.NCHW) {
                     assertEquals(0.1f, (float) r.bestMs(), what + ": the scripted time of the one algorithm that ran");
                     assertEquals(1, r.fastest().algo());
                     assertEquals(3000, r.found().get(1).status(), "a failed algorithm is kept with its status");
@@ -95,7 +96,7 @@ class CudnnProbeFakeTest {
                     assertEquals(expected, r.heuristic().size(), what + ": the heuristics list every algorithm");
                     assertEquals(expected - 1, r.heuristic().stream().filter(CudnnProbe.Algo::ok).count(), "all but algorithm 5");
                 } else {
-                    assertTrue(Double.isNaN(r.bestMs()), what + ": the stand-in cannot compute 16 bits and refuses every algorithm");
+                    assertTrue(Double.isNaN(r.bestMs()), what + ": the stand-in cannot compute NHWC filters and refuses every algorithm");
                     assertTrue(r.found().stream().noneMatch(CudnnProbe.Algo::ok) && r.heuristic().stream().noneMatch(CudnnProbe.Algo::ok));
                     assertEquals(2, r.found().size());
                 }

@@ -99,6 +99,12 @@ public final class EmulatedGpu {
         return CudaBackend.open(driver, toolkit(), 0, false);
     }
 
+    /** A CUDA backend on the emulated device computing in {@code precision} (BF16 and FP16: 16-bit activations), CUDA graphs as by default. */
+    public static synchronized CudaBackend open(org.densenet.engine.Precision precision) {
+        loadDriver();
+        return CudaBackend.open(driver, toolkit(), 0, precision, CudaBackend.graphsByDefault());
+    }
+
     private static CudaLibraries.Toolkit toolkit() {
         if (toolkit == null) {
             Path dir = libraryFolder();

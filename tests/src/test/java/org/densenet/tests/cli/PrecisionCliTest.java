@@ -13,8 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * --precision on the command line: bf16 and fp16 (with its loss scaler) train on the CPU as the 16-bit
- * twin and are recorded in the run header and the checkpoint; on a GPU, which has no 16-bit path yet, it is refused in one line
- * rather than run in FP32; --tf32 stays an alias of --precision tf32.
+ * twin and on a GPU (here the emulated one) with 16-bit activations, and are recorded in the run header
+ * and the checkpoint; --tf32 stays an alias of --precision tf32.
  */
 class PrecisionCliTest {
     @TempDir
@@ -61,13 +61,19 @@ class PrecisionCliTest {
                 diverged.all());
     }
 
+    /** The emulated GPU found through the library search, as on a machine with one: 16-bit activations, CUDA graphs on. */
     @Test
-    void sixteenBitsOnAGpuAreRefusedInOneLine() throws Exception {
-        String libs = EmulatedGpu.nullDeviceFolder().toString();
-        Cli.Run r = Cli.run(dir, Map.of("LD_LIBRARY_PATH", libs, "DENSENET_CUDA_LIBS", libs), train("--device", "cuda", "--precision", "bf16"));
-        assertEquals(1, r.exit(), r.all());
-        assertEquals("error: --precision bf16 does not run on a GPU yet (its 16-bit kernels and cuDNN layout are still to come): use fp32 or "
-                + "tf32 there, or --device cpu for the CPU's bf16 twin", r.err().strip(), r.all());
+    void bf16AndFp16TrainOnTheEmulatedGpuWithSixteenBitActivations() throws Exception {
+        String libs = EmulatedGpu.libraryFolder().toString();
+        Map<String, String> env = Map.of("LD_LIBRARY_PATH", libs, "DENSENET_CUDA_LIBS", libs);
+        for (String p : new String[] {"bf16", "fp16"}) {
+            Cli.Run r = Cli.run(dir, env, train("--device", "cuda", "--precision", p, "--output", "gpu-" + p));
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(r.out().contains("precision " + p) && r.out().contains("on cuda:0 CUDA emulator"), r.all());
+            Map<String, String> meta = SafeTensors.readMetadata(dir.resolve("gpu-" + p + "/last.safetensors"));
+            assertEquals(p, meta.get("config.precision"));
+            assertEquals(p.equals("fp16"), meta.containsKey("scaler.scale"), "fp16 keeps its loss scaler, bf16 has none: " + meta);
+        }
     }
 
     @Test

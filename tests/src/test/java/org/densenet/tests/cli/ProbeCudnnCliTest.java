@@ -15,8 +15,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code bench probe-cudnn} end to end on the null device (the stand-in cuDNN found by the library
  * search, work checked and dropped), at the kit's full size: densenet121 at 224 pixels and
- * densenet-bc-100-12, batch 64. The stand-in computes only float32, so FP32 rows have its scripted
- * time and every 16-bit row is a recorded refusal; on a GPU the same tables hold cuDNN's answers.
+ * densenet-bc-100-12, batch 64. The stand-in computes NCHW filters only (float32 or 16 bits), so
+ * NCHW rows have its scripted time and every NHWC row is a recorded refusal; on a GPU the same
+ * tables hold cuDNN's answers.
  */
 class ProbeCudnnCliTest {
     @TempDir
@@ -36,19 +37,20 @@ class ProbeCudnnCliTest {
         int slices = 4 * 4 + 1 + 3 * 4, packed = 20 + 15 - slices;
         assertEquals(3 * (10 * slices + 5 * packed), rows.size(), "rows");
         assertTrue(!tables.containsKey("not probed (time budget spent)"), "the null device probes everything within the budget");
-        int fp32 = 0, refusedAlgos = 0;
+        int nchw = 0, refusedAlgos = 0;
         for (Map<String, Object> row : rows) {
             String variant = (String) row.get("variant");
-            if (variant.startsWith("fp32")) {
+            if (!variant.toLowerCase(java.util.Locale.ROOT).contains("nhwc")) {
                 assertEquals(0.1, ((Number) row.get("best_ms")).doubleValue(), 1e-6, row.toString());
-                fp32++;
+                nchw++;
             } else {
                 assertEquals(null, row.get("best_ms"), row.toString());
                 assertTrue(((String) row.get("find_ok")).startsWith("none of "), row.toString());
                 refusedAlgos++;
             }
         }
-        assertEquals(3 * (2 * slices + packed), fp32);
+        // FP32 NCHW (packed, slice), FP16 and BF16 NCHW (packed, slice): six variants of a slice problem, three of a packed one
+        assertEquals(3 * (6 * slices + 3 * packed), nchw);
         assertTrue(refusedAlgos > 0);
         List<Map<String, Object>> algos = (List<Map<String, Object>>) tables.get("algorithms");
         assertTrue(algos.stream().anyMatch(a -> "CUDNN_STATUS_NOT_SUPPORTED".equals(a.get("status")) && "find".equals(a.get("source"))));

@@ -40,6 +40,17 @@ final class GpuParity {
         }
     }
 
+    /** GPU 0 computing in {@code precision} (the emulated device in the gpu-emulated run), or null where none is usable. */
+    static CudaBackend openGpu(org.densenet.engine.Precision precision) {
+        if (EmulatedGpu.requested()) return EmulatedGpu.open(precision);
+        try {
+            return CudaBackend.open(0, precision, CudaBackend.graphsByDefault());
+        } catch (CudaUnavailableException e) {
+            unavailable = e.getMessage();
+            return null;
+        }
+    }
+
     /** Skips the test, reporting why, when {@link #openGpu} found no usable GPU. */
     static void assumeGpu(CudaBackend gpu) {
         Assumptions.assumeTrue(gpu != null, () -> "no usable GPU: " + unavailable);

@@ -1,6 +1,6 @@
 package org.densenet.engine.cuda.kernels;
 
-import static org.densenet.engine.cuda.kernels.DeviceSlice.requireSameShape;
+import static org.densenet.engine.cuda.kernels.DeviceSlice.requireSameKind;
 import static org.densenet.engine.cuda.kernels.DeviceSlice.requireVectors;
 
 import java.util.Objects;
@@ -12,7 +12,8 @@ import java.util.Objects;
  * contiguous float32 [C] device buffers, C = x.c(). Apply is one launch (its per-channel constants
  * computed per row in the kernel), and a training-mode forward moves the running statistics in it
  * too, and may finish the batch statistics there (two launches with their chunked sums); backward is two (chunked sums into the module's scratch, then the elementwise dx, which
- * finishes the sums per row and writes dgamma and dbeta).
+ * finishes the sums per row and writes dgamma and dbeta). The activations (x, y, dy, dx) are all
+ * float32 or all of one 16-bit type, which picks the kernels; the vectors are float32 always.
  */
 public final class BnReluKernels {
     public static final String APPLY = "bn_apply_f32";
@@ -27,7 +28,7 @@ public final class BnReluKernels {
 
     /** y = relu?(gamma * (x - mean) / sqrt(var + eps) + beta). */
     public void apply(DeviceSlice x, long mean, long var, long gamma, long beta, double eps, boolean relu, DeviceSlice y) {
-        requireSameShape("batchNormApply", x, "x", y, "y");
+        requireSameKind("batchNormApply", x, "x", y, "y");
         requireVectors(mean, var, gamma, beta);
         checkEps(eps);
         launchApply(x, mean, var, gamma, beta, eps, relu, y, 0, 1, 0, 0, 0, 0);
@@ -42,7 +43,7 @@ public final class BnReluKernels {
      */
     public void applyTraining(DeviceSlice x, long mean, long var, boolean computeStats, long gamma, long beta, double eps, boolean relu,
                               DeviceSlice y, double momentum, long runningMean, long runningVar) {
-        requireSameShape("batchNormApply (training)", x, "x", y, "y");
+        requireSameKind("batchNormApply (training)", x, "x", y, "y");
         requireVectors(mean, var, gamma, beta, runningMean, runningVar);
         checkEps(eps);
         BnStatsKernels.checkMomentum(momentum);
@@ -64,7 +65,7 @@ public final class BnReluKernels {
     /** runningMean == 0: no running update; partial == 0: mean and var are given, not finished here. */
     private void launchApply(DeviceSlice x, long mean, long var, long gamma, long beta, double eps, boolean relu, DeviceSlice y,
                              double momentum, double unbias, long runningMean, long runningVar, long partial, int chunks) {
-        module.launch(APPLY, rowsGeometry(x), new KernelArgs().ptr(x.address()).i64(x.ns()).ptr(y.address()).i64(y.ns())
+        module.launch(x.kernel("bn_apply"), rowsGeometry(x), new KernelArgs().ptr(x.address()).i64(x.ns()).ptr(y.address()).i64(y.ns())
                 .i32(x.n()).i32(x.c()).i64(x.hw()).ptr(mean).ptr(var).ptr(gamma).ptr(beta).f64(eps).bool(relu)
                 .f64(momentum).f64(unbias).ptr(runningMean).ptr(runningVar).ptr(partial).i32(chunks));
     }
@@ -75,16 +76,16 @@ public final class BnReluKernels {
      */
     public void backward(DeviceSlice x, DeviceSlice dy, long mean, long var, long gamma, long beta, double eps, boolean relu,
                          DeviceSlice dx, boolean accumulateDx, long dgamma, long dbeta) {
-        requireSameShape("batchNormBackward", x, "x", dy, "dy");
-        requireSameShape("batchNormBackward", x, "x", dx, "dx");
+        requireSameKind("batchNormBackward", x, "x", dy, "dy");
+        requireSameKind("batchNormBackward", x, "x", dx, "dx");
         requireVectors(mean, var, gamma, beta, dgamma, dbeta);
         checkEps(eps);
         LaunchGeometry.Chunks k = LaunchGeometry.chunks(x.n(), x.hw());
         long partial = module.scratch(BnStatsKernels.partialBytes(x.c(), k));
-        module.launch(BACKWARD_REDUCE, LaunchGeometry.perChannelChunks(x.c(), x.hw(), k), new KernelArgs().ptr(x.address()).i64(x.ns())
+        module.launch(x.kernel("bn_backward_reduce"), LaunchGeometry.perChannelChunks(x.c(), x.hw(), k), new KernelArgs().ptr(x.address()).i64(x.ns())
                 .ptr(dy.address()).i64(dy.ns()).i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.samplesPerChunk()).i32(k.count())
                 .ptr(mean).ptr(var).ptr(gamma).ptr(beta).f64(eps).bool(relu).ptr(partial));
-        module.launch(BACKWARD_DX, rowsGeometry(x), new KernelArgs().ptr(x.address()).i64(x.ns()).ptr(dy.address()).i64(dy.ns())
+        module.launch(x.kernel("bn_backward_dx"), rowsGeometry(x), new KernelArgs().ptr(x.address()).i64(x.ns()).ptr(dy.address()).i64(dy.ns())
                 .ptr(dx.address()).i64(dx.ns()).i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.count()).ptr(partial)
                 .ptr(mean).ptr(var).ptr(gamma).ptr(beta).f64(eps).bool(relu).bool(accumulateDx).ptr(dgamma).ptr(dbeta));
     }

@@ -8,7 +8,8 @@ import java.util.Objects;
  * Launchers of kernels/src/main/cuda/bn_stats.cu: per-channel batch mean and biased variance of a
  * channel slice (a chunked reduction into the module's scratch, then one thread per channel), and
  * PyTorch's running-statistics update. Per-channel vectors are contiguous float32 [C] device
- * buffers given by address.
+ * buffers given by address; x is float32 or 16 bits ({@link DeviceSlice#dtype()}), the statistics
+ * float32 either way.
  */
 public final class BnStatsKernels {
     public static final String STATS_PARTIAL = "bn_stats_partial_f32";
@@ -26,14 +27,14 @@ public final class BnStatsKernels {
         requireVectors(mean, var);
         LaunchGeometry.Chunks k = LaunchGeometry.chunks(x.n(), x.hw());
         long partial = partialSums(module, x, k);
-        module.launch(STATS_FINALIZE, LaunchGeometry.linear(x.c()), new KernelArgs().ptr(partial).ptr(x.address())
+        module.launch(x.kernel("bn_stats_finalize"), LaunchGeometry.linear(x.c()), new KernelArgs().ptr(partial).ptr(x.address())
                 .i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.count()).ptr(mean).ptr(var));
     }
 
     /** Launches the chunked sums of x's statistics into the module's scratch; returns where they are. */
     static long partialSums(KernelModule module, DeviceSlice x, LaunchGeometry.Chunks k) {
         long partial = module.scratch(partialBytes(x.c(), k));
-        module.launch(STATS_PARTIAL, LaunchGeometry.perChannelChunks(x.c(), x.hw(), k), new KernelArgs().ptr(x.address()).i64(x.ns())
+        module.launch(x.kernel("bn_stats_partial"), LaunchGeometry.perChannelChunks(x.c(), x.hw(), k), new KernelArgs().ptr(x.address()).i64(x.ns())
                 .i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.samplesPerChunk()).i32(k.count()).ptr(partial));
         return partial;
     }

@@ -36,6 +36,7 @@ public final class FakeLibraries {
         Path out = dir.resolve(file);
         if (BUILT.contains(out)) return out;
         Path source = copyResource("fake_" + name + ".c", dir);
+        copyResource("dn_half.h", dir);   // the 16-bit conversions, which the stand-in cuDNN shares with the emulator
         List<String> cmd = new ArrayList<>(List.of("cc", "-shared", "-fPIC", "-O1", "-o", out.toString()));
         cmd.addAll(List.of(compilerArgs));
         cmd.add(source.toString());
@@ -68,6 +69,7 @@ public final class FakeLibraries {
         }
         Path driver = copyResource("fake_cuda.c", dir);
         copyResource("cuda_emulator.h", dir);
+        copyResource("dn_half.h", dir);
         Path emulator = copyResource("cuda_emulator.cpp", dir);
         List<String> cmd = new ArrayList<>(List.of("g++", "-shared", "-fPIC", "-O1", "-ffp-contract=off", "-Wall", "-Wl,-soname,libcuda.so.1",
                 "-Wl,--no-undefined", "-pthread", "-DDN_EMULATED_KERNELS", "-I" + kernels, "-o", out.toString()));

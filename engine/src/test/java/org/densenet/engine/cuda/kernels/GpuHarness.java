@@ -106,6 +106,12 @@ final class GpuHarness implements KernelModule, AutoCloseable {
         return d;
     }
 
+    long upload(short[] a) {
+        long d = allocate(2L * a.length);
+        check(JCudaDriver.cuMemcpyHtoD(at(d), Pointer.to(a), 2L * a.length), "cuMemcpyHtoD");
+        return d;
+    }
+
     long upload(byte[] a) {
         long d = allocate(a.length);
         check(JCudaDriver.cuMemcpyHtoD(at(d), Pointer.to(a), a.length), "cuMemcpyHtoD");
@@ -117,6 +123,14 @@ final class GpuHarness implements KernelModule, AutoCloseable {
         float[] a = new float[count];
         check(JCudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
         check(JCudaDriver.cuMemcpyDtoH(Pointer.to(a), at(address), 4L * count), "cuMemcpyDtoH");
+        return a;
+    }
+
+    /** Waits for every launch, then copies {@code count} 16-bit values from {@code address}. */
+    short[] shorts(long address, int count) {
+        short[] a = new short[count];
+        check(JCudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
+        check(JCudaDriver.cuMemcpyDtoH(Pointer.to(a), at(address), 2L * count), "cuMemcpyDtoH");
         return a;
     }
 

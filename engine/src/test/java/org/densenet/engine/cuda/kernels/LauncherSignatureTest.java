@@ -14,6 +14,7 @@ import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.densenet.engine.DType;
 import org.densenet.engine.Pool2d;
 import org.densenet.engine.LossScaling;
 import org.densenet.engine.SgdParams;
@@ -102,7 +103,43 @@ class LauncherSignatureTest {
         scaling.checkAndUpdate(A, 1001, A + 12544, LossScaling.DEFAULT);
         new AugmentKernels(m).cropFlipNormalize(A + 1, true, 8, 3, 32, 32,
                 new Augmentation(4, true, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.25f, 0.25f, 0.25f}), 7, 100, A);
+        for (DType t : new DType[] {DType.BF16, DType.F16}) launchSixteenBit(m, t);
         return m;
+    }
+
+    /** Every launcher over activations once more with 16-bit slices of {@code t}, and the conversions both ways. */
+    private static void launchSixteenBit(RecordingModule m, DType t) {
+        DeviceSlice x = slice(A, 4, 12, 8, 8, 40 * 64).as(t, A), y = slice(A + (1 << 20), 4, 12, 8, 8, 12 * 64).as(t, A + (1 << 20));
+        DeviceSlice z = slice(A + (2 << 20), 4, 12, 8, 8, 12 * 64).as(t, A + (2 << 20));
+        DeviceSlice mask = slice(A + (4 << 20), 4, 12, 8, 8, 12 * 64);
+        var ew = new ElementwiseKernels(m);
+        ew.fill(y, 1.5f);
+        ew.copy(x, y, true);
+        ew.copy(mask, y, false);
+        ew.copy(y, mask, true);
+        ew.relu(x, y);
+        ew.reluBackward(x, y, z, false);
+        ew.dropoutForward(x, y, mask, 0.2, 42);
+        ew.dropoutForwardSeeded(x, y, mask, 0.2, A + 16384);
+        ew.dropoutBackward(x, mask, z, true);
+        new BnStatsKernels(m).statistics(x, A, A + 64);
+        var bn = new BnReluKernels(m);
+        bn.apply(x, A, A + 64, A + 128, A + 192, 1e-5, true, y);
+        bn.applyTraining(x, A, A + 64, true, A + 128, A + 192, 1e-5, true, y, 0.1, A + 256, A + 320);
+        bn.backward(x, y, A, A + 64, A + 128, A + 192, 1e-5, true, z, true, A + 256, A + 320);
+        var pool = new PoolKernels(m);
+        DeviceSlice small = slice(A + (3 << 20), 4, 12, 4, 4, 12 * 16).as(t, A + (3 << 20));
+        pool.avgForward(x, small, new Pool2d(2, 2, 0));
+        pool.avgBackward(small, x, new Pool2d(2, 2, 0), false);
+        pool.maxForward(x, small, new Pool2d(3, 2, 1));
+        pool.maxBackward(x, small, y, new Pool2d(3, 2, 1), true);
+        pool.globalAvgForward(x, A);
+        pool.globalAvgBackward(A, x, false);
+        var sgd = new SgdKernels(m);
+        sgd.step(A, A + 4096, A + 8192, 1001, new SgdParams(0.1, 0.9, 1e-4, true), A + 12288, 0, A + 16384, t);
+        sgd.step(A + 4, A + 4096, A + 8192, 1001, new SgdParams(0.1, 0.9, 1e-4, true), A + 12288, A + 12544, A + 16386, t);
+        new AugmentKernels(m).cropFlipNormalize(A + 1, true, 8, 3, 32, 32,
+                new Augmentation(4, true, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.25f, 0.25f, 0.25f}), 7, 100, A, t);
     }
 
     @Test

@@ -201,31 +201,77 @@ constexpr const size_t *sizes_of(void (*)(A...)) { return ParamSizes<A...>::valu
 
 const Entry KERNELS[] = {
     DN_KERNEL(bn_stats_partial_f32),
+    DN_KERNEL(bn_stats_partial_bf16),
+    DN_KERNEL(bn_stats_partial_f16),
     DN_KERNEL(bn_stats_finalize_f32),
+    DN_KERNEL(bn_stats_finalize_bf16),
+    DN_KERNEL(bn_stats_finalize_f16),
     DN_KERNEL(bn_running_update_f32),
     DN_KERNEL(bn_apply_f32),
+    DN_KERNEL(bn_apply_bf16),
+    DN_KERNEL(bn_apply_f16),
     DN_KERNEL(bn_backward_reduce_f32),
+    DN_KERNEL(bn_backward_reduce_bf16),
+    DN_KERNEL(bn_backward_reduce_f16),
     DN_KERNEL(bn_backward_dx_f32),
+    DN_KERNEL(bn_backward_dx_bf16),
+    DN_KERNEL(bn_backward_dx_f16),
     DN_KERNEL(fill_f32),
+    DN_KERNEL(fill_bf16),
+    DN_KERNEL(fill_f16),
     DN_KERNEL(copy_f32),
+    DN_KERNEL(copy_bf16),
+    DN_KERNEL(copy_f16),
+    DN_KERNEL(copy_f32_bf16),
+    DN_KERNEL(copy_bf16_f32),
+    DN_KERNEL(copy_f32_f16),
+    DN_KERNEL(copy_f16_f32),
     DN_KERNEL(relu_f32),
+    DN_KERNEL(relu_bf16),
+    DN_KERNEL(relu_f16),
     DN_KERNEL(relu_backward_f32),
+    DN_KERNEL(relu_backward_bf16),
+    DN_KERNEL(relu_backward_f16),
     DN_KERNEL(dropout_forward_f32),
+    DN_KERNEL(dropout_forward_bf16),
+    DN_KERNEL(dropout_forward_f16),
     DN_KERNEL(dropout_forward_seeded_f32),
+    DN_KERNEL(dropout_forward_seeded_bf16),
+    DN_KERNEL(dropout_forward_seeded_f16),
     DN_KERNEL(dropout_backward_f32),
+    DN_KERNEL(dropout_backward_bf16),
+    DN_KERNEL(dropout_backward_f16),
     DN_KERNEL(avgpool_forward_f32),
+    DN_KERNEL(avgpool_forward_bf16),
+    DN_KERNEL(avgpool_forward_f16),
     DN_KERNEL(avgpool_backward_f32),
+    DN_KERNEL(avgpool_backward_bf16),
+    DN_KERNEL(avgpool_backward_f16),
     DN_KERNEL(maxpool_forward_f32),
+    DN_KERNEL(maxpool_forward_bf16),
+    DN_KERNEL(maxpool_forward_f16),
     DN_KERNEL(maxpool_backward_f32),
+    DN_KERNEL(maxpool_backward_bf16),
+    DN_KERNEL(maxpool_backward_f16),
     DN_KERNEL(global_avgpool_forward_f32),
+    DN_KERNEL(global_avgpool_forward_bf16),
+    DN_KERNEL(global_avgpool_forward_f16),
     DN_KERNEL(global_avgpool_backward_f32),
+    DN_KERNEL(global_avgpool_backward_bf16),
+    DN_KERNEL(global_avgpool_backward_f16),
     DN_KERNEL(softmax_xent_f32),
     DN_KERNEL(sgd_step_f32),
     DN_KERNEL(sgd_step_vec4_f32),
+    DN_KERNEL(sgd_step_bf16),
+    DN_KERNEL(sgd_step_vec4_bf16),
+    DN_KERNEL(sgd_step_f16),
+    DN_KERNEL(sgd_step_vec4_f16),
     DN_KERNEL(loss_scale_f32),
     DN_KERNEL(grads_nonfinite_f32),
     DN_KERNEL(loss_scale_update_f32),
     DN_KERNEL(augment_crop_flip_u8),
+    DN_KERNEL(augment_crop_flip_u8_bf16),
+    DN_KERNEL(augment_crop_flip_u8_f16),
 };
 
 // Orders the threads of one-block grids differently launch by launch; counted per host thread, so
@@ -256,6 +302,23 @@ uint64_t shuffle(uint64_t bits, unsigned mask, int arg, int mode) {
 }  // namespace dn_emu
 
 extern "C" {
+
+/*
+ * The emulated device's 16-bit conversions over n values, for EmulatorHalfConversionTest to compare
+ * with org.densenet.engine.Float16: mode 0 float -> BF16 bits, 1 float -> FP16 bits (in: floats,
+ * out: uint16), 2 BF16 bits -> float, 3 FP16 bits -> float (in: uint16, out: floats). Through the
+ * same intrinsics the kernels call.
+ */
+void dn_emu_convert(int mode, const void *in, void *out, long n) {
+    for (long i = 0; i < n; i++) {
+        switch (mode) {
+            case 0: static_cast<uint16_t *>(out)[i] = __float2bfloat16_rn(static_cast<const float *>(in)[i]).x; break;
+            case 1: static_cast<uint16_t *>(out)[i] = __float2half_rn(static_cast<const float *>(in)[i]).x; break;
+            case 2: static_cast<float *>(out)[i] = __bfloat162float(__nv_bfloat16{static_cast<const uint16_t *>(in)[i]}); break;
+            default: static_cast<float *>(out)[i] = __half2float(__half{static_cast<const uint16_t *>(in)[i]}); break;
+        }
+    }
+}
 
 /* fake_cuda.c's stream capture */
 int fake_cuda_capture(void *stream, int (*run)(const void *), const void *args, size_t bytes);

@@ -1,7 +1,8 @@
 /*
  * The part of CUDA C++ our kernels use, for compiling kernels/src/main/cuda as host C++ and running
  * them on the CPU (cuda_emulator.cpp): qualifiers, the built-in index variables, __syncthreads,
- * warp shuffles, the IEEE round-to-nearest intrinsics and a few device math functions.
+ * warp shuffles, the IEEE round-to-nearest intrinsics, a few device math functions, and the 16-bit
+ * storage types with their conversions.
  *
  * Execution model: one block at a time, its threads as cooperative fibers on one OS thread, so a
  * __shared__ variable can be a function-static (one copy, reused by the next block) and a barrier
@@ -31,6 +32,26 @@ struct alignas(16) float4 {
 };
 
 inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+
+// cuda_fp16.h and cuda_bf16.h as far as the kernels use them: the two 16-bit storage types and
+// their round-to-nearest-even conversions (dn_half.h, written as org.densenet.engine.Float16 is).
+// The kernels never compute on a 16-bit value, only load it to float and store a float rounded,
+// so the types here are bare storage without operators: a kernel that did arithmetic on them
+// would not compile here, which keeps the rule (common.cuh) enforced.
+#include "dn_half.h"
+
+struct __half {
+    unsigned short x;
+};
+
+struct __nv_bfloat16 {
+    unsigned short x;
+};
+
+inline __half __float2half_rn(float f) { return __half{dn_float_to_fp16_bits(f)}; }
+inline float __half2float(__half h) { return dn_fp16_bits_to_float(h.x); }
+inline __nv_bfloat16 __float2bfloat16_rn(float f) { return __nv_bfloat16{dn_float_to_bf16_bits(f)}; }
+inline float __bfloat162float(__nv_bfloat16 b) { return dn_bf16_bits_to_float(b.x); }
 
 namespace dn_emu {
 struct Fiber;

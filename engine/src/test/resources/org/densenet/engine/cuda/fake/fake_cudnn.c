@@ -4,10 +4,13 @@
  * cudnn_ops.h and cudnn_cnn.h of cuDNN 9; "device" pointers are host pointers. The three passes
  * compute real NCHW cross-correlations from the descriptors' dims and strides, with alpha/beta as
  * cuDNN defines them (beta == 0: the output is not read). The algorithm search writes garbage
- * into its output, as the real one may, and returns the results a test scripted. Descriptors of
- * FP16 and BF16 and NHWC filters are accepted, as cuDNN accepts them, but the passes compute float32
- * with [K, C, R, S] filters only: for anything else the search and the heuristics report every
- * algorithm as not supported, and running one is refused, as cuDNN does where no engine applies.
+ * into its output, as the real one may, and returns the results a test scripted. The passes compute
+ * with [K, C, R, S] filters in float32, FP16 or BF16 (cuDNN's FLOAT, PSEUDO_HALF and PSEUDO_BFLOAT16
+ * configurations: every tensor and the filter of one type, float accumulation), 16-bit values read
+ * exactly and each result rounded once to nearest even (dn_half.h, as the emulated device and the
+ * CPU twin round). NHWC filters and mixed types are accepted as descriptors, as cuDNN accepts them,
+ * but for those the search and the heuristics report every algorithm as not supported, and running
+ * one is refused, as cuDNN does where no engine applies.
  * Loaded beside fake_cuda.c's driver, a convolution on a stream being captured is recorded into the
  * capture (descriptors and scalars copied) and runs when the graph is launched; a search during a
  * capture fails, as cuDNN's does.
@@ -16,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "dn_half.h"
 
 typedef struct { int nb, dtype, dims[8], strides[8]; } tensor_t;
 typedef struct { int dtype, format, k, c, r, s; } filter_t;
@@ -37,7 +42,7 @@ extern int fake_cuda_capturing(void) __attribute__((weak));
 static int capturing(void) { return fake_cuda_capturing != NULL && fake_cuda_capturing(); }
 
 /* One convolution pass with everything it reads copied, so that a captured one replays as it was queued. */
-typedef struct { int op; tensor_t a; filter_t f; conv_t c; tensor_t b; const float *x, *w; float *y; float alpha, beta; } conv_call_t;
+typedef struct { int op; tensor_t a; filter_t f; conv_t c; tensor_t b; const void *x, *w; void *y; float alpha, beta; } conv_call_t;
 static int run_conv(const void *call);
 static int forward(const conv_call_t *k);
 static int backward_data(const conv_call_t *k);
@@ -128,9 +133,25 @@ int cudnnGetConvolutionForwardAlgorithmMaxCount(void *h, int *n) { *n = 8; retur
 int cudnnGetConvolutionBackwardDataAlgorithmMaxCount(void *h, int *n) { *n = 6; return 0; }
 int cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(void *h, int *n) { *n = 7; return 0; }
 
-/* What the passes below can compute: float32 tensors and a float32 [K, C, R, S] filter. */
+/* What the passes below can compute: tensors and a [K, C, R, S] filter all of one type. */
 static int computable(const tensor_t *a, const filter_t *w, const tensor_t *b) {
-    return a->dtype == DT_FLOAT && b->dtype == DT_FLOAT && w->dtype == DT_FLOAT && w->format == FORMAT_NCHW;
+    return a->dtype == w->dtype && b->dtype == w->dtype && w->format == FORMAT_NCHW;
+}
+
+/* Element i of a buffer of dtype, as float (16-bit values exactly), and a float stored rounded once. */
+static float ld(const void *base, int dtype, int64_t i) {
+    switch (dtype) {
+        case DT_HALF: return dn_fp16_bits_to_float(((const uint16_t *) base)[i]);
+        case DT_BFLOAT16: return dn_bf16_bits_to_float(((const uint16_t *) base)[i]);
+        default: return ((const float *) base)[i];
+    }
+}
+static void st(void *base, int dtype, int64_t i, float v) {
+    switch (dtype) {
+        case DT_HALF: ((uint16_t *) base)[i] = dn_float_to_fp16_bits(v); break;
+        case DT_BFLOAT16: ((uint16_t *) base)[i] = dn_float_to_bf16_bits(v); break;
+        default: ((float *) base)[i] = v; break;
+    }
 }
 
 /* algorithm 5 "does not apply"; the others want algo KiB */
@@ -139,8 +160,13 @@ int cudnnGetConvolutionForwardWorkspaceSize(void *h, tensor_t *x, filter_t *w, c
 int cudnnGetConvolutionBackwardDataWorkspaceSize(void *h, filter_t *w, tensor_t *dy, conv_t *c, tensor_t *dx, int algo, size_t *size) { return ws_size(algo, size); }
 int cudnnGetConvolutionBackwardFilterWorkspaceSize(void *h, tensor_t *x, tensor_t *dy, conv_t *c, filter_t *dw, int algo, size_t *size) { return ws_size(algo, size); }
 
-static float *at(float *base, const tensor_t *t, int n, int c, int h, int w) {
-    return base + (int64_t) n * t->strides[0] + (int64_t) c * t->strides[1] + (int64_t) h * t->strides[2] + (int64_t) w * t->strides[3];
+/* Index of element (n, c, h, w) of a tensor by its descriptor's strides. */
+static int64_t at(const tensor_t *t, int n, int c, int h, int w) {
+    return (int64_t) n * t->strides[0] + (int64_t) c * t->strides[1] + (int64_t) h * t->strides[2] + (int64_t) w * t->strides[3];
+}
+/* out = alpha * sum + beta * out (beta == 0: out is not read), in float as cuDNN's float-accumulating configurations, rounded once to dtype. */
+static void blend(void *out, int dtype, int64_t i, double sum, float alpha, float beta) {
+    st(out, dtype, i, (float) (alpha * sum + (beta != 0 ? beta * ld(out, dtype, i) : 0)));
 }
 static void scribble_tensor(void *base, const tensor_t *t) {
 #ifdef DN_NULL_DEVICE
@@ -192,18 +218,18 @@ int cudnnGetConvolutionBackwardDataAlgorithm_v7(void *h, filter_t *w, tensor_t *
 int cudnnGetConvolutionBackwardFilterAlgorithm_v7(void *h, tensor_t *x, tensor_t *dy, conv_t *c, filter_t *dw, int requested, int *returned, perf_t *perf) {
     return heuristic(7, requested, returned, perf, computable(x, dw, dy));
 }
-int cudnnFindConvolutionForwardAlgorithmEx(void *h, tensor_t *xd, const float *x, filter_t *wd, const float *w, conv_t *cd,
-        tensor_t *yd, float *y, int requested, int *returned, perf_t *perf, void *ws, size_t ws_bytes) {
+int cudnnFindConvolutionForwardAlgorithmEx(void *h, tensor_t *xd, const void *x, filter_t *wd, const void *w, conv_t *cd,
+        tensor_t *yd, void *y, int requested, int *returned, perf_t *perf, void *ws, size_t ws_bytes) {
     if (!capturing()) scribble_tensor(y, yd);
     return find(requested, returned, perf, ws_bytes, 0, computable(xd, wd, yd));
 }
-int cudnnFindConvolutionBackwardDataAlgorithmEx(void *h, filter_t *wd, const float *w, tensor_t *dyd, const float *dy, conv_t *cd,
-        tensor_t *dxd, float *dx, int requested, int *returned, perf_t *perf, void *ws, size_t ws_bytes) {
+int cudnnFindConvolutionBackwardDataAlgorithmEx(void *h, filter_t *wd, const void *w, tensor_t *dyd, const void *dy, conv_t *cd,
+        tensor_t *dxd, void *dx, int requested, int *returned, perf_t *perf, void *ws, size_t ws_bytes) {
     if (!capturing()) scribble_tensor(dx, dxd);
     return find(requested, returned, perf, ws_bytes, 1, computable(dxd, wd, dyd));
 }
-int cudnnFindConvolutionBackwardFilterAlgorithmEx(void *h, tensor_t *xd, const float *x, tensor_t *dyd, const float *dy, conv_t *cd,
-        filter_t *dwd, float *dw, int requested, int *returned, perf_t *perf, void *ws, size_t ws_bytes) {
+int cudnnFindConvolutionBackwardFilterAlgorithmEx(void *h, tensor_t *xd, const void *x, tensor_t *dyd, const void *dy, conv_t *cd,
+        filter_t *dwd, void *dw, int requested, int *returned, perf_t *perf, void *ws, size_t ws_bytes) {
 #ifndef DN_NULL_DEVICE
     if (!capturing()) memset(dw, 0x5A, (size_t) dwd->k * dwd->c * dwd->r * dwd->s * dtype_bytes(dwd->dtype));
 #endif
@@ -228,8 +254,8 @@ static int shapes_ok(const tensor_t *x, const filter_t *w, const tensor_t *y, co
     return x->dims[1] == w->c && y->dims[1] == w->k && x->dims[0] == y->dims[0] && y->dims[2] == p && y->dims[3] == q;
 }
 
-int cudnnConvolutionForward(void *h, const float *alpha, tensor_t *xd, const float *x, filter_t *wd, const float *w, conv_t *cd,
-        int algo, void *ws, size_t ws_bytes, const float *beta, tensor_t *yd, float *y) {
+int cudnnConvolutionForward(void *h, const float *alpha, tensor_t *xd, const void *x, filter_t *wd, const void *w, conv_t *cd,
+        int algo, void *ws, size_t ws_bytes, const float *beta, tensor_t *yd, void *y) {
     note_run(alpha, beta, algo, ws, ws_bytes, cd, 0);
     if (!computable(xd, wd, yd)) return 3000;
     if (!shapes_ok(xd, wd, yd, cd)) return 2000;
@@ -240,23 +266,21 @@ static int forward(const conv_call_t *k) {
     const tensor_t *xd = &k->a, *yd = &k->b;
     const filter_t *wd = &k->f;
     const conv_t *cd = &k->c;
-    const float *x = k->x, *w = k->w, *alpha = &k->alpha, *beta = &k->beta;
-    float *y = k->y;
-    for (int n = 0; n < yd->dims[0]; n++) for (int k = 0; k < wd->k; k++)
+    const int dt = wd->dtype;
+    for (int n = 0; n < yd->dims[0]; n++) for (int o = 0; o < wd->k; o++)
         for (int p = 0; p < yd->dims[2]; p++) for (int q = 0; q < yd->dims[3]; q++) {
             double sum = 0;
             for (int c = 0; c < wd->c; c++) for (int r = 0; r < wd->r; r++) for (int s = 0; s < wd->s; s++) {
                 int i = tap(p, cd->u, cd->pad_h, r, xd->dims[2]), j = tap(q, cd->v, cd->pad_w, s, xd->dims[3]);
-                if (i >= 0 && j >= 0) sum += (double) *at((float *) x, xd, n, c, i, j) * w[((k * wd->c + c) * wd->r + r) * wd->s + s];
+                if (i >= 0 && j >= 0) sum += (double) ld(k->x, dt, at(xd, n, c, i, j)) * ld(k->w, dt, ((o * wd->c + c) * wd->r + r) * wd->s + s);
             }
-            float *o = at(y, yd, n, k, p, q);
-            *o = (float) (*alpha * sum + (*beta != 0 ? *beta * *o : 0));
+            blend(k->y, dt, at(yd, n, o, p, q), sum, k->alpha, k->beta);
         }
     return 0;
 }
 
-int cudnnConvolutionBackwardData(void *h, const float *alpha, filter_t *wd, const float *w, tensor_t *dyd, const float *dy, conv_t *cd,
-        int algo, void *ws, size_t ws_bytes, const float *beta, tensor_t *dxd, float *dx) {
+int cudnnConvolutionBackwardData(void *h, const float *alpha, filter_t *wd, const void *w, tensor_t *dyd, const void *dy, conv_t *cd,
+        int algo, void *ws, size_t ws_bytes, const float *beta, tensor_t *dxd, void *dx) {
     note_run(alpha, beta, algo, ws, ws_bytes, cd, 1);
     if (!computable(dxd, wd, dyd)) return 3000;
     if (!shapes_ok(dxd, wd, dyd, cd)) return 2000;
@@ -267,30 +291,28 @@ static int backward_data(const conv_call_t *k) {
     const tensor_t *dxd = &k->a, *dyd = &k->b;
     const filter_t *wd = &k->f;
     const conv_t *cd = &k->c;
-    const float *dy = k->x, *w = k->w, *alpha = &k->alpha, *beta = &k->beta;
-    float *dx = k->y;
+    const int dt = wd->dtype;
     /* scatter every output gradient through every tap into a dense double image of dx */
     const int N = dxd->dims[0], C = wd->c, H = dxd->dims[2], W = dxd->dims[3];
     double *sum = calloc((size_t) N * C * H * W, sizeof(double));
     if (sum == NULL) return 4; /* CUDNN_STATUS_ALLOC_FAILED */
-    for (int n = 0; n < N; n++) for (int k = 0; k < wd->k; k++)
+    for (int n = 0; n < N; n++) for (int o = 0; o < wd->k; o++)
         for (int p = 0; p < dyd->dims[2]; p++) for (int q = 0; q < dyd->dims[3]; q++) {
-            double g = *at((float *) dy, dyd, n, k, p, q);
+            double g = ld(k->x, dt, at(dyd, n, o, p, q));
             for (int c = 0; c < C; c++) for (int r = 0; r < wd->r; r++) for (int s = 0; s < wd->s; s++) {
                 int i = tap(p, cd->u, cd->pad_h, r, H), j = tap(q, cd->v, cd->pad_w, s, W);
-                if (i >= 0 && j >= 0) sum[((size_t) (n * C + c) * H + i) * W + j] += g * w[((k * wd->c + c) * wd->r + r) * wd->s + s];
+                if (i >= 0 && j >= 0) sum[((size_t) (n * C + c) * H + i) * W + j] += g * ld(k->w, dt, ((o * wd->c + c) * wd->r + r) * wd->s + s);
             }
         }
     for (int n = 0; n < N; n++) for (int c = 0; c < C; c++) for (int i = 0; i < H; i++) for (int j = 0; j < W; j++) {
-        float *o = at(dx, dxd, n, c, i, j);
-        *o = (float) (*alpha * sum[((size_t) (n * C + c) * H + i) * W + j] + (*beta != 0 ? *beta * *o : 0));
+        blend(k->y, dt, at(dxd, n, c, i, j), sum[((size_t) (n * C + c) * H + i) * W + j], k->alpha, k->beta);
     }
     free(sum);
     return 0;
 }
 
-int cudnnConvolutionBackwardFilter(void *h, const float *alpha, tensor_t *xd, const float *x, tensor_t *dyd, const float *dy, conv_t *cd,
-        int algo, void *ws, size_t ws_bytes, const float *beta, filter_t *dwd, float *dw) {
+int cudnnConvolutionBackwardFilter(void *h, const float *alpha, tensor_t *xd, const void *x, tensor_t *dyd, const void *dy, conv_t *cd,
+        int algo, void *ws, size_t ws_bytes, const float *beta, filter_t *dwd, void *dw) {
     note_run(alpha, beta, algo, ws, ws_bytes, cd, 2);
     if (!computable(xd, dwd, dyd)) return 3000;
     if (!shapes_ok(xd, dwd, dyd, cd)) return 2000;
@@ -301,16 +323,14 @@ static int backward_filter(const conv_call_t *k) {
     const tensor_t *xd = &k->a, *dyd = &k->b;
     const filter_t *dwd = &k->f;
     const conv_t *cd = &k->c;
-    const float *x = k->x, *dy = k->w, *alpha = &k->alpha, *beta = &k->beta;
-    float *dw = k->y;
-    for (int k = 0; k < dwd->k; k++) for (int c = 0; c < dwd->c; c++) for (int r = 0; r < dwd->r; r++) for (int s = 0; s < dwd->s; s++) {
+    const int dt = dwd->dtype;
+    for (int o = 0; o < dwd->k; o++) for (int c = 0; c < dwd->c; c++) for (int r = 0; r < dwd->r; r++) for (int s = 0; s < dwd->s; s++) {
         double sum = 0;
         for (int n = 0; n < xd->dims[0]; n++) for (int p = 0; p < dyd->dims[2]; p++) for (int q = 0; q < dyd->dims[3]; q++) {
             int i = tap(p, cd->u, cd->pad_h, r, xd->dims[2]), j = tap(q, cd->v, cd->pad_w, s, xd->dims[3]);
-            if (i >= 0 && j >= 0) sum += (double) *at((float *) x, xd, n, c, i, j) * *at((float *) dy, dyd, n, k, p, q);
+            if (i >= 0 && j >= 0) sum += (double) ld(k->x, dt, at(xd, n, c, i, j)) * ld(k->w, dt, at(dyd, n, o, p, q));
         }
-        float *o = &dw[((k * dwd->c + c) * dwd->r + r) * dwd->s + s];
-        *o = (float) (*alpha * sum + (*beta != 0 ? *beta * *o : 0));
+        blend(k->y, dt, ((o * dwd->c + c) * dwd->r + r) * dwd->s + s, sum, k->alpha, k->beta);
     }
     return 0;
 }
