@@ -93,6 +93,23 @@ class GpuSixteenBitOpsParityTest {
         return GpuParity.Twin.of(twin, gpu, values, shape);
     }
 
+    /** Dropout with its seed in device memory (what a captured step replays) on 16-bit slices: the twin's mask and values exactly. */
+    @ParameterizedTest
+    @EnumSource(value = Precision.class, names = {"BF16", "FP16"})
+    void dropoutWithItsSeedInDeviceMemoryDrawsTheTwinsMask(Precision p) {
+        open(p);
+        long seed = rng.nextLong() | 0x8000_0000L;
+        try (GpuParity.Twin xs = activation(random(2 * 7 * 25, 2), 2, 7, 5, 5); GpuParity.Twin y = poisonedActivation(2, 4, 5, 5);
+             GpuParity.Twin mask = GpuParity.Twin.poisoned(twin, gpu, 2, 4, 5, 5); Tensor seeds = gpu.allocate(DType.I32, 2)) {
+            GpuParity.Twin x = xs.channels(2, 6);
+            gpu.upload(org.densenet.engine.Backend.dropoutSeedWords(seed), seeds);
+            twin.dropoutForward(x.cpu(), y.cpu(), mask.cpu(), 0.25, seed);
+            gpu.dropoutForward(x.gpu(), y.gpu(), mask.gpu(), 0.25, seeds);
+            assertClose("dropout mask " + p, mask, 0);
+            assertClose("dropout output " + p, y, 0);
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = Precision.class, names = {"BF16", "FP16"})
     void transfersFillsAndCopiesRoundOnceAndWidenExactly(Precision p) {
