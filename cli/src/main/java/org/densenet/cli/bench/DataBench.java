@@ -10,6 +10,7 @@ import org.densenet.train.data.DataException;
 import org.densenet.train.data.Dataset;
 import org.densenet.train.data.Decoded;
 import org.densenet.train.data.ImageFolder;
+import org.densenet.train.data.LoadTimes;
 import org.densenet.train.data.Transform;
 
 /**
@@ -72,9 +73,15 @@ public final class DataBench {
      * be decoded); {@code reduced} of them were decoded below full size, their outputs differing from those
      * of a full-size decode by {@code diffSum} levels in all over {@code diffCount} values, at most {@code diffMax}.
      */
-    record Stages(int samples, int skipped, double loadNanos, double transformNanos, int reduced, long diffSum, long diffCount, int diffMax) {
+    record Stages(int samples, int skipped, double loadNanos, double transformNanos, int reduced, long diffSum, long diffCount, int diffMax,
+                  double readNanos, double decodeNanos) {
         Stages(int samples, int skipped, double loadNanos, double transformNanos) {
-            this(samples, skipped, loadNanos, transformNanos, 0, 0, 0, 0);
+            this(samples, skipped, loadNanos, transformNanos, 0, 0, 0, 0, Double.NaN, Double.NaN);
+        }
+
+        /** Whether the load was timed in its two parts (files read, then decoded): an image folder's. */
+        boolean split() {
+            return !Double.isNaN(readNanos);
         }
 
         double imagesPerSecond() {
@@ -122,7 +129,8 @@ public final class DataBench {
                 new Table.Column("median_ms", "ms/batch", "%.3f"),
                 new Table.Column("p10_ms", "p10", "%.3f"),
                 new Table.Column("p90_ms", "p90", "%.3f"),
-                new Table.Column("speedup", "x one thread", "%.2f")));
+                new Table.Column("speedup", "x one thread", "%.2f"),
+                new Table.Column("rest_ms", "rest ms/img", "%.3f")));
         int n = s.sources().size();
         // [source][worker count][round], for the medians and ratios of the notes
         double[][][] rate = new double[n][s.workers().length][s.rounds()];
@@ -137,9 +145,16 @@ public final class DataBench {
                 lastStages[i] = st;
                 skipped += st.skipped();
                 String dec = decoderOf(s.sources().get(i));
-                stages.add(dec, round, "load (read, decode)", st.loadNanos() / 1e6, 1e9 / st.loadNanos());
-                stages.add(dec, round, "transform (augment)", st.transformNanos() / 1e6, 1e9 / st.transformNanos());
-                stages.add(dec, round, "both", (st.loadNanos() + st.transformNanos()) / 1e6, st.imagesPerSecond());
+                if (st.split()) {
+                    stages.add(dec, round, "read (file to memory)", st.readNanos() / 1e6, 1e9 / st.readNanos());
+                    stages.add(dec, round, "decode (to pixels)", st.decodeNanos() / 1e6, 1e9 / st.decodeNanos());
+                    stages.add(dec, round, "rest of load", (st.loadNanos() - st.readNanos() - st.decodeNanos()) / 1e6, null);
+                } else {
+                    stages.add(dec, round, "load (read, decode)", st.loadNanos() / 1e6, 1e9 / st.loadNanos());
+                }
+                stages.add(dec, round, st.split() ? "crop+resample (transform)" : "transform (augment)", st.transformNanos() / 1e6,
+                        1e9 / st.transformNanos());
+                stages.add(dec, round, "all", (st.loadNanos() + st.transformNanos()) / 1e6, st.imagesPerSecond());
             }
             for (int wi = 0; wi < s.workers().length; wi++) {
                 for (int i = 0; i < n; i++) {
@@ -152,7 +167,8 @@ public final class DataBench {
                     }
                     Stats b = r.perBatch();
                     loader.add(decoderOf(d), round, r.workers(), r.batches(), r.images(), r.nanos() / 1e9, r.imagesPerSecond(), b.median() / 1e6,
-                            b.p10() / 1e6, b.p90() / 1e6, r.imagesPerSecond() / lastStages[i].imagesPerSecond());
+                            b.p10() / 1e6, b.p90() / 1e6, r.imagesPerSecond() / lastStages[i].imagesPerSecond(),
+                            rest(r, lastStages[i]));
                     rate[i][wi][round - 1] = r.imagesPerSecond();
                     if (best == null || r.imagesPerSecond() > best.imagesPerSecond()) {
                         best = r;
@@ -185,6 +201,14 @@ public final class DataBench {
                     skipped, skipped == 1 ? "" : "s", firstSkip != null ? firstSkip : "while timing the stages"));
         }
         return report;
+    }
+
+    /**
+     * A worker's time per image beyond the stages timed alone (handing batches over, garbage collection,
+     * cache misses the single-thread pass did not see): ms of worker time per image, less the stages'.
+     */
+    static double rest(Throughput r, Stages st) {
+        return r.workers() * 1e3 / r.imagesPerSecond() - (st.loadNanos() + st.transformNanos()) / 1e6;
     }
 
     /** "turbo / imageio: 4.12x with 1 worker, 3.98x with 2 (medians of 3 rounds)": each source against the last. */
@@ -239,32 +263,38 @@ public final class DataBench {
     }
 
     /**
-     * Each stage alone on this thread, over the first images of epoch 0's order (after one untimed image).
-     * A crop decoded below full size is made again, untimed, from a full-size decode, and the two compared.
+     * Each stage alone on this thread, over the first images of epoch 0's order, after an untimed pass
+     * over the same images (the JIT's compiles, the file cache). An image folder's load is timed in its
+     * parts: reading the file, decoding it. A crop decoded below full size is made again, untimed, from a
+     * full-size decode, and the two compared.
      */
     static Stages stages(Setup s, Dataset d) {
         Transform t = s.transform();
         int[] order = BatchLoader.shuffled(d.size(), s.seed(), 0);
         int samples = Math.min(d.size(), Math.max(s.batch(), 16));
         byte[] out = new byte[t.channels() * t.height() * t.width()], exact = new byte[out.length];
+        ImageFolder folder = d instanceof ImageFolder f ? f : null;
+        LoadTimes parts = new LoadTimes();
         long load = 0, transform = 0, diffSum = 0, diffCount = 0;
         int done = 0, skipped = 0, reduced = 0, diffMax = 0;
-        for (int i = -1; i < samples; i++) {
-            int sample = order[Math.max(i, 0)];
+        for (int i = -samples; i < samples; i++) {
+            int sample = order[Math.floorMod(i, samples)];
             long key = Transform.key(s.seed(), 0, sample);
+            boolean timed = i >= 0;
             long t0 = System.nanoTime();
             Decoded img;
             try {
-                img = d.decode(sample, (w, h) -> t.reduction(w, h, key));
+                img = folder != null ? folder.decode(sample, (w, h) -> t.reduction(w, h, key), timed ? parts : null)
+                        : d.decode(sample, (w, h) -> t.reduction(w, h, key));
             } catch (DataException e) {
                 if (!d.skipsUndecodable()) throw e;
-                if (i >= 0) skipped++;
+                if (timed) skipped++;
                 continue;
             }
             long t1 = System.nanoTime();
             t.apply(img, key, out, 0);
             long t2 = System.nanoTime();
-            if (i < 0) continue;
+            if (!timed) continue;
             load += t1 - t0;
             transform += t2 - t1;
             done++;
@@ -280,6 +310,7 @@ public final class DataBench {
             }
         }
         if (done == 0) throw new DataException(d.name() + ": none of the first " + samples + " images could be decoded");
-        return new Stages(done, skipped, (double) load / done, (double) transform / done, reduced, diffSum, diffCount, diffMax);
+        return new Stages(done, skipped, (double) load / done, (double) transform / done, reduced, diffSum, diffCount, diffMax,
+                folder != null ? (double) parts.readNanos() / done : Double.NaN, folder != null ? (double) parts.decodeNanos() / done : Double.NaN);
     }
 }

@@ -88,7 +88,7 @@ class DataBenchTest {
         assertEquals(1024L, ((Number) notes.get("images")).longValue(), "the synthetic training split");
         Map<String, Object> tables = (Map<String, Object>) doc.get("tables");
         List<Map<String, Object>> stages = (List<Map<String, Object>>) tables.get("stages");
-        assertEquals(List.of("load (read, decode)", "transform (augment)", "both"), stages.stream().map(m -> m.get("stage")).toList());
+        assertEquals(List.of("load (read, decode)", "transform (augment)", "all"), stages.stream().map(m -> m.get("stage")).toList());
         double load = ((Number) stages.get(0).get("ms_per_image")).doubleValue(), transform = ((Number) stages.get(1).get("ms_per_image")).doubleValue();
         assertEquals(load + transform, ((Number) stages.get(2).get("ms_per_image")).doubleValue(), 1e-9);
         List<Map<String, Object>> loader = (List<Map<String, Object>>) tables.get("loader");
@@ -143,6 +143,16 @@ class DataBenchTest {
         List<Map<String, Object>> loader = (List<Map<String, Object>>) ((Map<String, Object>) doc.get("tables")).get("loader");
         assertEquals(List.of("turbo 1 1", "imageio 1 1", "turbo 1 2", "imageio 1 2", "turbo 2 1", "imageio 2 1", "turbo 2 2", "imageio 2 2"),
                 loader.stream().map(m -> m.get("decoder") + " " + m.get("round") + " " + m.get("workers")).toList());
+        List<Map<String, Object>> stages = (List<Map<String, Object>>) ((Map<String, Object>) doc.get("tables")).get("stages");
+        List<Map<String, Object>> first = stages.subList(0, 5);
+        assertEquals(List.of("turbo read (file to memory)", "turbo decode (to pixels)", "turbo rest of load", "turbo crop+resample (transform)", "turbo all"),
+                first.stream().map(m -> m.get("decoder") + " " + m.get("stage")).toList(), "an image folder's load in its parts");
+        double parts = 0;
+        for (Map<String, Object> m : first.subList(0, 4)) parts += ((Number) m.get("ms_per_image")).doubleValue();
+        assertEquals(((Number) first.get(4).get("ms_per_image")).doubleValue(), parts, 1e-9, "the parts add up to the whole");
+        assertTrue(((Number) first.get(1).get("ms_per_image")).doubleValue() > 0);
+        assertEquals(20, stages.size(), "five rows for each decoder and round");
+        for (Map<String, Object> row : loader) assertTrue(row.containsKey("rest_ms"), row.toString());
         Map<String, Object> notes = (Map<String, Object>) doc.get("notes");
         assertTrue(((String) notes.get("ratio")).matches("turbo / imageio: [0-9.]+x with 1 worker, [0-9.]+x with 2 workers \\(medians of 2 rounds\\)"),
                 (String) notes.get("ratio"));

@@ -18,7 +18,12 @@ interface ImageDecoder {
      *
      * @throws DataException naming the file when it cannot be decoded or is refused
      */
-    Decoded decode(Path file, IntBinaryOperator reduction);
+    default Decoded decode(Path file, IntBinaryOperator reduction) {
+        return decode(file, reduction, null);
+    }
+
+    /** {@link #decode(Path, IntBinaryOperator)}, adding the time of each stage to {@code times} unless it is null. */
+    Decoded decode(Path file, IntBinaryOperator reduction, LoadTimes times);
 
     /** What decodes, for the one line that says so. */
     String describe();

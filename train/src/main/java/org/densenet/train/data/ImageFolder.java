@@ -219,8 +219,13 @@ public final class ImageFolder implements Dataset {
 
     @Override
     public Decoded decode(int index, IntBinaryOperator reduction) {
+        return decode(index, reduction, null);
+    }
+
+    /** {@link #decode(int, IntBinaryOperator)}, adding the time of reading and of decoding to {@code times} unless it is null. */
+    public Decoded decode(int index, IntBinaryOperator reduction, LoadTimes times) {
         Path f = files[index];
         if (!Files.isRegularFile(f)) throw DataException.at(f, "image file is missing");
-        return decoder.decode(f, exact ? (w, h) -> 1 : reduction);
+        return decoder.decode(f, exact ? (w, h) -> 1 : reduction, times);
     }
 }

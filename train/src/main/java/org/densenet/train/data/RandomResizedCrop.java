@@ -48,7 +48,7 @@ public record RandomResizedCrop(int size, double minScale, Normalization norm) i
             float u = CounterRng.uniform(key, k++), v = CounterRng.uniform(key, k++);
             if (w > 0 && w <= W && h > 0 && h <= H) {
                 int top = (int) (u * (H - h + 1)), left = (int) (v * (W - w + 1));
-                return new Box(left, top, w, h, flip(key));
+                return new Box(left, top, w, h, size, size, 0, 0, flip(key));
             }
         }
         double ratio = (double) W / H;
@@ -60,7 +60,7 @@ public record RandomResizedCrop(int size, double minScale, Normalization norm) i
         }
         h = Math.min(h, H);
         w = Math.min(w, W);
-        return new Box((W - w) / 2, (H - h) / 2, w, h, flip(key));
+        return new Box((W - w) / 2, (H - h) / 2, w, h, size, size, 0, 0, flip(key));
     }
 
     private static boolean flip(long key) {

@@ -29,12 +29,11 @@ public record ResizeCenterCrop(int resize, int crop, Normalization norm) impleme
 
     @Override
     public Box box(int W, int H, long key) {
-        // Size of the resized image, as torchvision computes it, then the crop box mapped back to source pixels.
+        // Size of the resized image as torchvision computes it; the whole image is resized, then cropped.
         int rw = W <= H ? resize : (int) ((long) resize * W / H);
         int rh = W <= H ? (int) ((long) resize * H / W) : resize;
-        double sx = (double) W / rw, sy = (double) H / rh;
         // torchvision's CenterCrop uses Python's round(), which takes halves to the even neighbour: Math.rint, not Math.round.
         int top = (int) Math.rint((rh - crop) / 2.0), left = (int) Math.rint((rw - crop) / 2.0);
-        return new Box(left * sx, top * sy, crop * sx, crop * sy, false);
+        return new Box(0, 0, W, H, rw, rh, left, top, false);
     }
 }

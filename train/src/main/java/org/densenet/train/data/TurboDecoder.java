@@ -13,8 +13,8 @@ import org.densenet.train.data.ffm.TurboJpeg;
 
 /**
  * JPEGs through libjpeg-turbo (the library PIL decodes with, so the pixels are PIL's), at the DCT
- * scaling the caller asks for. The file is read into native memory and decoded there; the packed
- * RGB rows are then split into the planes of the image. Each thread keeps its own TurboJPEG handle
+ * scaling the caller asks for. The file is read into native memory and decoded there to packed RGB
+ * rows, which the resampler reads as they are ({@link PackedImage}). Each thread keeps its own TurboJPEG handle
  * and buffers. What is not a colour or grey JPEG (CMYK and YCCK JPEGs, PNGs named .JPEG) goes to
  * {@link ImageIoDecoder}, which handles those as PIL does.
  */
@@ -37,12 +37,14 @@ final class TurboDecoder implements ImageDecoder {
     }
 
     @Override
-    public Decoded decode(Path file, IntBinaryOperator reduction) {
+    public Decoded decode(Path file, IntBinaryOperator reduction, LoadTimes times) {
         Buffers b = buffers.get();
+        long t0 = times != null ? System.nanoTime() : 0;
         long size = b.read(file);
+        long t1 = times != null ? System.nanoTime() : 0;
         MemorySegment in = b.in;
         if (size < 4 || in.get(ValueLayout.JAVA_BYTE, 0) != (byte) 0xFF || in.get(ValueLayout.JAVA_BYTE, 1) != (byte) 0xD8) {
-            return ImageIoDecoder.INSTANCE.decode(file, reduction);  // not a JPEG: a PNG named .JPEG, say
+            return ImageIoDecoder.INSTANCE.decode(file, reduction, times);  // not a JPEG: a PNG named .JPEG, say
         }
         // A header cut short is only a warning to TurboJPEG, which then leaves the size unwritten: hence the zeros.
         b.header.fill((byte) 0);
@@ -51,33 +53,26 @@ final class TurboDecoder implements ImageDecoder {
         int space = b.header.getAtIndex(ValueLayout.JAVA_INT, 3);
         if (rc != 0 || w < 1 || h < 1) throw DataException.at(file, "undecodable image (" + tj.lastError(b.handle) + ")");
         ImageDecoder.checkPixels(file, w, h);
-        if (space == TurboJpeg.CS_CMYK || space == TurboJpeg.CS_YCCK) return ImageIoDecoder.INSTANCE.decode(file, reduction);
+        if (space == TurboJpeg.CS_CMYK || space == TurboJpeg.CS_YCCK) return ImageIoDecoder.INSTANCE.decode(file, reduction, times);
         int r = reduction.applyAsInt(w, h);
-        int sw = (w + r - 1) / r, sh = (h + r - 1) / r, plane = sw * sh;
-        boolean grey = space == TurboJpeg.CS_GRAY;
-        MemorySegment out = b.output((long) plane * (grey ? 1 : 3));
-        if (tj.decompress(b.handle, in, size, out, sw, sh, grey ? TurboJpeg.PF_GRAY : TurboJpeg.PF_RGB) != 0) {
+        int sw = (w + r - 1) / r, sh = (h + r - 1) / r, bytes = 3 * sw * sh;
+        MemorySegment out = b.output(bytes);
+        // Grey JPEGs too come out as RGB: libjpeg replicates the grey samples, as PIL's convert("RGB") does.
+        if (tj.decompress(b.handle, in, size, out, sw, sh, TurboJpeg.PF_RGB) != 0) {
             String why = tj.lastError(b.handle);
             // Other warnings (extraneous bytes before a marker, say) leave a whole image, which PIL accepts too.
             if (!tj.lastWasWarning(b.handle) || why.contains(TRUNCATED)) {
                 throw DataException.at(file, (why.contains(TRUNCATED) ? "truncated image (" : "undecodable image (") + why + ")");
             }
         }
-        byte[] px = new byte[3 * plane];
-        if (grey) {
-            MemorySegment.copy(out, ValueLayout.JAVA_BYTE, 0, px, 0, plane);
-            System.arraycopy(px, 0, px, plane, plane);
-            System.arraycopy(px, 0, px, 2 * plane, plane);
-        } else {
-            byte[] rgb = b.packed(3 * plane);
-            MemorySegment.copy(out, ValueLayout.JAVA_BYTE, 0, rgb, 0, 3 * plane);
-            for (int i = 0, j = 0; i < plane; i++, j += 3) {
-                px[i] = rgb[j];
-                px[plane + i] = rgb[j + 1];
-                px[2 * plane + i] = rgb[j + 2];
-            }
+        byte[] px = new byte[bytes];
+        MemorySegment.copy(out, ValueLayout.JAVA_BYTE, 0, px, 0, bytes);
+        if (times != null) {
+            long t2 = System.nanoTime();
+            times.read += t1 - t0;
+            times.decode += t2 - t1;
         }
-        return new Decoded(new Image(3, sh, sw, px), w, h, r);
+        return new Decoded(new PackedImage(3, sh, sw, px), w, h, r);
     }
 
     /** One thread's handle and buffers, grown as files need; the handle is destroyed when the thread's copy is collected. */
@@ -85,7 +80,6 @@ final class TurboDecoder implements ImageDecoder {
         final MemorySegment handle;
         final MemorySegment header;
         MemorySegment in = MemorySegment.NULL, out = MemorySegment.NULL;
-        byte[] packed = new byte[0];
 
         Buffers(TurboJpeg tj) {
             handle = tj.newDecompressor();
@@ -115,11 +109,6 @@ final class TurboDecoder implements ImageDecoder {
         MemorySegment output(long bytes) {
             if (out.byteSize() < bytes) out = Arena.ofAuto().allocate(Math.max(bytes, 2 * out.byteSize()), 64);
             return out;
-        }
-
-        byte[] packed(int bytes) {
-            if (packed.length < bytes) packed = new byte[Math.max(bytes, 2 * packed.length)];
-            return packed;
         }
     }
 }

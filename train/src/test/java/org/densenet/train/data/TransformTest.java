@@ -64,19 +64,23 @@ class TransformTest {
     @Test
     void resampleAtUnitScaleCopiesAndShrinkingAveragesAndRoundsHalfUp() {
         byte[] out = new byte[3 * 32 * 32];
-        Resample.cropResize(IMG, 0, 0, 32, 32, 32, 32, false, out, 0);
+        Resample.Taps unit = Resample.taps(0, 32, 0, 32, 32, 0, 32);
+        Resample.resize(IMG, unit, unit, false, out, 0);
         assertArrayEquals(IMG.pixels(), out);
-        // A 2x2 checkerboard of 0 and 200 shrunk 4x is its mean.
+        // A 2x2 checkerboard of 0 and 200 shrunk 4x is its mean (within the edges' clamped filters).
         byte[] px = new byte[3 * 64 * 64];
         for (int i = 0; i < px.length; i++) px[i] = (byte) ((((i % 64) + (i / 64)) & 1) == 0 ? 200 : 0);
         byte[] small = new byte[3 * 16 * 16];
-        Resample.cropResize(new Image(3, 64, 64, px), 0, 0, 64, 64, 16, 16, false, small, 0);
+        Resample.Taps quarter = Resample.taps(0, 64, 0, 64, 16, 0, 16);
+        Resample.resize(new Image(3, 64, 64, px), quarter, quarter, false, small, 0);
         for (int i = 0; i < small.length; i++) assertEquals(100, small[i] & 0xFF, 12, "element " + i);
-        assertEquals(3, Resample.toByte(2.5f) & 0xFF, "halves round up, as PIL's fixed point does");
-        assertEquals(2, Resample.toByte(2.499f) & 0xFF);
-        assertEquals(0, Resample.toByte(-7f) & 0xFF);
-        assertEquals(255, Resample.toByte(255.4f) & 0xFF);
-        assertEquals(255, Resample.toByte(300f) & 0xFF);
+        // clip8 takes a sum that starts at half a level, as PIL's does: 2.5 levels then become 3.
+        int one = 1 << Resample.PRECISION_BITS, half = one / 2;
+        assertEquals(3, Resample.clip8(half + 2 * one + half) & 0xFF, "halves round up, as PIL's fixed point does");
+        assertEquals(2, Resample.clip8(half + 2 * one + half - 1) & 0xFF);
+        assertEquals(0, Resample.clip8(half - 7 * one) & 0xFF);
+        assertEquals(255, Resample.clip8(half + 255 * one + half - 1) & 0xFF);
+        assertEquals(255, Resample.clip8(half + 300 * one) & 0xFF);
     }
 
     @Test
@@ -116,6 +120,7 @@ class TransformTest {
             long key = Transform.key(3, 0, k);
             int d = train.reduction(1600, 1200, key);
             CropTransform.Box b = train.box(1600, 1200, key);
+            assertEquals(224, b.resizedW());
             assertTrue(b.w() / d >= 224 && b.h() / d >= 224, "sample " + k + ": a " + b.w() + "x" + b.h() + " crop at 1/" + d);
             assertTrue(d == 8 || b.w() / (2 * d) < 224 || b.h() / (2 * d) < 224, "sample " + k + ": 1/" + d + " is the smallest that keeps it");
             seen[d]++;
