@@ -98,6 +98,7 @@ final class PredictCommand implements Callable<Integer> {
         List<Map<String, Object>> rows = new ArrayList<>();
         int failed = 0;
         try (Backend backend = device.open(System.err)) {
+            System.err.println(Predictor.decoderNote());
             MemoryPlanner.requireFits(net.name(), config, device.memoryMode(), batch, crop, crop, false,
                     4L * config.inChannels() * crop * crop + config.inChannels() * (long) crop * crop, backend.availableMemoryBytes(),
                     backend.memoryLimitNote());

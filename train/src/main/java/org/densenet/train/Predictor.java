@@ -52,6 +52,11 @@ public final class Predictor implements AutoCloseable {
         });
     }
 
+    /** The one line that says which decoder reads the image files, as train and eval print it. */
+    public static String decoderNote() {
+        return ImageFolder.ofFiles(List.of()).decoderNote();
+    }
+
     /** Results for {@code files} in their order; {@code done} hears each batch's results as they come. */
     public List<Result> predict(List<Path> files, java.util.function.Consumer<List<Result>> done) {
         ImageFolder images = ImageFolder.ofFiles(files);

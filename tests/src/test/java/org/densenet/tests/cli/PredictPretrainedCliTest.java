@@ -68,6 +68,8 @@ class PredictPretrainedCliTest {
         Cli.Run r = Cli.run(dir, "predict", "--weights", weights.toString(), imgs.toString(), "--json", "--device", "cpu");
         assertEquals(1, r.exit(), r.all());
         assertTrue(r.err().contains("error: 1 of 3 images could not be read"), r.err());
+        assertTrue(r.err().lines().anyMatch(l -> l.startsWith("decoder: ") && l.contains("full-size decode")),
+                "predict says which decoder runs, as train and eval do: " + r.err());
         Map<String, Object> doc = (Map<String, Object>) JsonCodec.parse(r.out().strip());
         assertEquals("cifar10", doc.get("dataset"));
         List<Map<String, Object>> rows = (List<Map<String, Object>>) doc.get("images");

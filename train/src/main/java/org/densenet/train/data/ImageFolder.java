@@ -36,12 +36,15 @@ public final class ImageFolder implements Dataset {
         this.classNames = classNames;
     }
 
-    /** Loose image files, each its own label (its index), for prediction: decoded as the training images are. */
+    /**
+     * Loose image files, each its own label (its index), for prediction: decoded as the training images
+     * are, at full size (prediction resizes whole images).
+     */
     public static ImageFolder ofFiles(List<Path> files) {
         int[] labels = new int[files.size()];
         for (int i = 0; i < labels.length; i++) labels[i] = i;
         ImageFolder f = new ImageFolder("images", files.toArray(Path[]::new), labels, Math.max(1, labels.length), null);
-        f.useDecoder(Decoding.DEFAULT);
+        f.useDecoder(new Decoding(Decoding.Decoder.AUTO, true));
         return f;
     }
 
@@ -66,7 +69,7 @@ public final class ImageFolder implements Dataset {
 
     private void useDecoder(Decoding d) {
         exact = d.exact();
-        String scaling = exact ? "full-size decode (--exact-decode)" : "DCT-domain scaling to the crop's resolution";
+        String scaling = exact ? "full-size decode" : "DCT-domain scaling to the crop's resolution";
         if (d.decoder() == Decoding.Decoder.IMAGEIO) {
             decoder = ImageIoDecoder.INSTANCE;
             decoderNote = "decoder: javax.imageio (--decoder imageio), full-size decode";
