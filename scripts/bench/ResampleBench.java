@@ -13,7 +13,8 @@ import org.densenet.train.data.Transform;
 
 /**
  * The ImageNet loader's two costs apart, on one thread, in the thread's CPU time (what a busy shared
- * machine changes least) and wall time: libjpeg-turbo's full-size decode of each image, and the
+ * machine changes least) and wall time: libjpeg-turbo's full-size decode of each image (and
+ * javax.imageio's, the baseline), and the
  * crop and resample of the training transform (random-resized crop to 224, flip) and of the
  * evaluation transform (resize 256, centre crop 224) from images already decoded. Each is repeated
  * ROUNDS times over the same images; the report gives the median round and the range.
@@ -43,6 +44,10 @@ public final class ResampleBench {
                 (double) pixels / n, rounds);
         report("decode (full size)", rounds, n, () -> {
             for (int i = 0; i < n; i++) set.decode(i, (w, h) -> 1);
+        });
+        ImageFolder imageio = set.withDecoding(new Decoding(Decoding.Decoder.IMAGEIO, true));
+        report("decode, javax.imageio", rounds, n, () -> {
+            for (int i = 0; i < n; i++) imageio.decode(i, (w, h) -> 1);
         });
         Transform train = new RandomResizedCrop(224, 0.08, Normalization.IMAGENET);
         Transform eval = new ResizeCenterCrop(256, 224, Normalization.IMAGENET);

@@ -6,6 +6,16 @@ public record PackedImage(int channels, int height, int width, byte[] pixels) im
         Pixels.check(channels, height, width, pixels);
     }
 
+    /** The pixels of a planar image, interleaved. */
+    public static PackedImage of(Image im) {
+        int plane = im.height() * im.width(), channels = im.channels();
+        byte[] px = new byte[channels * plane];
+        for (int i = 0, j = 0; i < plane; i++) {
+            for (int c = 0; c < channels; c++) px[j++] = im.pixels()[c * plane + i];
+        }
+        return new PackedImage(channels, im.height(), im.width(), px);
+    }
+
     @Override
     public int pixelStride() {
         return channels;

@@ -36,13 +36,6 @@ class ResampleFixtureTest {
         image = new Image(img.shape()[0], img.shape()[1], img.shape()[2], px);
     }
 
-    private static PackedImage packed(Image im) {
-        int plane = im.height() * im.width();
-        byte[] px = new byte[im.pixels().length];
-        for (int i = 0; i < plane; i++) for (int c = 0; c < im.channels(); c++) px[i * im.channels() + c] = im.pixels()[c * plane + i];
-        return new PackedImage(im.channels(), im.height(), im.width(), px);
-    }
-
     private static void assertPil(float[] expected, byte[] actual, String what) {
         assertEquals(expected.length, actual.length, what);
         int diffs = 0, first = -1;
@@ -75,7 +68,7 @@ class ResampleFixtureTest {
             Resample.Taps bx = Resample.taps(0, W, x0, x0 + w, ow, 0, ow), by = Resample.taps(0, H, y0, y0 + h, oh, 0, oh);
             Resample.Taps cx = Resample.taps(x0, w, 0, w, ow, 0, ow), cy = Resample.taps(y0, h, 0, h, oh, 0, oh);
             float[] box = fixture.get("box" + i).toFloatArray(), crop = fixture.get("crop" + i).toFloatArray();
-            for (Pixels src : List.of(image, packed(image))) {
+            for (Pixels src : List.of(image, PackedImage.of(image))) {
                 String how = "box " + b + " of " + src.getClass().getSimpleName();
                 byte[] out = new byte[3 * oh * ow];
                 Resample.resize(src, bx, by, false, out, 0);
@@ -118,7 +111,7 @@ class ResampleFixtureTest {
             }
         };
         byte[] out = new byte[3 * 24 * 24];
-        t.apply(Decoded.full(packed(image)), 0, out, 0);
+        t.apply(Decoded.full(PackedImage.of(image)), 0, out, 0);
         assertPil(fixture.get("crop1").toFloatArray(), out, "crop (3, 7, 80, 60) to 24x24");
         t.apply(image, 1, out, 0);
         assertPil(mirrored(fixture.get("crop1").toFloatArray(), 3, 24, 24), out, "crop (3, 7, 80, 60) to 24x24, mirrored");
@@ -132,7 +125,7 @@ class ResampleFixtureTest {
         ResizeCenterCrop t = new ResizeCenterCrop(resize, crop, Normalization.IMAGENET);
         t.apply(image, 0, out, 0);
         assertPil(fixture.get("centre_crop").toFloatArray(), out, "resize " + resize + ", centre crop " + crop);
-        t.apply(Decoded.full(packed(image)), 0, out, 0);
+        t.apply(Decoded.full(PackedImage.of(image)), 0, out, 0);
         assertPil(fixture.get("centre_crop").toFloatArray(), out, "resize " + resize + ", centre crop " + crop + ", interleaved");
     }
 }

@@ -107,6 +107,28 @@ class TransformTest {
     }
 
     @Test
+    void interleavedAndPlanarPixelsGiveTheSameCropsAtEveryScale() {
+        // The interleaved path reads two and three taps with 8-byte loads, the planar one a byte at a time.
+        int H = 300, W = 451;
+        Image planar = new Image(3, H, W, TestData.randomPixels(1, 3 * H * W, 11));
+        PackedImage packed = PackedImage.of(planar);
+        assertArrayEquals(planar.pixels(), packed.planar().pixels(), "packing and unpacking round-trip");
+        byte[] a = new byte[3 * 224 * 224], b = new byte[a.length];
+        RandomResizedCrop rrc = new RandomResizedCrop(224, 0.08, Normalization.IMAGENET);
+        for (int k = 0; k < 40; k++) {
+            long key = Transform.key(5, 0, k);
+            Arrays.fill(b, (byte) 1);
+            rrc.apply(planar, key, a, 0);
+            rrc.apply(Decoded.full(packed), key, b, 0);
+            assertArrayEquals(a, b, "crop " + k + ": " + rrc.box(W, H, key));
+        }
+        ResizeCenterCrop eval = new ResizeCenterCrop(256, 224, Normalization.IMAGENET);
+        eval.apply(planar, 0, a, 0);
+        eval.apply(Decoded.full(packed), 0, b, 0);
+        assertArrayEquals(a, b, "centre crop");
+    }
+
+    @Test
     void cropTransformsReduceOnlyWhileTheCropKeepsTheOutputsResolution() {
         ResizeCenterCrop eval = new ResizeCenterCrop(256, 224, Normalization.IMAGENET);
         // The centre crop reads 224 * shorter side / 256 source pixels each way: 328 of a 500x375 photo, 656 of 1000x750, 1312 of 2000x1500.
