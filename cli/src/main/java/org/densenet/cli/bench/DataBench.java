@@ -1,5 +1,6 @@
 package org.densenet.cli.bench;
 
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -62,7 +63,15 @@ public final class DataBench {
     }
 
     /** One worker count's result: images delivered in {@code nanos}, and the gap before each timed batch. */
-    record Throughput(int workers, int batches, long images, long nanos, Stats perBatch) {
+    record Throughput(int workers, int batches, long images, long nanos, Stats perBatch, long cpuNanos) {
+        /**
+         * The process's CPU time per image delivered (every thread: workers, the consumer, the JIT and the collector), ms;
+         * the clock ticks in 10 ms on Linux, so this is for runs of seconds.
+         */
+        double cpuMsPerImage() {
+            return cpuNanos / 1e6 / images;
+        }
+
         double imagesPerSecond() {
             return images * 1e9 / nanos;
         }
@@ -70,22 +79,36 @@ public final class DataBench {
 
     /**
      * One thread's time per image in each stage, over {@code samples} images ({@code skipped} more could not
-     * be decoded); {@code reduced} of them were decoded below full size, their outputs differing from those
-     * of a full-size decode by {@code diffSum} levels in all over {@code diffCount} values, at most {@code diffMax}.
+     * be decoded), as wall time and as the thread's CPU time; {@code reduced} of them were decoded below full
+     * size, their outputs differing from those of a full-size decode by {@code diffSum} levels in all over
+     * {@code diffCount} values, at most {@code diffMax}.
      */
-    record Stages(int samples, int skipped, double loadNanos, double transformNanos, int reduced, long diffSum, long diffCount, int diffMax,
-                  double readNanos, double decodeNanos) {
-        Stages(int samples, int skipped, double loadNanos, double transformNanos) {
-            this(samples, skipped, loadNanos, transformNanos, 0, 0, 0, 0, Double.NaN, Double.NaN);
+    record Stages(int samples, int skipped, Times wall, Times cpu, int reduced, long diffSum, long diffCount, int diffMax) {
+        /**
+         * Nanoseconds per image: load (read and decode) and transform; the load's parts, reading the file and
+         * decoding it, where the dataset times them (an image folder's), else NaN.
+         */
+        record Times(double load, double transform, double read, double decode) {
+            double all() {
+                return load + transform;
+            }
+        }
+
+        double loadNanos() {
+            return wall.load();
+        }
+
+        double transformNanos() {
+            return wall.transform();
         }
 
         /** Whether the load was timed in its two parts (files read, then decoded): an image folder's. */
         boolean split() {
-            return !Double.isNaN(readNanos);
+            return !Double.isNaN(wall.read());
         }
 
         double imagesPerSecond() {
-            return 1e9 / (loadNanos + transformNanos);
+            return 1e9 / wall.all();
         }
     }
 
@@ -117,7 +140,8 @@ public final class DataBench {
                 new Table.Column("round", "round", "%d"),
                 new Table.Column("stage", "stage (one thread)", null),
                 new Table.Column("ms_per_image", "ms/image", "%.3f"),
-                new Table.Column("images_per_s", "img/s", "%.1f")));
+                new Table.Column("images_per_s", "img/s", "%.1f"),
+                new Table.Column("cpu_ms_per_image", "cpu ms/image", "%.3f")));
         Table loader = new Table(List.of(
                 new Table.Column("decoder", "decoder", null),
                 new Table.Column("round", "round", "%d"),
@@ -130,7 +154,8 @@ public final class DataBench {
                 new Table.Column("p10_ms", "p10", "%.3f"),
                 new Table.Column("p90_ms", "p90", "%.3f"),
                 new Table.Column("speedup", "x one thread", "%.2f"),
-                new Table.Column("rest_ms", "rest ms/img", "%.3f")));
+                new Table.Column("cpu_ms_per_image", "cpu ms/img", "%.3f"),
+                new Table.Column("rest_cpu_ms", "rest", "%.3f")));
         int n = s.sources().size();
         // [source][worker count][round], for the medians and ratios of the notes
         double[][][] rate = new double[n][s.workers().length][s.rounds()];
@@ -145,16 +170,17 @@ public final class DataBench {
                 lastStages[i] = st;
                 skipped += st.skipped();
                 String dec = decoderOf(s.sources().get(i));
+                Stages.Times w = st.wall(), c = st.cpu();
                 if (st.split()) {
-                    stages.add(dec, round, "read (file to memory)", st.readNanos() / 1e6, 1e9 / st.readNanos());
-                    stages.add(dec, round, "decode (to pixels)", st.decodeNanos() / 1e6, 1e9 / st.decodeNanos());
-                    stages.add(dec, round, "rest of load", (st.loadNanos() - st.readNanos() - st.decodeNanos()) / 1e6, null);
+                    stages.add(dec, round, "read (file to memory)", w.read() / 1e6, 1e9 / w.read(), c.read() / 1e6);
+                    stages.add(dec, round, "decode (to pixels)", w.decode() / 1e6, 1e9 / w.decode(), c.decode() / 1e6);
+                    stages.add(dec, round, "rest of load", (w.load() - w.read() - w.decode()) / 1e6, null, (c.load() - c.read() - c.decode()) / 1e6);
                 } else {
-                    stages.add(dec, round, "load (read, decode)", st.loadNanos() / 1e6, 1e9 / st.loadNanos());
+                    stages.add(dec, round, "load (read, decode)", w.load() / 1e6, 1e9 / w.load(), c.load() / 1e6);
                 }
-                stages.add(dec, round, st.split() ? "crop+resample (transform)" : "transform (augment)", st.transformNanos() / 1e6,
-                        1e9 / st.transformNanos());
-                stages.add(dec, round, "all", (st.loadNanos() + st.transformNanos()) / 1e6, st.imagesPerSecond());
+                stages.add(dec, round, st.split() ? "crop+resample (transform)" : "transform (augment)", w.transform() / 1e6,
+                        1e9 / w.transform(), c.transform() / 1e6);
+                stages.add(dec, round, "all", w.all() / 1e6, st.imagesPerSecond(), c.all() / 1e6);
             }
             for (int wi = 0; wi < s.workers().length; wi++) {
                 for (int i = 0; i < n; i++) {
@@ -168,7 +194,7 @@ public final class DataBench {
                     Stats b = r.perBatch();
                     loader.add(decoderOf(d), round, r.workers(), r.batches(), r.images(), r.nanos() / 1e9, r.imagesPerSecond(), b.median() / 1e6,
                             b.p10() / 1e6, b.p90() / 1e6, r.imagesPerSecond() / lastStages[i].imagesPerSecond(),
-                            rest(r, lastStages[i]));
+                            r.cpuMsPerImage(), r.cpuMsPerImage() - lastStages[i].cpu().all() / 1e6);
                     rate[i][wi][round - 1] = r.imagesPerSecond();
                     if (best == null || r.imagesPerSecond() > best.imagesPerSecond()) {
                         best = r;
@@ -203,14 +229,6 @@ public final class DataBench {
         return report;
     }
 
-    /**
-     * A worker's time per image beyond the stages timed alone (handing batches over, garbage collection,
-     * cache misses the single-thread pass did not see): ms of worker time per image, less the stages'.
-     */
-    static double rest(Throughput r, Stages st) {
-        return r.workers() * 1e3 / r.imagesPerSecond() - (st.loadNanos() + st.transformNanos()) / 1e6;
-    }
-
     /** "turbo / imageio: 4.12x with 1 worker, 3.98x with 2 (medians of 3 rounds)": each source against the last. */
     static String ratios(Setup s, double[][][] rate) {
         int n = s.sources().size();
@@ -237,16 +255,20 @@ public final class DataBench {
     static Throughput drain(BatchLoader loader, Setup s) {
         int n = loader.dataset().size();
         long[] gaps = new long[s.batches()];
-        long images = 0, start = 0, last = 0;
+        long images = 0, start = 0, last = 0, cpu0 = 0;
         int drawn = 0, timed = 0;
         for (int epoch = 0; timed < s.batches(); epoch++) {
             try (BatchLoader.Epoch e = loader.epoch(BatchLoader.shuffled(n, s.seed(), epoch), s.seed(), epoch, 0)) {
-                if (drawn == 0) last = start = System.nanoTime();  // the first batch's wait counts when there is no warm-up
+                if (drawn == 0) {  // the first batch's wait counts when there is no warm-up
+                    last = start = System.nanoTime();
+                    cpu0 = processCpu();
+                }
                 while (e.hasNext() && timed < s.batches()) {
                     Batch b = e.next();
                     long now = System.nanoTime();
                     if (drawn++ < s.warmup()) {
                         last = start = now;
+                        cpu0 = processCpu();
                         continue;
                     }
                     gaps[timed++] = now - last;
@@ -255,7 +277,11 @@ public final class DataBench {
                 }
             }
         }
-        return new Throughput(loader.workers(), timed, images, last - start, Stats.of(gaps));
+        return new Throughput(loader.workers(), timed, images, last - start, Stats.of(gaps), processCpu() - cpu0);
+    }
+
+    private static long processCpu() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     static Stages stages(Setup s) {
@@ -275,13 +301,13 @@ public final class DataBench {
         byte[] out = new byte[t.channels() * t.height() * t.width()], exact = new byte[out.length];
         ImageFolder folder = d instanceof ImageFolder f ? f : null;
         LoadTimes parts = new LoadTimes();
-        long load = 0, transform = 0, diffSum = 0, diffCount = 0;
+        long load = 0, transform = 0, loadCpu = 0, transformCpu = 0, diffSum = 0, diffCount = 0;
         int done = 0, skipped = 0, reduced = 0, diffMax = 0;
         for (int i = -samples; i < samples; i++) {
             int sample = order[Math.floorMod(i, samples)];
             long key = Transform.key(s.seed(), 0, sample);
             boolean timed = i >= 0;
-            long t0 = System.nanoTime();
+            long c0 = LoadTimes.cpuNow(), t0 = System.nanoTime();
             Decoded img;
             try {
                 img = folder != null ? folder.decode(sample, (w, h) -> t.reduction(w, h, key), timed ? parts : null)
@@ -291,12 +317,14 @@ public final class DataBench {
                 if (timed) skipped++;
                 continue;
             }
-            long t1 = System.nanoTime();
+            long t1 = System.nanoTime(), c1 = LoadTimes.cpuNow();
             t.apply(img, key, out, 0);
-            long t2 = System.nanoTime();
+            long t2 = System.nanoTime(), c2 = LoadTimes.cpuNow();
             if (!timed) continue;
             load += t1 - t0;
             transform += t2 - t1;
+            loadCpu += c1 - c0;
+            transformCpu += c2 - c1;
             done++;
             if (img.reduction() > 1) {
                 reduced++;
@@ -310,7 +338,10 @@ public final class DataBench {
             }
         }
         if (done == 0) throw new DataException(d.name() + ": none of the first " + samples + " images could be decoded");
-        return new Stages(done, skipped, (double) load / done, (double) transform / done, reduced, diffSum, diffCount, diffMax,
-                folder != null ? (double) parts.readNanos() / done : Double.NaN, folder != null ? (double) parts.decodeNanos() / done : Double.NaN);
+        double f = folder != null ? 1.0 / done : Double.NaN;  // NaN: the parts were not timed
+        return new Stages(done, skipped,
+                new Stages.Times((double) load / done, (double) transform / done, parts.readNanos() * f, parts.decodeNanos() * f),
+                new Stages.Times((double) loadCpu / done, (double) transformCpu / done, parts.readCpuNanos() * f, parts.decodeCpuNanos() * f),
+                reduced, diffSum, diffCount, diffMax);
     }
 }

@@ -152,7 +152,12 @@ class DataBenchTest {
         assertEquals(((Number) first.get(4).get("ms_per_image")).doubleValue(), parts, 1e-9, "the parts add up to the whole");
         assertTrue(((Number) first.get(1).get("ms_per_image")).doubleValue() > 0);
         assertEquals(20, stages.size(), "five rows for each decoder and round");
-        for (Map<String, Object> row : loader) assertTrue(row.containsKey("rest_ms"), row.toString());
+        for (Map<String, Object> row : loader) {
+            assertTrue(row.containsKey("cpu_ms_per_image") && row.containsKey("rest_cpu_ms"), row.toString());
+        }
+        for (int i : new int[] {1, 3, 4}) {
+            assertTrue(((Number) first.get(i).get("cpu_ms_per_image")).doubleValue() > 0, "the thread's CPU time: " + first.get(i));
+        }
         Map<String, Object> notes = (Map<String, Object>) doc.get("notes");
         assertTrue(((String) notes.get("ratio")).matches("turbo / imageio: [0-9.]+x with 1 worker, [0-9.]+x with 2 workers \\(medians of 2 rounds\\)"),
                 (String) notes.get("ratio"));

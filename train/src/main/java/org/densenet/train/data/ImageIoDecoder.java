@@ -34,7 +34,7 @@ final class ImageIoDecoder implements ImageDecoder {
 
     @Override
     public Decoded decode(Path f, IntBinaryOperator reduction, LoadTimes times) {
-        long t0 = System.nanoTime();
+        if (times != null) times.start();
         byte[] file;
         try {
             file = Files.readAllBytes(f);
@@ -43,7 +43,7 @@ final class ImageIoDecoder implements ImageDecoder {
         } catch (IOException e) {
             throw DataException.at(f, "cannot read (" + e.getMessage() + ")");
         }
-        long t1 = System.nanoTime();
+        if (times != null) times.read();
         BufferedImage img;
         // A stream over the bytes read, not ImageIO.createImageInputStream's, which caches to a temporary file.
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(file))) {
@@ -62,10 +62,7 @@ final class ImageIoDecoder implements ImageDecoder {
             throw DataException.at(f, "undecodable image (" + e.getMessage() + ")");
         }
         Decoded d = Decoded.full(toImage(img));
-        if (times != null) {
-            times.read += t1 - t0;
-            times.decode += System.nanoTime() - t1;
-        }
+        if (times != null) times.decoded();
         return d;
     }
 

@@ -39,9 +39,9 @@ final class TurboDecoder implements ImageDecoder {
     @Override
     public Decoded decode(Path file, IntBinaryOperator reduction, LoadTimes times) {
         Buffers b = buffers.get();
-        long t0 = times != null ? System.nanoTime() : 0;
+        if (times != null) times.start();
         long size = b.read(file);
-        long t1 = times != null ? System.nanoTime() : 0;
+        if (times != null) times.read();
         MemorySegment in = b.in;
         if (size < 4 || in.get(ValueLayout.JAVA_BYTE, 0) != (byte) 0xFF || in.get(ValueLayout.JAVA_BYTE, 1) != (byte) 0xD8) {
             return ImageIoDecoder.INSTANCE.decode(file, reduction, times);  // not a JPEG: a PNG named .JPEG, say
@@ -67,11 +67,7 @@ final class TurboDecoder implements ImageDecoder {
         }
         byte[] px = new byte[bytes];
         MemorySegment.copy(out, ValueLayout.JAVA_BYTE, 0, px, 0, bytes);
-        if (times != null) {
-            long t2 = System.nanoTime();
-            times.read += t1 - t0;
-            times.decode += t2 - t1;
-        }
+        if (times != null) times.decoded();
         return new Decoded(new PackedImage(3, sh, sw, px), w, h, r);
     }
 
