@@ -8,6 +8,16 @@
 //                          forward that normalises right away has bn_apply_f32 do this instead.
 //   bn_running_update_f32: running = (1 - m) * running + m * batch, the variance made unbiased by
 //                          count / (count - 1) (PyTorch's rule), in double like the CPU backend.
+// Statistics over the batches of several data-parallel replicas (SyncBatchNorm), each replica's
+// batch having the same count = N*H*W values per channel, with an all-reduce between two kernels:
+//   bn_stats_gather_*:     one thread per channel turns its chunk sums into this replica's mean and
+//                          M2 = sum (x - mean)^2 in double, and writes them into slot `rank` of
+//                          gathered [ranks][C][2], zeroing every other slot: the all-reduce sum of
+//                          gathered is then an all-gather of every replica's pair.
+//   bn_stats_combine_f32:  one thread per channel combines the pairs in rank order (Chan et al.'s
+//                          parallel variance: M2 = sum M2_r + count * sum (mean_r - mean)^2) into the
+//                          mean and biased variance of all ranks * count values. The replicas' shifts
+//                          differ, so their shifted sums cannot be added; their means and M2s can.
 // Numerics: each channel's values are shifted by its first element (sample 0, pixel 0: the same
 // shift in every chunk) and the shifted sums are accumulated in double, so var = E[d^2] - E[d]^2
 // loses nothing to cancellation at float32 precision. The chunking depends on the shape only and
@@ -78,5 +88,51 @@ extern "C" __global__ void bn_running_update_f32(const float* mean, const float*
                                                  double unbias, float* running_mean, float* running_var) {
     for (int ch = blockIdx.x * blockDim.x + threadIdx.x; ch < c; ch += gridDim.x * blockDim.x) {
         dn_bn_running_update(mean[ch], var[ch], momentum, unbias, &running_mean[ch], &running_var[ch]);
+    }
+}
+
+template <typename T>
+__device__ __forceinline__ void dn_bn_stats_gather(const double* partial, const T* x, int c, long long hw, int chunks,
+                                                   double count, int rank, int ranks, double* gathered) {
+    for (int ch = blockIdx.x * blockDim.x + threadIdx.x; ch < c; ch += gridDim.x * blockDim.x) {
+        double s1, s2;
+        dn_load_chunk_sums(partial, ch, chunks, &s1, &s2);
+        const double d = s1 / count;                               // mean of x - shift
+        const double m = (double) dn_ld(x[(long long) ch * hw]) + d;
+        const double m2 = s2 - s1 * d;                             // sum (x - mean)^2
+        for (int r = 0; r < ranks; r++) {
+            double* out = gathered + 2 * ((long long) r * c + ch);
+            out[0] = r == rank ? m : 0.0;
+            out[1] = r == rank ? (m2 > 0.0 ? m2 : 0.0) : 0.0;
+        }
+    }
+}
+
+extern "C" __global__ void bn_stats_gather_f32(const double* partial, const float* x, int c, long long hw, int chunks,
+                                               double count, int rank, int ranks, double* gathered) {
+    dn_bn_stats_gather(partial, x, c, hw, chunks, count, rank, ranks, gathered);
+}
+extern "C" __global__ void bn_stats_gather_bf16(const double* partial, const __nv_bfloat16* x, int c, long long hw, int chunks,
+                                                double count, int rank, int ranks, double* gathered) {
+    dn_bn_stats_gather(partial, x, c, hw, chunks, count, rank, ranks, gathered);
+}
+extern "C" __global__ void bn_stats_gather_f16(const double* partial, const __half* x, int c, long long hw, int chunks,
+                                               double count, int rank, int ranks, double* gathered) {
+    dn_bn_stats_gather(partial, x, c, hw, chunks, count, rank, ranks, gathered);
+}
+
+extern "C" __global__ void bn_stats_combine_f32(const double* gathered, int c, int ranks, double count, float* mean, float* var) {
+    for (int ch = blockIdx.x * blockDim.x + threadIdx.x; ch < c; ch += gridDim.x * blockDim.x) {
+        double s = 0.0;
+        for (int r = 0; r < ranks; r++) s += gathered[2 * ((long long) r * c + ch)];
+        const double m = s / ranks;
+        double m2 = 0.0;
+        for (int r = 0; r < ranks; r++) {
+            const double* in = gathered + 2 * ((long long) r * c + ch);
+            const double d = in[0] - m;
+            m2 += in[1] + count * d * d;
+        }
+        mean[ch] = (float) m;
+        var[ch] = (float) (m2 / (count * ranks));
     }
 }

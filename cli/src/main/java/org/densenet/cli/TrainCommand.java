@@ -91,6 +91,12 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     ParallelOptions parallel;
 
+    @Option(names = "--sync-bn", negatable = true,
+            description = "With --gpus: batch norm normalises with the statistics of the global batch, all-reduced across the GPUs in"
+                    + " forward and backward (PyTorch's SyncBatchNorm); without it each GPU uses its own batch's, DDP's default"
+                    + " (default: off; --resume keeps the run's setting unless given).")
+    Boolean syncBn;
+
     @Option(names = "--output", paramLabel = "DIR", description = "Run folder (default: runs/<dataset>-<model>-<date>; with --resume, the checkpoint's folder).")
     Path output;
 
@@ -120,6 +126,8 @@ final class TrainCommand implements Callable<Integer> {
 
     /** The --pretrained file's contents, read once. */
     private SafeTensors.Contents start;
+
+    private static final String SYNC_BN_ALONE = "--sync-bn synchronises batch norm across data-parallel GPUs: it needs --gpus N (or a launcher)";
 
     /** Config keys and the options that set them, to refuse a changed setting on --resume. */
     private static final Map<String, List<String>> RUN_DEFINING = new LinkedHashMap<>();
@@ -152,6 +160,9 @@ final class TrainCommand implements Callable<Integer> {
         // so nothing is refused here that the real recipe would accept).
         DatasetKind named = data.namedKind();
         resolve(named != null ? named : DatasetKind.CIFAR10, 10);
+        LaunchEnvironment env = parallel.environment();
+        List<Integer> gpus = parallel.localGpus(env, device.device);
+        if (Boolean.TRUE.equals(syncBn) && gpus == null) throw new Main.UsageError(SYNC_BN_ALONE);
         if (pretrained != null && resume != null) {
             throw new Main.UsageError("--pretrained starts a new run from weights, --resume continues a run: give one of them");
         }
@@ -173,13 +184,15 @@ final class TrainCommand implements Callable<Integer> {
                     data.data != null ? data.data : old.dataDir(), data.download, old.augment(), old.imageSize(), old.batchSize(),
                     schedule, old.momentum(), old.weightDecay(), old.nesterov(), old.seed(), device.device,
                     device.workerCount(old.dataset()), data.decoding(), out, maxSteps, old.pretrained(),
-                    given("--precision") || given("--tf32") ? device.precision() : old.precision());
+                    given("--precision") || given("--tf32") ? device.precision() : old.precision(),
+                    syncBn != null ? syncBn : old.syncBatchNorm());
         }
         PrintStream out = System.out;
         AtomicBoolean stop = new AtomicBoolean();
         int[] signal = {0};
-        LaunchEnvironment env = parallel.environment();
-        List<Integer> gpus = parallel.localGpus(env, device.device);
+        if (cfg.syncBatchNorm() && gpus == null) {
+            throw new Main.UsageError(SYNC_BN_ALONE + "; the checkpoint's run used it: give --no-sync-bn to go on with per-device statistics");
+        }
         TrainConfig run = cfg;
         Interrupts.install(stop, signal, System.err);
         try {
@@ -250,7 +263,8 @@ final class TrainCommand implements Callable<Integer> {
             return new TrainConfig(m.name(), m.config(), device.memoryMode(), kind, data.data, data.download, !noAugment, imageSize, b, s,
                     momentum != null ? momentum : recipe.momentum(), weightDecay != null ? weightDecay : recipe.weightDecay(),
                     nesterov, seed, device.device, device.workerCount(kind), data.decoding(), out, maxSteps,
-                    pretrained == null ? "" : pretrained.toAbsolutePath().normalize().toString(), device.precision());
+                    pretrained == null ? "" : pretrained.toAbsolutePath().normalize().toString(), device.precision(),
+                    syncBn != null && syncBn);
         } catch (IllegalArgumentException ex) {
             throw new Main.UsageError(ex.getMessage());
         }

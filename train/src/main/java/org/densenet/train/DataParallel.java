@@ -29,6 +29,14 @@ public interface DataParallel {
     /** Host values summed over the ranks, the same doubles on every rank. */
     double[] sum(double[] values, String what);
 
+    /**
+     * Training-mode batch norm over every rank's batch (SyncBatchNorm, --sync-bn) when {@code on}, or over
+     * each rank's own (DDP's default). Only ranks that can exchange per-channel sums on their device support it.
+     */
+    default void synchronizeBatchNorm(boolean on) {
+        if (on) throw new IllegalArgumentException("--sync-bn synchronises batch norm across data-parallel GPUs: it needs --gpus (or a launcher)");
+    }
+
     /** This rank's samples of an epoch whose single-process order is {@code order} (PyTorch's DistributedSampler). */
     default int[] shard(int[] order) {
         return size() == 1 ? order : new DistributedSampler(order.length, size(), rank(), false).shardOf(order);

@@ -23,12 +23,22 @@ import org.densenet.train.data.Decoding;
  * @param decoding    how ImageNet's files are decoded (the other datasets ignore it)
  * @param maxSteps    stop after this many optimizer steps in all, saving a checkpoint (0: run to the end)
  * @param pretrained  the weights file the run started from ("" for none), recorded so a checkpoint says where its weights came from
+ * @param syncBatchNorm data-parallel batch norm over every rank's batch (--sync-bn) instead of each rank's own
  */
 public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode memory,
                           DatasetKind dataset, Path dataDir, boolean download, boolean augment, int imageSize,
                           int batchSize, LrSchedule schedule, double momentum, double weightDecay, boolean nesterov,
                           long seed, String device, int workers, Decoding decoding, Path output, long maxSteps, String pretrained,
-                          Precision precision) {
+                          Precision precision, boolean syncBatchNorm) {
+    /** A run with per-device batch statistics (no --sync-bn). */
+    public TrainConfig(String modelName, DenseNetConfig model, MemoryMode memory, DatasetKind dataset, Path dataDir, boolean download,
+                       boolean augment, int imageSize, int batchSize, LrSchedule schedule, double momentum, double weightDecay,
+                       boolean nesterov, long seed, String device, int workers, Decoding decoding, Path output, long maxSteps,
+                       String pretrained, Precision precision) {
+        this(modelName, model, memory, dataset, dataDir, download, augment, imageSize, batchSize, schedule, momentum, weightDecay, nesterov,
+                seed, device, workers, decoding, output, maxSteps, pretrained, precision, false);
+    }
+
     public TrainConfig {
         pretrained = pretrained == null ? "" : pretrained;
         if (precision == null) throw new IllegalArgumentException("precision must be given (fp32, tf32, bf16 or fp16)");
@@ -49,7 +59,13 @@ public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode mem
     /** The same run with {@code n} loader threads (a data-parallel rank's share of the process's). */
     public TrainConfig withWorkers(int n) {
         return new TrainConfig(modelName, model, memory, dataset, dataDir, download, augment, imageSize, batchSize, schedule, momentum,
-                weightDecay, nesterov, seed, device, n, decoding, output, maxSteps, pretrained, precision);
+                weightDecay, nesterov, seed, device, n, decoding, output, maxSteps, pretrained, precision, syncBatchNorm);
+    }
+
+    /** The same run with batch norm over every rank's batch when {@code on}. */
+    public TrainConfig withSyncBatchNorm(boolean on) {
+        return new TrainConfig(modelName, model, memory, dataset, dataDir, download, augment, imageSize, batchSize, schedule, momentum,
+                weightDecay, nesterov, seed, device, workers, decoding, output, maxSteps, pretrained, precision, on);
     }
 
     /** The settings as flat key/value text, for checkpoint metadata and the run folder. */
@@ -82,6 +98,7 @@ public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode mem
         m.put("max_steps", Long.toString(maxSteps));
         m.put("pretrained", pretrained);
         m.put("precision", precision.label());
+        m.put("sync_bn", Boolean.toString(syncBatchNorm));
         return m;
     }
 
@@ -102,7 +119,8 @@ public record TrainConfig(String modelName, DenseNetConfig model, MemoryMode mem
                 f.integer("batch_size"), schedule, f.real("momentum"), f.real("weight_decay"), f.bool("nesterov"),
                 f.longValue("seed"), f.text("device"), f.integer("workers"), decoding, Path.of(f.text("output")), f.longValue("max_steps"),
                 m.getOrDefault("pretrained", ""),  // absent before --pretrained existed
-                Precision.parse(m.getOrDefault("precision", "fp32")));  // absent before --precision existed: float32
+                Precision.parse(m.getOrDefault("precision", "fp32")),  // absent before --precision existed: float32
+                m.containsKey("sync_bn") && f.bool("sync_bn"));  // absent before --sync-bn existed: per-GPU statistics
     }
 
     private static String join(int[] v) {

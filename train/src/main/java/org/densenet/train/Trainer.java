@@ -122,6 +122,7 @@ public final class Trainer {
                     + cfg.model().numClasses());
         }
         checkMemory();
+        par.synchronizeBatchNorm(cfg.syncBatchNorm());
         classNames = trainSet.classNames() != null ? trainSet.classNames() : ClassNames.of(cfg.dataset());
         try (BatchLoader trainLoader = new BatchLoader(trainSet, Datasets.trainTransform(cfg.dataset(), trainSet, cfg.augment()),
                      cfg.batchSize(), cfg.workers());
@@ -155,6 +156,10 @@ public final class Trainer {
                     : String.format(Locale.ROOT, "batch %d per GPU, %d global (%d GPUs)", cfg.batchSize(), cfg.batchSize() * par.size(), par.size());
             out.printf(Locale.ROOT, "data: %s (%,d images), %s (%,d images); %s, %s; output %s%n", trainSet.name(), trainSet.size(),
                     testSet.name(), testSet.size(), batch, cfg.schedule(), run.dir());
+            if (par.size() > 1 || cfg.syncBatchNorm()) {
+                out.println(cfg.syncBatchNorm() ? "batch norm: statistics over the global batch of " + par.size() + (par.size() == 1 ? " GPU" : " GPUs") + " (--sync-bn)"
+                        : "batch norm: statistics per GPU, over its batch of " + cfg.batchSize() + " (--sync-bn makes them global)");
+            }
             if (trainSet instanceof ImageFolder f) out.println(f.decoderNote());
             if (resume != null) {
                 st = continuedOn(st, trainSet.size(), out);

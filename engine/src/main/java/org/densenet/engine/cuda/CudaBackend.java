@@ -507,6 +507,17 @@ public final class CudaBackend implements Backend {
         kernels.batchNormStatistics(x, mean, var);
     }
 
+    /**
+     * From now on, training-mode batch norm ({@link #batchNormStatistics}, {@link #batchNormApplyTraining},
+     * {@link #batchNormBackward}) normalises with the statistics of every data-parallel replica's batch,
+     * reduced through {@code replicas} (PyTorch's SyncBatchNorm; every replica's batch must have the same
+     * shape, as the distributed sampler gives them); null goes back to this device's batch alone.
+     * {@link #batchNormUpdateRunning} and inference are unchanged.
+     */
+    public void synchronizeBatchNorm(org.densenet.engine.cuda.kernels.ReplicaSums replicas) {
+        kernels.synchronizeBatchNorm(replicas);
+    }
+
     @Override
     public void batchNormUpdateRunning(Tensor mean, Tensor var, long count, double momentum, Tensor runningMean, Tensor runningVar) {
         ctx.bind();
@@ -706,6 +717,11 @@ public final class CudaBackend implements Backend {
         if (s.isClosed()) throw new IllegalStateException(op + ": " + name + " " + t + " was closed");
         requireSupported(t.dtype(), op);
         return s;
+    }
+
+    /** Throws {@link GraphCaptureException} while a capture runs: {@code what} cannot be part of one. */
+    void refuseWhileCapturing(String what) {
+        ctx.refuseWhileCapturing(what);
     }
 
     /** The stream every op of this backend is queued on, for libraries that queue work beside them (NCCL). */

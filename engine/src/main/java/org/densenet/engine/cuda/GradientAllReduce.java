@@ -6,6 +6,7 @@ import org.densenet.engine.DType;
 import org.densenet.engine.Tensor;
 import org.densenet.engine.cuda.ffm.Nccl;
 import org.densenet.engine.cuda.ffm.NcclComm;
+import org.densenet.engine.cuda.kernels.ReplicaSums;
 
 /**
  * One rank's collectives over a CUDA backend's tensors: averaging ranges (buckets) of the flat
@@ -17,7 +18,7 @@ import org.densenet.engine.cuda.ffm.NcclComm;
  * <p>Not yet here: a second stream, so that a bucket's all-reduce overlaps the rest of backward
  * (docs/DISTRIBUTED.md, "The step").
  */
-public final class GradientAllReduce implements AutoCloseable {
+public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
     private final CudaBackend backend;
     private final NcclComm comm;
     private final NcclWatchdog watchdog;
@@ -30,6 +31,43 @@ public final class GradientAllReduce implements AutoCloseable {
 
     public NcclComm comm() {
         return comm;
+    }
+
+    @Override
+    public int rank() {
+        return comm.rank();
+    }
+
+    @Override
+    public int replicas() {
+        return comm.size();
+    }
+
+    /**
+     * Training-mode batch norm of the backend over every rank's batch (--sync-bn), its per-channel sums
+     * all-reduced through {@link #allReduce}, when {@code on}; over this rank's batch alone otherwise.
+     */
+    public void synchronizeBatchNorm(boolean on) {
+        backend.synchronizeBatchNorm(on ? this : null);
+    }
+
+    /**
+     * A batch norm's per-channel float64 sums, all-reduced in place on the backend's stream between the
+     * kernel that makes them and the one that reads them. The host does not wait: a peer that never
+     * comes shows as the next watched wait outliving the timeout (on the emulated device, which
+     * blocks here, as this call doing so).
+     */
+    @Override
+    public void allReduce(long address, long doubles, boolean average, String what) {
+        backend.refuseWhileCapturing(what);
+        watchdog.begin(what);
+        try {
+            comm.allReduce(address, address, doubles, Nccl.FLOAT64, average ? Nccl.AVG : Nccl.SUM, backend.streamAddress(), what);
+        } catch (CudaException | IllegalStateException e) {
+            throw watchdog.explain(e);
+        } finally {
+            watchdog.end();
+        }
     }
 
     /** Ends this rank's collectives from another thread (a failed peer in the same process), saying why. */

@@ -25,6 +25,7 @@ import org.densenet.engine.cuda.kernels.LoadedModule;
 import org.densenet.engine.cuda.kernels.LossKernels;
 import org.densenet.engine.cuda.kernels.LossScaleKernels;
 import org.densenet.engine.cuda.kernels.PoolKernels;
+import org.densenet.engine.cuda.kernels.ReplicaSums;
 import org.densenet.engine.cuda.kernels.SgdKernels;
 import org.densenet.kernels.KernelImage;
 
@@ -62,6 +63,8 @@ final class KernelOps implements KernelModule, AutoCloseable {
     private int captureLossRows;
     /** Kernels launched so far (Backend.kernelLaunches). */
     private long launches;
+    /** Training-mode batch norm over every data-parallel replica's batch through these (SyncBatchNorm), or null: this device's batch. */
+    private ReplicaSums replicas;
 
     private KernelOps(CudaBackend backend, CudaContext ctx, DeviceAllocator allocator, CUmodule module, KernelLauncher launcher) {
         this.backend = backend;
@@ -177,10 +180,16 @@ final class KernelOps implements KernelModule, AutoCloseable {
         elementwise.reluBackward(slice(op, "y", y), slice(op, "dy", dy), slice(op, "dx", dx), accumulate);
     }
 
+    void synchronizeBatchNorm(ReplicaSums sums) {
+        this.replicas = sums;
+    }
+
     void batchNormStatistics(Tensor x, Tensor mean, Tensor var) {
         String op = "batch-norm statistics";
         DeviceSlice sx = activation(op, "x", x);
-        stats.statistics(sx, vector(op, "mean", mean, sx.c()), vector(op, "var", var, sx.c()));
+        long m = vector(op, "mean", mean, sx.c()), v = vector(op, "var", var, sx.c());
+        if (replicas != null) stats.replicaStatistics(sx, m, v, replicas);
+        else stats.statistics(sx, m, v);
     }
 
     void batchNormUpdateRunning(Tensor mean, Tensor var, long count, double momentum, Tensor runningMean, Tensor runningVar) {
@@ -205,7 +214,7 @@ final class KernelOps implements KernelModule, AutoCloseable {
         int c = sx.c();
         bn.applyTraining(sx, vector(op, "mean", mean, c), vector(op, "var", var, c), !statsReady, vector(op, "gamma", gamma, c),
                 vector(op, "beta", beta, c), eps, relu, activation(op, "y", y), momentum,
-                vector(op, "runningMean", runningMean, c), vector(op, "runningVar", runningVar, c));
+                vector(op, "runningMean", runningMean, c), vector(op, "runningVar", runningVar, c), replicas);
     }
 
     void batchNormBackward(Tensor x, Tensor dy, Tensor mean, Tensor var, Tensor gamma, Tensor beta, double eps, boolean relu,
@@ -215,7 +224,7 @@ final class KernelOps implements KernelModule, AutoCloseable {
         int c = sx.c();
         bn.backward(sx, activation(op, "dy", dy), vector(op, "mean", mean, c), vector(op, "var", var, c),
                 vector(op, "gamma", gamma, c), vector(op, "beta", beta, c), eps, relu, activation(op, "dx", dx), accumulateDx,
-                vector(op, "dgamma", dgamma, c), vector(op, "dbeta", dbeta, c));
+                vector(op, "dgamma", dgamma, c), vector(op, "dbeta", dbeta, c), replicas);
     }
 
     /** A 4-D [N, C, H, W] activation. */

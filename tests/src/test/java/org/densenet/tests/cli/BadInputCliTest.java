@@ -152,6 +152,11 @@ class BadInputCliTest {
         assertEquals(2, every.exit(), every.all());
         assertTrue(every.err().startsWith("error: --checkpoint-every must be >= 0 minutes, got -5.0"), every.err());
 
+        Cli.Run syncAlone = Cli.run(dir, "train", "--sync-bn", "--device", "cpu");
+        assertEquals(2, syncAlone.exit(), syncAlone.all());
+        assertTrue(syncAlone.err().startsWith("error: --sync-bn synchronises batch norm across data-parallel GPUs: it needs --gpus N"),
+                syncAlone.err());
+
         Cli.Run none = Cli.run(dir);
         assertEquals(2, none.exit(), none.all());
         assertTrue(none.err().startsWith("no command given"), none.err());

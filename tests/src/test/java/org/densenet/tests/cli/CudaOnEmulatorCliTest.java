@@ -137,14 +137,17 @@ class CudaOnEmulatorCliTest {
         assertEquals(top1.group(1), String.format(java.util.Locale.ROOT, "%.2f", Double.parseDouble(evalTop1.group(1))), r.all() + eval.all());
     }
 
-    /** SIGTERM on `train --gpus 2`: both ranks stop after the same step, rank 0 saves once, status 143, and the run resumes on two GPUs. */
+    /**
+     * SIGTERM on `train --gpus 2 --sync-bn`: both ranks stop after the same step, rank 0 saves once, status 143, and the run
+     * resumes on two GPUs, with the checkpoint's --sync-bn.
+     */
     @Test
     void sigtermStopsBothRanksAndTheRunResumes() throws Exception {
         Map<String, String> two = new java.util.HashMap<>(env);
         two.put("DN_FAKE_GPUS", "2");
         Path out = dir.resolve("term-out.txt"), err = dir.resolve("term-err.txt");
         Process p = Cli.start(dir, out, err, two, "train", "--dataset", "synthetic", "--image-size", "8", "--depth", "10", "--growth", "4",
-                "-b", "4", "--epochs", "1", "-j", "1", "--gpus", "2", "--log-interval", "0.05", "--output", "terminated");
+                "-b", "4", "--epochs", "1", "-j", "1", "--gpus", "2", "--sync-bn", "--log-interval", "0.05", "--output", "terminated");
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(90);
         while (!java.nio.file.Files.readString(out).contains("top-1") && System.nanoTime() < deadline && p.isAlive()) Thread.sleep(20);
         assertTrue(p.isAlive(), "still training: " + java.nio.file.Files.readString(out) + java.nio.file.Files.readString(err));
@@ -156,11 +159,15 @@ class CudaOnEmulatorCliTest {
         Map<String, String> meta = SafeTensors.readMetadata(dir.resolve("terminated/last.safetensors"));
         long stoppedAt = Long.parseLong(meta.get("state.global_step"));
         assertEquals("2", meta.get("state.world_size"));
+        assertEquals("true", meta.get("config.sync_bn"), "the checkpoint records --sync-bn");
+        String synced = "batch norm: statistics over the global batch of 2 GPUs (--sync-bn)";
+        assertTrue(log.contains(synced), log);
         assertTrue(stoppedAt >= 1 && stoppedAt < 128, "stopped mid-epoch, at step " + stoppedAt);
         Cli.Run rest = Cli.run(dir, two, "train", "--resume", "terminated/last.safetensors", "--gpus", "2", "-j", "1",
                 "--max-steps", Long.toString(stoppedAt + 2));
         assertEquals(0, rest.exit(), rest.all());
         assertTrue(rest.out().contains("resuming at epoch 1, batch " + stoppedAt + " (step " + stoppedAt + ")"), rest.all());
+        assertTrue(rest.out().contains(synced), "resumed with the run's --sync-bn: " + rest.all());
         assertEquals(Long.toString(stoppedAt + 2),
                 SafeTensors.readMetadata(dir.resolve("terminated/last.safetensors")).get("state.global_step"));
     }

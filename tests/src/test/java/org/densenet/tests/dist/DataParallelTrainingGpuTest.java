@@ -97,6 +97,45 @@ class DataParallelTrainingGpuTest {
     }
 
     @Test
+    void withSyncBatchNormTwoRanksAtBatch8TrainAsOneAtBatch16AndWithoutItTheyDoNot() throws Exception {
+        requireEmulated();
+        Path one = dir.resolve("one");
+        assertEquals(Trainer.Outcome.MAX_STEPS, train(config(one, 3, 16, false, MemoryMode.SHARED), null, dp -> dp, 1, System.out).outcome());
+        Checkpoint reference = Checkpoint.load(one.resolve("last.safetensors"));
+        // shared mode synchronises the once-per-channel statistics, naive mode each batch norm's own (the modes agree on one GPU)
+        double synced = 0;
+        for (MemoryMode mode : List.of(MemoryMode.SHARED, MemoryMode.NAIVE)) {
+            Path sync = dir.resolve("synced-" + mode.label());
+            assertEquals(Trainer.Outcome.MAX_STEPS, train(config(sync, 3, 8, true, mode), null, dp -> dp).outcome());
+            Checkpoint saved = Checkpoint.load(sync.resolve("last.safetensors"));
+            assertTrue(saved.config().syncBatchNorm(), "the checkpoint records --sync-bn");
+            // weights and running statistics after 3 steps: the same global batches, the same statistics, to float32 rounding
+            double worst = worstRelativeDifference(saved, reference);
+            assertTrue(worst < 1e-5, mode.label() + ": the worst tensor with --sync-bn is " + worst + " (relative) from one rank's at batch 16");
+            synced = Math.max(synced, worst);
+        }
+        Path perGpu = dir.resolve("per-gpu");
+        assertEquals(Trainer.Outcome.MAX_STEPS, train(config(perGpu, 3, 8, false, MemoryMode.SHARED), null, dp -> dp).outcome());
+        Checkpoint unsynced = Checkpoint.load(perGpu.resolve("last.safetensors"));
+        assertFalse(unsynced.config().syncBatchNorm());
+        double apart = worstRelativeDifference(unsynced, reference);
+        assertTrue(apart > 100 * synced, "per-GPU statistics are another computation: worst " + apart + " against " + synced + " with --sync-bn");
+    }
+
+    /** The largest relative L2 difference of a weight or running statistic of {@code a} from {@code b}'s. */
+    private static double worstRelativeDifference(Checkpoint a, Checkpoint b) {
+        double worst = 0;
+        int running = 0;
+        for (var e : b.weights().entrySet()) {
+            if (e.getKey().endsWith("num_batches_tracked")) continue;
+            worst = Math.max(worst, relative(a.weights().get(e.getKey()).toFloatArray(), e.getValue().toFloatArray()));
+            if (e.getKey().contains("running_")) running++;
+        }
+        assertTrue(running > 0, "running statistics compared");
+        return worst;
+    }
+
+    @Test
     void onlyRankZeroWritesAndAResumedRunRepeatsAnUninterruptedOne() throws Exception {
         requireEmulated();
         Path straight = dir.resolve("straight"), first = dir.resolve("first"), second = dir.resolve("second");
@@ -186,10 +225,19 @@ class DataParallelTrainingGpuTest {
     }
 
     private static TrainConfig config(Path out, long maxSteps) {
+        return config(out, maxSteps, BATCH, false, MemoryMode.SHARED);
+    }
+
+    private static TrainConfig config(Path out, long maxSteps, int batch, boolean syncBatchNorm, MemoryMode memory) {
         DenseNetConfig model = DenseNetConfig.cifar(10, 4, false, 1.0, 0.0, 10);
-        return new TrainConfig("densenet-10-4", model, MemoryMode.SHARED, DatasetKind.SYNTHETIC, null, false, false, 8, BATCH,
+        return new TrainConfig("densenet-10-4", model, memory, DatasetKind.SYNTHETIC, null, false, false, 8, batch,
                 LrSchedule.step(0.1, 1, new double[] {0.5, 0.75}, 0), 0.9, 1e-4, true, SEED, "cuda", 1, Decoding.DEFAULT, out, maxSteps, "",
-                Precision.FP32);
+                Precision.FP32, syncBatchNorm);
+    }
+
+    /** |a - b| / |b| in the L2 norm. */
+    private static double relative(float[] a, float[] b) {
+        return l2(diff(a, b)) / Math.max(l2(b), 1e-30);
     }
 
     private Trainer.Result train(TrainConfig cfg, Checkpoint resume, java.util.function.UnaryOperator<DataParallel> wrap) throws Exception {
@@ -222,7 +270,7 @@ class DataParallelTrainingGpuTest {
     private static TrainConfig withOutput(TrainConfig c, Path out) {
         return new TrainConfig(c.modelName(), c.model(), c.memory(), c.dataset(), c.dataDir(), c.download(), c.augment(), c.imageSize(),
                 c.batchSize(), c.schedule(), c.momentum(), c.weightDecay(), c.nesterov(), c.seed(), c.device(), c.workers(), c.decoding(), out,
-                c.maxSteps(), c.pretrained(), c.precision());
+                c.maxSteps(), c.pretrained(), c.precision(), c.syncBatchNorm());
     }
 
     /** Rank {@code rank}'s gradient on its first batch of epoch 0, on the CPU, from {@code weights}. */
@@ -300,6 +348,11 @@ class DataParallelTrainingGpuTest {
             before.add(download(b, p.grads()));
             inner.averageGradients(p, step);
             after.add(download(b, p.grads()));
+        }
+
+        @Override
+        public void synchronizeBatchNorm(boolean on) {
+            inner.synchronizeBatchNorm(on);
         }
 
         @Override

@@ -52,6 +52,11 @@ public final class NcclDataParallel implements DataParallel, AutoCloseable {
     }
 
     @Override
+    public void synchronizeBatchNorm(boolean on) {
+        reduce.synchronizeBatchNorm(on);
+    }
+
+    @Override
     public boolean anyStop(boolean here, long step) {
         return reduce.max(here ? 1 : 0, "the stop flag after step " + step) != 0;
     }

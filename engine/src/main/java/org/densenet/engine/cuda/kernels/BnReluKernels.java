@@ -43,6 +43,17 @@ public final class BnReluKernels {
      */
     public void applyTraining(DeviceSlice x, long mean, long var, boolean computeStats, long gamma, long beta, double eps, boolean relu,
                               DeviceSlice y, double momentum, long runningMean, long runningVar) {
+        applyTraining(x, mean, var, computeStats, gamma, beta, eps, relu, y, momentum, runningMean, runningVar, null);
+    }
+
+    /**
+     * As {@link #applyTraining(DeviceSlice, long, long, boolean, long, long, double, boolean, DeviceSlice, double, long, long)}
+     * with the statistics of every replica's batch when {@code replicas} is not null (SyncBatchNorm): computed by
+     * {@link BnStatsKernels#replicaStatistics} when {@code computeStats}, and the running statistics moved with
+     * count = replicas * N*H*W, as PyTorch's SyncBatchNorm counts them.
+     */
+    public void applyTraining(DeviceSlice x, long mean, long var, boolean computeStats, long gamma, long beta, double eps, boolean relu,
+                              DeviceSlice y, double momentum, long runningMean, long runningVar, ReplicaSums replicas) {
         requireSameKind("batchNormApply (training)", x, "x", y, "y");
         requireVectors(mean, var, gamma, beta, runningMean, runningVar);
         checkEps(eps);
@@ -56,6 +67,12 @@ public final class BnReluKernels {
             throw new IllegalArgumentException("batchNormApply (training): computing the statistics needs y apart from x");
         }
         long count = (long) x.n() * x.hw();
+        if (replicas != null) {
+            if (computeStats) new BnStatsKernels(module).replicaStatistics(x, mean, var, replicas);
+            launchApply(x, mean, var, gamma, beta, eps, relu, y, momentum, BnStatsKernels.unbias(count * replicas.replicas()), runningMean,
+                    runningVar, 0, 1);
+            return;
+        }
         LaunchGeometry.Chunks k = LaunchGeometry.chunks(x.n(), x.hw());
         long partial = computeStats ? BnStatsKernels.partialSums(module, x, k) : 0;
         launchApply(x, mean, var, gamma, beta, eps, relu, y, momentum, BnStatsKernels.unbias(count), runningMean, runningVar,
@@ -76,6 +93,18 @@ public final class BnReluKernels {
      */
     public void backward(DeviceSlice x, DeviceSlice dy, long mean, long var, long gamma, long beta, double eps, boolean relu,
                          DeviceSlice dx, boolean accumulateDx, long dgamma, long dbeta) {
+        backward(x, dy, mean, var, gamma, beta, eps, relu, dx, accumulateDx, dgamma, dbeta, null);
+    }
+
+    /**
+     * As {@link #backward(DeviceSlice, DeviceSlice, long, long, long, long, double, boolean, DeviceSlice, boolean, long, long)}
+     * for statistics of every replica's batch when {@code replicas} is not null (SyncBatchNorm), each replica's x of
+     * the same shape: the chunk sums of g and g * (x - mean) are averaged over the replicas between the two launches,
+     * so that dx, with this replica's N*H*W as the count, sees the sums over all replicas divided by their count, and
+     * dgamma and dbeta are the replicas' mean, which the gradients' average then leaves as they are.
+     */
+    public void backward(DeviceSlice x, DeviceSlice dy, long mean, long var, long gamma, long beta, double eps, boolean relu,
+                         DeviceSlice dx, boolean accumulateDx, long dgamma, long dbeta, ReplicaSums replicas) {
         requireSameKind("batchNormBackward", x, "x", dy, "dy");
         requireSameKind("batchNormBackward", x, "x", dx, "dx");
         requireVectors(mean, var, gamma, beta, dgamma, dbeta);
@@ -85,6 +114,9 @@ public final class BnReluKernels {
         module.launch(x.kernel("bn_backward_reduce"), LaunchGeometry.perChannelChunks(x.c(), x.hw(), k), new KernelArgs().ptr(x.address()).i64(x.ns())
                 .ptr(dy.address()).i64(dy.ns()).i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.samplesPerChunk()).i32(k.count())
                 .ptr(mean).ptr(var).ptr(gamma).ptr(beta).f64(eps).bool(relu).ptr(partial));
+        if (replicas != null) {
+            replicas.allReduce(partial, 2L * x.c() * k.count(), true, "the batch-norm gradient sums of " + x.c() + " channels (--sync-bn)");
+        }
         module.launch(x.kernel("bn_backward_dx"), rowsGeometry(x), new KernelArgs().ptr(x.address()).i64(x.ns()).ptr(dy.address()).i64(dy.ns())
                 .ptr(dx.address()).i64(dx.ns()).i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.count()).ptr(partial)
                 .ptr(mean).ptr(var).ptr(gamma).ptr(beta).f64(eps).bool(relu).bool(accumulateDx).ptr(dgamma).ptr(dbeta));

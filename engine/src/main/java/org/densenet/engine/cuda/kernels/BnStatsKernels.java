@@ -15,6 +15,8 @@ public final class BnStatsKernels {
     public static final String STATS_PARTIAL = "bn_stats_partial_f32";
     public static final String STATS_FINALIZE = "bn_stats_finalize_f32";
     public static final String RUNNING_UPDATE = "bn_running_update_f32";
+    public static final String STATS_GATHER = "bn_stats_gather_f32";
+    public static final String STATS_COMBINE = "bn_stats_combine_f32";
 
     private final KernelModule module;
 
@@ -31,12 +33,36 @@ public final class BnStatsKernels {
                 .i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.count()).ptr(mean).ptr(var));
     }
 
+    /**
+     * mean[c], var[c] (biased) over (N, H, W) of every replica's x (SyncBatchNorm), each replica's x
+     * of the same shape: this replica's mean and sum of squared deviations per channel, gathered
+     * through one all-reduce of {@code ranks * C * 2} doubles, then combined in rank order.
+     */
+    public void replicaStatistics(DeviceSlice x, long mean, long var, ReplicaSums replicas) {
+        requireVectors(mean, var);
+        int c = x.c(), ranks = replicas.replicas();
+        LaunchGeometry.Chunks k = LaunchGeometry.chunks(x.n(), x.hw());
+        long partialBytes = Math.ceilDiv(partialBytes(c, k), 256) * 256, gatheredDoubles = 2L * ranks * c;
+        long partial = module.scratch(partialBytes + 8 * gatheredDoubles), gathered = partial + partialBytes;
+        launchPartial(module, x, k, partial);
+        double count = (double) x.n() * x.hw();
+        module.launch(x.kernel("bn_stats_gather"), LaunchGeometry.linear(c), new KernelArgs().ptr(partial).ptr(x.address()).i32(c).i64(x.hw())
+                .i32(k.count()).f64(count).i32(replicas.rank()).i32(ranks).ptr(gathered));
+        replicas.allReduce(gathered, gatheredDoubles, false, "the batch statistics of " + c + " channels (--sync-bn)");
+        module.launch(STATS_COMBINE, LaunchGeometry.linear(c), new KernelArgs().ptr(gathered).i32(c).i32(ranks).f64(count)
+                .ptr(mean).ptr(var));
+    }
+
     /** Launches the chunked sums of x's statistics into the module's scratch; returns where they are. */
     static long partialSums(KernelModule module, DeviceSlice x, LaunchGeometry.Chunks k) {
         long partial = module.scratch(partialBytes(x.c(), k));
+        launchPartial(module, x, k, partial);
+        return partial;
+    }
+
+    private static void launchPartial(KernelModule module, DeviceSlice x, LaunchGeometry.Chunks k, long partial) {
         module.launch(x.kernel("bn_stats_partial"), LaunchGeometry.perChannelChunks(x.c(), x.hw(), k), new KernelArgs().ptr(x.address()).i64(x.ns())
                 .i32(x.n()).i32(x.c()).i64(x.hw()).i32(k.samplesPerChunk()).i32(k.count()).ptr(partial));
-        return partial;
     }
 
     /** Bytes of the partial sums of a chunked reduction: two doubles per channel and chunk. */

@@ -62,6 +62,22 @@ class LauncherSignatureTest {
         return tokens[1].substring(1) + (pointer ? ".ptr" : "");
     }
 
+    /** What an all-reduce of {@link Replicas} was asked. */
+    @FunctionalInterface
+    interface Reduced {
+        void allReduce(long address, long doubles, boolean average);
+    }
+
+    /** Replica {@code rank} of {@code replicas}, handing each all-reduce to {@code seen}: nothing runs on a recording module. */
+    record Replicas(int rank, int replicas, Reduced seen) implements ReplicaSums {
+        @Override
+        public void allReduce(long address, long doubles, boolean average, String what) {
+            seen.allReduce(address, doubles, average);
+        }
+    }
+
+    static final ReplicaSums TWO_REPLICAS = new Replicas(1, 2, (address, doubles, average) -> { });
+
     static DeviceSlice slice(long base, int n, int c, int h, int w, long ns) {
         return new DeviceSlice(base, n, c, h, w, ns);
     }
@@ -86,6 +102,9 @@ class LauncherSignatureTest {
         bn.applyTraining(x, A, A + 64, false, A + 128, A + 192, 1e-5, true, y, 0.1, A + 256, A + 320);
         bn.applyTraining(x, A, A + 64, true, A + 128, A + 192, 1e-5, true, y, 0.1, A + 256, A + 320);
         bn.backward(x, y, A, A + 64, A + 128, A + 192, 1e-5, true, z, true, A + 256, A + 320);
+        new BnStatsKernels(m).replicaStatistics(x, A, A + 64, TWO_REPLICAS);
+        bn.applyTraining(x, A, A + 64, true, A + 128, A + 192, 1e-5, true, y, 0.1, A + 256, A + 320, TWO_REPLICAS);
+        bn.backward(x, y, A, A + 64, A + 128, A + 192, 1e-5, true, z, true, A + 256, A + 320, TWO_REPLICAS);
         var pool = new PoolKernels(m);
         DeviceSlice small = slice(A + (3 << 20), 4, 12, 4, 4, 12 * 16);
         pool.avgForward(x, small, new Pool2d(2, 2, 0));
@@ -204,6 +223,37 @@ class LauncherSignatureTest {
                 true, A + 512, A + 768, 1e-5, true, y, 0.1, A + 1024, A + 1280)), "and the statistics are finished there");
         assertEquals(List.of(BnReluKernels.BACKWARD_REDUCE, BnReluKernels.BACKWARD_DX), kernels(m -> new BnReluKernels(m).backward(x, y, A, A + 256,
                 A + 512, A + 768, 1e-5, true, y, false, A + 1024, A + 1280)));
+    }
+
+    @Test
+    void syncBatchNormAllReducesItsSumsBetweenTheKernelsThatMakeAndReadThem() {
+        RecordingModule m = new RecordingModule();
+        List<String> order = new ArrayList<>();
+        ReplicaSums third = new Replicas(2, 3, (address, doubles, average) -> order.add("after " + m.launches.size() + " launches: "
+                + (average ? "average" : "sum") + " of " + doubles + " at " + (address - RecordingModule.SCRATCH)));
+        DeviceSlice x = slice(A, 64, 40, 32, 32, 100 * 1024), dy = slice(A + (64 << 20), 64, 40, 32, 32, 40 * 1024);
+        new BnStatsKernels(m).replicaStatistics(x, A, A + 256, third);
+        // 40 channels x 16 chunks x two doubles of partial sums (10,240 bytes), then [3 ranks][40][2] doubles gathered
+        assertEquals(List.of(10240L + 3 * 40 * 2 * 8), m.scratchRequests);
+        assertEquals(List.of(BnStatsKernels.STATS_PARTIAL, BnStatsKernels.STATS_GATHER, BnStatsKernels.STATS_COMBINE),
+                m.launches.stream().map(RecordingModule.Launch::kernel).toList());
+        assertEquals(List.of("after 2 launches: sum of 240 at 10240"), order, "the all-gather as a sum, between gather and combine");
+        KernelArgs gather = m.launches.get(1).args();
+        assertEquals(List.of(64.0 * 1024, 2, 3, RecordingModule.SCRATCH + 10240), List.of(gather.value(5), gather.value(6), gather.value(7),
+                gather.value(8)), "count per replica, rank, ranks, the gathered slots");
+        assertEquals(List.of(3, 64.0 * 1024, A, A + 256), List.of(m.launches.get(2).args().value(2), m.launches.get(2).args().value(3),
+                m.launches.get(2).args().value(4), m.launches.get(2).args().value(5)));
+
+        new BnReluKernels(m).applyTraining(x, A, A + 256, false, A + 512, A + 768, 1e-5, true, dy, 0.1, A + 1024, A + 1280, third);
+        KernelArgs apply = m.last().args();
+        assertEquals(BnReluKernels.APPLY, m.last().kernel());
+        assertEquals(List.of(BnStatsKernels.unbias(3L * 64 * 1024), 0L), List.of(apply.value(14), apply.value(17)),
+                "the running variance is unbiased over all replicas' values; the statistics are given");
+
+        new BnReluKernels(m).backward(x, dy, A, A + 256, A + 512, A + 768, 1e-5, true, dy, true, A + 1024, A + 1280, third);
+        assertEquals(List.of(BnReluKernels.BACKWARD_REDUCE, BnReluKernels.BACKWARD_DX),
+                m.launches.subList(4, 6).stream().map(RecordingModule.Launch::kernel).toList());
+        assertEquals("after 5 launches: average of 1280 at 0", order.get(1), "the gradient sums averaged between reduce and dx");
     }
 
     private static List<String> kernels(Consumer<RecordingModule> op) {
