@@ -28,6 +28,11 @@ final class BatchNorm {
         return channels;
     }
 
+    /** Where this BN's first parameter (gamma, registered first) starts in the flat buffers. */
+    long firstOffset() {
+        return state.gamma().param().offset();
+    }
+
     /**
      * y = relu(bn(x)) with the batch statistics {@code mean, var} of x ([C]); computes them first
      * unless {@code statsReady}. Updates running_mean/var; num_batches_tracked, which the host keeps,

@@ -3,6 +3,7 @@ package org.densenet.model;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntFunction;
+import java.util.function.LongConsumer;
 import org.densenet.engine.Backend;
 import org.densenet.engine.Tensor;
 
@@ -76,5 +77,9 @@ abstract sealed class DenseBlock permits NaiveBlock, SharedBlock {
     /** {@code seeds}: the I32 [2] dropout seed tensor of each layer of this block, by layer index (unread without dropout). */
     abstract void forward(boolean training, IntFunction<Tensor> seeds);
 
-    abstract void backward(IntFunction<Tensor> seeds);
+    /**
+     * Runs the layers' backward in reverse; after each, {@code gradientsFrom} gets the flat offset from
+     * which every parameter gradient is final (that layer's first), as {@link DenseNet#backward(Tensor, LongConsumer)} says.
+     */
+    abstract void backward(IntFunction<Tensor> seeds, LongConsumer gradientsFrom);
 }

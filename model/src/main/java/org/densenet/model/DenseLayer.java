@@ -47,6 +47,11 @@ final class DenseLayer {
         }
     }
 
+    /** Where this layer's parameters start in the flat buffers: norm1's, registered first. */
+    long firstOffset() {
+        return norm1.firstOffset();
+    }
+
     boolean hasBottleneck() {
         return norm2 != null;
     }

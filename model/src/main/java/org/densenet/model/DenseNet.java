@@ -251,6 +251,16 @@ public final class DenseNet implements AutoCloseable {
 
     /** Backward of the last training forward, given dLoss/dLogits [N, numClasses]; overwrites every gradient. */
     public void backward(Tensor dLogits) {
+        backward(dLogits, from -> { });
+    }
+
+    /**
+     * {@link #backward(Tensor)}, telling {@code gradientsFrom} as it goes which gradients are final: after the
+     * head, each dense layer, each transition and the stem, the flat offset (into {@link Parameters#grads()})
+     * from which every gradient has had its last op queued. Backward runs in reverse registration order, so
+     * the offsets fall, ending at 0; a data-parallel step starts each bucket's all-reduce once they pass it.
+     */
+    public void backward(Tensor dLogits, java.util.function.LongConsumer gradientsFrom) {
         if (!backwardReady) throw new IllegalStateException("backward needs a training-mode forward first");
         if (!dLogits.sameShape(headActs.logits())) {
             throw new IllegalArgumentException("dLogits must be " + Arrays.toString(headActs.logits().shape()) + ", got "
@@ -261,19 +271,22 @@ public final class DenseNet implements AutoCloseable {
         try (var s = OpScope.enter("head")) {
             head.backward(headActs, dLogits, blocks.get(last).outputGrad());
         }
+        gradientsFrom.accept(head.firstOffset());
         for (int b = last; b >= 0; b--) {
             try (var s = OpScope.enter(blockScopes[b])) {
-                blocks.get(b).backward(seeds(b));
+                blocks.get(b).backward(seeds(b), gradientsFrom);
             }
             if (b > 0) {
                 try (var s = OpScope.enter(transitionScopes[b - 1])) {
                     transitions.get(b - 1).backward(transitionActs[b - 1], blocks.get(b).inputGrad(), blocks.get(b - 1).outputGrad(), recompute);
                 }
+                gradientsFrom.accept(transitions.get(b - 1).firstOffset());
             }
         }
         try (var s = OpScope.enter("stem")) {
             stem.backward(images, stemActs, blocks.get(0).inputGrad());
         }
+        gradientsFrom.accept(0);
     }
 
     /** Frees the activation workspace (it is made again by the next forward). */

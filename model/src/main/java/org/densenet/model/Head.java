@@ -32,6 +32,11 @@ final class Head {
         classifier.forward(a.pooled, a.logits);
     }
 
+    /** Where the head's parameters start in the flat buffers: norm5's, registered before the classifier. */
+    long firstOffset() {
+        return norm5.firstOffset();
+    }
+
     /** Neither pooling nor BN backward needs normOut, so nothing is recomputed. dx is overwritten. */
     void backward(Acts a, Tensor dLogits, Tensor dx) {
         classifier.backward(a.pooled, dLogits, a.dPooled);

@@ -1,6 +1,7 @@
 package org.densenet.model;
 
 import java.util.function.IntFunction;
+import java.util.function.LongConsumer;
 import org.densenet.engine.Backend;
 import org.densenet.engine.Tensor;
 
@@ -112,13 +113,14 @@ final class NaiveBlock extends DenseBlock {
     }
 
     @Override
-    void backward(IntFunction<Tensor> seeds) {
+    void backward(IntFunction<Tensor> seeds, LongConsumer gradientsFrom) {
         for (int l = layers.size() - 1; l >= 0; l--) {
             int c = channelsBefore(l);
             layers.get(l).backward(acts[l], grads[l], outputGrad.channels(c, c + growth), concatGrads[l], false, false, false,
                     seeds.apply(l));
             // torch.cat's backward: each earlier feature map receives its slice of the gradient
             backend.copy(concatGrads[l], outputGrad.channels(0, c), true);
+            gradientsFrom.accept(layers.get(l).firstOffset());
         }
     }
 }

@@ -1,6 +1,7 @@
 package org.densenet.model;
 
 import java.util.function.IntFunction;
+import java.util.function.LongConsumer;
 import org.densenet.engine.Backend;
 import org.densenet.engine.Tensor;
 
@@ -118,11 +119,12 @@ final class SharedBlock extends DenseBlock {
     }
 
     @Override
-    void backward(IntFunction<Tensor> seeds) {
+    void backward(IntFunction<Tensor> seeds, LongConsumer gradientsFrom) {
         for (int l = layers.size() - 1; l >= 0; l--) {
             int c = channelsBefore(l);
             layers.get(l).backward(acts[l], grads[l], storageGrad.channels(c, c + growth), storageGrad.channels(0, c), true, true,
                     !keepBottleneck, seeds.apply(l));
+            gradientsFrom.accept(layers.get(l).firstOffset());
         }
     }
 }

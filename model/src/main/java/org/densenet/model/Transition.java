@@ -38,6 +38,11 @@ final class Transition {
      * dOut: gradient wrt out; dx (overwritten): gradient wrt x. With {@code recompute}, normOut is
      * rebuilt first (it was kept in a scratch buffer that later layers overwrote).
      */
+    /** Where this transition's parameters start in the flat buffers: its norm's, registered first. */
+    long firstOffset() {
+        return norm.firstOffset();
+    }
+
     void backward(Acts a, Tensor dOut, Tensor dx, boolean recompute) {
         backend.avgPoolBackward(dOut, a.dConvOut, POOL, false);
         if (recompute) norm.apply(a.x, a.mean, a.var, a.normOut);

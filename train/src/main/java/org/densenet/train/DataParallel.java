@@ -20,6 +20,14 @@ public interface DataParallel {
     /** Every rank's {@code t} becomes rank 0's ({@code what} names it in errors). */
     void broadcast(Tensor t, String what);
 
+    /**
+     * Backward of {@code step} has queued the last op of every gradient from flat offset {@code from} on
+     * ({@link org.densenet.model.DenseNet#backward(Tensor, java.util.function.LongConsumer)}): buckets it
+     * completes may start their all-reduce now, overlapping the rest of backward.
+     */
+    default void gradientsReady(Parameters p, long from, long step) {
+    }
+
     /** The flat gradient buffer becomes its average over the ranks, queued after backward, before the update. */
     void averageGradients(Parameters p, long step);
 

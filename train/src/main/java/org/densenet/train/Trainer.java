@@ -342,7 +342,7 @@ public final class Trainer {
             PendingLoss l = backend.softmaxCrossEntropyAsync(logits, s.labels(), s.dLogits());
             LossScaler scaler = state.scaler();
             if (scaler != null) scaler.scaleLossGradient(s.dLogits());
-            net.backward(s.dLogits());
+            net.backward(s.dLogits(), from -> par.gradientsReady(p, from, step));
             par.averageGradients(p, step);
             // after the average, every rank checks the same gradients: all skip, or none, and their scales stay equal
             if (scaler != null) scaler.checkGradients(p.grads());

@@ -75,6 +75,8 @@ public final class CudaBackend implements Backend {
     private final boolean graphs;
     private final Map<String, String> versions;
     private boolean closed;
+    /** The collectives' stream, once asked for. */
+    private SideStream side;
 
     /** Opens GPU {@code ordinal} with the libraries {@link org.densenet.engine.Backends} has checked. */
     public static CudaBackend open(CudaLibraries.Driver driver, CudaLibraries.Toolkit toolkit, int ordinal, boolean allowTf32) {
@@ -243,6 +245,14 @@ public final class CudaBackend implements Backend {
     public void synchronize() {
         ctx.bind();
         ctx.synchronize("synchronize");
+        if (side != null) side.synchronize("synchronize (the collectives' stream)");
+    }
+
+    /** The second stream for collectives ({@link SideStream}), made on first use. */
+    SideStream sideStream() {
+        ctx.bind();
+        if (side == null) side = new SideStream(ctx);
+        return side;
     }
 
     @Override
@@ -770,6 +780,7 @@ public final class CudaBackend implements Backend {
         ctx.bind();
         try {
             ctx.synchronize("closing " + name);
+            if (side != null) side.close();
             staging.close();
             imageBytes.close();
             weightGrad16.close();

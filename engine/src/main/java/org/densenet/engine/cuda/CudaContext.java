@@ -27,7 +27,7 @@ import jcuda.driver.JCudaDriver;
  */
 final class CudaContext implements DeviceQueue, AutoCloseable {
     /** The stream whose handle we need as a number for cuDNN and cuBLAS. */
-    private static final class RawStream extends CUstream {
+    static final class RawStream extends CUstream {
         long address() {
             return getNativePointer();
         }
@@ -297,7 +297,34 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
     }
 
     void record(CUevent e, String op) {
-        check(JCudaDriver.cuEventRecord(e, stream), op, "cuEventRecord");
+        record(e, stream, op);
+    }
+
+    void record(CUevent e, CUstream on, String op) {
+        check(JCudaDriver.cuEventRecord(e, on), op, "cuEventRecord");
+    }
+
+    /** A second blocking stream of this context ({@link SideStream}). */
+    RawStream newStream(String op) {
+        RawStream s = new RawStream();
+        check(JCudaDriver.cuStreamCreate(s, 0), op, "cuStreamCreate");
+        return s;
+    }
+
+    /** Work queued on {@code waiting} from now on runs after event e (null: the backend's stream waits); the host does not wait. */
+    void streamWait(CUstream waiting, CUevent e, String op) {
+        check(JCudaDriver.cuStreamWaitEvent(waiting == null ? stream : waiting, e, 0), op, "cuStreamWaitEvent");
+    }
+
+    /** Waits until {@code other} has run everything queued on it; the time blocked counts in {@link #waitedNanos()}. */
+    void synchronize(CUstream other, String op) {
+        refuseWhileCapturing("waiting for the GPU (" + op + ")");
+        check(blocking(() -> JCudaDriver.cuStreamSynchronize(other)), op, "cuStreamSynchronize");
+    }
+
+    void destroyStream(CUstream s) {
+        check(JCudaDriver.cuStreamSynchronize(s), "closing cuda:" + ordinal, "cuStreamSynchronize");
+        check(JCudaDriver.cuStreamDestroy(s), "closing cuda:" + ordinal, "cuStreamDestroy");
     }
 
     /** Waits until the stream has passed event e; the time blocked counts in {@link #waitedNanos()}. */

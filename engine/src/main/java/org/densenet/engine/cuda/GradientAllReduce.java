@@ -15,8 +15,10 @@ import org.densenet.engine.cuda.kernels.ReplicaSums;
  * whose reason replaces NCCL's when it aborted the communicator. Closing stops the watchdog and
  * destroys the communicator.
  *
- * <p>Not yet here: a second stream, so that a bucket's all-reduce overlaps the rest of backward
- * (docs/DISTRIBUTED.md, "The step").
+ * <p>Two ways to average: {@link #average}, every bucket on the backend's stream after backward, or
+ * {@link #startAverage} per bucket as backward finishes it, on a second stream ({@link SideStream}),
+ * then {@link #finishAverages} (docs/DISTRIBUTED.md, "Overlap"). Batch norm's per-channel sums
+ * (--sync-bn, {@link ReplicaSums}) also go through the second stream, so NCCL sees one stream.
  */
 public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
     private final CudaBackend backend;
@@ -60,9 +62,45 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
     @Override
     public void allReduce(long address, long doubles, boolean average, String what) {
         backend.refuseWhileCapturing(what);
+        // On the collectives' stream, between two waits, so that every NCCL call of this communicator is on one
+        // stream in the order made, whether gradient buckets are in flight there or not.
+        SideStream side = backend.sideStream();
+        side.follow(what);
+        watchedCall(what, () -> comm.allReduce(address, address, doubles, Nccl.FLOAT64, average ? Nccl.AVG : Nccl.SUM, side.address(), what));
+        side.join(what);
+    }
+
+    /**
+     * Starts averaging elements [offset, offset + count) of {@code flat} (a bucket whose gradients backward
+     * has queued) on the collectives' stream, behind everything queued on the backend's stream so far, and
+     * returns: backward goes on meanwhile. {@link #finishAverages} ends a step's averaging.
+     */
+    public void startAverage(Tensor flat, long offset, long count, String what) {
+        long base = floatBase("all-reduce of the gradients", flat);
+        if (offset < 0 || count < 1 || offset + count > flat.numel()) {
+            throw new IllegalArgumentException(what + ": [" + offset + ", " + (offset + count) + ") is outside " + flat.numel() + " elements");
+        }
+        SideStream side = backend.sideStream();
+        side.follow(what);
+        long at = base + offset * Float.BYTES;
+        watchedCall(what, () -> comm.allReduce(at, at, count, Nccl.FLOAT32, Nccl.AVG, side.address(), what));
+    }
+
+    /**
+     * The backend's stream (the update) waits for every average started, and so does the host, watched:
+     * a peer that never comes shows as this wait outliving the timeout.
+     */
+    public void finishAverages(String what) {
+        SideStream side = backend.sideStream();
+        side.join(what);
+        watchedCall(what, () -> side.synchronize(what));
+    }
+
+    /** A call that may block the host on a collective (the stand-in NCCL blocks in the call itself), under the watchdog. */
+    private void watchedCall(String what, Runnable call) {
         watchdog.begin(what);
         try {
-            comm.allReduce(address, address, doubles, Nccl.FLOAT64, average ? Nccl.AVG : Nccl.SUM, backend.streamAddress(), what);
+            call.run();
         } catch (CudaException | IllegalStateException e) {
             throw watchdog.explain(e);
         } finally {
@@ -152,15 +190,10 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
 
     /** Runs a collective under the watchdog and waits for it, so that a peer that never comes shows as this wait outliving the timeout. */
     private void watched(String what, Runnable collective) {
-        watchdog.begin(what);
-        try {
+        watchedCall(what, () -> {
             collective.run();
             backend.synchronize();
-        } catch (CudaException | IllegalStateException e) {
-            throw watchdog.explain(e);
-        } finally {
-            watchdog.end();
-        }
+        });
     }
 
     private long floatBase(String op, Tensor t) {

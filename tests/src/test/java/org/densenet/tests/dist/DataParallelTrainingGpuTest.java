@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.UnaryOperator;
 
 import org.densenet.engine.Backend;
 import org.densenet.engine.DType;
@@ -64,9 +65,14 @@ class DataParallelTrainingGpuTest {
     @TempDir
     Path dir;
 
+    /** How each test's world runs: overlapping backward in DDP's buckets unless a test says otherwise. */
+    private UnaryOperator<DataParallelTraining.World> worldAs = w -> w;
+
     @Test
     void ranksStayIdenticalAndStepWithTheMeanOfTheirHalfBatchGradients() throws Exception {
         requireEmulated();
+        // after backward, so that each rank's own gradient can be read before the average
+        worldAs = w -> w.with(false, w.firstBucketBytes(), w.bucketBytes());
         List<Recording> recorded = new ArrayList<>();
         Trainer.Result r = train(config(dir.resolve("run"), 4), null, dp -> {
             Recording rec = new Recording(dp);
@@ -136,6 +142,38 @@ class DataParallelTrainingGpuTest {
     }
 
     @Test
+    void allReducesOverlappingBackwardStartBeforeItEndsAndGiveTheSameBitsAsAfterIt() throws Exception {
+        requireEmulated();
+        // buckets of 1 KiB, then 4 KiB: the 8,562 parameters make several, the head's first
+        long first = 1 << 10, rest = 4 << 10;
+        Path after = dir.resolve("after"), overlapped = dir.resolve("overlapped");
+        worldAs = w -> w.with(false, first, rest);
+        assertEquals(Trainer.Outcome.MAX_STEPS, train(config(after, 3, BATCH, true, MemoryMode.SHARED), null, dp -> dp).outcome());
+        worldAs = w -> w.with(true, first, rest);
+        List<CallOrder> orders = new ArrayList<>();
+        assertEquals(Trainer.Outcome.MAX_STEPS, train(config(overlapped, 3, BATCH, true, MemoryMode.SHARED), null, dp -> {
+            CallOrder o = new CallOrder(dp);
+            synchronized (orders) {
+                orders.add(o);
+            }
+            return o;
+        }).outcome());
+        Checkpoint a = Checkpoint.load(after.resolve("last.safetensors")), b = Checkpoint.load(overlapped.resolve("last.safetensors"));
+        assertArrayEquals(a.momentum(), b.momentum(), "momentum");
+        for (var e : a.weights().entrySet()) assertArrayEquals(e.getValue().toFloatArray(), b.weights().get(e.getKey()).toFloatArray(), e.getKey());
+        assertEquals(2, orders.size());
+        for (CallOrder o : orders) {
+            assertEquals(3, o.steps.size(), "rank " + o.rank());
+            for (CallOrder.Step st : o.steps) {
+                String at = "rank " + o.rank() + " step " + st.step() + ": ";
+                assertTrue(st.bucketsStarted() >= 3, at + st.bucketsStarted() + " buckets started during backward");
+                assertTrue(st.firstIssuedAtLaunch() < st.backwardEndLaunch(), at + "the first bucket's all-reduce was issued after "
+                        + st.firstIssuedAtLaunch() + " kernel launches, backward ended after " + st.backwardEndLaunch());
+            }
+        }
+    }
+
+    @Test
     void onlyRankZeroWritesAndAResumedRunRepeatsAnUninterruptedOne() throws Exception {
         requireEmulated();
         Path straight = dir.resolve("straight"), first = dir.resolve("first"), second = dir.resolve("second");
@@ -190,6 +228,7 @@ class DataParallelTrainingGpuTest {
     @Test
     void aGradientThatIsNotFiniteOnOneRankEndsTheRunAsDivergedOnEvery() throws Exception {
         requireEmulated();
+        worldAs = w -> w.with(false, w.firstBucketBytes(), w.bucketBytes());
         Trainer.Result r = train(config(dir.resolve("diverged"), 10), null, dp -> dp.rank() == 1 ? new PoisonedAt(dp, 1) : dp);
         assertEquals(Trainer.Outcome.DIVERGED, r.outcome(), r.message());
         // the average carried rank 1's NaN into both ranks' weights: the next step's loss is NaN on both, and the first to see it ends the run
@@ -214,7 +253,7 @@ class DataParallelTrainingGpuTest {
                 () -> train(config(dir.resolve("run"), 4), null, dp -> dp.rank() == 1 ? new HangingAt(dp, 1, 8_000) : dp, RANKS,
                         System.out, Duration.ofSeconds(2)));
         double seconds = (System.nanoTime() - t0) / 1e9;
-        assertTrue(e.getMessage().startsWith("rank 0 of 2 failed: rank 0 of 2: all-reduce of 1 bucket of step 1 did not complete within 2 s"
+        assertTrue(e.getMessage().startsWith("rank 0 of 2 failed: rank 0 of 2: all-reduce of bucket 0 of step 1 did not complete within 2 s"
                 + " (--nccl-timeout); another rank died, hangs or never reached it; the communicator was aborted"), e.getMessage());
         assertTrue(seconds < 30, "ended by the 2 s timeout and the abort, in " + seconds + " s");
     }
@@ -259,7 +298,7 @@ class DataParallelTrainingGpuTest {
             PrintStream nowhere = new PrintStream(OutputStream.nullOutputStream());
             AtomicBoolean stop = new AtomicBoolean();
             // Rank 1 gets a folder of its own: that it stays absent shows it wrote nothing.
-            return DataParallelTraining.run(new DataParallelTraining.World(nccl, nccl.uniqueId(), 0, ranks, ncclTimeout), backends,
+            return DataParallelTraining.run(worldAs.apply(new DataParallelTraining.World(nccl, nccl.uniqueId(), 0, ranks, ncclTimeout)), backends,
                     (rank, backend) -> new Trainer(rank == 0 ? cfg : withOutput(cfg, Path.of(cfg.output() + "-rank1")), backend,
                             rank == 0 ? out : nowhere, stop, false, 30, 0), resume, wrap);
         } finally {
@@ -356,6 +395,11 @@ class DataParallelTrainingGpuTest {
         }
 
         @Override
+        public void gradientsReady(Parameters p, long from, long step) {
+            inner.gradientsReady(p, from, step);
+        }
+
+        @Override
         public boolean anyStop(boolean here, long step) {
             // The update of the step is queued by now; the download waits for it.
             weightsAfter.add(download(params.values().storage().backend(), params.values()));
@@ -365,6 +409,58 @@ class DataParallelTrainingGpuTest {
         @Override
         public double[] sum(double[] values, String what) {
             return inner.sum(values, what);
+        }
+    }
+
+    /**
+     * When each step's all-reduces were issued, against the kernels backward had launched by then: the
+     * stand-in NCCL counts the calls of the calling thread (one rank), the backend its own kernel launches.
+     */
+    private static final class CallOrder extends Recording {
+        record Step(long step, long firstIssuedAtLaunch, int bucketsStarted, long backwardEndLaunch) {
+        }
+
+        private final java.lang.invoke.MethodHandle threadCalls = ncclHook();
+        final List<Step> steps = new ArrayList<>();
+        private long firstIssued = -1;
+        private int started;
+
+        CallOrder(DataParallel inner) {
+            super(inner);
+        }
+
+        private static java.lang.invoke.MethodHandle ncclHook() {
+            try {
+                return NativeLibrary.open(EmulatedGpu.libraryFolder().resolve("libnccl.so.2").toString()).function("fake_nccl_thread_calls",
+                        java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG));
+            } catch (NativeLibrary.LoadFailure e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        private long calls() {
+            try {
+                return (long) threadCalls.invokeExact();
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+        }
+
+        @Override
+        public void gradientsReady(Parameters p, long from, long step) {
+            long before = calls();
+            super.gradientsReady(p, from, step);
+            long issued = calls() - before;
+            if (issued > 0 && firstIssued < 0) firstIssued = p.grads().backend().kernelLaunches();
+            started += (int) issued;
+        }
+
+        @Override
+        public void averageGradients(Parameters p, long step) {
+            steps.add(new Step(step, firstIssued, started, p.grads().backend().kernelLaunches()));
+            firstIssued = -1;
+            started = 0;
+            super.averageGradients(p, step);
         }
     }
 
@@ -399,9 +495,10 @@ class DataParallelTrainingGpuTest {
         }
     }
 
-    /** A rank that stalls before its all-reduce at step {@code step} (as a hung process would), then goes on. */
+    /** A rank that stalls in backward at step {@code step}, before its first bucket's all-reduce (as a hung process would), then goes on. */
     private static final class HangingAt extends Recording {
         private final long step, millis;
+        private boolean stalled;
 
         HangingAt(DataParallel inner, long step, long millis) {
             super(inner);
@@ -410,15 +507,16 @@ class DataParallelTrainingGpuTest {
         }
 
         @Override
-        public void averageGradients(Parameters p, long s) {
-            if (s == step) {
+        public void gradientsReady(Parameters p, long from, long s) {
+            if (s == step && !stalled) {
+                stalled = true;
                 try {
                     Thread.sleep(millis);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
             }
-            super.averageGradients(p, s);
+            super.gradientsReady(p, from, s);
         }
     }
 

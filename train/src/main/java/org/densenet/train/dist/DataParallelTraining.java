@@ -22,10 +22,26 @@ import org.densenet.train.Trainer;
  * the run ends with what that rank ended with.
  */
 public final class DataParallelTraining {
-    /** The NCCL world this process's GPUs join as ranks {@code firstRank} onwards of {@code size}, meeting by {@code uniqueId}. */
-    public record World(Nccl nccl, byte[] uniqueId, int firstRank, int size, Duration timeout) {
+    /**
+     * The NCCL world this process's GPUs join as ranks {@code firstRank} onwards of {@code size}, meeting by {@code uniqueId};
+     * {@code overlap}: each gradient bucket's all-reduce starts during backward, on a second stream (else all after backward);
+     * gradients go in buckets of {@code firstBucketBytes}, then {@code bucketBytes} ({@link GradientBuckets#plan}).
+     */
+    public record World(Nccl nccl, byte[] uniqueId, int firstRank, int size, Duration timeout, boolean overlap, long firstBucketBytes,
+                        long bucketBytes) {
+        /** A world whose all-reduces overlap backward, in DDP's buckets. */
+        public World(Nccl nccl, byte[] uniqueId, int firstRank, int size, Duration timeout) {
+            this(nccl, uniqueId, firstRank, size, timeout, true, GradientBuckets.DEFAULT_FIRST_CAP_BYTES, GradientBuckets.DEFAULT_CAP_BYTES);
+        }
+
+        /** The same world with the all-reduces overlapping backward or not, and buckets of these sizes. */
+        public World with(boolean overlapping, long firstBytes, long bytes) {
+            return new World(nccl, uniqueId, firstRank, size, timeout, overlapping, firstBytes, bytes);
+        }
+
         public World {
             if (size < 1 || firstRank < 0 || firstRank >= size) throw new IllegalArgumentException("rank " + firstRank + " of " + size);
+            if (firstBucketBytes < 1 || bucketBytes < 1) throw new IllegalArgumentException("buckets of " + firstBucketBytes + ", " + bucketBytes + " bytes");
             if (uniqueId.length != Nccl.UNIQUE_ID_BYTES) throw new IllegalArgumentException("an NCCL unique id of " + uniqueId.length + " bytes");
         }
     }
@@ -71,7 +87,7 @@ public final class DataParallelTraining {
                     // Any call binds the device's context to this thread; ncclCommInitRank joins on the current one.
                     backend.synchronize();
                     ranks.set(local, new NcclDataParallel(new GradientAllReduce(backend,
-                            world.nccl().initRank(world.size(), world.uniqueId(), rank), world.timeout())));
+                            world.nccl().initRank(world.size(), world.uniqueId(), rank), world.timeout()), world.overlap(), world.firstBucketBytes(), world.bucketBytes()));
                     if (first.get() != null) ranks.get(local).abort(reason(first.get(), world));
                     Trainer.Result r = trainers.make(rank, backend).dataParallel(wrap.apply(ranks.get(local))).run(resume);
                     results[local] = r;

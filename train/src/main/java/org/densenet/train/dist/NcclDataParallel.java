@@ -9,16 +9,25 @@ import org.densenet.train.DataParallel;
 
 /**
  * One rank's collectives through NCCL on its CUDA backend: gradients averaged in DDP's buckets
- * ({@link GradientBuckets}), in backward's order, after backward has finished (not yet overlapped
- * with it: docs/DISTRIBUTED.md, "Overlap"); host values through a small device buffer.
+ * ({@link GradientBuckets}), in backward's order; with {@code overlap}, each bucket's all-reduce
+ * starts on a second stream as soon as backward has queued its last gradient, else all of them after
+ * backward (docs/DISTRIBUTED.md, "Overlap"); host values through a small device buffer.
  */
 public final class NcclDataParallel implements DataParallel, AutoCloseable {
     private final GradientAllReduce reduce;
+    private final boolean overlap;
+    private final long firstBucketBytes, bucketBytes;
     private Parameters planned;
     private long[] offsets, counts;
+    /** Buckets of the current step whose all-reduce has started (overlap only). */
+    private int started;
 
-    public NcclDataParallel(GradientAllReduce reduce) {
+    /** Buckets of {@code firstBucketBytes}, then {@code bucketBytes} ({@link GradientBuckets#plan}). */
+    public NcclDataParallel(GradientAllReduce reduce, boolean overlap, long firstBucketBytes, long bucketBytes) {
         this.reduce = reduce;
+        this.overlap = overlap;
+        this.firstBucketBytes = firstBucketBytes;
+        this.bucketBytes = bucketBytes;
     }
 
     @Override
@@ -37,18 +46,41 @@ public final class NcclDataParallel implements DataParallel, AutoCloseable {
     }
 
     @Override
+    public void gradientsReady(Parameters p, long from, long step) {
+        if (!overlap) return;
+        plan(p);
+        // buckets run in backward's order, their offsets falling: the next one is ready once backward has passed its start
+        while (started < offsets.length && offsets[started] >= from) start(p, step);
+    }
+
+    @Override
     public void averageGradients(Parameters p, long step) {
-        if (planned != p) {
-            List<GradientBuckets.Bucket> buckets = GradientBuckets.plan(p.list());
-            offsets = new long[buckets.size()];
-            counts = new long[buckets.size()];
-            for (GradientBuckets.Bucket b : buckets) {
-                offsets[b.index()] = b.offset();
-                counts[b.index()] = b.count();
-            }
-            planned = p;
+        plan(p);
+        if (!overlap) {
+            reduce.average(p.grads(), offsets, counts, "step " + step);
+            return;
         }
-        reduce.average(p.grads(), offsets, counts, "step " + step);
+        while (started < offsets.length) start(p, step);
+        started = 0;
+        reduce.finishAverages("all-reduce of " + offsets.length + (offsets.length == 1 ? " bucket" : " buckets") + " of step " + step);
+    }
+
+    private void start(Parameters p, long step) {
+        reduce.startAverage(p.grads(), offsets[started], counts[started], "all-reduce of bucket " + started + " of step " + step);
+        started++;
+    }
+
+    private void plan(Parameters p) {
+        if (planned == p) return;
+        List<GradientBuckets.Bucket> buckets = GradientBuckets.plan(p.list(), Float.BYTES, firstBucketBytes, bucketBytes);
+        offsets = new long[buckets.size()];
+        counts = new long[buckets.size()];
+        for (GradientBuckets.Bucket b : buckets) {
+            offsets[b.index()] = b.offset();
+            counts[b.index()] = b.count();
+        }
+        planned = p;
+        started = 0;
     }
 
     @Override

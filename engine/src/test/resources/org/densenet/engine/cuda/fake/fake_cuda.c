@@ -204,7 +204,12 @@ long fake_live_allocations(void) { return live_allocations; }
 int cuDevicePrimaryCtxRetain(void **ctx, int dev) { *ctx = (void *) (uintptr_t) (DN_CONTEXT_BASE + dev); return known_device(dev) ? 0 : 101; }
 int cuDevicePrimaryCtxRelease_v2(int dev) { return 0; }
 int cuCtxSetCurrent(void *ctx) { return known_device((int) ((uintptr_t) ctx - DN_CONTEXT_BASE)) ? 0 : 201; }
-int cuStreamCreate(void **stream, unsigned flags) { *stream = (void *) 0x57AE; return 0; }
+/* Distinct handles, so that work on a second stream is not taken for the capturing stream's. */
+static long streams_made;
+int cuStreamCreate(void **stream, unsigned flags) {
+    *stream = (void *) (uintptr_t) (0x57AE0 + 16 * __atomic_add_fetch(&streams_made, 1, __ATOMIC_RELAXED));
+    return 0;
+}
 int cuStreamSynchronize(void *stream) { DN_NOT_WHILE_CAPTURING(); return 0; }
 int cuCtxSynchronize(void) { DN_NOT_WHILE_CAPTURING(); return 0; }
 int cuStreamDestroy_v2(void *stream) { return 0; }
@@ -404,6 +409,8 @@ int cuEventRecord(void *e, void *stream) {
     DN_QUEUE(stream, run_event_record, t);
 }
 int cuEventSynchronize(void *e) { DN_NOT_WHILE_CAPTURING(); return 0; }
+/* Every stream's work has run by the time it is queued here, so a stream waiting on an event has nothing to wait for. */
+int cuStreamWaitEvent(void *stream, void *e, unsigned flags) { return e != NULL && flags == 0 ? 0 : 1; }
 int cuEventElapsedTime(float *ms, void *start, void *stop) {
     const struct timespec *a = start, *b = stop;
     *ms = (float) ((b->tv_sec - a->tv_sec) * 1e3 + (b->tv_nsec - a->tv_nsec) * 1e-6);

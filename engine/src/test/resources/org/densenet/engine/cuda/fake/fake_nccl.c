@@ -16,7 +16,9 @@
  * order, so results agree to rounding, not bit for bit.
  *
  * Test hooks (not in NCCL): fake_nccl_set_version, fake_nccl_set_init_timeout_ms (a rank that never
- * joins fails ncclCommInitRank after it, default 60 s), fake_nccl_set_async_error, fake_nccl_live_comms.
+ * joins fails ncclCommInitRank after it, default 60 s), fake_nccl_set_async_error, fake_nccl_live_comms,
+ * fake_nccl_thread_calls (the collectives the calling thread, one rank, has made: a test compares it with
+ * the kernels launched meanwhile, to see when an all-reduce was issued).
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -75,6 +77,8 @@ static long ids_made, live_comms;
 static int version = 23007;
 static __thread char thread_error[512];
 static __thread int group_depth;
+static __thread long thread_calls;
+long fake_nccl_thread_calls(void) { return thread_calls; }
 static __thread int grouped_count;
 static __thread struct { comm_t *comm; call_t call; } grouped[MAX_GROUPED];
 
@@ -327,6 +331,7 @@ static int run(comm_t *m, const call_t *k) {
 static int submit(comm_t *m, const call_t *k) {
     int v = valid(m, k);
     if (v != ncclSuccess) return v;
+    thread_calls++;
     if (group_depth == 0) return run(m, k);
     if (grouped_count == MAX_GROUPED) return fail(m, ncclInvalidUsage, "more than %d calls in one group", MAX_GROUPED);
     for (int i = 0; i < grouped_count; i++) {
