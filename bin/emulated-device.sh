@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the emulated device's stand-in libraries (engine/src/test/resources/.../cuda/fake: a
 # libcuda.so.1 that runs the project's kernels on the CPU, a cuDNN and a cuBLAS that compute from
-# their definitions) into a folder, and prints the two lines that make `densenet ... --device cuda`
+# their definitions, an NCCL whose ranks are threads of one process) into a folder, and prints the two lines that make `densenet ... --device cuda`
 # run on it. The device is slow (direct convolutions on one core): keep networks and images tiny.
 #
 # Usage: bin/emulated-device.sh [--null] [FOLDER]
@@ -11,6 +11,7 @@
 # Then, e.g.:
 #   eval "$(bin/emulated-device.sh)"
 #   ./densenet train --device cuda --dataset synthetic --image-size 8 --depth 10 --growth 4 -b 8 --epochs 1
+#   DN_FAKE_GPUS=2 ./densenet bench step --gpus 2 --depth 10 --growth 4 -b 8 --image-size 8
 # Needs cc and g++.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,6 +33,7 @@ g++ -shared -fPIC -O2 -ffp-contract=off -Wl,-soname,libcuda.so.1 -DDN_EMULATED_K
   -I"$here/kernels/src/main/cuda" -o "$out/libcuda.so.1" -x c "$src/fake_cuda.c" -x c++ "$src/cuda_emulator.cpp"
 cc -shared -fPIC -O2 -DDN_DEFAULT_ALGORITHM "${null[@]}" -Wl,-soname,libcudnn.so.9 -o "$out/libcudnn.so.9" "$src/fake_cudnn.c"
 cc -shared -fPIC -O2 "${null[@]}" -Wl,-soname,libcublas.so.13 -o "$out/libcublas.so.13" "$src/fake_cublas.c"
+cc -shared -fPIC -O2 -pthread -Wl,-soname,libnccl.so.2 -o "$out/libnccl.so.2" "$src/fake_nccl.c"
 echo "# ${name/-/ } in $out" >&2
 echo "export LD_LIBRARY_PATH=\"$out\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}\""
 echo "export DENSENET_CUDA_LIBS=\"$out\""

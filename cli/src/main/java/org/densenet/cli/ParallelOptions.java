@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
  * and the timeouts. One process per machine drives its GPUs with a thread each; launchers that
  * start a process per GPU (torchrun, srun, mpirun) are read from their environment.
  */
-final class ParallelOptions {
+public final class ParallelOptions {
     @Option(names = "--gpus", paramLabel = "N|LIST",
             description = "Train data-parallel on N local GPUs (cuda:0 to cuda:N-1) or on the listed ones (e.g. 0,2,3): a thread and a"
                     + " backend per GPU; -b is the batch per GPU, the global batch is the GPU count times it. Under torchrun, srun or"
@@ -74,6 +74,14 @@ final class ParallelOptions {
 
     /** "4" is cuda:0 to cuda:3; "0,2,3" those three. */
     static List<Integer> parseGpus(String spec) {
+        return parseGpus(spec, false);
+    }
+
+    /**
+     * As {@link #parseGpus(String)}; with {@code repeats}, an ordinal may come more than once ("0,0": two ranks on one
+     * GPU, which NCCL 2.30 and later allow with NCCL_MULTI_RANK_GPU_ENABLE=1).
+     */
+    public static List<Integer> parseGpus(String spec, boolean repeats) {
         String s = spec.strip();
         try {
             if (!s.contains(",")) {
@@ -83,10 +91,12 @@ final class ParallelOptions {
                 for (int g = 0; g < n; g++) all.add(g);
                 return all;
             }
-            Set<Integer> list = new LinkedHashSet<>();
+            Set<Integer> seen = new LinkedHashSet<>();
+            List<Integer> list = new ArrayList<>();
             for (String part : s.split(",")) {
                 int g = Integer.parseInt(part.strip());
-                if (g < 0 || !list.add(g)) throw new Main.UsageError("--gpus " + s + ": ordinals must be distinct and >= 0");
+                if (g < 0 || (!seen.add(g) && !repeats)) throw new Main.UsageError("--gpus " + s + ": ordinals must be distinct and >= 0");
+                list.add(g);
             }
             return List.copyOf(list);
         } catch (NumberFormatException e) {
@@ -106,12 +116,7 @@ final class ParallelOptions {
      */
     Trainer.Result train(LaunchEnvironment env, List<Integer> local, Precision precision, Checkpoint resume, PrintStream out,
                          RankTrainer trainers) throws IOException {
-        Nccl nccl;
-        try {
-            nccl = NcclLibrary.load();
-        } catch (LibraryLoader.NotLoadable e) {
-            throw new IllegalStateException("--gpus needs NCCL: " + e.getMessage());
-        }
+        Nccl nccl = loadNccl();
         int perProcess = local.size(), world = env.worldSize() * perProcess, firstRank = env.ncclRank(0, perProcess);
         byte[] id = env.rank() == 0 || !Rendezvous.neededWith(System.getenv()) ? nccl.uniqueId() : null;
         if (env.distributed() && Rendezvous.neededWith(System.getenv())) {
@@ -120,16 +125,7 @@ final class ParallelOptions {
         List<CudaBackend> backends = new ArrayList<>();
         PrintStream nowhere = new PrintStream(OutputStream.nullOutputStream());
         try {
-            for (int g : local) {
-                // Graphs stay off: a capture in CUDA's global mode refuses the other ranks' threads their allocations,
-                // and the collectives are not yet captured with the step.
-                Backend b = Backends.create("cuda:" + g, precision, false, System.err);
-                if (!(b instanceof CudaBackend c)) {
-                    b.close();
-                    throw new IllegalStateException("--gpus: cuda:" + g + " did not open as a GPU");
-                }
-                backends.add(c);
-            }
+            openGpus(local, precision, backends);
             if (firstRank == 0) {
                 out.printf("data parallel: %d GPU%s in all (%s), this process %s; NCCL %s; CUDA graphs off%n", world, world == 1 ? "" : "s",
                         env.distributed() ? env.describe() : "one process", local, Nccl.describeVersion(nccl.version()));
@@ -141,7 +137,32 @@ final class ParallelOptions {
         }
     }
 
-    private static Duration seconds(double s) {
+    /** NCCL, or an error saying why --gpus cannot have it. */
+    public static Nccl loadNccl() {
+        try {
+            return NcclLibrary.load();
+        } catch (LibraryLoader.NotLoadable e) {
+            throw new IllegalStateException("--gpus needs NCCL: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Opens a CUDA backend per ordinal into {@code into} (the caller closes them, also when this throws). Graphs stay
+     * off: a capture in CUDA's global mode refuses the other ranks' threads their allocations, and the collectives are
+     * not captured with the step.
+     */
+    public static void openGpus(List<Integer> ordinals, Precision precision, List<CudaBackend> into) {
+        for (int g : ordinals) {
+            Backend b = Backends.create("cuda:" + g, precision, false, System.err);
+            if (!(b instanceof CudaBackend c)) {
+                b.close();
+                throw new IllegalStateException("--gpus: cuda:" + g + " did not open as a GPU");
+            }
+            into.add(c);
+        }
+    }
+
+    static Duration seconds(double s) {
         return Duration.ofMillis(Math.max(1, Math.round(s * 1000)));
     }
 }

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.densenet.cli.Main;
 import org.densenet.cli.ModelOptions;
+import org.densenet.cli.ParallelOptions;
 import org.densenet.engine.Backend;
 import org.densenet.engine.Precision;
 import org.densenet.model.MemoryMode;
@@ -33,6 +34,16 @@ final class StepCommand implements Callable<Integer> {
                     + "--memory is then ignored.")
     boolean compare;
 
+    @Option(names = "--gpus", paramLabel = "N|LIST",
+            description = "Time the training step as data-parallel ranks on N local GPUs (or the listed ones), as train --gpus runs it,"
+                    + " and report each step's all-reduce time and how much of it overlapped backward. A list may name a GPU twice"
+                    + " (0,0) where NCCL allows several ranks on one GPU (2.30 and later, NCCL_MULTI_RANK_GPU_ENABLE=1).")
+    String gpus;
+
+    @Option(names = "--nccl-timeout", paramLabel = "SECONDS", defaultValue = "300",
+            description = "With --gpus: a collective that does not complete within this time ends the benchmark (default: ${DEFAULT-VALUE}).")
+    double ncclTimeout;
+
     @Option(names = "--peer", paramLabel = "PYTHON",
             description = "Also run the PyTorch peer (scripts/bench/pytorch_step.py: naive, memory_efficient, channels_last and"
                     + " torch.compile, in our --precision through torch.autocast, fp16 with GradScaler; on the CPU with our thread count)"
@@ -49,6 +60,7 @@ final class StepCommand implements Callable<Integer> {
         Workload w = stepOptions.workload(model, common);
         Report.Format format = common.format();
         List<MemoryMode> modes = compare ? MemoryMode.distinctFor(w.config()) : List.of(w.mode());
+        if (gpus != null) return dataParallel(w, format);
         try (Backend backend = common.open(System.err)) {
             RunInfo info = RunInfo.collect(backend);
             List<Map<String, Object>> peer = List.of();
@@ -67,6 +79,25 @@ final class StepCommand implements Callable<Integer> {
                 }
             }
             StepBench.run(backend, w, modes, info, peer).print(System.out, format);
+        }
+        return 0;
+    }
+
+    /** --gpus: one backend per listed GPU (CUDA graphs off, as train --gpus opens them), NCCL, and the ranks' step. */
+    private int dataParallel(Workload w, Report.Format format) {
+        if (compare || peerPython != null) throw new Main.UsageError("--gpus times one memory mode, without the PyTorch peer: drop --compare-memory and --peer");
+        if (common.device.strip().equalsIgnoreCase("cpu")) throw new Main.UsageError("--gpus: data-parallel training runs on GPUs; drop --device cpu");
+        if (!(ncclTimeout > 0)) throw new Main.UsageError("--nccl-timeout must be > 0 seconds, got " + ncclTimeout);
+        List<Integer> ordinals = ParallelOptions.parseGpus(gpus, "1".equals(System.getenv("NCCL_MULTI_RANK_GPU_ENABLE")));
+        org.densenet.engine.cuda.ffm.Nccl nccl = ParallelOptions.loadNccl();
+        List<org.densenet.engine.cuda.CudaBackend> backends = new java.util.ArrayList<>();
+        try {
+            ParallelOptions.openGpus(ordinals, common.precision(), backends);
+            RunInfo info = RunInfo.collect(backends.getFirst());
+            DataParallelStepBench.run(backends, nccl, w, info, java.time.Duration.ofMillis(Math.max(1, Math.round(ncclTimeout * 1000))))
+                    .print(System.out, format);
+        } finally {
+            for (Backend b : backends) b.close();
         }
         return 0;
     }

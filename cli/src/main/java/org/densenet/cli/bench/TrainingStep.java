@@ -12,6 +12,7 @@ import org.densenet.model.DenseNet;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
 import org.densenet.train.CapturedSteps;
+import org.densenet.train.DataParallel;
 import org.densenet.train.LossScaler;
 
 /**
@@ -40,6 +41,8 @@ public final class TrainingStep implements AutoCloseable {
     private final LossScaler scaler;
     private int next;
     private PendingLoss last;
+    private DataParallel par = DataParallel.SINGLE;
+    private long steps;
 
     /**
      * @param batches how many input batches to rotate through (>= 1)
@@ -88,6 +91,16 @@ public final class TrainingStep implements AutoCloseable {
         return net;
     }
 
+    /**
+     * Steps as one rank of a data-parallel run: every rank's gradients averaged through {@code p} (its buckets
+     * overlapping backward where it does), timed under "allreduce". Every rank starts from its own seed's
+     * weights: what is timed does not depend on their values.
+     */
+    public TrainingStep dataParallel(DataParallel p) {
+        this.par = p;
+        return this;
+    }
+
     /** Forward, loss, backward and update on the next batch. */
     public void train() {
         int i = advance();
@@ -105,8 +118,12 @@ public final class TrainingStep implements AutoCloseable {
                 loss = backend.softmaxCrossEntropyAsync(logits, labels[i], dLogits);
                 if (scaler != null) scaler.scaleLossGradient(dLogits);
             }
+            long step = steps++;
             try (var s = OpScope.enter("bwd")) {
-                net.backward(dLogits);
+                net.backward(dLogits, from -> par.gradientsReady(net.parameters(), from, step));
+            }
+            try (var s = OpScope.enter("allreduce")) {
+                par.averageGradients(net.parameters(), step);
             }
             try (var s = OpScope.enter("sgd")) {
                 if (scaler != null) scaler.checkGradients(net.parameters().grads());

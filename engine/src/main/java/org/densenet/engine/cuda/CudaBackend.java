@@ -248,6 +248,10 @@ public final class CudaBackend implements Backend {
         if (side != null) side.synchronize("synchronize (the collectives' stream)");
     }
 
+    CudaContext context() {
+        return ctx;
+    }
+
     /** The second stream for collectives ({@link SideStream}), made on first use. */
     SideStream sideStream() {
         ctx.bind();

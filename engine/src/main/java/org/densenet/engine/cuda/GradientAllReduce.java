@@ -24,6 +24,13 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
     private final CudaBackend backend;
     private final NcclComm comm;
     private final NcclWatchdog watchdog;
+    /** Times the overlapped averages when asked ({@link #timeAverages}), else null. */
+    private AllReduceTimer timer;
+    private Timed lastTimed = new Timed(0, 0, 0);
+
+    /** One step's overlapped averages: their all-reduces' time summed over the buckets, the part of it before backward ended, the buckets. */
+    public record Timed(double allReduceMillis, double overlappedMillis, int buckets) {
+    }
 
     public GradientAllReduce(CudaBackend backend, NcclComm comm, Duration timeout) {
         this.backend = backend;
@@ -83,7 +90,9 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
         SideStream side = backend.sideStream();
         side.follow(what);
         long at = base + offset * Float.BYTES;
+        if (timer != null) timer.bucketStart(side);
         watchedCall(what, () -> comm.allReduce(at, at, count, Nccl.FLOAT32, Nccl.AVG, side.address(), what));
+        if (timer != null) timer.bucketEnd(side);
     }
 
     /**
@@ -92,8 +101,25 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
      */
     public void finishAverages(String what) {
         SideStream side = backend.sideStream();
+        Timed t = timer != null ? timer.finish() : null;
         side.join(what);
         watchedCall(what, () -> side.synchronize(what));
+        if (t != null) lastTimed = t;
+    }
+
+    /** Backward has queued its last op: with {@link #timeAverages} on, the end of the time the all-reduces can overlap. */
+    public void backwardQueued() {
+        if (timer != null) timer.backwardEnd();
+    }
+
+    /** From now on, {@link #lastAverages()} times each step's overlapped averages with CUDA events (for {@code bench step --gpus}). */
+    public void timeAverages() {
+        if (timer == null) timer = new AllReduceTimer(backend.context());
+    }
+
+    /** The last {@link #finishAverages} step's times, with {@link #timeAverages} on. */
+    public Timed lastAverages() {
+        return lastTimed;
     }
 
     /** A call that may block the host on a collective (the stand-in NCCL blocks in the call itself), under the watchdog. */
@@ -203,6 +229,10 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
 
     @Override
     public void close() {
+        if (timer != null) {
+            backend.context().bind();
+            timer.close();
+        }
         watchdog.close();
         comm.close();
     }

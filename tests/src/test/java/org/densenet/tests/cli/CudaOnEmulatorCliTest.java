@@ -172,6 +172,25 @@ class CudaOnEmulatorCliTest {
                 SafeTensors.readMetadata(dir.resolve("terminated/last.safetensors")).get("state.global_step"));
     }
 
+    /**
+     * `bench step --gpus 2` on two emulated GPUs: the ranks' step, each step's all-reduce time and the part of it that
+     * overlapped backward (host clocks here, which the report says), the overlapped part never more than the whole.
+     */
+    @Test
+    void stepBenchmarkOnTwoEmulatedGpusReportsTheAllReduceAndItsOverlap() throws Exception {
+        Map<String, String> two = new java.util.HashMap<>(env);
+        two.put("DN_FAKE_GPUS", "2");
+        Cli.Run r = Cli.run(dir, two, "bench", "step", "--gpus", "2", "--depth", "10", "--growth", "4", "-b", "4", "--image-size", "8",
+                "--warmup", "1", "--repeats", "3", "--json");
+        assertEquals(0, r.exit(), r.all());
+        var row = Pattern.compile("\"gpus\"\\s*:\\s*2.*\"buckets\"\\s*:\\s*1.*\"allreduce_median_ms\"\\s*:\\s*([0-9.eE+-]+).*"
+                + "\"allreduce_overlapped_median_ms\"\\s*:\\s*([0-9.eE+-]+)", Pattern.DOTALL).matcher(r.out());
+        assertTrue(row.find(), r.all());
+        double all = Double.parseDouble(row.group(1)), overlapped = Double.parseDouble(row.group(2));
+        assertTrue(all > 0 && overlapped >= 0 && overlapped <= all, all + " ms, " + overlapped + " ms overlapped: " + r.out());
+        assertTrue(r.out().contains("\"emulated\":true"), "the report says these are not GPU figures: " + r.all());
+    }
+
     private static final Pattern EPOCH_LOSSES = Pattern.compile("train loss \\S+ top-1 \\S+ +val loss \\S+ top-1 \\S+ top-5 \\S+");
 
     /** The losses and accuracies of an epoch's line, without its times. */

@@ -48,6 +48,7 @@ public final class NcclDataParallel implements DataParallel, AutoCloseable {
     @Override
     public void gradientsReady(Parameters p, long from, long step) {
         if (!overlap) return;
+        if (from == 0) reduce.backwardQueued();
         plan(p);
         // buckets run in backward's order, their offsets falling: the next one is ready once backward has passed its start
         while (started < offsets.length && offsets[started] >= from) start(p, step);
