@@ -290,6 +290,34 @@ step train 120 - "$densenet" train --device cuda --dataset synthetic --model den
 # broadcast of rank 0's weights and the bucketed all-reduce of every step (docs/DISTRIBUTED.md).
 step train-nccl1 45 - "$densenet" train --gpus 1 --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 1 --max-steps 10 \
   --log-interval 5 --nccl-timeout 30 --output "$work/train-nccl1"
+# Two ranks on the one GPU, which NCCL 2.30 and later allow with NCCL_MULTI_RANK_GPU_ENABLE=1: the overlapped
+# all-reduce through a real NCCL, with each step's all-reduce time and the part of it hidden behind backward.
+two_ranks_one_gpu() {
+  local v
+  v="$(grep -m1 -o 'NCCL [0-9]*\.[0-9]*' "$work/nccl.log" 2>/dev/null | cut -d' ' -f2)"
+  if [ -z "$v" ] || [ "${v%%.*}" -lt 2 ] || { [ "${v%%.*}" -eq 2 ] && [ "${v#*.}" -lt 30 ]; }; then
+    echo "skipped: two ranks on one GPU need NCCL 2.30 or later, found ${v:-none}"
+    return 0
+  fi
+  NCCL_MULTI_RANK_GPU_ENABLE=1 "$densenet" bench step --gpus 0,0 --model densenet-bc-100-12 -b 64 --repeats "${KIT_REPEATS:-20}" \
+    --nccl-timeout 30 --json >"$work/bench-step-nccl2.json"
+}
+export -f two_ranks_one_gpu
+export densenet
+step step-nccl2 60 - bash -c two_ranks_one_gpu
+if ran step-nccl2 && [ "${statuses[-1]}" = ok ]; then
+  if grep -q '^skipped:' "$work/step-nccl2.log"; then
+    set_last "skipped (NCCL < 2.30)" ""
+  else
+    set_last ok "$(python3 - "$work/bench-step-nccl2.json" <<'PY' 2>/dev/null || true
+import json, sys
+r = json.load(open(sys.argv[1]))["tables"]["steps"][0]
+print(f'2 ranks: step {r["median_ms"]:.2f} ms, all-reduce {r["allreduce_median_ms"]:.2f} ms in {r["buckets"]} buckets,'
+      f' {r["allreduce_overlapped_percent"]:.0f}% overlapped with backward')
+PY
+)"
+  fi
+fi
 # What the input pipeline feeds on this machine's cores, beside the densenet121 step above: generated
 # ImageNet-like JPEGs (288), the training transform, libjpeg-turbo and javax.imageio in turns.
 step data 150 - bash -c '"$1" -cp "$2" MakeImageFolder "$3" 64 8 4 >/dev/null && "$4" bench data --dataset imagenet --data "$3" -b 64 \

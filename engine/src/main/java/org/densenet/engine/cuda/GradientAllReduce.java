@@ -162,8 +162,8 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
                 comm.allReduce(at, at, counts[i], Nccl.FLOAT32, Nccl.AVG, stream, "all-reduce of bucket " + i + " of " + step);
             }
             nccl.groupEnd(what);
-            // The host waits here, so a hung peer shows as this wait outliving the watchdog's timeout;
-            // overlapping backward will wait on an event per bucket instead.
+            // The host waits here, so a hung peer shows as this wait outliving the watchdog's timeout
+            // (finishAverages waits for the collectives' stream the same way).
             backend.synchronize();
         } catch (CudaException | IllegalStateException e) {
             throw watchdog.explain(e);
