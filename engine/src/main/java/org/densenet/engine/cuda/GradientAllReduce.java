@@ -61,10 +61,10 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
     }
 
     /**
-     * A batch norm's per-channel float64 sums, all-reduced in place on the backend's stream between the
-     * kernel that makes them and the one that reads them. The host does not wait: a peer that never
-     * comes shows as the next watched wait outliving the timeout (on the emulated device, which
-     * blocks here, as this call doing so).
+     * A batch norm's per-channel float64 sums, all-reduced in place between the kernel that makes them and
+     * the one that reads them: on the collectives' stream, which waits for the backend's stream first, and
+     * the backend's stream then waits for it. The host does not wait: a peer that never comes shows as the
+     * next watched wait outliving the timeout (on the emulated device, which blocks here, as this call).
      */
     @Override
     public void allReduce(long address, long doubles, boolean average, String what) {
