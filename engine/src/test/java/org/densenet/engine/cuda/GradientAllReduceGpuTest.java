@@ -160,7 +160,10 @@ class GradientAllReduceGpuTest {
                 System.arraycopy(x[r], 0, xs, r * per, per);
                 System.arraycopy(dy[r], 0, dys, r * per, per);
             }
-            float[][] joined = batchNormOps(backends.get(0), ranks * n, c, xs, dys, gamma, beta, running);
+            // on a pool thread too: the emulator orders a block's threads by the launches made so far on the calling thread,
+            // which the test thread's later tests should not see changed
+            float[][] joined = pool.submit(() -> batchNormOps(backends.get(0), ranks * n, c, xs, dys, gamma, beta, running))
+                    .get(60, TimeUnit.SECONDS);
             String[] names = {"mean", "var", "y", "running mean", "running var", "dx", "dgamma", "dbeta", "mean (statistics op)",
                 "var (statistics op)"};
             for (int r = 0; r < ranks; r++) {

@@ -142,6 +142,7 @@ class LauncherSignatureTest {
         ew.dropoutForwardSeeded(x, y, mask, 0.2, A + 16384);
         ew.dropoutBackward(x, mask, z, true);
         new BnStatsKernels(m).statistics(x, A, A + 64);
+        new BnStatsKernels(m).replicaStatistics(x, A, A + 64, TWO_REPLICAS);
         var bn = new BnReluKernels(m);
         bn.apply(x, A, A + 64, A + 128, A + 192, 1e-5, true, y);
         bn.applyTraining(x, A, A + 64, true, A + 128, A + 192, 1e-5, true, y, 0.1, A + 256, A + 320);
