@@ -204,12 +204,13 @@ long fake_live_allocations(void) { return live_allocations; }
 int cuDevicePrimaryCtxRetain(void **ctx, int dev) { *ctx = (void *) (uintptr_t) (DN_CONTEXT_BASE + dev); return known_device(dev) ? 0 : 101; }
 int cuDevicePrimaryCtxRelease_v2(int dev) { return 0; }
 int cuCtxSetCurrent(void *ctx) { return known_device((int) ((uintptr_t) ctx - DN_CONTEXT_BASE)) ? 0 : 201; }
-/* Distinct handles, so that work on a second stream is not taken for the capturing stream's. */
-static long streams_made;
-int cuStreamCreate(void **stream, unsigned flags) {
-    *stream = (void *) (uintptr_t) (0x57AE0 + 16 * __atomic_add_fetch(&streams_made, 1, __ATOMIC_RELAXED));
-    return 0;
-}
+/*
+ * One handle for every stream, a second one (data parallel's collectives) included: work runs when it is
+ * queued here, so streams need not be told apart, and the stand-in cuDNN and cuBLAS keep the stream of the
+ * last cudnnSetStream / cublasSetStream in one global slot, which distinct handles would make wrong for
+ * every backend but the last one opened (its convolutions then miss a capture on its own stream).
+ */
+int cuStreamCreate(void **stream, unsigned flags) { *stream = (void *) 0x57AE; return 0; }
 int cuStreamSynchronize(void *stream) { DN_NOT_WHILE_CAPTURING(); return 0; }
 int cuCtxSynchronize(void) { DN_NOT_WHILE_CAPTURING(); return 0; }
 int cuStreamDestroy_v2(void *stream) { return 0; }
