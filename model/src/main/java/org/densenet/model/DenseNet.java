@@ -101,8 +101,7 @@ public final class DenseNet implements AutoCloseable {
         }
         this.dropoutSeed = seed;
         if (config.dropout() > 0) {
-            int layers = 0;
-            for (int b = 0; b < config.blockCount(); b++) layers += config.layers(b);
+            int last = config.blockCount() - 1, layers = firstLayer[last] + config.layers(last);
             try {
                 dropoutSeeds = backend.allocate(DType.I32, 2 * layers);
             } catch (RuntimeException e) {
