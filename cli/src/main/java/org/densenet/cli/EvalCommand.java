@@ -88,7 +88,7 @@ final class EvalCommand implements Callable<Integer> {
         try (Backend backend = device.open(System.err)) {
             // the device batch per image: images, label (twice: the last, smaller batch has buffers of its own)
             int side = Datasets.evalSide(kind, test);
-            MemoryPlanner.requireFits(name, config, device.memoryMode(), batch, side, side, false,
+            MemoryPlanner.requireFits(name, config, device.memoryMode(), backend.activationDType(), batch, side, side, false,
                     2L * 4 * ((long) config.inChannels() * side * side + 1), backend.availableMemoryBytes(), backend.memoryLimitNote());
             try (DenseNet net = new DenseNet(config, backend, device.memoryMode(), 0);
                  BatchLoader loader = new BatchLoader(test, Datasets.evalTransform(kind, test), batch, device.workerCount(kind))) {

@@ -99,7 +99,7 @@ final class PredictCommand implements Callable<Integer> {
         int failed = 0;
         try (Backend backend = device.open(System.err)) {
             System.err.println(Predictor.decoderNote());
-            MemoryPlanner.requireFits(net.name(), config, device.memoryMode(), batch, crop, crop, false,
+            MemoryPlanner.requireFits(net.name(), config, device.memoryMode(), backend.activationDType(), batch, crop, crop, false,
                     4L * config.inChannels() * crop * crop + config.inChannels() * (long) crop * crop, backend.availableMemoryBytes(),
                     backend.memoryLimitNote());
             try (DenseNet dn = new DenseNet(config, backend, device.memoryMode(), 0);

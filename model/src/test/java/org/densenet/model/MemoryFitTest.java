@@ -20,14 +20,14 @@ class MemoryFitTest {
     }
 
     private static String failure(MemoryMode mode, int batch, long available) {
-        return assertThrows(MemoryPlanner.NotEnoughMemoryException.class, () -> MemoryPlanner.requireFits("densenet-bc-100-12", BC100, mode,
+        return assertThrows(MemoryPlanner.NotEnoughMemoryException.class, () -> MemoryPlanner.requireFits("densenet-bc-100-12", BC100, mode, DType.F32,
                 batch, 32, 32, true, PER_IMAGE, available, "a test limit")).getMessage();
     }
 
     @Test
     void aStepThatFitsPassesToTheByte() {
         long exact = need(MemoryMode.SHARED, 64);
-        assertDoesNotThrow(() -> MemoryPlanner.requireFits("m", BC100, MemoryMode.SHARED, 64, 32, 32, true, PER_IMAGE, exact, "x"));
+        assertDoesNotThrow(() -> MemoryPlanner.requireFits("m", BC100, MemoryMode.SHARED, DType.F32, 64, 32, 32, true, PER_IMAGE, exact, "x"));
         failure(MemoryMode.SHARED, 64, exact - 1);
     }
 

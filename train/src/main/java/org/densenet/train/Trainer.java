@@ -197,8 +197,8 @@ public final class Trainer {
         DenseNetConfig m = cfg.model();
         long pixels = (long) m.inChannels() * cfg.imageSize() * cfg.imageSize();
         long perImage = 2L * DType.F32.bytes() * (pixels + 1 + m.numClasses()) + pixels;
-        MemoryPlanner.requireFits(cfg.modelName(), m, cfg.memory(), cfg.batchSize(), cfg.imageSize(), cfg.imageSize(), true, perImage,
-                backend.availableMemoryBytes(), backend.memoryLimitNote());
+        MemoryPlanner.requireFits(cfg.modelName(), m, cfg.memory(), backend.activationDType(), cfg.batchSize(), cfg.imageSize(), cfg.imageSize(),
+                true, perImage, backend.availableMemoryBytes(), backend.memoryLimitNote());
     }
 
     /**

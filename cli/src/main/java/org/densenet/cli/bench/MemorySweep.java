@@ -80,7 +80,7 @@ public final class MemorySweep {
                     step.lastLoss();
                     backend.synchronize();
                     long peak = backend.memoryStats().peakBytes();
-                    MemoryPlanner.Plan plan = MemoryPlanner.plan(config, mode, DType.F32, batch, imageSize, imageSize, true);
+                    MemoryPlanner.Plan plan = MemoryPlanner.plan(config, mode, DType.F32, backend.activationDType(), batch, imageSize, imageSize, true);
                     points.add(new Point(depth, mode, config.parameterCount(), peak - base, peak - setUp, plan));
                 }
             }

@@ -44,7 +44,7 @@ public record Workload(String modelName, DenseNetConfig config, MemoryMode mode,
     /** Throws {@link MemoryPlanner.NotEnoughMemoryException}, saying what would fit, when a training step would not fit on the device. */
     public void requireFits(Backend backend) {
         long perImage = 4L * batches * ((long) config.inChannels() * imageSize * imageSize + 1) + 4L * config.numClasses();
-        MemoryPlanner.requireFits(modelName, config, mode, batch, imageSize, imageSize, true, perImage, backend.availableMemoryBytes(),
+        MemoryPlanner.requireFits(modelName, config, mode, backend.activationDType(), batch, imageSize, imageSize, true, perImage, backend.availableMemoryBytes(),
                 backend.memoryLimitNote());
     }
 
