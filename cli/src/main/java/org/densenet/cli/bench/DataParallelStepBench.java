@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.atomic.AtomicReference;
 
 import org.densenet.engine.OpTimer;
 import org.densenet.engine.cuda.CudaBackend;
@@ -12,6 +11,7 @@ import org.densenet.engine.cuda.GradientAllReduce;
 import org.densenet.engine.cuda.ffm.Nccl;
 import org.densenet.train.dist.GradientBuckets;
 import org.densenet.train.dist.NcclDataParallel;
+import org.densenet.train.dist.RankThreads;
 
 /**
  * {@code densenet bench step --gpus N}: {@link StepBench}'s training step as N data-parallel ranks, a
@@ -27,61 +27,30 @@ public final class DataParallelStepBench {
 
     public static Report run(List<CudaBackend> backends, Nccl nccl, Workload w, RunInfo info, Duration timeout) {
         int n = backends.size();
-        byte[] id = nccl.uniqueId();
-        Stats.Timed[] steps = new Stats.Timed[n];
-        List<List<GradientAllReduce.Timed>> comm = new ArrayList<>();
-        GradientAllReduce[] reduces = new GradientAllReduce[n];
-        AtomicReference<Throwable> failed = new AtomicReference<>();
-        Thread[] threads = new Thread[n];
-        for (int r = 0; r < n; r++) {
-            int rank = r;
-            List<GradientAllReduce.Timed> times = new ArrayList<>();
-            comm.add(times);
-            threads[r] = Thread.ofPlatform().name("bench-rank-" + r).unstarted(() -> {
-                CudaBackend backend = backends.get(rank);
-                try {
-                    backend.synchronize();   // binds the device's context to this thread, which ncclCommInitRank joins on
-                    GradientAllReduce reduce = new GradientAllReduce(backend, nccl.initRank(n, id, rank), timeout);
-                    reduces[rank] = reduce;
+        record Ran(Stats.Timed step, List<GradientAllReduce.Timed> comm) {
+        }
+        RankThreads.Outcome<Ran> out = RankThreads.run("bench", new RankThreads.Communicator(nccl, nccl.uniqueId(), 0, n, timeout), backends,
+                (rank, backend, reduce) -> {
                     reduce.timeAverages();
                     NcclDataParallel par = new NcclDataParallel(reduce, true, GradientBuckets.DEFAULT_FIRST_CAP_BYTES,
                             GradientBuckets.DEFAULT_CAP_BYTES);
+                    List<GradientAllReduce.Timed> times = new ArrayList<>();
                     try (TrainingStep step = w.open(backend).dataParallel(par); OpTimer timer = backend.newTimer()) {
                         StepBench.warmUp(backend, w.warmup(), step::train);
-                        steps[rank] = Stats.timedWithHost(timer, backend::waitedNanos, 0, w.repeats(), () -> {
+                        Stats.Timed timed = Stats.timedWithHost(timer, backend::waitedNanos, 0, w.repeats(), () -> {
                             step.train();
                             times.add(reduce.lastAverages());
                         });
                         step.lastLoss();
+                        return new Ran(timed, times);
                     }
-                } catch (Throwable t) {
-                    if (failed.compareAndSet(null, new IllegalStateException("rank " + rank + " of " + n + " failed: " + t.getMessage(), t))) {
-                        for (GradientAllReduce other : reduces) {
-                            if (other != null && other != reduces[rank]) other.abort("rank " + rank + " of " + n + " failed");
-                        }
-                    }
-                }
-            });
+                }, r -> null);
+        if (out.first() != null) {
+            RankThreads.Failed f = (RankThreads.Failed) out.first();
+            throw new IllegalStateException(RankThreads.reason(f, n), f.error());
         }
-        for (Thread t : threads) t.start();
-        try {
-            for (Thread t : threads) t.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while the ranks ran", e);
-        } finally {
-            for (GradientAllReduce r : reduces) {
-                if (r != null) {
-                    try {
-                        r.close();
-                    } catch (RuntimeException ignored) {
-                        // an aborted communicator has nothing left to destroy
-                    }
-                }
-            }
-        }
-        if (failed.get() != null) throw (IllegalStateException) failed.get();
-        return report(backends, w, info, steps[0], comm.get(0));
+        Ran first = out.results().getFirst();
+        return report(backends, w, info, first.step(), first.comm());
     }
 
     private static Report report(List<CudaBackend> backends, Workload w, RunInfo info, Stats.Timed step, List<GradientAllReduce.Timed> comm) {
