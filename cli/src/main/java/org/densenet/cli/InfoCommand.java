@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.densenet.engine.DType;
+import org.densenet.engine.Precision;
 import org.densenet.engine.io.JsonCodec;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
@@ -38,6 +39,11 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--channels", paramLabel = "C", defaultValue = "3", description = "Input channels (default: ${DEFAULT-VALUE}).")
     int channels;
 
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", description = "Precision of the memory prediction: fp32 and tf32"
+            + " store activations in float32; bf16 and fp16 store them in 16 bits on a GPU, beside float32 weights and their 16-bit copy"
+            + " (the CPU backend keeps float32 tensors in every precision) (default: ${DEFAULT-VALUE}).")
+    String precision;
+
     @Option(names = "--json", description = "Print one JSON object instead of the table.")
     boolean json;
 
@@ -47,6 +53,13 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (batch < 1) throw new Main.UsageError("batch size must be >= 1, got " + batch);
+        Precision p;
+        try {
+            p = Precision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError("--precision: " + e.getMessage());
+        }
+        DType activations = DType.activations(p);
         DenseNetConfig probe = model.resolve("densenet-bc-100-12", 10, channels).config();
         boolean imagenet = probe.stem() == Stem.IMAGENET;
         ModelOptions.Resolved r = model.resolve("densenet-bc-100-12", classes != null ? classes : imagenet ? 1000 : 10, channels);
@@ -58,22 +71,24 @@ final class InfoCommand implements Callable<Integer> {
             throw new Main.UsageError(e.getMessage());
         }
         Map<MemoryMode, MemoryPlanner.Plan> memory = new LinkedHashMap<>();
-        for (MemoryMode m : MemoryMode.values()) memory.put(m, MemoryPlanner.plan(r.config(), m, DType.F32, batch, size, size, true));
+        for (MemoryMode m : MemoryMode.values()) memory.put(m, MemoryPlanner.plan(r.config(), m, DType.F32, activations, batch, size, size, true));
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            out.println(JsonCodec.write(toJson(r, rep, size, memory)));
+            out.println(JsonCodec.write(toJson(r, rep, size, p, memory)));
         } else {
-            print(out, r, rep, size, memory);
+            print(out, r, rep, size, p, activations, memory);
         }
         out.flush();
         return 0;
     }
 
-    private Map<String, Object> toJson(ModelOptions.Resolved r, ModelReport rep, int size, Map<MemoryMode, MemoryPlanner.Plan> memory) {
+    private Map<String, Object> toJson(ModelOptions.Resolved r, ModelReport rep, int size, Precision precision,
+                                       Map<MemoryMode, MemoryPlanner.Plan> memory) {
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("model", r.name());
         o.put("image_size", size);
         o.put("batch_size", batch);
+        o.put("precision", precision.label());
         o.put("classes", r.config().numClasses());
         o.put("parameters", rep.parameters());
         o.put("macs", rep.macs());
@@ -103,7 +118,8 @@ final class InfoCommand implements Callable<Integer> {
         return o;
     }
 
-    private void print(PrintWriter out, ModelOptions.Resolved r, ModelReport rep, int size, Map<MemoryMode, MemoryPlanner.Plan> memory) {
+    private void print(PrintWriter out, ModelOptions.Resolved r, ModelReport rep, int size, Precision precision, DType activations,
+                       Map<MemoryMode, MemoryPlanner.Plan> memory) {
         out.println(r.name() + ": " + r.config());
         out.printf(Locale.ROOT, "parameters  %,d (%.2fM)%n", rep.parameters(), rep.parameters() / 1e6);
         out.printf(Locale.ROOT, "FLOPs       %.3f G multiply-adds per %dx%d image (%.3f G floating-point operations)%n",
@@ -115,7 +131,8 @@ final class InfoCommand implements Callable<Integer> {
                     s.outSize() + "x" + s.outSize(), s.parameters(), s.macs() / 1e6);
         }
         out.println();
-        out.printf(Locale.ROOT, "predicted peak training memory, batch %d, float32:%n", batch);
+        out.printf(Locale.ROOT, "predicted peak training memory, batch %d, %s:%n", batch, activations == DType.F32 ? precision.label() + ", float32"
+                : precision.label() + " on a GPU, activations in 16 bits");
         out.printf(Locale.ROOT, "  %-9s %12s %12s %12s%n", "mode", "total MiB", "activations", "model+optim");
         List<MemoryMode> distinct = MemoryMode.distinctFor(r.config());
         memory.forEach((m, p) -> out.printf(Locale.ROOT, "  %-9s %12.1f %12.1f %12.1f%s%n", m.label(),

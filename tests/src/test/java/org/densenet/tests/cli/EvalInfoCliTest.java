@@ -65,6 +65,21 @@ class EvalInfoCliTest {
             assertEquals(MemoryPlanner.plan(DenseNetConfig.preset("densenet-bc-100-12"), m, DType.F32,
                     64, 32, 32, true).totalBytes(), ((Number) mem.get(m.label()).get("total_bytes")).longValue(), m.label());
         }
+        Cli.Run bf16 = Cli.run(dir, "info", "--model", "densenet-bc-100-12", "-b", "64", "--precision", "bf16", "--json");
+        assertEquals(0, bf16.exit(), bf16.all());
+        @SuppressWarnings("unchecked")
+        Map<String, Map<String, Object>> half = (Map<String, Map<String, Object>>)
+                ((Map<String, Object>) JsonCodec.parse(bf16.out().strip())).get("peak_training_memory");
+        for (MemoryMode m : MemoryMode.values()) {
+            long wide = ((Number) mem.get(m.label()).get("activation_bytes")).longValue();
+            long narrow = ((Number) half.get(m.label()).get("activation_bytes")).longValue();
+            assertEquals(MemoryPlanner.plan(DenseNetConfig.preset("densenet-bc-100-12"), m, DType.F32, DType.BF16,
+                    64, 32, 32, true).totalBytes(), ((Number) half.get(m.label()).get("total_bytes")).longValue(), m.label() + " in bf16");
+            assertTrue(narrow > 0.45 * wide && narrow < 0.55 * wide, m.label() + ": bf16 activations " + narrow + " against " + wide);
+        }
+        Cli.Run bad = Cli.run(dir, "info", "--precision", "fp8");
+        assertEquals(2, bad.exit(), bad.all());
+        assertTrue(bad.err().contains("fp8") && bad.err().contains("bf16"), bad.err());
         Cli.Run plain = Cli.run(dir, "info", "--model", "densenet-40-12");
         assertTrue(plain.out().contains("(as shared: no bottleneck layers to recompute)"), plain.out());
 
