@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
-import java.util.Random;
 import org.densenet.engine.DType;
 import org.densenet.engine.LossResult;
 import org.densenet.engine.LossScaling;
@@ -14,12 +13,7 @@ import org.densenet.engine.Pool2d;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
 import org.densenet.engine.cpu.CpuBackend;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,11 +23,12 @@ import org.junit.jupiter.api.Test;
  * that checks the values, that every output element was written, and that nothing outside the
  * slice was touched. Where the kernels mirror the CPU's arithmetic the comparison is exact.
  */
-@Tag("gpu")
-class KernelParityGpuTest {
-    private static GpuHarness gpu;
+class KernelParityGpuTest extends KernelParityTestBase {
     private final CpuBackend cpu = new CpuBackend(2);
-    private final Random rng = new Random(20240601L ^ System.nanoTime());
+
+    KernelParityGpuTest() {
+        super(20240601L);
+    }
 
     /** A storage on both sides with the same contents. */
     private final class Twin {
@@ -61,35 +56,10 @@ class KernelParityGpuTest {
         }
     }
 
-    private static String unavailable;
-
-    // The reason is checked per test, not in @BeforeAll: an aborted @BeforeAll makes Surefire
-    // count no tests at all, and a skipped GPU test must show up as skipped, with its reason.
-    @BeforeAll
-    static void openGpu() {
-        unavailable = GpuHarness.unavailableReason();
-        if (unavailable == null) gpu = new GpuHarness();
-    }
-
-    @BeforeEach
-    void requireGpu() {
-        Assumptions.assumeTrue(unavailable == null, unavailable);
-    }
-
-    @AfterAll
-    static void closeGpu() {
-        if (gpu != null) gpu.close();
-    }
 
     @AfterEach
     void closeCpu() {
         cpu.close();
-    }
-
-    private float[] random(int count, double scale) {
-        float[] a = new float[count];
-        for (int i = 0; i < count; i++) a[i] = (float) (rng.nextGaussian() * scale);
-        return a;
     }
 
     private static float[] poison(int count) {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.Arrays;
-import java.util.Random;
 import org.densenet.engine.DType;
 import org.densenet.engine.Float16;
 import org.densenet.engine.Pool2d;
@@ -14,12 +13,7 @@ import org.densenet.engine.Precision;
 import org.densenet.engine.SgdParams;
 import org.densenet.engine.Tensor;
 import org.densenet.engine.cpu.CpuBackend;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -34,29 +28,13 @@ import org.junit.jupiter.params.provider.EnumSource;
  * boundary, so those outputs may differ by one unit in the 16-bit format's last place, and the
  * float32 statistics and parameter gradients by the f32 kernels' own tolerance.
  */
-@Tag("gpu")
-class KernelParitySixteenBitGpuTest {
-    private static GpuHarness gpu;
-    private static String unavailable;
+class KernelParitySixteenBitGpuTest extends KernelParityTestBase {
     private CpuBackend twin;
     private Precision precision;
     private DType type;
-    private final Random rng = new Random(20240917L ^ System.nanoTime());
 
-    @BeforeAll
-    static void openGpu() {
-        unavailable = GpuHarness.unavailableReason();
-        if (unavailable == null) gpu = new GpuHarness();
-    }
-
-    @BeforeEach
-    void requireGpu() {
-        Assumptions.assumeTrue(unavailable == null, unavailable);
-    }
-
-    @AfterAll
-    static void closeGpu() {
-        if (gpu != null) gpu.close();
+    KernelParitySixteenBitGpuTest() {
+        super(20240917L);
     }
 
     @AfterEach
@@ -119,12 +97,6 @@ class KernelParitySixteenBitGpuTest {
         float[] a = new float[(int) Tensor.numel(shape)];
         Arrays.fill(a, Float.NaN);
         return new Twin(a, DType.F32, shape);
-    }
-
-    private float[] random(int count, double scale) {
-        float[] a = new float[count];
-        for (int i = 0; i < count; i++) a[i] = (float) (rng.nextGaussian() * scale);
-        return a;
     }
 
     private float[] positive(int count) {
