@@ -20,6 +20,8 @@ import org.densenet.train.dist.RankThreads;
  * time (rank 0's), each step's all-reduce time (CUDA events around every bucket's all-reduce on the
  * collectives' stream, summed) and the part of it that ran before backward ended, i.e. hidden behind
  * backward. No input is loaded and every rank starts from its own weights: neither changes the time.
+ * With CUDA graphs on, each step replays one graph holding its all-reduces, which CUDA events cannot
+ * time from inside: the all-reduce columns are then left empty (0), and a note says so.
  */
 public final class DataParallelStepBench {
     private DataParallelStepBench() {
@@ -31,7 +33,7 @@ public final class DataParallelStepBench {
         }
         RankThreads.Outcome<Ran> out = RankThreads.run("bench", new RankThreads.Communicator(nccl, nccl.uniqueId(), 0, n, timeout), backends,
                 (rank, backend, reduce) -> {
-                    reduce.timeAverages();
+                    if (!backend.capturesGraphs()) reduce.timeAverages();
                     NcclDataParallel par = new NcclDataParallel(reduce, true, GradientBuckets.DEFAULT_FIRST_CAP_BYTES,
                             GradientBuckets.DEFAULT_CAP_BYTES);
                     List<GradientAllReduce.Timed> times = new ArrayList<>();
@@ -85,6 +87,10 @@ public final class DataParallelStepBench {
         report.table("steps", t);
         report.note("allreduce_timing", "cuda events", "all-reduce: CUDA events around each bucket's all-reduce on the collectives' stream,"
                 + " summed per step; overlapped: the part before backward's last kernel was reached (rank 0, medians of the timed steps)");
+        if (backends.getFirst().capturesGraphs()) {
+            report.note("cuda_graphs", "on", "each step replays a CUDA graph holding its all-reduces, whose events cannot time them:"
+                    + " the all-reduce columns are 0; --cuda-graphs off times them (each op then issued every step)");
+        }
         if (backends.getFirst().name().contains("emulator")) {
             report.note("emulated", true, String.format(Locale.ROOT, "on the emulated device the ranks are threads of one process and events"
                     + " hold the host's clock: these times are the host's (an all-reduce's is mostly the wait for the other ranks), not GPU figures"));
