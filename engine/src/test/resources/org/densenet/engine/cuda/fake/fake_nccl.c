@@ -27,6 +27,8 @@
  * fake_nccl_thread_calls (the collectives the calling thread, one rank, has made: a test compares it with
  * the kernels launched meanwhile, to see when an all-reduce was issued).
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -335,8 +337,20 @@ static int run(comm_t *m, const call_t *k) {
     return result;
 }
 
-/* fake_cuda.c's stream capture, when that driver is loaded (weak: NcclFakeTest loads this library alone) */
-extern int fake_cuda_capture(void *stream, int (*run)(const void *), const void *args, size_t bytes) __attribute__((weak));
+/*
+ * fake_cuda.c's stream capture, when that driver is loaded: looked up at the call, since a program may
+ * load this library before the driver (and NcclFakeTest loads it alone).
+ */
+typedef int (*capture_fn)(void *stream, int (*run)(const void *), const void *args, size_t bytes);
+static capture_fn driver_capture(void) {
+    static capture_fn found;
+    capture_fn f = __atomic_load_n(&found, __ATOMIC_ACQUIRE);
+    if (f == NULL) {
+        f = (capture_fn) dlsym(RTLD_DEFAULT, "fake_cuda_capture");
+        __atomic_store_n(&found, f, __ATOMIC_RELEASE);
+    }
+    return f;
+}
 
 typedef struct { comm_t *comm; call_t call; } recorded_t;
 
@@ -348,9 +362,10 @@ static int run_recorded(const void *a) {
 
 /* Records the call when the calling thread is capturing the stream, else runs it now. */
 static int queue(comm_t *m, const call_t *k, void *stream) {
-    if (fake_cuda_capture != NULL) {
+    capture_fn capture = driver_capture();
+    if (capture != NULL) {
         recorded_t r = {m, *k};
-        int captured = fake_cuda_capture(stream, run_recorded, &r, sizeof r);
+        int captured = capture(stream, run_recorded, &r, sizeof r);
         if (captured < 0) return fail(m, ncclSystemError, "%s: out of host memory recording it into a capture", kind_name(k->kind));
         if (captured > 0) {
             pthread_mutex_lock(&mu);
