@@ -13,6 +13,8 @@ import org.densenet.engine.cuda.kernels.LossKernels;
  * it was: its validity is that every allocation live at capture still is (checked again only
  * after the allocator gave a block back). The loss the captured work computed sits in a device
  * slot of the graph's own, copied back after each replay through the backend's read-back buffers.
+ * A graph that holds collectives (data-parallel gradient averages) replays through their
+ * {@link ReplayWatch}, which waits for it under the NCCL watchdog.
  */
 final class CudaGraph implements CapturedGraph {
     /** What the capture messages call the captured work. */
