@@ -16,8 +16,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.UnaryOperator;
 
 import org.densenet.engine.Precision;
+import org.densenet.engine.Tensor;
 import org.densenet.engine.cuda.CudaBackend;
 import org.densenet.engine.cuda.EmulatedGpu;
 import org.densenet.engine.cuda.ffm.NativeLibrary;
@@ -25,7 +27,9 @@ import org.densenet.engine.cuda.ffm.Nccl;
 import org.densenet.engine.io.HostTensor;
 import org.densenet.model.DenseNetConfig;
 import org.densenet.model.MemoryMode;
+import org.densenet.model.Parameters;
 import org.densenet.train.Checkpoint;
+import org.densenet.train.DataParallel;
 import org.densenet.train.LrSchedule;
 import org.densenet.train.TrainConfig;
 import org.densenet.train.Trainer;
@@ -43,7 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and running statistics, bit for bit, as two ranks issuing every op each step, over steps whose
  * learning rate changes every step (a cosine schedule), with the all-reduces overlapping backward,
  * with --sync-bn, and with the all-reduces after backward; and every step after the first must be
- * a graph launch on each rank.
+ * a graph launch on each rank. A capture that fails on one rank makes every rank run uncaptured.
  */
 @Tag("gpu")
 class DataParallelGraphsGpuTest {
@@ -77,6 +81,78 @@ class DataParallelGraphsGpuTest {
         }
     }
 
+    /**
+     * NCCL asks every rank to capture a collective or none: when one rank's capture fails (here rank 1 reads its gradients on
+     * the host inside the step, which a capture refuses), the other drops its graph too and both run the step uncaptured,
+     * saying why; after two such failures they stop trying. The weights are those of a run without graphs.
+     */
+    @Test
+    void aCaptureThatFailsOnOneRankRunsTheStepUncapturedOnEvery() throws Exception {
+        Assumptions.assumeTrue(EmulatedGpu.requested(), "two GPUs and NCCL are needed; the build's gpu-emulated run proves this on two emulated devices");
+        Path plain = dir.resolve("plain"), graphed = dir.resolve("graphs");
+        train(config(plain, false), true, false, new ByteArrayOutputStream(), dp -> dp);
+        long before = graphLaunches();
+        ByteArrayOutputStream said = new ByteArrayOutputStream();
+        train(config(graphed, false), true, true, said, dp -> dp.rank() == 1 ? new ReadingGradients(dp) : dp);
+        assertEquals(0, graphLaunches() - before, "no graph launched on either rank");
+        String text = said.toString(StandardCharsets.UTF_8);
+        assertEquals(1, text.lines().filter(l -> l.equals("cuda graphs: the training step on a batch of 4 runs uncaptured: another"
+                + " data-parallel rank could not capture it, and every rank must replay the same collectives")).count(), text);
+        Checkpoint a = Checkpoint.load(plain.resolve("last.safetensors")), b = Checkpoint.load(graphed.resolve("last.safetensors"));
+        assertArrayEquals(a.momentum(), b.momentum(), "momentum");
+        for (var e : a.weights().entrySet()) assertArrayEquals(e.getValue().toFloatArray(), b.weights().get(e.getKey()).toFloatArray(), e.getKey());
+    }
+
+    /** A rank that reads its gradients on the host before averaging them: its step cannot be captured. */
+    private static final class ReadingGradients implements DataParallel {
+        private final DataParallel inner;
+
+        ReadingGradients(DataParallel inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public int rank() {
+            return inner.rank();
+        }
+
+        @Override
+        public int size() {
+            return inner.size();
+        }
+
+        @Override
+        public void broadcast(Tensor t, String what) {
+            inner.broadcast(t, what);
+        }
+
+        @Override
+        public void gradientsReady(Parameters p, long from, long step) {
+            inner.gradientsReady(p, from, step);
+        }
+
+        @Override
+        public void averageGradients(Parameters p, long step) {
+            p.grads().backend().download(p.grads(), new float[(int) p.grads().numel()]);
+            inner.averageGradients(p, step);
+        }
+
+        @Override
+        public boolean anyStop(boolean here, long step) {
+            return inner.anyStop(here, step);
+        }
+
+        @Override
+        public double[] sum(double[] values, String what) {
+            return inner.sum(values, what);
+        }
+
+        @Override
+        public void synchronizeBatchNorm(boolean on) {
+            inner.synchronizeBatchNorm(on);
+        }
+    }
+
     private static TrainConfig config(Path out, boolean syncBatchNorm) {
         DenseNetConfig model = DenseNetConfig.cifar(10, 4, false, 1.0, 0.0, 10);
         return new TrainConfig("densenet-10-4", model, MemoryMode.SHARED, DatasetKind.SYNTHETIC, null, false, false, 8, BATCH,
@@ -85,6 +161,12 @@ class DataParallelGraphsGpuTest {
     }
 
     private static void train(TrainConfig cfg, boolean overlap, boolean graphs, OutputStream said) throws Exception {
+        train(cfg, overlap, graphs, said, dp -> dp);
+    }
+
+    /** Trains {@code cfg} on two emulated ranks, each rank's collectives wrapped by {@code wrap}; rank 0 says what it says on {@code said}. */
+    private static void train(TrainConfig cfg, boolean overlap, boolean graphs, OutputStream said, UnaryOperator<DataParallel> wrap)
+            throws Exception {
         Path lib = EmulatedGpu.libraryFolder().resolve("libnccl.so.2");
         Nccl nccl = new Nccl(NativeLibrary.open(lib.toString()), lib.toString());
         List<CudaBackend> backends = new ArrayList<>();
@@ -94,7 +176,7 @@ class DataParallelGraphsGpuTest {
             DataParallelTraining.World w = new DataParallelTraining.World(nccl, nccl.uniqueId(), 0, RANKS, Duration.ofSeconds(60));
             Trainer.Result r = DataParallelTraining.run(w.with(overlap, w.firstBucketBytes(), w.bucketBytes()), backends,
                     (rank, backend) -> new Trainer(cfg, backend,
-                            rank == 0 ? out : nowhere, new AtomicBoolean(), false, 30, 0), null);
+                            rank == 0 ? out : nowhere, new AtomicBoolean(), false, 30, 0), null, wrap);
             assertEquals(Trainer.Outcome.MAX_STEPS, r.outcome(), r.message());
         } finally {
             for (CudaBackend b : backends) b.close();
