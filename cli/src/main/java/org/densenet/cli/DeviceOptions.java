@@ -60,6 +60,11 @@ final class DeviceOptions {
         return BenchOptions.precision(precision, tf32);
     }
 
+    /** Whether --cuda-graphs says on. */
+    boolean cudaGraphs() {
+        return BenchOptions.cudaGraphs(cudaGraphs);
+    }
+
     /** Checks the spelling of --device and --precision before any work starts. */
     void validate() {
         precision();

@@ -112,9 +112,10 @@ public final class ParallelOptions {
 
     /**
      * Trains on {@code local} as this process's ranks of the NCCL world: the unique id from the
-     * rendezvous (or NCCL_COMM_ID), a CUDA backend per GPU with graphs off, then every rank's trainer.
+     * rendezvous (or NCCL_COMM_ID), a CUDA backend per GPU with graphs as {@code graphs} asks (and
+     * {@link #graphsFor} allows), then every rank's trainer.
      */
-    Trainer.Result train(LaunchEnvironment env, List<Integer> local, Precision precision, Checkpoint resume, PrintStream out,
+    Trainer.Result train(LaunchEnvironment env, List<Integer> local, Precision precision, boolean graphs, Checkpoint resume, PrintStream out,
                          RankTrainer trainers) throws IOException {
         Nccl nccl = loadNccl();
         int perProcess = local.size(), world = env.worldSize() * perProcess, firstRank = env.ncclRank(0, perProcess);
@@ -125,10 +126,12 @@ public final class ParallelOptions {
         List<CudaBackend> backends = new ArrayList<>();
         PrintStream nowhere = new PrintStream(OutputStream.nullOutputStream());
         try {
-            openGpus(local, precision, backends);
+            boolean captured = graphsFor(local, nccl, graphs, out);
+            openGpus(local, precision, captured, backends);
             if (firstRank == 0) {
-                out.printf("data parallel: %d GPU%s in all (%s), this process %s; NCCL %s; CUDA graphs off%n", world, world == 1 ? "" : "s",
-                        env.distributed() ? env.describe() : "one process", local, Nccl.describeVersion(nccl.version()));
+                out.printf("data parallel: %d GPU%s in all (%s), this process %s; NCCL %s; CUDA graphs %s%n", world, world == 1 ? "" : "s",
+                        env.distributed() ? env.describe() : "one process", local, Nccl.describeVersion(nccl.version()),
+                        captured ? "on (each step with its all-reduces; on a GPU unverified)" : "off");
             }
             DataParallelTraining.World w = new DataParallelTraining.World(nccl, id, firstRank, world, seconds(ncclTimeout));
             return DataParallelTraining.run(w, backends, (rank, backend) -> trainers.make(backend, rank == 0 ? out : nowhere), resume);
@@ -147,13 +150,35 @@ public final class ParallelOptions {
     }
 
     /**
-     * Opens a CUDA backend per ordinal into {@code into} (the caller closes them, also when this throws). Graphs stay
-     * off: a capture in CUDA's global mode refuses the other ranks' threads their allocations, and the collectives are
-     * not captured with the step.
+     * Whether the ranks on {@code ordinals} capture their steps as CUDA graphs: as {@code asked} (--cuda-graphs), unless
+     * NCCL is older than 2.9, which cannot be captured, or two ranks share a GPU, whose one context and legacy stream
+     * they would share too (one rank's synchronous copy would join the other's capture); then off, with one line on
+     * {@code notes} saying why. Each rank captures on its own thread in CUDA's thread-local mode, so that one rank's
+     * capture leaves the others' allocations alone, and the gradient all-reduces are captured with the step
+     * ({@code org.densenet.engine.cuda.GradientAllReduce}). Real NCCL inside a captured graph is unverified on a GPU:
+     * it has run on the emulated device and the stand-in NCCL only.
      */
-    public static void openGpus(List<Integer> ordinals, Precision precision, List<CudaBackend> into) {
+    public static boolean graphsFor(List<Integer> ordinals, Nccl nccl, boolean asked, PrintStream notes) {
+        if (!asked) return false;
+        if (nccl.version() < 20900) {
+            notes.println("cuda graphs: off, since NCCL " + Nccl.describeVersion(nccl.version()) + " cannot be captured in a graph (2.9 or later can)");
+            return false;
+        }
+        if (new LinkedHashSet<>(ordinals).size() < ordinals.size()) {
+            notes.println("cuda graphs: off, since ranks sharing a GPU " + ordinals + " share its context, where one rank's synchronous"
+                    + " copies would spoil another's capture");
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Opens a CUDA backend per ordinal into {@code into}, capturing graphs when {@code graphs} (see {@link #graphsFor}); the
+     * caller closes them, also when this throws.
+     */
+    public static void openGpus(List<Integer> ordinals, Precision precision, boolean graphs, List<CudaBackend> into) {
         for (int g : ordinals) {
-            Backend b = Backends.create("cuda:" + g, precision, false, System.err);
+            Backend b = Backends.create("cuda:" + g, precision, graphs, System.err);
             if (!(b instanceof CudaBackend c)) {
                 b.close();
                 throw new IllegalStateException("--gpus: cuda:" + g + " did not open as a GPU");

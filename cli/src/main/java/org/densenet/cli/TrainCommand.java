@@ -204,7 +204,7 @@ final class TrainCommand implements Callable<Integer> {
             } else {
                 // -j counts the process's loader threads, shared out among its GPUs
                 TrainConfig perGpu = run.withWorkers(Math.max(1, run.workers() / gpus.size()));
-                r = parallel.train(env, gpus, cfg.precision(), ck, out, (backend, o) -> trainer(perGpu, backend, o, stop));
+                r = parallel.train(env, gpus, cfg.precision(), device.cudaGraphs(), ck, out, (backend, o) -> trainer(perGpu, backend, o, stop));
             }
             switch (r.outcome()) {
                 case COMPLETED, MAX_STEPS -> {

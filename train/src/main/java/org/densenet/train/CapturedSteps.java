@@ -28,6 +28,13 @@ import org.densenet.engine.PendingLoss;
  * batch) also gets its line, once.
  * The work may run more than once for one call (a failed capture, then the step itself), so it
  * must set any host state it depends on rather than build on it.
+ *
+ * <p>Data-parallel steps hold their collectives in the graph ({@link #across}), and NCCL asks that
+ * whether a collective is captured be the same on every rank, and that a graph holding one be
+ * launched by every rank that captured it. So the ranks agree through a small collective of their
+ * own: after each capture, all keep their graph or all run the step uncaptured; and before a step
+ * while graphs are held, all keep them or all drop them (memory given back on one rank only, say).
+ * Every other decision follows from the keys, which are the same on every rank.
  */
 public final class CapturedSteps implements AutoCloseable {
     /** Most graphs kept at once (a benchmark rotating through a few input batches has one each). */
@@ -42,11 +49,29 @@ public final class CapturedSteps implements AutoCloseable {
     /** The inputs each kind of step was captured on: a warm-up of that kind on other inputs (another batch size) gets a line. */
     private final Map<String, Set<String>> captured = new HashMap<>();
     private long replays, uncaptured, captures;
+    /** With several data-parallel ranks, whether every rank's answer is yes (a collective); null on one GPU. */
+    private Agreement ranks;
+
+    /** Whether every rank answers yes; each rank calls it at the same points, as any collective. */
+    @FunctionalInterface
+    interface Agreement {
+        boolean all(boolean mine, String what);
+    }
 
     /** {@code notes} gets the one-line reasons (a progress stream, not the results). */
     public CapturedSteps(Backend backend, PrintStream notes) {
         this.backend = backend;
         this.notes = notes;
+    }
+
+    /**
+     * The steps are one rank's of {@code par}, whose collectives they capture: with more than one rank, the ranks agree on
+     * keeping each capture and the graphs held (see the class comment), through {@link DataParallel#sum}. Evaluation,
+     * whose ranks run different numbers of batches and capture no collective, does not call this.
+     */
+    public CapturedSteps across(DataParallel par) {
+        ranks = par.size() == 1 ? null : (mine, what) -> par.sum(new double[] {mine ? 0 : 1}, what)[0] == 0;
+        return this;
     }
 
     /** Whether the backend captures at all (a GPU with graphs on). */
@@ -62,7 +87,7 @@ public final class CapturedSteps implements AutoCloseable {
     public PendingLoss run(Object key, String kind, String inputs, Supplier<PendingLoss> work) {
         String what = kind + " on " + inputs;
         if (!enabled()) return work.get();
-        dropStale();
+        dropStale(what);
         CapturedGraph g = graphs.get(key);
         if (g != null) {
             replays++;
@@ -79,12 +104,21 @@ public final class CapturedSteps implements AutoCloseable {
             }
             return work.get();
         }
+        String failed = null;
         try {
             g = backend.capture(work::get);
         } catch (GraphCaptureException e) {
+            failed = e.getMessage();
+        }
+        if (ranks != null && !ranks.all(g != null, "whether every rank captured " + what) && g != null) {
+            g.close();
+            g = null;
+            failed = "another data-parallel rank could not capture it, and every rank must replay the same collectives";
+        }
+        if (g == null) {
             failures.merge(key, 1, Integer::sum);
             warm.remove(key);
-            say("cuda graphs: " + what + " runs uncaptured: " + e.getMessage());
+            say("cuda graphs: " + what + " runs uncaptured: " + failed);
             return work.get();
         }
         uncaptured--;
@@ -114,10 +148,15 @@ public final class CapturedSteps implements AutoCloseable {
         return captures;
     }
 
-    /** A graph whose memory was given back drops them all: what changed memory changed the others' too, so all warm up again. */
-    private void dropStale() {
+    /**
+     * A graph whose memory was given back drops them all: what changed memory changed the others' too, so all warm up again.
+     * Data-parallel ranks drop theirs together, when any rank's is stale.
+     */
+    private void dropStale(String what) {
+        if (graphs.isEmpty()) return;
         boolean stale = false;
         for (CapturedGraph g : graphs.values()) stale |= !g.valid();
+        if (ranks != null) stale = !ranks.all(!stale, "whether every rank's graphs still hold before " + what);
         if (!stale) return;
         close();
     }

@@ -132,7 +132,7 @@ public final class Trainer {
              Tensor momentum = backend.allocate(DType.F32, (int) net.parameters().values().numel());
              Tensor rate = backend.allocate(DType.F32, 1);
              LossScaler scaler = LossScaler.forPrecision(backend, cfg.precision(), lossScaling);
-             CapturedSteps graphs = new CapturedSteps(backend, out);
+             CapturedSteps graphs = new CapturedSteps(backend, out).across(par);
              Evaluator.DeviceBatches dev = new Evaluator.DeviceBatches(backend, trainLoader, cfg.model().numClasses())) {
             Parameters p = net.parameters();
             if (resume != null) {

@@ -22,7 +22,8 @@ public final class BenchOptions {
     /** The help of {@code --cuda-graphs}, here and in train and eval. */
     public static final String CUDA_GRAPHS_HELP = "on: capture each step (forward, loss, backward, update) as a CUDA graph after one"
             + " warm-up step and replay it, one launch instead of about a thousand; off: issue every op each step. Results are the same."
-            + " Default: ${DEFAULT-VALUE}. No effect on the CPU.";
+            + " With --gpus each GPU's step is captured with its all-reduces (unverified on a GPU so far). Default: ${DEFAULT-VALUE}."
+            + " No effect on the CPU.";
 
     @Option(names = "--device", paramLabel = "DEV", defaultValue = "auto",
             description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}: the GPU when one is usable).")

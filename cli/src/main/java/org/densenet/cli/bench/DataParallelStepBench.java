@@ -20,6 +20,8 @@ import org.densenet.train.dist.RankThreads;
  * time (rank 0's), each step's all-reduce time (CUDA events around every bucket's all-reduce on the
  * collectives' stream, summed) and the part of it that ran before backward ended, i.e. hidden behind
  * backward. No input is loaded and every rank starts from its own weights: neither changes the time.
+ * With CUDA graphs on, each step replays one graph holding its all-reduces, which CUDA events cannot
+ * time from inside: the all-reduce columns are then left empty (0), and a note says so.
  */
 public final class DataParallelStepBench {
     private DataParallelStepBench() {
@@ -27,22 +29,23 @@ public final class DataParallelStepBench {
 
     public static Report run(List<CudaBackend> backends, Nccl nccl, Workload w, RunInfo info, Duration timeout) {
         int n = backends.size();
-        record Ran(Stats.Timed step, List<GradientAllReduce.Timed> comm) {
+        record Ran(Stats.Timed step, List<GradientAllReduce.Timed> comm, long replayed) {
         }
         RankThreads.Outcome<Ran> out = RankThreads.run("bench", new RankThreads.Communicator(nccl, nccl.uniqueId(), 0, n, timeout), backends,
                 (rank, backend, reduce) -> {
-                    reduce.timeAverages();
+                    if (!backend.capturesGraphs()) reduce.timeAverages();
                     NcclDataParallel par = new NcclDataParallel(reduce, true, GradientBuckets.DEFAULT_FIRST_CAP_BYTES,
                             GradientBuckets.DEFAULT_CAP_BYTES);
                     List<GradientAllReduce.Timed> times = new ArrayList<>();
                     try (TrainingStep step = w.open(backend).dataParallel(par); OpTimer timer = backend.newTimer()) {
-                        StepBench.warmUp(backend, w.warmup(), step::train);
+                        // with graphs, as the one-GPU benchmark: two warm-up runs per rotated batch, so that every timed step replays
+                        StepBench.warmUp(backend, backend.capturesGraphs() ? Math.max(w.warmup(), 2 * w.batches()) : w.warmup(), step::train);
                         Stats.Timed timed = Stats.timedWithHost(timer, backend::waitedNanos, 0, w.repeats(), () -> {
                             step.train();
                             times.add(reduce.lastAverages());
                         });
                         step.lastLoss();
-                        return new Ran(timed, times);
+                        return new Ran(timed, times, step.replayedSteps());
                     }
                 }, r -> null);
         if (out.first() != null) {
@@ -50,10 +53,11 @@ public final class DataParallelStepBench {
             throw new IllegalStateException(RankThreads.reason(f, n), f.error());
         }
         Ran first = out.results().getFirst();
-        return report(backends, w, info, first.step(), first.comm());
+        return report(backends, w, info, first.step(), first.comm(), first.replayed());
     }
 
-    private static Report report(List<CudaBackend> backends, Workload w, RunInfo info, Stats.Timed step, List<GradientAllReduce.Timed> comm) {
+    private static Report report(List<CudaBackend> backends, Workload w, RunInfo info, Stats.Timed step, List<GradientAllReduce.Timed> comm,
+                                 long replayed) {
         int n = backends.size();
         Report report = new Report(info, "bench step --gpus: " + w.modelName() + ", " + w.mode().label() + " memory, " + w.describe() + ", "
                 + n + " ranks");
@@ -85,6 +89,10 @@ public final class DataParallelStepBench {
         report.table("steps", t);
         report.note("allreduce_timing", "cuda events", "all-reduce: CUDA events around each bucket's all-reduce on the collectives' stream,"
                 + " summed per step; overlapped: the part before backward's last kernel was reached (rank 0, medians of the timed steps)");
+        if (backends.getFirst().capturesGraphs()) {
+            report.note("cuda_graphs", replayed, "steps of rank 0 replayed from a CUDA graph holding their all-reduces, whose events"
+                    + " cannot time them: the all-reduce columns are 0; --cuda-graphs off times them (each op then issued every step)");
+        }
         if (backends.getFirst().name().contains("emulator")) {
             report.note("emulated", true, String.format(Locale.ROOT, "on the emulated device the ranks are threads of one process and events"
                     + " hold the host's clock: these times are the host's (an all-reduce's is mostly the wait for the other ranks), not GPU figures"));

@@ -83,7 +83,7 @@ final class StepCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** --gpus: one backend per listed GPU (CUDA graphs off, as train --gpus opens them), NCCL, and the ranks' step. */
+    /** --gpus: one backend per listed GPU (CUDA graphs as train --gpus opens them), NCCL, and the ranks' step. */
     private int dataParallel(Workload w, Report.Format format) {
         if (compare || peerPython != null) throw new Main.UsageError("--gpus times one memory mode, without the PyTorch peer: drop --compare-memory and --peer");
         if (common.device.strip().equalsIgnoreCase("cpu")) throw new Main.UsageError("--gpus: data-parallel training runs on GPUs; drop --device cpu");
@@ -92,7 +92,8 @@ final class StepCommand implements Callable<Integer> {
         org.densenet.engine.cuda.ffm.Nccl nccl = ParallelOptions.loadNccl();
         List<org.densenet.engine.cuda.CudaBackend> backends = new java.util.ArrayList<>();
         try {
-            ParallelOptions.openGpus(ordinals, common.precision(), backends);
+            boolean graphs = ParallelOptions.graphsFor(ordinals, nccl, BenchOptions.cudaGraphs(common.cudaGraphs), System.err);
+            ParallelOptions.openGpus(ordinals, common.precision(), graphs, backends);
             RunInfo info = RunInfo.collect(backends.getFirst());
             DataParallelStepBench.run(backends, nccl, w, info, java.time.Duration.ofMillis(Math.max(1, Math.round(ncclTimeout * 1000))))
                     .print(System.out, format);

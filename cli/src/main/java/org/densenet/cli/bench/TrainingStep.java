@@ -98,6 +98,7 @@ public final class TrainingStep implements AutoCloseable {
      */
     public TrainingStep dataParallel(DataParallel p) {
         this.par = p;
+        graphs.across(p);
         return this;
     }
 

@@ -711,7 +711,9 @@ public final class CudaBackend implements Backend {
 
     /**
      * Stream capture of everything {@code work} queues: every op of the backend is queued on the
-     * one stream, so the capture holds them all ({@link CudaGraph#capture}).
+     * one stream, or on the collectives' stream, which joins the capture through an event wait and
+     * rejoins the backend's stream before the capture ends, so the capture holds them all
+     * ({@link CudaGraph#capture}); NCCL's collectives too ({@link GradientAllReduce}).
      */
     @Override
     public CapturedGraph capture(Runnable work) {
@@ -736,6 +738,16 @@ public final class CudaBackend implements Backend {
     /** Throws {@link GraphCaptureException} while a capture runs: {@code what} cannot be part of one. */
     void refuseWhileCapturing(String what) {
         ctx.refuseWhileCapturing(what);
+    }
+
+    /** Whether a capture is under way (on this backend's thread, the only one that queues its work). */
+    boolean capturing() {
+        return ctx.capturing();
+    }
+
+    /** The capture under way holds collectives: its graph replays under {@code watch} (no effect outside a capture). */
+    void watchReplays(ReplayWatch watch) {
+        ctx.watchReplays(watch);
     }
 
     /** The stream every op of this backend is queued on, for libraries that queue work beside them (NCCL). */

@@ -1,5 +1,7 @@
 package org.densenet.engine.cuda;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 import jcuda.Pointer;
@@ -52,6 +54,8 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
     private final StreamGraphs graphs;
     /** What is being captured on the stream, or null. */
     private String capturing;
+    /** The watches of the collectives queued during the capture, for the graph's replays ({@link ReplayWatch}). */
+    private final List<ReplayWatch> captureWatches = new ArrayList<>();
     private volatile boolean closed;
     private final AtomicLong waited = new AtomicLong();
 
@@ -135,11 +139,33 @@ final class CudaContext implements DeviceQueue, AutoCloseable {
 
     // ---- stream capture and graphs ----------------------------------------------------------
 
-    /** Starts capturing the stream's work as {@code what} (a phrase: "training step"); nothing queued from now on runs until launched. */
+    /**
+     * Starts capturing the stream's work as {@code what} (a phrase: "training step"); nothing queued from now on runs until launched.
+     *
+     * <p>The thread-local mode, for one GPU as for several: data-parallel ranks are threads of one process, each capturing its own
+     * step, and the global mode would fail every other rank's allocation (and spoil this capture) while one rank captures, which is
+     * what NCCL's guide asks to avoid for a thread per GPU. On one GPU it loses nothing: the driver still fails the capturing
+     * thread's own unsafe calls and spoils the capture, and every call a step makes comes from that thread (and meets
+     * {@link #refuseWhileCapturing} first); no other thread of this process touches the device while it captures. One mode for
+     * both also means the single-GPU runs exercise the mode the ranks capture in.
+     */
     void beginCapture(String what) {
         if (capturing != null) throw new IllegalStateException("already capturing a " + capturing);
-        check(graphs.beginCapture(stream.address(), StreamGraphs.CAPTURE_MODE_GLOBAL), "capturing a " + what, "cuStreamBeginCapture");
+        check(graphs.beginCapture(stream.address(), StreamGraphs.CAPTURE_MODE_THREAD_LOCAL), "capturing a " + what, "cuStreamBeginCapture");
         capturing = what;
+        captureWatches.clear();
+    }
+
+    /** The capture under way holds collectives that {@code watch} must watch at each replay (no effect outside a capture). */
+    void watchReplays(ReplayWatch watch) {
+        if (capturing != null && !captureWatches.contains(watch)) captureWatches.add(watch);
+    }
+
+    /** The watches the capture just ended collected, handed over once. */
+    List<ReplayWatch> takeReplayWatches() {
+        List<ReplayWatch> w = List.copyOf(captureWatches);
+        captureWatches.clear();
+        return w;
     }
 
     /**

@@ -1,5 +1,7 @@
 package org.densenet.engine.cuda;
 
+import java.util.List;
+
 import org.densenet.engine.CapturedGraph;
 import org.densenet.engine.GraphCaptureException;
 import org.densenet.engine.PendingLoss;
@@ -11,6 +13,8 @@ import org.densenet.engine.cuda.kernels.LossKernels;
  * it was: its validity is that every allocation live at capture still is (checked again only
  * after the allocator gave a block back). The loss the captured work computed sits in a device
  * slot of the graph's own, copied back after each replay through the backend's read-back buffers.
+ * A graph that holds collectives (data-parallel gradient averages) replays through their
+ * {@link ReplayWatch}, which waits for it under the NCCL watchdog.
  */
 final class CudaGraph implements CapturedGraph {
     /** What the capture messages call the captured work. */
@@ -25,12 +29,14 @@ final class CudaGraph implements CapturedGraph {
     private final DeviceAllocator.Block lossSlot;
     private final int lossRows;
     private final Object[] memory;
+    /** The watches of the collectives the graph holds: each replay runs under them (empty: a plain launch). */
+    private final List<ReplayWatch> watches;
     private long checkedAt;
     private boolean valid = true;
     private boolean closed;
 
     private CudaGraph(CudaContext ctx, DeviceAllocator allocator, LossReadback readback, String what, long graph, long exec,
-              DeviceAllocator.Block lossSlot, int lossRows) {
+              DeviceAllocator.Block lossSlot, int lossRows, List<ReplayWatch> watches) {
         this.ctx = ctx;
         this.allocator = allocator;
         this.readback = readback;
@@ -39,6 +45,7 @@ final class CudaGraph implements CapturedGraph {
         this.exec = exec;
         this.lossSlot = lossSlot;
         this.lossRows = lossRows;
+        this.watches = watches;
         this.memory = allocator.liveAllocations();
         this.checkedAt = allocator.givenBack();
     }
@@ -56,6 +63,7 @@ final class CudaGraph implements CapturedGraph {
         long graph = 0;
         int lossRows;
         String freed;
+        List<ReplayWatch> watches;
         RuntimeException failure = null;
         ctx.beginCapture(CAPTURED);
         allocator.beginCapture(CAPTURED);
@@ -73,6 +81,7 @@ final class CudaGraph implements CapturedGraph {
                 if (failure == null) failure = e;
                 else failure.addSuppressed(e);
             }
+            watches = ctx.takeReplayWatches();
         }
         if (failure == null && graph == 0) failure = new GraphCaptureException("the driver invalidated the capture: " + CudaCheck.describe(code[0]));
         if (failure == null && freed != null) {
@@ -95,7 +104,7 @@ final class CudaGraph implements CapturedGraph {
             allocator.free(lossSlot);
             lossSlot = null;
         }
-        return new CudaGraph(ctx, allocator, kernels.lossReadback(), CAPTURED, graph, exec, lossSlot, lossRows);
+        return new CudaGraph(ctx, allocator, kernels.lossReadback(), CAPTURED, graph, exec, lossSlot, lossRows, watches);
     }
 
     @Override
@@ -103,7 +112,12 @@ final class CudaGraph implements CapturedGraph {
         if (closed) throw new IllegalStateException("the captured " + what + " was closed");
         if (!valid()) throw new IllegalStateException("the captured " + what + " uses device memory that was given back since; capture it again");
         ctx.bind();
-        ctx.launchGraph(exec, what);
+        Runnable launch = () -> ctx.launchGraph(exec, what);
+        for (ReplayWatch w : watches) {
+            Runnable inner = launch;
+            launch = () -> w.replay(what, inner);
+        }
+        launch.run();
         return lossSlot == null ? null : readback.queuedFrom(lossSlot.address(), lossRows);
     }
 

@@ -15,18 +15,29 @@ import org.densenet.engine.cuda.kernels.ReplicaSums;
  * whose reason replaces NCCL's when it aborted the communicator. Closing stops the watchdog and
  * destroys the communicator.
  *
+ * <p>Inside a stream capture (a training step captured as a CUDA graph), the gradient averages and
+ * batch norm's sums are captured with the step: NCCL (2.9 and later) records a collective queued on a
+ * capturing stream, or on one that joined the capture through an event wait, into the graph, and the
+ * graph's launch performs it. What would make the host wait is left out of the capture (the waits
+ * after the averages) or refused (broadcasts and host sums, which read their result on the host), and
+ * every replay of such a graph runs under the watchdog instead, the host waiting for it as it waits
+ * for uncaptured averages ({@link #replay}). On a GPU this path is unverified: it has run on the
+ * emulated device and its stand-in NCCL only.
+ *
  * <p>Two ways to average: {@link #average}, every bucket on the backend's stream after backward, or
  * {@link #startAverage} per bucket as backward finishes it, on a second stream ({@link SideStream}),
  * then {@link #finishAverages} (docs/DISTRIBUTED.md, "Overlap"). Batch norm's per-channel sums
  * (--sync-bn, {@link ReplicaSums}) also go through the second stream, so NCCL sees one stream.
  */
-public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
+public final class GradientAllReduce implements ReplicaSums, ReplayWatch, AutoCloseable {
     private final CudaBackend backend;
     private final NcclComm comm;
     private final NcclWatchdog watchdog;
     /** Times the overlapped averages when asked ({@link #timeAverages}), else null. */
     private AllReduceTimer timer;
     private Timed lastTimed = new Timed(0, 0, 0);
+    /** The first collective a capture held, to name the pending replay in the watchdog's message. */
+    private String capturedWhat;
 
     /** One step's overlapped averages: their all-reduces' time summed over the buckets, the part of it before backward ended, the buckets. */
     public record Timed(double allReduceMillis, double overlappedMillis, int buckets) {
@@ -68,7 +79,7 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
      */
     @Override
     public void allReduce(long address, long doubles, boolean average, String what) {
-        backend.refuseWhileCapturing(what);
+        capturedHere(what);
         // On the collectives' stream, between two waits, so that every NCCL call of this communicator is on one
         // stream in the order made, whether gradient buckets are in flight there or not.
         SideStream side = backend.sideStream();
@@ -90,17 +101,24 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
         SideStream side = backend.sideStream();
         side.follow(what);
         long at = base + offset * Float.BYTES;
-        if (timer != null) timer.bucketStart(side);
+        // a captured step's events are not recorded by its replays: no timing inside a capture
+        boolean timed = timer != null && !capturedHere(what);
+        if (timed) timer.bucketStart(side);
         watchedCall(what, () -> comm.allReduce(at, at, count, Nccl.FLOAT32, Nccl.AVG, side.address(), what));
-        if (timer != null) timer.bucketEnd(side);
+        if (timed) timer.bucketEnd(side);
     }
 
     /**
      * The backend's stream (the update) waits for every average started, and so does the host, watched:
-     * a peer that never comes shows as this wait outliving the timeout.
+     * a peer that never comes shows as this wait outliving the timeout. Inside a capture only the stream
+     * waits (which also rejoins the collectives' stream to the capture); the host waits at each replay.
      */
     public void finishAverages(String what) {
         SideStream side = backend.sideStream();
+        if (capturedHere(what)) {
+            side.join(what);
+            return;
+        }
         Timed t = timer != null ? timer.finish() : null;
         side.join(what);
         watchedCall(what, () -> side.synchronize(what));
@@ -109,10 +127,13 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
 
     /** Backward has queued its last op: with {@link #timeAverages} on, the end of the time the all-reduces can overlap. */
     public void backwardQueued() {
-        if (timer != null) timer.backwardEnd();
+        if (timer != null && !backend.capturing()) timer.backwardEnd();
     }
 
-    /** From now on, {@link #lastAverages()} times each step's overlapped averages with CUDA events (for {@code bench step --gpus}). */
+    /**
+     * From now on, {@link #lastAverages()} times each step's overlapped averages with CUDA events (for {@code bench step --gpus}).
+     * Steps run uncaptured only: a replayed graph does not record the events its capture saw.
+     */
     public void timeAverages() {
         if (timer == null) timer = new AllReduceTimer(backend.context());
     }
@@ -120,6 +141,33 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
     /** The last {@link #finishAverages} step's times, with {@link #timeAverages} on. */
     public Timed lastAverages() {
         return lastTimed;
+    }
+
+    /**
+     * Whether a capture is under way, in which case the collective named {@code what} is captured with it and the graph's
+     * replays run under this watch ({@link #replay}).
+     */
+    private boolean capturedHere(String what) {
+        if (!backend.capturing()) return false;
+        if (capturedWhat == null) capturedWhat = what;
+        backend.watchReplays(this);
+        return true;
+    }
+
+    /**
+     * A replay of a graph holding this rank's collectives: launched and waited for under the watchdog, so that a peer that
+     * never launches its graph shows as this replay outliving the timeout, as an uncaptured average's wait would. The host
+     * waits for every step's averages uncaptured too (and for the stop flag after it), so the wait costs no overlap that
+     * was there. A communicator already ended (a failed peer in this process) fails the replay before its launch.
+     */
+    @Override
+    public void replay(String what, Runnable launch) {
+        String pending = "a replay of the captured " + what + " holding its collectives (first captured: " + capturedWhat + ")";
+        watchedCall(pending, () -> {
+            if (!comm.isOpen()) throw new IllegalStateException(pending + ": rank " + comm.rank() + "'s communicator is closed or aborted");
+            launch.run();
+            backend.synchronize();
+        });
     }
 
     /** A call that may block the host on a collective (the stand-in NCCL blocks in the call itself), under the watchdog. */
@@ -149,6 +197,7 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
         long base = floatBase("all-reduce of the gradients", flat);
         long stream = backend.streamAddress();
         String what = "all-reduce of " + offsets.length + (offsets.length == 1 ? " bucket" : " buckets") + " of " + step;
+        boolean captured = capturedHere(what);
         Nccl nccl = comm.library();
         watchdog.begin(what);
         try {
@@ -163,8 +212,8 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
             }
             nccl.groupEnd(what);
             // The host waits here, so a hung peer shows as this wait outliving the watchdog's timeout
-            // (finishAverages waits for the collectives' stream the same way).
-            backend.synchronize();
+            // (finishAverages waits for the collectives' stream the same way); in a capture, at each replay.
+            if (!captured) backend.synchronize();
         } catch (CudaException | IllegalStateException e) {
             throw watchdog.explain(e);
         } finally {
@@ -174,6 +223,7 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
 
     /** Every rank's {@code t} becomes rank {@code root}'s (and so does the 16-bit copy of weights that 16-bit training keeps). */
     public void broadcast(Tensor t, int root, String what) {
+        backend.refuseWhileCapturing(what + " (the host waits for it)");
         long at = floatBase(what, t);
         watched(what, () -> comm.broadcast(at, at, t.numel(), Nccl.FLOAT32, root, backend.streamAddress(), what));
         backend.written(t);
@@ -206,6 +256,7 @@ public final class GradientAllReduce implements ReplicaSums, AutoCloseable {
 
     /** All-reduces {@code host}, {@code count} elements of {@code dataType} packed in ints, through a device buffer, in place. */
     private void reduceOnDevice(int[] host, long count, int dataType, int op, String what) {
+        backend.refuseWhileCapturing(what + " (its result is read on the host)");
         try (Tensor t = backend.allocate(DType.I32, host.length)) {
             backend.upload(host, t);
             long at = backend.address(what, "tensor", t);

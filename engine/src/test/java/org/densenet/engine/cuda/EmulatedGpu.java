@@ -121,17 +121,22 @@ public final class EmulatedGpu {
     }
 
     /**
-     * A CUDA backend on emulated device {@code ordinal}, CUDA graphs off (data-parallel ranks share the
-     * process, and a capture in CUDA's global mode would refuse the other threads' allocations). The
-     * driver reports as many devices as the highest ordinal asked for so far needs; all of them are
-     * this process's memory.
+     * A CUDA backend on emulated device {@code ordinal}, CUDA graphs off: the data-parallel tests that check
+     * each step's collectives from the host (recording gradients between backward and the update) need every
+     * step run op by op. The driver reports as many devices as the highest ordinal asked for so far needs;
+     * all of them are this process's memory.
      */
     public static synchronized CudaBackend open(int ordinal) {
+        return open(ordinal, false);
+    }
+
+    /** As {@link #open(int)}, capturing graphs when {@code graphs} (each rank on its own thread, in the thread-local mode). */
+    public static synchronized CudaBackend open(int ordinal, boolean graphs) {
         if (ordinal + 1 > devices) {
             devices = ordinal + 1;
             driver = null;
         }
         loadDriver();
-        return CudaBackend.open(driver, toolkit(), ordinal, false, false);
+        return CudaBackend.open(driver, toolkit(), ordinal, false, graphs);
     }
 }

@@ -174,14 +174,22 @@ class CudaOnEmulatorCliTest {
 
     /**
      * `bench step --gpus 2` on two emulated GPUs: the ranks' step, each step's all-reduce time and the part of it that
-     * overlapped backward (host clocks here, which the report says), the overlapped part never more than the whole.
+     * overlapped backward (host clocks here, which the report says), the overlapped part never more than the whole; those
+     * times need every op issued each step (--cuda-graphs off). With graphs on (the default) the steps replay graphs
+     * holding their all-reduces, and the report says how many, and why it has no all-reduce times.
      */
     @Test
     void stepBenchmarkOnTwoEmulatedGpusReportsTheAllReduceAndItsOverlap() throws Exception {
         Map<String, String> two = new java.util.HashMap<>(env);
         two.put("DN_FAKE_GPUS", "2");
+        Cli.Run graphs = Cli.run(dir, two, "bench", "step", "--gpus", "2", "--depth", "10", "--growth", "4", "-b", "4", "--image-size", "8",
+                "--warmup", "1", "--repeats", "2", "--json");
+        assertEquals(0, graphs.exit(), graphs.all());
+        var replayed = Pattern.compile("\"cuda_graphs\"\\s*:\\s*(\\d+)").matcher(graphs.out());
+        assertTrue(replayed.find() && Long.parseLong(replayed.group(1)) >= 2, "rank 0 replayed graphs, every timed step at least: " + graphs.all());
+        assertTrue(!graphs.all().contains("runs uncaptured"), graphs.all());
         Cli.Run r = Cli.run(dir, two, "bench", "step", "--gpus", "2", "--depth", "10", "--growth", "4", "-b", "4", "--image-size", "8",
-                "--warmup", "1", "--repeats", "3", "--json");
+                "--warmup", "1", "--repeats", "3", "--cuda-graphs", "off", "--json");
         assertEquals(0, r.exit(), r.all());
         var row = Pattern.compile("\"gpus\"\\s*:\\s*2.*\"buckets\"\\s*:\\s*1.*\"allreduce_median_ms\"\\s*:\\s*([0-9.eE+-]+).*"
                 + "\"allreduce_overlapped_median_ms\"\\s*:\\s*([0-9.eE+-]+)", Pattern.DOTALL).matcher(r.out());

@@ -21,6 +21,8 @@ public final class NcclDataParallel implements DataParallel, AutoCloseable {
     private long[] offsets, counts;
     /** Buckets of the current step whose all-reduce has started (overlap only). */
     private int started;
+    /** The offset backward last reported: a report not below it starts another backward. */
+    private long lastFrom = Long.MAX_VALUE;
 
     /** Buckets of {@code firstBucketBytes}, then {@code bucketBytes} ({@link GradientBuckets#plan}). */
     public NcclDataParallel(GradientAllReduce reduce, boolean overlap, long firstBucketBytes, long bucketBytes) {
@@ -50,6 +52,10 @@ public final class NcclDataParallel implements DataParallel, AutoCloseable {
         if (!overlap) return;
         if (from == 0) reduce.backwardQueued();
         plan(p);
+        // A backward's offsets fall; one that does not starts another, maybe the same step run again after a capture
+        // failed partway, whose counts must start over.
+        if (from >= lastFrom) started = 0;
+        lastFrom = from;
         // buckets run in backward's order, their offsets falling: the next one is ready once backward has passed its start
         while (started < offsets.length && offsets[started] >= from) start(p, step);
     }

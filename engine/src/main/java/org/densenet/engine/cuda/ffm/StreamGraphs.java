@@ -16,8 +16,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * integers; each method returns the driver's result code for the caller to check.
  */
 public final class StreamGraphs {
-    /** CU_STREAM_CAPTURE_MODE_GLOBAL: calls that are unsafe during any capture (allocation, synchronisation) fail. */
+    /** CU_STREAM_CAPTURE_MODE_GLOBAL: potentially unsafe calls (allocation, synchronous copies) fail on every thread while the capture runs. */
     public static final int CAPTURE_MODE_GLOBAL = 0;
+    /** CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: they fail on the capturing thread only; other threads' captures are ignored. */
+    public static final int CAPTURE_MODE_THREAD_LOCAL = 1;
 
     private final MethodHandle beginCapture;
     private final MethodHandle endCapture;

@@ -85,20 +85,37 @@ typedef struct {
  * Stream capture and graphs. Between cuStreamBeginCapture and cuStreamEndCapture, work queued on
  * the capturing stream is recorded instead of run, with its arguments copied (as the driver copies
  * a kernel's parameters at the call), and cuGraphLaunch runs the recorded work in order. The
- * stand-in cuDNN and cuBLAS record theirs through fake_cuda_capture. Calls that a capture in the
- * global mode forbids (synchronous copies, synchronisation, allocation) fail with
- * CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED and invalidate the capture, whose end then fails with
- * CUDA_ERROR_STREAM_CAPTURE_INVALIDATED, as on a GPU.
+ * stand-in cuDNN, cuBLAS and NCCL record theirs through fake_cuda_capture.
+ *
+ * A capture belongs to the thread that began it, as on a GPU, where data-parallel ranks each capture
+ * on their own thread. This driver hands out one handle for every stream (see cuStreamCreate), so the
+ * capturing stream cannot be told from another thread's by its handle: what is captured is the work
+ * the capturing thread queues, and work other threads queue runs at once. That is the practical
+ * criterion here; on a GPU it is the stream, and a stream that joined the capture through an event
+ * wait (the collectives' second stream) is captured too, which the shared handle gives as well.
+ *
+ * The capture modes are honoured for the calls a capture forbids. Potentially unsafe calls
+ * (allocating and freeing, synchronous copies) fail with CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED and
+ * invalidate the captures they conflict with: the calling thread's own (unless it began it in the
+ * relaxed mode), and in the global mode (0) every other thread's too, so that one rank's allocation
+ * spoils another rank's global-mode capture, as on a GPU; in the thread-local mode (1) other threads
+ * are left alone. Synchronising (a stream, the context, an event) and launching a graph fail only on
+ * the capturing thread, in every mode: other threads synchronise their own streams. The end of an
+ * invalidated capture fails with CUDA_ERROR_STREAM_CAPTURE_INVALIDATED, as on a GPU.
  */
+#include <pthread.h>
 typedef int (*dn_work_fn)(const void *args);
 typedef struct { dn_work_fn run; void *args; size_t bytes; } dn_node_t;
 typedef struct { dn_node_t *nodes; size_t count, capacity; } dn_graph_t;
-static void *capture_stream;
-static dn_graph_t *capture_graph;
-static int capture_invalid;
+typedef struct dn_capture { void *stream; dn_graph_t *graph; int mode, invalid; struct dn_capture *next; } dn_capture_t;
+enum { DN_MODE_GLOBAL = 0, DN_MODE_THREAD_LOCAL = 1, DN_MODE_RELAXED = 2 };
+static _Thread_local dn_capture_t *capture_here;
+/* every thread's capture in progress, for the global mode; invalid flags are read and written under the lock */
+static pthread_mutex_t capture_lock = PTHREAD_MUTEX_INITIALIZER;
+static dn_capture_t *captures;
 static long live_graphs, live_graph_execs, graph_launches;
-long fake_live_graphs(void) { return live_graphs + live_graph_execs; }
-long fake_graph_launches(void) { return graph_launches; }
+long fake_live_graphs(void) { return __atomic_load_n(&live_graphs, __ATOMIC_SEQ_CST) + __atomic_load_n(&live_graph_execs, __ATOMIC_SEQ_CST); }
+long fake_graph_launches(void) { return __atomic_load_n(&graph_launches, __ATOMIC_SEQ_CST); }
 
 static void graph_free(dn_graph_t *g) {
     if (g == NULL) return;
@@ -120,16 +137,38 @@ static int graph_add(dn_graph_t *g, dn_work_fn run, const void *args, size_t byt
     g->nodes[g->count++] = (dn_node_t) {run, copy, bytes};
     return 0;
 }
-/* 1: recorded into the capture; 0: the stream is not capturing, run the work now; -1: out of host memory. */
+static void spoil(dn_capture_t *c) {
+    pthread_mutex_lock(&capture_lock);
+    c->invalid = 1;
+    pthread_mutex_unlock(&capture_lock);
+}
+/* 1: recorded into the calling thread's capture; 0: the thread is not capturing that stream, run the work now; -1: out of host memory. */
 int fake_cuda_capture(void *stream, dn_work_fn run, const void *args, size_t bytes) {
-    if (capture_stream == NULL || stream != capture_stream) return 0;
-    if (graph_add(capture_graph, run, args, bytes) != 0) { capture_invalid = 1; return -1; }
+    dn_capture_t *c = capture_here;
+    if (c == NULL || stream != c->stream) return 0;
+    if (graph_add(c->graph, run, args, bytes) != 0) { spoil(c); return -1; }
     return 1;
 }
-int fake_cuda_capturing(void) { return capture_stream != NULL; }
-/* A call the capture forbids: it fails and spoils the capture. */
-#define DN_NOT_WHILE_CAPTURING() do { if (capture_stream != NULL) { capture_invalid = 1; return 900; } } while (0)
-/* Work queued on a stream: recorded while it is captured, else run now. */
+/* Whether the calling thread is capturing. */
+int fake_cuda_capturing(void) { return capture_here != NULL; }
+/* 0 when the calling thread may make a potentially unsafe call; else 900, with the captures it conflicts with spoiled. */
+static int unsafe_call(void) {
+    int r = 0;
+    pthread_mutex_lock(&capture_lock);
+    for (dn_capture_t *c = captures; c != NULL; c = c->next) {
+        if (c == capture_here ? c->mode != DN_MODE_RELAXED : c->mode == DN_MODE_GLOBAL) {
+            c->invalid = 1;
+            r = 900;
+        }
+    }
+    pthread_mutex_unlock(&capture_lock);
+    return r;
+}
+/* A potentially unsafe call (allocation, a synchronous copy): it fails and spoils the captures it conflicts with. */
+#define DN_UNSAFE_WHILE_CAPTURING() do { int dn_u = unsafe_call(); if (dn_u != 0) return dn_u; } while (0)
+/* A call the calling thread's own capture forbids (a synchronisation): it fails and spoils that capture. */
+#define DN_NOT_WHILE_CAPTURING() do { if (capture_here != NULL) { spoil(capture_here); return 900; } } while (0)
+/* Work queued on a stream: recorded while the calling thread captures it, else run now. */
 #define DN_QUEUE(stream, fn, args) do { \
         int dn_r = fake_cuda_capture((stream), (fn), &(args), sizeof(args)); \
         if (dn_r != 0) return dn_r > 0 ? 0 : 2; \
@@ -137,26 +176,40 @@ int fake_cuda_capturing(void) { return capture_stream != NULL; }
     } while (0)
 
 int cuStreamBeginCapture_v2(void *stream, int mode) {
-    if (capture_stream != NULL) return 401;
-    if (stream == NULL || mode < 0 || mode > 2) return 1;
-    capture_graph = calloc(1, sizeof *capture_graph);
-    if (capture_graph == NULL) return 2;
-    capture_stream = stream;
-    capture_invalid = 0;
+    if (capture_here != NULL) return 401;
+    if (stream == NULL || mode < DN_MODE_GLOBAL || mode > DN_MODE_RELAXED) return 1;
+    dn_capture_t *c = calloc(1, sizeof *c);
+    if (c == NULL) return 2;
+    c->graph = calloc(1, sizeof *c->graph);
+    if (c->graph == NULL) { free(c); return 2; }
+    c->stream = stream;
+    c->mode = mode;
+    pthread_mutex_lock(&capture_lock);
+    c->next = captures;
+    captures = c;
+    pthread_mutex_unlock(&capture_lock);
+    capture_here = c;
     return 0;
 }
 int cuStreamEndCapture(void *stream, void **graph) {
-    if (capture_stream == NULL || stream != capture_stream) return 401;
-    capture_stream = NULL;
-    if (capture_invalid) {
-        graph_free(capture_graph);
-        capture_graph = NULL;
+    dn_capture_t *c = capture_here;
+    if (c == NULL || stream != c->stream) return 401;
+    pthread_mutex_lock(&capture_lock);
+    dn_capture_t **p = &captures;
+    while (*p != c) p = &(*p)->next;
+    *p = c->next;
+    int invalid = c->invalid;
+    pthread_mutex_unlock(&capture_lock);
+    capture_here = NULL;
+    dn_graph_t *g = c->graph;
+    free(c);
+    if (invalid) {
+        graph_free(g);
         *graph = NULL;
         return 901;
     }
-    *graph = capture_graph;
-    capture_graph = NULL;
-    live_graphs++;
+    *graph = g;
+    __atomic_add_fetch(&live_graphs, 1, __ATOMIC_SEQ_CST);
     return 0;
 }
 int cuGraphInstantiateWithFlags(void **exec, void *graph, unsigned long long flags) {
@@ -167,7 +220,7 @@ int cuGraphInstantiateWithFlags(void **exec, void *graph, unsigned long long fla
     for (size_t i = 0; i < g->count; i++) {
         if (graph_add(e, g->nodes[i].run, g->nodes[i].args, g->nodes[i].bytes) != 0) { graph_free(e); return 2; }
     }
-    live_graph_execs++;
+    __atomic_add_fetch(&live_graph_execs, 1, __ATOMIC_SEQ_CST);
     *exec = e;
     return 0;
 }
@@ -175,7 +228,7 @@ int cuGraphLaunch(void *exec, void *stream) {
     const dn_graph_t *e = exec;
     if (e == NULL) return 1;
     DN_NOT_WHILE_CAPTURING();
-    graph_launches++;
+    __atomic_add_fetch(&graph_launches, 1, __ATOMIC_SEQ_CST);
     for (size_t i = 0; i < e->count; i++) {
         int r = e->nodes[i].run(e->nodes[i].args);
         if (r != 0) return 719; /* CUDA_ERROR_LAUNCH_FAILED: a node failed */
@@ -185,13 +238,13 @@ int cuGraphLaunch(void *exec, void *stream) {
 int cuGraphExecDestroy(void *exec) {
     if (exec == NULL) return 1;
     graph_free(exec);
-    live_graph_execs--;
+    __atomic_sub_fetch(&live_graph_execs, 1, __ATOMIC_SEQ_CST);
     return 0;
 }
 int cuGraphDestroy(void *graph) {
     if (graph == NULL) return 1;
     graph_free(graph);
-    live_graphs--;
+    __atomic_sub_fetch(&live_graphs, 1, __ATOMIC_SEQ_CST);
     return 0;
 }
 
@@ -229,7 +282,7 @@ static mapping_t *mappings;
 static size_t mapping_count, mapping_capacity;
 
 static int mem_alloc(CUdeviceptr *p, size_t bytes) {
-    DN_NOT_WHILE_CAPTURING();
+    DN_UNSAFE_WHILE_CAPTURING();
     if (bytes > ((size_t) 1 << 34)) return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
     size_t page = (size_t) sysconf(_SC_PAGESIZE), n = bytes ? bytes : 1;
     size_t span = (n + page - 1) / page * page + page;
@@ -252,7 +305,7 @@ static int mem_alloc(CUdeviceptr *p, size_t bytes) {
     return 0;
 }
 static int mem_free(CUdeviceptr p) {
-    DN_NOT_WHILE_CAPTURING();
+    DN_UNSAFE_WHILE_CAPTURING();
     for (size_t i = 0; i < mapping_count; i++) {
         if (mappings[i].ptr == (uintptr_t) p) {
             munmap((void *) mappings[i].base, mappings[i].span);
@@ -268,7 +321,7 @@ static int mem_free(CUdeviceptr p) {
 /* the size goes in the 256 bytes before the pointer handed out, which keeps the alignment */
 static int mem_alloc(CUdeviceptr *p, size_t bytes) {
     void *m = NULL;
-    DN_NOT_WHILE_CAPTURING();
+    DN_UNSAFE_WHILE_CAPTURING();
     if (bytes > ((size_t) 1 << 34)) return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
     if (posix_memalign(&m, 256, 256 + (bytes ? bytes : 1)) != 0) return 2;
     *(size_t *) m = bytes;
@@ -278,7 +331,7 @@ static int mem_alloc(CUdeviceptr *p, size_t bytes) {
     return 0;
 }
 static int mem_free(CUdeviceptr p) {
-    DN_NOT_WHILE_CAPTURING();
+    DN_UNSAFE_WHILE_CAPTURING();
     if (p == 0) return 0;
     char *m = (char *) (uintptr_t) p - 256;
     live_allocations--;
@@ -306,13 +359,13 @@ int cuMemFree_v2(CUdeviceptr p) {
     pthread_mutex_unlock(&heap_lock);
     return r;
 }
-int cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) { DN_NOT_WHILE_CAPTURING(); memcpy((void *) (uintptr_t) dst, src, n); return 0; }
-int cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) { DN_NOT_WHILE_CAPTURING(); memcpy(dst, (const void *) (uintptr_t) src, n); return 0; }
+int cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) { DN_UNSAFE_WHILE_CAPTURING(); memcpy((void *) (uintptr_t) dst, src, n); return 0; }
+int cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) { DN_UNSAFE_WHILE_CAPTURING(); memcpy(dst, (const void *) (uintptr_t) src, n); return 0; }
 /* page-locked host memory is plain host memory here; the asynchronous host copies complete at once */
 static long live_host_allocations;
 long fake_live_host_allocations(void) { return live_host_allocations; }
 int cuMemAllocHost_v2(void **p, size_t bytes) {
-    DN_NOT_WHILE_CAPTURING();
+    DN_UNSAFE_WHILE_CAPTURING();
     if (bytes > ((size_t) 1 << 34)) return 2;
     if (posix_memalign(p, 4096, bytes ? bytes : 1) != 0) return 2;
     pthread_mutex_lock(&heap_lock);
@@ -321,7 +374,7 @@ int cuMemAllocHost_v2(void **p, size_t bytes) {
     return 0;
 }
 int cuMemFreeHost(void *p) {
-    DN_NOT_WHILE_CAPTURING();
+    DN_UNSAFE_WHILE_CAPTURING();
     if (p == NULL) return 1;
     pthread_mutex_lock(&heap_lock);
     live_host_allocations--;

@@ -11,6 +11,13 @@
  * what the caller's watchdog must do. An aborted rank sets ncclRemoteError as the asynchronous
  * error of every other rank, as a peer that exits does on a real NCCL.
  *
+ * Inside a stream capture (fake_cuda.c's driver loaded beside this library), a collective queued by
+ * the capturing thread is recorded into the capture, as a real NCCL (2.9 and later) records its
+ * kernels into a CUDA graph: the call returns at once, and each launch of the graph makes the
+ * rendezvous and the reduction then, blocking the launching thread as an uncaptured call does. A
+ * communicator that a capture recorded is kept after it is destroyed or aborted (marked aborted),
+ * so that a replay after its end fails rather than touching freed memory.
+ *
  * Reductions run in rank order in the element type; ncclAvg on floats multiplies every input by
  * 1/nranks before summing, as NCCL's pre-multiplied sum does. A real NCCL sums in ring or tree
  * order, so results agree to rounding, not bit for bit.
@@ -20,6 +27,8 @@
  * fake_nccl_thread_calls (the collectives the calling thread, one rank, has made: a test compares it with
  * the kernels launched meanwhile, to see when an all-reduce was issued).
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -52,7 +61,7 @@ typedef struct {
 struct clique;
 typedef struct comm {
     struct clique *clique;
-    int rank, busy, aborted, async_error;
+    int rank, busy, aborted, async_error, captured;
     char last_error[512];
 } comm_t;
 
@@ -80,7 +89,7 @@ static __thread int group_depth;
 static __thread long thread_calls;
 long fake_nccl_thread_calls(void) { return thread_calls; }
 static __thread int grouped_count;
-static __thread struct { comm_t *comm; call_t call; } grouped[MAX_GROUPED];
+static __thread struct { comm_t *comm; call_t call; void *stream; } grouped[MAX_GROUPED];
 
 void fake_nccl_set_version(int v) { version = v; }
 long fake_nccl_live_comms(void) { pthread_mutex_lock(&mu); long n = live_comms; pthread_mutex_unlock(&mu); return n; }
@@ -328,11 +337,51 @@ static int run(comm_t *m, const call_t *k) {
     return result;
 }
 
-static int submit(comm_t *m, const call_t *k) {
+/*
+ * fake_cuda.c's stream capture, when that driver is loaded: looked up at the call, since a program may
+ * load this library before the driver (and NcclFakeTest loads it alone).
+ */
+typedef int (*capture_fn)(void *stream, int (*run)(const void *), const void *args, size_t bytes);
+static capture_fn driver_capture(void) {
+    static capture_fn found;
+    capture_fn f = __atomic_load_n(&found, __ATOMIC_ACQUIRE);
+    if (f == NULL) {
+        f = (capture_fn) dlsym(RTLD_DEFAULT, "fake_cuda_capture");
+        __atomic_store_n(&found, f, __ATOMIC_RELEASE);
+    }
+    return f;
+}
+
+typedef struct { comm_t *comm; call_t call; } recorded_t;
+
+/* A recorded collective, run when its graph is launched: 0, or 1 when it failed (the launch then fails). */
+static int run_recorded(const void *a) {
+    const recorded_t *r = a;
+    return run(r->comm, &r->call) == ncclSuccess ? 0 : 1;
+}
+
+/* Records the call when the calling thread is capturing the stream, else runs it now. */
+static int queue(comm_t *m, const call_t *k, void *stream) {
+    capture_fn capture = driver_capture();
+    if (capture != NULL) {
+        recorded_t r = {m, *k};
+        int captured = capture(stream, run_recorded, &r, sizeof r);
+        if (captured < 0) return fail(m, ncclSystemError, "%s: out of host memory recording it into a capture", kind_name(k->kind));
+        if (captured > 0) {
+            pthread_mutex_lock(&mu);
+            m->captured = 1;
+            pthread_mutex_unlock(&mu);
+            return ncclSuccess;
+        }
+    }
+    return run(m, k);
+}
+
+static int submit(comm_t *m, const call_t *k, void *stream) {
     int v = valid(m, k);
     if (v != ncclSuccess) return v;
     thread_calls++;
-    if (group_depth == 0) return run(m, k);
+    if (group_depth == 0) return queue(m, k, stream);
     if (grouped_count == MAX_GROUPED) return fail(m, ncclInvalidUsage, "more than %d calls in one group", MAX_GROUPED);
     for (int i = 0; i < grouped_count; i++) {
         if (grouped[i].comm != m && grouped[i].comm->clique == m->clique) {
@@ -342,18 +391,19 @@ static int submit(comm_t *m, const call_t *k) {
     }
     grouped[grouped_count].comm = m;
     grouped[grouped_count].call = *k;
+    grouped[grouped_count].stream = stream;
     grouped_count++;
     return ncclSuccess;
 }
 
 int ncclAllReduce(const void *send, void *recv, size_t count, int dtype, int op, comm_t *comm, void *stream) {
     call_t k = {OP_ALLREDUCE, dtype, op, 0, send, recv, count};
-    return submit(comm, &k);
+    return submit(comm, &k, stream);
 }
 
 int ncclBroadcast(const void *send, void *recv, size_t count, int dtype, int root, comm_t *comm, void *stream) {
     call_t k = {OP_BROADCAST, dtype, 0, root, send, recv, count};
-    return submit(comm, &k);
+    return submit(comm, &k, stream);
 }
 
 int ncclGroupStart(void) {
@@ -367,7 +417,7 @@ int ncclGroupEnd(void) {
     int result = ncclSuccess;
     int n = grouped_count;
     grouped_count = 0;
-    for (int i = 0; i < n && result == ncclSuccess; i++) result = run(grouped[i].comm, &grouped[i].call);
+    for (int i = 0; i < n && result == ncclSuccess; i++) result = queue(grouped[i].comm, &grouped[i].call, grouped[i].stream);
     return result;
 }
 
@@ -410,7 +460,9 @@ static void leave(comm_t *m) {
         *p = c->next;
         free(c);
     }
-    free(m);
+    /* a graph may still hold it: kept, aborted, so that a replay fails on it instead of reading freed memory */
+    m->aborted = 1;
+    if (!m->captured) free(m);
 }
 
 int ncclCommAbort(comm_t *m) {
