@@ -23,7 +23,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The memory plan the pre-run check reads ({@link MemoryPlanner#requireFits}) against what a GPU
  * training step really holds at its peak, in float32 and with 16-bit activations: the model's
  * weights (and their 16-bit copy), gradients, momentum, statistics and the step's activations, from
- * before the model is built. The planner counts 16-bit activations at two bytes, so a BF16 step
+ * before the model is built, less what the backend still holds for itself after the model is closed
+ * (cuDNN's workspace, sized by its algorithm search). The planner counts 16-bit activations at two bytes, so a BF16 step
  * whose plan said float32 sizes would be refused at batches that fit; this holds it to within 10%
  * of the measured peak in each precision, as MemorySweepTest does for float32 on the CPU.
  */
@@ -55,23 +56,33 @@ class GpuMemoryPlanTest {
             gpu.upload(labels, y);
             gpu.synchronize();
             long before = gpu.memoryStats().liveBytes();
-            gpu.resetPeakMemory();
             long peak;
             DType activations;
             try (DenseNet net = new DenseNet(config, gpu, mode, 3);
                  Tensor momentum = gpu.allocate(DType.F32, Math.toIntExact(config.parameterCount()))) {
                 activations = net.activationDType();
                 gpu.fill(momentum, 0);
-                Tensor logits = net.forward(x, true);
-                gpu.softmaxCrossEntropy(logits, y, dLogits);
-                net.backward(dLogits);
-                gpu.sgdStep(net.parameters().values(), net.parameters().grads(), momentum, SGD);
+                // the second step's peak: the first one's algorithm search may hold copies of what it tries on
+                for (int step = 0; step < 2; step++) {
+                    gpu.synchronize();
+                    if (step == 1) gpu.resetPeakMemory();
+                    Tensor logits = net.forward(x, true);
+                    gpu.softmaxCrossEntropy(logits, y, dLogits);
+                    net.backward(dLogits);
+                    gpu.sgdStep(net.parameters().values(), net.parameters().grads(), momentum, SGD);
+                }
                 gpu.synchronize();
                 peak = gpu.memoryStats().peakBytes() - before;
             }
+            // What the backend keeps for itself once the model is gone (cuDNN's workspace, which the search sizes on a GPU and
+            // the plan does not predict, and small buffers of its own) is not the model's.
+            gpu.synchronize();
+            long backendOwn = gpu.memoryStats().liveBytes() - before;
             assertEquals(p == Precision.FP32 ? DType.F32 : DType.activations(p), activations, "the model's activation type");
             MemoryPlanner.Plan plan = MemoryPlanner.plan(config, mode, DType.F32, activations, batch, size, size, true);
-            assertEquals(plan.totalBytes(), peak, 0.1 * peak, p + " " + mode + ": planned " + plan + " against a measured peak of " + peak);
+            long model = peak - backendOwn;
+            assertEquals(plan.totalBytes(), model, 0.1 * model, p + " " + mode + ": planned " + plan + " against a measured peak of " + peak
+                    + " bytes, " + backendOwn + " of them the backend's own");
             if (p != Precision.FP32) {
                 MemoryPlanner.Plan wide = MemoryPlanner.plan(config, mode, DType.F32, batch, size, size, true);
                 assertTrue(plan.activationBytes() < 0.6 * wide.activationBytes(), "16-bit activations take about half: " + plan + " vs " + wide);
