@@ -297,9 +297,25 @@ step memory 150 - "$densenet" bench memory --device cuda -b 64 --depths 40,100,1
 step train 120 - "$densenet" train --device cuda --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 2 \
   --log-interval 5 --output "$work/train-synthetic"
 # Data parallel with one rank through the real NCCL: its binding, ncclCommInitRank on a device, the
-# broadcast of rank 0's weights and the bucketed all-reduce of every step (docs/DISTRIBUTED.md).
-step train-nccl1 45 - "$densenet" train --gpus 1 --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 1 --max-steps 10 \
-  --log-interval 5 --nccl-timeout 30 --output "$work/train-nccl1"
+# broadcast of rank 0's weights and the bucketed all-reduce of every step (docs/DISTRIBUTED.md), with
+# CUDA graphs on, so the all-reduces are captured with the step. Where that fails, the same run with
+# --cuda-graphs off tells a captured-NCCL problem from an NCCL one (exit 3: only the captured run failed).
+train_nccl1() {
+  local rc
+  "$densenet" train --gpus 1 --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 1 --max-steps 10 \
+    --log-interval 5 --nccl-timeout 30 --output "$work/train-nccl1" && return 0
+  rc=$?
+  echo "with CUDA graphs: exit $rc; again with --cuda-graphs off:"
+  "$densenet" train --gpus 1 --dataset synthetic --model densenet-bc-100-12 -b 64 --epochs 1 --max-steps 10 \
+    --log-interval 5 --nccl-timeout 30 --cuda-graphs off --output "$work/train-nccl1-nographs" || return $?
+  return 3
+}
+export -f train_nccl1
+export densenet work
+step train-nccl1 75 - bash -c train_nccl1
+if ran train-nccl1 && [ "${statuses[-1]}" = "failed (exit 3)" ]; then
+  set_last "failed with CUDA graphs" "the captured all-reduces failed; with --cuda-graphs off the run passed (train-nccl1.log)"
+fi
 # Two ranks on the one GPU, which NCCL 2.30 and later allow with NCCL_MULTI_RANK_GPU_ENABLE=1: the overlapped
 # all-reduce through a real NCCL, with each step's all-reduce time and the part of it hidden behind backward.
 two_ranks_one_gpu() {
