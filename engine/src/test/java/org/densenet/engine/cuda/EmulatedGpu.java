@@ -132,11 +132,16 @@ public final class EmulatedGpu {
 
     /** As {@link #open(int)}, capturing graphs when {@code graphs} (each rank on its own thread, in the thread-local mode). */
     public static synchronized CudaBackend open(int ordinal, boolean graphs) {
+        return open(ordinal, org.densenet.engine.Precision.FP32, graphs);
+    }
+
+    /** As {@link #open(int, boolean)}, computing in {@code precision}. */
+    public static synchronized CudaBackend open(int ordinal, org.densenet.engine.Precision precision, boolean graphs) {
         if (ordinal + 1 > devices) {
             devices = ordinal + 1;
             driver = null;
         }
         loadDriver();
-        return CudaBackend.open(driver, toolkit(), ordinal, false, graphs);
+        return CudaBackend.open(driver, toolkit(), ordinal, precision, graphs);
     }
 }

@@ -46,7 +46,8 @@ import org.junit.jupiter.api.io.TempDir;
  * included, on its own thread, and replays it. The ranks must end with the same weights, momentum
  * and running statistics, bit for bit, as two ranks issuing every op each step, over steps whose
  * learning rate changes every step (a cosine schedule), with the all-reduces overlapping backward,
- * with --sync-bn, and with the all-reduces after backward; and every step after the first must be
+ * with --sync-bn, with the all-reduces after backward, and in fp16 with its loss scaler (whose skip
+ * check reads the averaged gradients inside the graph); and every step after the first must be
  * a graph launch on each rank. A capture that fails on one rank makes every rank run uncaptured.
  */
 @Tag("gpu")
@@ -59,21 +60,22 @@ class DataParallelGraphsGpuTest {
     @Test
     void twoRanksReplayingGraphsEndAsTwoRanksIssuingEveryOpBitForBit() throws Exception {
         Assumptions.assumeTrue(EmulatedGpu.requested(), "two GPUs and NCCL are needed; the build's gpu-emulated run proves this on two emulated devices");
-        record Case(String name, boolean overlap, boolean syncBatchNorm) {
+        record Case(String name, boolean overlap, boolean syncBatchNorm, Precision precision) {
         }
-        for (Case c : List.of(new Case("overlapped", true, false), new Case("overlapped-sync-bn", true, true),
-                new Case("after-backward-sync-bn", false, true))) {
+        for (Case c : List.of(new Case("overlapped", true, false, Precision.FP32), new Case("overlapped-sync-bn", true, true, Precision.FP32),
+                new Case("after-backward-sync-bn", false, true, Precision.FP32), new Case("fp16-overlapped", true, false, Precision.FP16))) {
             Path plain = dir.resolve(c.name() + "-plain"), graphed = dir.resolve(c.name() + "-graphs");
-            train(config(plain, c.syncBatchNorm()), c.overlap(), false, new ByteArrayOutputStream());
+            train(config(plain, c.syncBatchNorm(), c.precision()), c.overlap(), false, new ByteArrayOutputStream());
             long before = graphLaunches();
             ByteArrayOutputStream said = new ByteArrayOutputStream();
-            train(config(graphed, c.syncBatchNorm()), c.overlap(), true, said);
+            train(config(graphed, c.syncBatchNorm(), c.precision()), c.overlap(), true, said);
             assertEquals(RANKS * (STEPS - 1), graphLaunches() - before, c.name() + ": every step but the warm-up replayed on each rank");
             String text = said.toString(StandardCharsets.UTF_8);
             assertFalse(text.contains("runs uncaptured"), c.name() + ": " + text);
             Checkpoint a = Checkpoint.load(plain.resolve("last.safetensors")), b = Checkpoint.load(graphed.resolve("last.safetensors"));
             assertEquals(STEPS, b.state().globalStep());
             assertArrayEquals(a.momentum(), b.momentum(), c.name() + ": momentum");
+            assertEquals(a.scaler(), b.scaler(), c.name() + ": the loss scaler's state");
             for (var e : a.weights().entrySet()) {
                 HostTensor other = b.weights().get(e.getKey());
                 assertArrayEquals(e.getValue().toFloatArray(), other.toFloatArray(), c.name() + ": " + e.getKey());
@@ -154,9 +156,13 @@ class DataParallelGraphsGpuTest {
     }
 
     private static TrainConfig config(Path out, boolean syncBatchNorm) {
+        return config(out, syncBatchNorm, Precision.FP32);
+    }
+
+    private static TrainConfig config(Path out, boolean syncBatchNorm, Precision precision) {
         DenseNetConfig model = DenseNetConfig.cifar(10, 4, false, 1.0, 0.0, 10);
         return new TrainConfig("densenet-10-4", model, MemoryMode.SHARED, DatasetKind.SYNTHETIC, null, false, false, 8, BATCH,
-                LrSchedule.cosine(0.1, 1, 0), 0.9, 1e-4, true, SEED, "cuda", 1, Decoding.DEFAULT, out, STEPS, "", Precision.FP32,
+                LrSchedule.cosine(0.1, 1, 0), 0.9, 1e-4, true, SEED, "cuda", 1, Decoding.DEFAULT, out, STEPS, "", precision,
                 syncBatchNorm);
     }
 
@@ -171,7 +177,7 @@ class DataParallelGraphsGpuTest {
         Nccl nccl = new Nccl(NativeLibrary.open(lib.toString()), lib.toString());
         List<CudaBackend> backends = new ArrayList<>();
         try {
-            for (int g = 0; g < RANKS; g++) backends.add(EmulatedGpu.open(g, graphs));
+            for (int g = 0; g < RANKS; g++) backends.add(EmulatedGpu.open(g, cfg.precision(), graphs));
             PrintStream out = new PrintStream(said, true, StandardCharsets.UTF_8), nowhere = new PrintStream(OutputStream.nullOutputStream());
             DataParallelTraining.World w = new DataParallelTraining.World(nccl, nccl.uniqueId(), 0, RANKS, Duration.ofSeconds(60));
             Trainer.Result r = DataParallelTraining.run(w.with(overlap, w.firstBucketBytes(), w.bucketBytes()), backends,
