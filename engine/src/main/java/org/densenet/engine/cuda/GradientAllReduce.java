@@ -163,16 +163,25 @@ public final class GradientAllReduce implements ReplicaSums, ReplayWatch, AutoCl
     @Override
     public void replay(String what, Runnable launch) {
         String pending = "a replay of the captured " + what + " holding its collectives (first captured: " + capturedWhat + ")";
-        watchedCall(pending, () -> {
+        watchedCall(pending, REPLAY_HINT, () -> {
             if (!comm.isOpen()) throw new IllegalStateException(pending + ": rank " + comm.rank() + "'s communicator is closed or aborted");
             launch.run();
             backend.synchronize();
         });
     }
 
+    /** NCCL's guide: graphs holding collectives on several GPUs of one process may deadlock in the graph launch. */
+    static final String REPLAY_HINT = "with several GPUs in one process a graph holding NCCL collectives can also deadlock in its launch"
+            + " (NCCL's guide): --cuda-graphs off issues the collectives uncaptured";
+
     /** A call that may block the host on a collective (the stand-in NCCL blocks in the call itself), under the watchdog. */
     private void watchedCall(String what, Runnable call) {
-        watchdog.begin(what);
+        watchedCall(what, null, call);
+    }
+
+    /** As {@link #watchedCall(String, Runnable)}, a timeout's message ending with {@code hint}. */
+    private void watchedCall(String what, String hint, Runnable call) {
+        watchdog.begin(what, hint);
         try {
             call.run();
         } catch (CudaException | IllegalStateException e) {

@@ -20,6 +20,8 @@ public final class NcclWatchdog implements AutoCloseable {
     private final Duration timeout;
     private final Thread thread;
     private volatile String pending;
+    /** What a timeout's message adds for the pending collective (what else may hang it, and the way round), or null. */
+    private volatile String pendingHint;
     private volatile long pendingSince;
     private volatile String failure;
     private volatile boolean closed;
@@ -34,7 +36,13 @@ public final class NcclWatchdog implements AutoCloseable {
 
     /** A collective named {@code what} ("all-reduce of bucket 2 of step 310") is queued; its clock starts. */
     public void begin(String what) {
+        begin(what, null);
+    }
+
+    /** As {@link #begin(String)}, a timeout's message ending with {@code hint} (null: none). */
+    public void begin(String what, String hint) {
         pendingSince = System.nanoTime();
+        pendingHint = hint;
         pending = what;
     }
 
@@ -72,8 +80,9 @@ public final class NcclWatchdog implements AutoCloseable {
             if (async != Nccl.SUCCESS) {
                 abort(comm.asyncFailure(async, what == null ? "idle between collectives" : what).getMessage());
             } else if (what != null && System.nanoTime() - pendingSince > timeout.toNanos()) {
+                String hint = pendingHint;
                 abort("rank " + comm.rank() + " of " + comm.size() + ": " + what + " did not complete within " + seconds(timeout)
-                        + " (--nccl-timeout); another rank died, hangs or never reached it");
+                        + " (--nccl-timeout); another rank died, hangs or never reached it" + (hint == null ? "" : "; " + hint));
             }
         }
     }

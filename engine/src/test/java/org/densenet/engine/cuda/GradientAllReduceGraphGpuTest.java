@@ -133,6 +133,7 @@ class GradientAllReduceGraphGpuTest {
             assertInstanceOf(NcclWatchdog.NcclAbortedException.class, e, String.valueOf(e));
             assertTrue(e.getMessage().startsWith("rank 0 of 2: a replay of the captured graph holding its collectives (first captured:"
                     + " all-reduce of 2 buckets of step 1) did not complete within 1 s (--nccl-timeout)"), e.getMessage());
+            assertTrue(e.getMessage().contains("; " + GradientAllReduce.REPLAY_HINT), e.getMessage());
         } finally {
             pool.shutdownNow();
             for (CudaBackend b : backends) b.close();
