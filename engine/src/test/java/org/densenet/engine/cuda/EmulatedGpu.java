@@ -10,7 +10,11 @@ import org.densenet.engine.cuda.ffm.CudaLibraries;
 import org.densenet.engine.cuda.ffm.Cudnn;
 import org.densenet.engine.cuda.ffm.DriverProbe;
 import org.densenet.engine.cuda.ffm.FakeLibraries;
+import org.densenet.engine.cuda.ffm.LibraryLoader;
 import org.densenet.engine.cuda.ffm.NativeLibrary;
+import org.densenet.engine.cuda.ffm.Nccl;
+import org.densenet.engine.cuda.ffm.NcclLibrary;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * The GPU tests' second target: with {@code -Ddensenet.gpu=emulated} (the build's "gpu-emulated"
@@ -79,6 +83,42 @@ public final class EmulatedGpu {
         FakeLibraries.build(dir, "cublas", "libcublas.so.13", "-Wl,-soname,libcublas.so.13");
         FakeLibraries.build(dir, "nccl", "libnccl.so.2", "-pthread", "-Wl,-soname,libnccl.so.2");
         return dir;
+    }
+
+    /** The stand-in libnccl.so.2 of {@link #libraryFolder()}: the ranks are threads of this process. */
+    public static Nccl nccl() throws NativeLibrary.LoadFailure {
+        Path lib = libraryFolder().resolve("libnccl.so.2");
+        return new Nccl(NativeLibrary.open(lib.toString()), lib.toString());
+    }
+
+    /**
+     * For a test that runs on a GPU or on the emulated device: the stand-in NCCL where {@link #requested()}, else the real
+     * one; skips the test, saying why, where there is no usable GPU or no NCCL.
+     */
+    public static Nccl ncclOrSkip() throws NativeLibrary.LoadFailure {
+        if (requested()) return nccl();
+        try {
+            CudaLibraries.driver();
+            CudaLibraries.toolkit();
+        } catch (LibraryLoader.NotLoadable e) {
+            Assumptions.abort("no usable GPU: " + e.getMessage());
+        }
+        try {
+            return NcclLibrary.load();
+        } catch (LibraryLoader.NotLoadable e) {
+            Assumptions.abort("a GPU but no NCCL: " + e.getMessage());
+            return null;
+        }
+    }
+
+    /** Graph launches the emulated driver has made in this process, every thread's. */
+    public static long graphLaunches() {
+        try {
+            MethodHandle h = NativeLibrary.open(loadDriver().toString()).function("fake_graph_launches", FunctionDescriptor.of(ValueLayout.JAVA_LONG));
+            return (long) h.invokeExact();
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
     }
 
     /**

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,11 +17,7 @@ import java.util.concurrent.TimeUnit;
 import org.densenet.engine.DType;
 import org.densenet.engine.Precision;
 import org.densenet.engine.Tensor;
-import org.densenet.engine.cuda.ffm.LibraryLoader;
-import org.densenet.engine.cuda.ffm.NativeLibrary;
 import org.densenet.engine.cuda.ffm.Nccl;
-import org.densenet.engine.cuda.ffm.NcclLibrary;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -43,7 +38,7 @@ class GradientAllReduceGpuTest {
     @Test
     void bucketsAreAveragedInPlaceAndRankZerosWeightsReachEveryRank() throws Exception {
         boolean emulated = EmulatedGpu.requested();
-        Nccl nccl = ncclOrSkip(emulated);
+        Nccl nccl = EmulatedGpu.ncclOrSkip();
         int ranks = emulated ? 2 : 1;
         Random rng = new Random(17);
         float[][] grads = new float[ranks][N], weights = new float[ranks][N];
@@ -121,7 +116,7 @@ class GradientAllReduceGpuTest {
     @EnumSource(value = Precision.class, names = {"FP32", "BF16"})
     void syncBatchNormOnEveryRankEqualsBatchNormOfTheJoinedBatch(Precision precision) throws Exception {
         boolean emulated = EmulatedGpu.requested();
-        Nccl nccl = ncclOrSkip(emulated);
+        Nccl nccl = EmulatedGpu.ncclOrSkip();
         int ranks = emulated ? 2 : 1, n = 3, c = 5, hw = 16, per = n * c * hw;
         Random rng = new Random(23);
         float[][] x = new float[ranks][per], dy = new float[ranks][per];
@@ -231,40 +226,5 @@ class GradientAllReduceGpuTest {
             diff = Math.max(diff, Math.abs(want[i] - got[i]));
         }
         assertTrue(diff <= tol * scale, what + ": max difference " + diff + " against a largest value of " + scale);
-    }
-
-    /** The stand-in NCCL on the emulated device, else the real one; skips, saying why, where no GPU is usable. */
-    private static Nccl ncclOrSkip(boolean emulated) throws NativeLibrary.LoadFailure {
-        String why = emulated ? null : GpuParityReason.reason();
-        Assumptions.assumeTrue(why == null, why);
-        return emulated ? standIn() : real();
-    }
-
-    /** The stand-in libnccl.so.2 beside the emulated driver. */
-    private static Nccl standIn() throws NativeLibrary.LoadFailure {
-        Path lib = EmulatedGpu.libraryFolder().resolve("libnccl.so.2");
-        return new Nccl(NativeLibrary.open(lib.toString()), lib.toString());
-    }
-
-    private static Nccl real() {
-        try {
-            return NcclLibrary.load();
-        } catch (LibraryLoader.NotLoadable e) {
-            Assumptions.abort("a GPU but no NCCL: " + e.getMessage());
-            return null;
-        }
-    }
-
-    /** Why no GPU test can run here, or null. */
-    private static final class GpuParityReason {
-        static String reason() {
-            try {
-                org.densenet.engine.cuda.ffm.CudaLibraries.driver();
-                org.densenet.engine.cuda.ffm.CudaLibraries.toolkit();
-                return null;
-            } catch (LibraryLoader.NotLoadable e) {
-                return "no usable GPU: " + e.getMessage();
-            }
-        }
     }
 }

@@ -5,10 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,10 +17,7 @@ import java.util.concurrent.TimeUnit;
 import org.densenet.engine.CapturedGraph;
 import org.densenet.engine.DType;
 import org.densenet.engine.Tensor;
-import org.densenet.engine.cuda.ffm.LibraryLoader;
-import org.densenet.engine.cuda.ffm.NativeLibrary;
 import org.densenet.engine.cuda.ffm.Nccl;
-import org.densenet.engine.cuda.ffm.NcclLibrary;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -47,7 +40,7 @@ class GradientAllReduceGraphGpuTest {
     @Test
     void capturedAveragesReduceWhatTheRanksHoldAtEachReplay() throws Exception {
         boolean emulated = EmulatedGpu.requested();
-        Nccl nccl = ncclOrSkip(emulated);
+        Nccl nccl = EmulatedGpu.ncclOrSkip();
         int ranks = emulated ? 2 : 1;
         Random rng = new Random(29);
         float[][][] inputs = new float[ranks][REPLAYS][N];
@@ -55,7 +48,7 @@ class GradientAllReduceGraphGpuTest {
         float[][][] overlapped = new float[ranks][REPLAYS][], grouped = new float[ranks][REPLAYS][];
         List<CudaBackend> backends = new ArrayList<>();
         ExecutorService pool = Executors.newFixedThreadPool(ranks);
-        long launchesBefore = emulated ? graphLaunches() : 0;
+        long launchesBefore = emulated ? EmulatedGpu.graphLaunches() : 0;
         try {
             for (int r = 0; r < ranks; r++) backends.add(open(emulated));
             byte[] id = nccl.uniqueId();
@@ -102,13 +95,13 @@ class GradientAllReduceGraphGpuTest {
                 }
             }
         }
-        if (emulated) assertEquals(ranks * REPLAYS, graphLaunches() - launchesBefore, "every replay was one graph launch");
+        if (emulated) assertEquals(ranks * REPLAYS, EmulatedGpu.graphLaunches() - launchesBefore, "every replay was one graph launch");
     }
 
     @Test
     void aReplayThatAPeerNeverJoinsIsEndedByTheWatchdogNamingIt() throws Exception {
         Assumptions.assumeTrue(EmulatedGpu.requested(), "needs two ranks: the emulated device's run proves this");
-        Nccl nccl = ncclOrSkip(true);
+        Nccl nccl = EmulatedGpu.nccl();
         List<CudaBackend> backends = List.of(EmulatedGpu.open(), EmulatedGpu.open());
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
@@ -150,32 +143,5 @@ class GradientAllReduceGraphGpuTest {
         float[] h = new float[(int) t.numel()];
         b.download(t, h);
         return h;
-    }
-
-    /** Graph launches the emulated driver has made in this process (every thread's). */
-    static long graphLaunches() {
-        try {
-            MethodHandle h = NativeLibrary.open(EmulatedGpu.loadDriver().toString()).function("fake_graph_launches",
-                    FunctionDescriptor.of(ValueLayout.JAVA_LONG));
-            return (long) h.invokeExact();
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
-    }
-
-    /** The stand-in NCCL on the emulated device, else the real one; skips, saying why, where no GPU or NCCL is usable. */
-    private static Nccl ncclOrSkip(boolean emulated) throws NativeLibrary.LoadFailure {
-        if (emulated) {
-            Path lib = EmulatedGpu.libraryFolder().resolve("libnccl.so.2");
-            return new Nccl(NativeLibrary.open(lib.toString()), lib.toString());
-        }
-        try {
-            org.densenet.engine.cuda.ffm.CudaLibraries.driver();
-            org.densenet.engine.cuda.ffm.CudaLibraries.toolkit();
-            return NcclLibrary.load();
-        } catch (LibraryLoader.NotLoadable e) {
-            Assumptions.abort("no usable GPU and NCCL: " + e.getMessage());
-            return null;
-        }
     }
 }

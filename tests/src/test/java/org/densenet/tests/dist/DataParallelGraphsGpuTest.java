@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +19,6 @@ import org.densenet.engine.Precision;
 import org.densenet.engine.Tensor;
 import org.densenet.engine.cuda.CudaBackend;
 import org.densenet.engine.cuda.EmulatedGpu;
-import org.densenet.engine.cuda.ffm.NativeLibrary;
 import org.densenet.engine.cuda.ffm.Nccl;
 import org.densenet.engine.io.HostTensor;
 import org.densenet.model.DenseNetConfig;
@@ -66,10 +62,10 @@ class DataParallelGraphsGpuTest {
                 new Case("after-backward-sync-bn", false, true, Precision.FP32), new Case("fp16-overlapped", true, false, Precision.FP16))) {
             Path plain = dir.resolve(c.name() + "-plain"), graphed = dir.resolve(c.name() + "-graphs");
             train(config(plain, c.syncBatchNorm(), c.precision()), c.overlap(), false, new ByteArrayOutputStream());
-            long before = graphLaunches();
+            long before = EmulatedGpu.graphLaunches();
             ByteArrayOutputStream said = new ByteArrayOutputStream();
             train(config(graphed, c.syncBatchNorm(), c.precision()), c.overlap(), true, said);
-            assertEquals(RANKS * (STEPS - 1), graphLaunches() - before, c.name() + ": every step but the warm-up replayed on each rank");
+            assertEquals(RANKS * (STEPS - 1), EmulatedGpu.graphLaunches() - before, c.name() + ": every step but the warm-up replayed on each rank");
             String text = said.toString(StandardCharsets.UTF_8);
             assertFalse(text.contains("runs uncaptured"), c.name() + ": " + text);
             Checkpoint a = Checkpoint.load(plain.resolve("last.safetensors")), b = Checkpoint.load(graphed.resolve("last.safetensors"));
@@ -93,10 +89,10 @@ class DataParallelGraphsGpuTest {
         Assumptions.assumeTrue(EmulatedGpu.requested(), "two GPUs and NCCL are needed; the build's gpu-emulated run proves this on two emulated devices");
         Path plain = dir.resolve("plain"), graphed = dir.resolve("graphs");
         train(config(plain, false), true, false, new ByteArrayOutputStream(), dp -> dp);
-        long before = graphLaunches();
+        long before = EmulatedGpu.graphLaunches();
         ByteArrayOutputStream said = new ByteArrayOutputStream();
         train(config(graphed, false), true, true, said, dp -> dp.rank() == 1 ? new ReadingGradients(dp) : dp);
-        assertEquals(0, graphLaunches() - before, "no graph launched on either rank");
+        assertEquals(0, EmulatedGpu.graphLaunches() - before, "no graph launched on either rank");
         String text = said.toString(StandardCharsets.UTF_8);
         assertEquals(1, text.lines().filter(l -> l.equals("cuda graphs: the training step on a batch of 4 runs uncaptured: another"
                 + " data-parallel rank could not capture it, and every rank must replay the same collectives")).count(), text);
@@ -106,52 +102,15 @@ class DataParallelGraphsGpuTest {
     }
 
     /** A rank that reads its gradients on the host before averaging them: its step cannot be captured. */
-    private static final class ReadingGradients implements DataParallel {
-        private final DataParallel inner;
-
+    private static final class ReadingGradients extends ForwardingDataParallel {
         ReadingGradients(DataParallel inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public int rank() {
-            return inner.rank();
-        }
-
-        @Override
-        public int size() {
-            return inner.size();
-        }
-
-        @Override
-        public void broadcast(Tensor t, String what) {
-            inner.broadcast(t, what);
-        }
-
-        @Override
-        public void gradientsReady(Parameters p, long from, long step) {
-            inner.gradientsReady(p, from, step);
+            super(inner);
         }
 
         @Override
         public void averageGradients(Parameters p, long step) {
             p.grads().backend().download(p.grads(), new float[(int) p.grads().numel()]);
             inner.averageGradients(p, step);
-        }
-
-        @Override
-        public boolean anyStop(boolean here, long step) {
-            return inner.anyStop(here, step);
-        }
-
-        @Override
-        public double[] sum(double[] values, String what) {
-            return inner.sum(values, what);
-        }
-
-        @Override
-        public void synchronizeBatchNorm(boolean on) {
-            inner.synchronizeBatchNorm(on);
         }
     }
 
@@ -173,8 +132,7 @@ class DataParallelGraphsGpuTest {
     /** Trains {@code cfg} on two emulated ranks, each rank's collectives wrapped by {@code wrap}; rank 0 says what it says on {@code said}. */
     private static void train(TrainConfig cfg, boolean overlap, boolean graphs, OutputStream said, UnaryOperator<DataParallel> wrap)
             throws Exception {
-        Path lib = EmulatedGpu.libraryFolder().resolve("libnccl.so.2");
-        Nccl nccl = new Nccl(NativeLibrary.open(lib.toString()), lib.toString());
+        Nccl nccl = EmulatedGpu.nccl();
         List<CudaBackend> backends = new ArrayList<>();
         try {
             for (int g = 0; g < RANKS; g++) backends.add(EmulatedGpu.open(g, cfg.precision(), graphs));
@@ -186,17 +144,6 @@ class DataParallelGraphsGpuTest {
             assertEquals(Trainer.Outcome.MAX_STEPS, r.outcome(), r.message());
         } finally {
             for (CudaBackend b : backends) b.close();
-        }
-    }
-
-    /** Graph launches the emulated driver has made in this process, every rank's. */
-    private static long graphLaunches() {
-        try {
-            MethodHandle h = NativeLibrary.open(EmulatedGpu.loadDriver().toString()).function("fake_graph_launches",
-                    FunctionDescriptor.of(ValueLayout.JAVA_LONG));
-            return (long) h.invokeExact();
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
         }
     }
 }

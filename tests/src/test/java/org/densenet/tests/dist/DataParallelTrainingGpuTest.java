@@ -290,8 +290,7 @@ class DataParallelTrainingGpuTest {
 
     private Trainer.Result train(TrainConfig cfg, Checkpoint resume, java.util.function.UnaryOperator<DataParallel> wrap, int ranks,
                                  PrintStream out, Duration ncclTimeout) throws Exception {
-        Path lib = EmulatedGpu.libraryFolder().resolve("libnccl.so.2");
-        Nccl nccl = new Nccl(NativeLibrary.open(lib.toString()), lib.toString());
+        Nccl nccl = EmulatedGpu.nccl();
         List<CudaBackend> backends = new ArrayList<>();
         try {
             for (int g = 0; g < ranks; g++) backends.add(EmulatedGpu.open(g));
@@ -355,28 +354,12 @@ class DataParallelTrainingGpuTest {
     }
 
     /** Passes every collective on, keeping each step's weights and gradients before and after the average. */
-    private static class Recording implements DataParallel {
-        final DataParallel inner;
+    private static class Recording extends ForwardingDataParallel {
         final List<float[]> weightsBefore = new ArrayList<>(), weightsAfter = new ArrayList<>(), before = new ArrayList<>(), after = new ArrayList<>();
         private Parameters params;
 
         Recording(DataParallel inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public int rank() {
-            return inner.rank();
-        }
-
-        @Override
-        public int size() {
-            return inner.size();
-        }
-
-        @Override
-        public void broadcast(Tensor t, String what) {
-            inner.broadcast(t, what);
+            super(inner);
         }
 
         @Override
@@ -390,25 +373,10 @@ class DataParallelTrainingGpuTest {
         }
 
         @Override
-        public void synchronizeBatchNorm(boolean on) {
-            inner.synchronizeBatchNorm(on);
-        }
-
-        @Override
-        public void gradientsReady(Parameters p, long from, long step) {
-            inner.gradientsReady(p, from, step);
-        }
-
-        @Override
         public boolean anyStop(boolean here, long step) {
             // The update of the step is queued by now; the download waits for it.
             weightsAfter.add(download(params.values().storage().backend(), params.values()));
             return inner.anyStop(here, step);
-        }
-
-        @Override
-        public double[] sum(double[] values, String what) {
-            return inner.sum(values, what);
         }
     }
 
