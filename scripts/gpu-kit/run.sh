@@ -311,7 +311,7 @@ train_nccl1() {
   return 3
 }
 export -f train_nccl1
-export densenet work
+export densenet
 step train-nccl1 75 - bash -c train_nccl1
 if ran train-nccl1 && [ "${statuses[-1]}" = "failed (exit 3)" ]; then
   set_last "failed with CUDA graphs" "the captured all-reduces failed; with --cuda-graphs off the run passed (train-nccl1.log)"
@@ -329,7 +329,6 @@ two_ranks_one_gpu() {
     --nccl-timeout 30 --json >"$work/bench-step-nccl2.json"
 }
 export -f two_ranks_one_gpu
-export densenet
 step step-nccl2 60 - bash -c two_ranks_one_gpu
 if ran step-nccl2 && [ "${statuses[-1]}" = ok ]; then
   if grep -q '^skipped:' "$work/step-nccl2.log"; then
