@@ -2,7 +2,6 @@ package org.densenet.train.dist;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -103,8 +102,8 @@ public final class RankThreads {
             for (Thread t : threads) joinQuietly(t);
             for (int i = 0; i < n; i++) if (reduces.get(i) != null) closeQuietly(reduces.get(i));
         }
-        List<R> list = new ArrayList<>(Collections.nCopies(n, (R) null));
-        for (int i = 0; i < n; i++) list.set(i, results.get(i));
+        List<R> list = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) list.add(results.get(i));
         return new Outcome<>(list, first.get());
     }
 
